@@ -1,0 +1,315 @@
+/* Vitals plugin ABI: the only contract between the agent and a plugin.
+ *
+ * Pure C so that any compiler can build a plugin. Every public struct starts
+ * with (or carries) its size and ends in a reserved tail, so that structs only
+ * ever grow at the end: a host copies a plugin's descriptor into a zeroed
+ * struct of its own size, and an older plugin's missing tail reads as NULL.
+ *
+ * Versioning: the host refuses a plugin whose abi_major differs from its own,
+ * whose abi_minor is newer than its own, or whose struct_size is outside
+ * [VITALS_PLUGIN_MIN_SIZE, sizeof(vitals_plugin_t)].
+ *
+ * Memory: nothing allocated on one side is freed on the other. Batches handed
+ * to a plugin are borrowed for the duration of the call; batches a plugin
+ * emits are copied by the host before emit() returns. */
+#ifndef VITALS_PLUGIN_H
+#define VITALS_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VITALS_ABI_MAJOR 1
+#define VITALS_ABI_MINOR 0
+
+/* The one symbol every plugin exports. */
+#define VITALS_PLUGIN_SYMBOL "vitals_plugin"
+
+#if defined(_WIN32)
+#define VITALS_EXPORT __declspec(dllexport)
+#else
+#define VITALS_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ---- status codes returned by callbacks and host functions ---------------- */
+typedef enum vitals_status {
+  VITALS_OK = 0,
+  VITALS_ERROR = -1,   /* failed; last_error() says why */
+  VITALS_PENDING = 1,  /* consume: the plugin will call host->complete() later */
+  VITALS_AGAIN = -2,   /* emit: a downstream queue with overflow "block" is full */
+  VITALS_INVALID = -3, /* a malformed argument (bad series name, NULL batch) */
+  VITALS_STOPPED = -4  /* emit after the pipeline began shutting down */
+} vitals_status_t;
+
+typedef enum vitals_kind {
+  VITALS_KIND_INPUT = 1,
+  VITALS_KIND_PROCESSOR = 2,
+  VITALS_KIND_STORAGE = 3,
+  VITALS_KIND_OUTPUT = 4,
+  VITALS_KIND_OPTIMIZER = 5
+} vitals_kind_t;
+
+/* Descriptor flags: how the core should drive the plugin. */
+enum {
+  /* collect() is cheap and never blocks: call it on the loop thread instead
+   * of the libuv thread pool (saves a thread hop per tick). */
+  VITALS_FLAG_COLLECT_ON_LOOP = 1u << 0,
+  /* consume() may block (disk, network): the core calls it on a dedicated
+   * thread for this instance, fed by the instance's bounded queue. Without
+   * this flag consume() runs on the loop thread and must not block. */
+  VITALS_FLAG_CONSUME_ON_THREAD = 1u << 1
+};
+
+typedef enum vitals_log_level {
+  VITALS_LOG_ERROR = 0,
+  VITALS_LOG_WARN = 1,
+  VITALS_LOG_INFO = 2,
+  VITALS_LOG_DEBUG = 3
+} vitals_log_level_t;
+
+typedef enum vitals_severity {
+  VITALS_SEVERITY_INFO = 0,
+  VITALS_SEVERITY_WARNING = 1,
+  VITALS_SEVERITY_CRITICAL = 2,
+  VITALS_SEVERITY_EMERGENCY = 3
+} vitals_severity_t;
+
+/* ---- data ------------------------------------------------------------------ */
+
+/* Series are interned by the host to 64-bit ids; 0 is never a valid id. */
+typedef uint64_t vitals_series_id_t;
+
+typedef struct vitals_label {
+  const char *key;
+  const char *value;
+} vitals_label_t;
+
+/* What the host knows about an interned series. Owned by the host and valid
+ * for the life of the process. */
+typedef struct vitals_series {
+  vitals_series_id_t id;
+  const char *name;
+  const vitals_label_t *labels; /* sorted by key */
+  uint32_t n_labels;
+  uint32_t reserved0;
+  const char *text; /* canonical form: name{key="value",...} */
+  void *reserved[4];
+} vitals_series_t;
+
+typedef struct vitals_event {
+  int64_t ts_ns;    /* nanoseconds since the Unix epoch, UTC */
+  int32_t severity; /* vitals_severity_t */
+  uint32_t n_labels;
+  const char *source; /* component or device that raised it */
+  const char *message;
+  const vitals_label_t *labels;
+  void *reserved[4];
+} vitals_event_t;
+
+/* A batch: columnar samples plus optional events. The unit that moves. */
+typedef struct vitals_batch {
+  uint32_t n_samples;
+  uint32_t n_events;
+  const vitals_series_id_t *series; /* n_samples entries each */
+  const int64_t *ts_ns;
+  const double *values;
+  const vitals_event_t *events; /* n_events entries */
+  void *reserved[4];
+} vitals_batch_t;
+
+/* ---- configuration schema --------------------------------------------------- */
+
+typedef enum vitals_config_type {
+  VITALS_CONFIG_STRING = 1,
+  VITALS_CONFIG_INT = 2,
+  VITALS_CONFIG_FLOAT = 3,    /* integers are accepted too */
+  VITALS_CONFIG_BOOL = 4,
+  VITALS_CONFIG_DURATION = 5, /* "500ms", "1s", "5m", "30d"; JSON: nanoseconds */
+  VITALS_CONFIG_SIZE = 6,     /* "64KB", "10MB", or an integer; JSON: bytes */
+  VITALS_CONFIG_STRING_ARRAY = 7,
+  VITALS_CONFIG_ANY = 8       /* any TOML value (tables, arrays of tables), as JSON */
+} vitals_config_type_t;
+
+/* One row of a plugin's config schema. The host checks a component's TOML
+ * table against these rows (unknown keys, wrong types, missing required keys
+ * are errors with file:line) and passes the checked values, defaults filled
+ * in, to create() as a JSON object. */
+typedef struct vitals_config_field {
+  const char *key;
+  int32_t type;              /* vitals_config_type_t */
+  int32_t required;          /* non-zero: the key must be present */
+  const char *default_value; /* as written in TOML ("\"stdout\"", "100", "\"1s\""); NULL: none */
+  const char *description;
+  void *reserved[2];
+} vitals_config_field_t;
+
+/* ---- services the host offers to every instance --------------------------- */
+
+typedef struct vitals_host_ctx vitals_host_ctx_t; /* opaque, one per instance */
+typedef struct vitals_ack vitals_ack_t;           /* opaque completion token */
+typedef struct vitals_metric vitals_metric_t;     /* opaque self-metric handle */
+typedef struct vitals_reply vitals_reply_t;       /* opaque query reply handle */
+struct uv_loop_s;
+
+/* Called on the loop thread once every storage and output that received an
+ * emitted batch committed it (status VITALS_OK) or failed/dropped it. */
+typedef void (*vitals_ack_fn)(void *user, int status, const char *error);
+
+/* Visits one value: self-metrics snapshots and plugin stats. */
+typedef void (*vitals_stat_visit_fn)(void *user, const char *name,
+                                     const vitals_label_t *labels,
+                                     uint32_t n_labels, double value);
+
+typedef void (*vitals_timer_fn)(void *user);
+
+typedef enum vitals_metric_type {
+  VITALS_METRIC_COUNTER = 1,
+  VITALS_METRIC_GAUGE = 2,
+  VITALS_METRIC_HISTOGRAM = 3
+} vitals_metric_type_t;
+
+typedef struct vitals_host {
+  uint32_t struct_size; /* sizeof(vitals_host_t) as the host knows it */
+  uint32_t abi_minor;   /* the host's VITALS_ABI_MINOR */
+  vitals_host_ctx_t *ctx;
+
+  /* Logging, tagged with the instance id. Thread-safe. */
+  void (*log)(vitals_host_ctx_t *ctx, int level, const char *message);
+
+  /* Interns a series; returns 0 if the name or a label key is invalid.
+   * Labels need not be sorted. Thread-safe. */
+  vitals_series_id_t (*intern)(vitals_host_ctx_t *ctx, const char *name,
+                               const vitals_label_t *labels, uint32_t n_labels);
+  /* Looks up an interned series; NULL if unknown. Thread-safe. */
+  const vitals_series_t *(*series)(vitals_host_ctx_t *ctx, vitals_series_id_t id);
+
+  /* Hands a batch downstream. The host copies it before returning.
+   * With on_ack set, on_ack(ack_user, status, error) is called on the loop
+   * thread exactly once, when every storage and output that received the data
+   * committed or failed it (at once if nothing consumes it). Returns VITALS_OK,
+   * VITALS_AGAIN when a "block" queue downstream is full (nothing was enqueued
+   * and on_ack will not be called), or VITALS_STOPPED. Thread-safe; called
+   * from a processor's consume(), the output inherits the input's completion. */
+  int (*emit)(vitals_host_ctx_t *ctx, const vitals_batch_t *batch,
+              vitals_ack_fn on_ack, void *ack_user);
+
+  /* Completes a consume() that returned VITALS_PENDING. Thread-safe. */
+  void (*complete)(vitals_host_ctx_t *ctx, vitals_ack_t *ack, int status,
+                   const char *error);
+
+  /* The agent's event loop. Only touch it from the loop thread. */
+  struct uv_loop_s *(*loop)(vitals_host_ctx_t *ctx);
+
+  /* Timers on the loop thread; callbacks run on the loop thread. A repeat of
+   * 0 fires once. Returns a non-zero id. The host stops an instance's timers
+   * before stop(). Loop thread only. */
+  uint64_t (*timer_start)(vitals_host_ctx_t *ctx, uint64_t first_ms,
+                          uint64_t repeat_ms, vitals_timer_fn fn, void *user);
+  void (*timer_stop)(vitals_host_ctx_t *ctx, uint64_t timer_id);
+
+  /* Self-metrics, labelled with the instance. Handles live as long as the
+   * instance. update() adds to counters, sets gauges and observes histograms.
+   * Thread-safe. */
+  vitals_metric_t *(*metric)(vitals_host_ctx_t *ctx, const char *name,
+                             int type, const char *help);
+  void (*metric_update)(vitals_metric_t *metric, double value);
+
+  /* Visits every self-metric of the agent (components and process). Loop
+   * thread only: what the `agent` input and optimizers read. */
+  void (*metrics_snapshot)(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit,
+                           void *user);
+
+  /* The agent's data directory (absolute, exists). */
+  const char *(*data_dir)(vitals_host_ctx_t *ctx);
+  /* This instance's id, as in [input.<id>]. */
+  const char *(*instance_id)(vitals_host_ctx_t *ctx);
+
+  /* Answers a query() call, exactly once, from any thread. The host copies
+   * the body. status is an HTTP status code. */
+  void (*reply)(vitals_reply_t *reply, int status, const char *content_type,
+                const char *body, size_t body_len);
+
+  void *reserved[16];
+} vitals_host_t;
+
+/* One numeric knob an optimizer may turn. */
+typedef struct vitals_tunable {
+  const char *name;
+  const char *description;
+  double min;
+  double max;
+  double value;
+  void *reserved[2];
+} vitals_tunable_t;
+
+/* ---- the plugin descriptor --------------------------------------------------- */
+
+typedef struct vitals_plugin_descriptor {
+  uint32_t abi_major;
+  uint32_t abi_minor;
+  uint32_t struct_size; /* sizeof(vitals_plugin_t) as the plugin was built */
+  uint32_t kind;        /* vitals_kind_t */
+  const char *name;     /* == folder, plugin = "...", vitals-<name>.so */
+  const char *version;
+  const char *description; /* one line */
+  uint64_t flags;          /* VITALS_FLAG_* */
+  const vitals_config_field_t *config_fields;
+  uint32_t n_config_fields;
+  uint32_t reserved0;
+  const char *sample_config; /* the plugin's sample.toml; may be NULL */
+
+  /* Required by every kind. create() returns NULL and fills err on failure;
+   * config_json is the schema-checked config object. */
+  void *(*create)(const vitals_host_t *host, const char *config_json, char *err,
+                  size_t err_size);
+  void (*destroy)(void *instance);
+
+  /* Optional. Called on the loop thread. */
+  int (*start)(void *instance);
+  int (*stop)(void *instance);
+
+  /* Inputs and optimizers: one collection at now_ns (the scheduled tick, on
+   * the wall clock). Samples go out through host->emit(). */
+  int (*collect)(void *instance, int64_t now_ns);
+
+  /* Processors, storage, outputs: the batch is borrowed for this call. Return
+   * VITALS_OK when done with it (committed), VITALS_ERROR if it failed, or
+   * VITALS_PENDING and later call host->complete(ack, ...). */
+  int (*consume)(void *instance, const vitals_batch_t *batch, vitals_ack_t *ack);
+
+  /* Optional: make everything consumed so far durable. Called before stop. */
+  int (*flush)(void *instance);
+
+  /* Optional: report the plugin's own counters. */
+  int (*stats)(void *instance, vitals_stat_visit_fn visit, void *user);
+
+  /* Storage: answer a JSON query request via host->reply(reply, ...). */
+  int (*query)(void *instance, const char *request_json, vitals_reply_t *reply);
+
+  /* Optional: knobs an optimizer may set. tunables() fills up to cap entries
+   * and returns how many exist. Strings stay valid while the instance lives. */
+  uint32_t (*tunables)(void *instance, vitals_tunable_t *out, uint32_t cap);
+  int (*set_tunable)(void *instance, const char *name, double value);
+
+  /* Optional: text of the last VITALS_ERROR returned by this instance. */
+  const char *(*last_error)(void *instance);
+
+  void *reserved[16];
+} vitals_plugin_t;
+
+/* The smallest descriptor a 1.x host accepts: everything before the tail. */
+#define VITALS_PLUGIN_MIN_SIZE offsetof(vitals_plugin_t, reserved)
+
+typedef const vitals_plugin_t *(*vitals_plugin_entry_fn)(void);
+
+/* Every plugin defines this (VITALS_PLUGIN does it for C++ plugins). */
+VITALS_EXPORT const vitals_plugin_t *vitals_plugin(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITALS_PLUGIN_H */

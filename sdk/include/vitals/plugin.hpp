@@ -1,0 +1,493 @@
+// Header-only C++ layer over the C ABI in plugin.h. A plugin derives from
+// vitals::Input, PushInput, Processor, Storage, Output or Optimizer and ends
+// its source with VITALS_PLUGIN(Class, "name", "1.0", "description").
+//
+// The macro generates the one exported symbol and C trampolines that trap
+// every exception into the instance's last-error text: nothing thrown ever
+// crosses into the host. Optional members are detected at compile time:
+//   static constexpr vitals_config_field_t config_fields[] = {...};
+//   static constexpr const char *sample_config = "...";
+//   static constexpr uint64_t flags = VITALS_FLAG_...;
+#pragma once
+
+#include <cjson/cJSON.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "vitals/plugin.h"
+
+namespace vitals {
+
+using SeriesId = vitals_series_id_t;
+
+enum class Status : int { ok = VITALS_OK, pending = VITALS_PENDING, error = VITALS_ERROR };
+
+enum class LogLevel : int {
+  error = VITALS_LOG_ERROR,
+  warn = VITALS_LOG_WARN,
+  info = VITALS_LOG_INFO,
+  debug = VITALS_LOG_DEBUG
+};
+
+struct Label {
+  std::string key;
+  std::string value;
+};
+
+// Builds a batch to emit. Owns its storage; view() borrows it.
+class Batch {
+ public:
+  void add(SeriesId series, int64_t ts_ns, double value) {
+    series_.push_back(series);
+    ts_.push_back(ts_ns);
+    values_.push_back(value);
+  }
+  void add_event(int64_t ts_ns, vitals_severity_t severity, std::string source, std::string message,
+                 std::vector<Label> labels = {}) {
+    events_.push_back({ts_ns, severity, std::move(source), std::move(message), std::move(labels)});
+  }
+  size_t size() const { return series_.size(); }
+  size_t event_count() const { return events_.size(); }
+  bool empty() const { return series_.empty() && events_.empty(); }
+  void clear() {
+    series_.clear();
+    ts_.clear();
+    values_.clear();
+    events_.clear();
+  }
+  void reserve(size_t n) {
+    series_.reserve(n);
+    ts_.reserve(n);
+    values_.reserve(n);
+  }
+
+  // A C view of this batch, valid until the batch is next modified.
+  const vitals_batch_t &view() {
+    c_events_.clear();
+    c_labels_.clear();
+    c_labels_.resize(events_.size());
+    for (size_t i = 0; i < events_.size(); ++i) {
+      for (const auto &l : events_[i].labels) c_labels_[i].push_back({l.key.c_str(), l.value.c_str()});
+      vitals_event_t e{};
+      e.ts_ns = events_[i].ts_ns;
+      e.severity = events_[i].severity;
+      e.source = events_[i].source.c_str();
+      e.message = events_[i].message.c_str();
+      e.labels = c_labels_[i].data();
+      e.n_labels = static_cast<uint32_t>(c_labels_[i].size());
+      c_events_.push_back(e);
+    }
+    view_ = vitals_batch_t{};
+    view_.n_samples = static_cast<uint32_t>(series_.size());
+    view_.series = series_.data();
+    view_.ts_ns = ts_.data();
+    view_.values = values_.data();
+    view_.n_events = static_cast<uint32_t>(c_events_.size());
+    view_.events = c_events_.data();
+    return view_;
+  }
+
+ private:
+  struct Event {
+    int64_t ts_ns;
+    vitals_severity_t severity;
+    std::string source, message;
+    std::vector<Label> labels;
+  };
+  std::vector<SeriesId> series_;
+  std::vector<int64_t> ts_;
+  std::vector<double> values_;
+  std::vector<Event> events_;
+  std::vector<vitals_event_t> c_events_;
+  std::vector<std::vector<vitals_label_t>> c_labels_;
+  vitals_batch_t view_{};
+};
+
+// A borrowed batch handed to consume().
+class BatchView {
+ public:
+  explicit BatchView(const vitals_batch_t &b) : b_(b) {}
+  size_t size() const { return b_.n_samples; }
+  SeriesId series(size_t i) const { return b_.series[i]; }
+  int64_t ts_ns(size_t i) const { return b_.ts_ns[i]; }
+  double value(size_t i) const { return b_.values[i]; }
+  size_t event_count() const { return b_.n_events; }
+  const vitals_event_t &event(size_t i) const { return b_.events[i]; }
+  const vitals_batch_t &raw() const { return b_; }
+
+ private:
+  const vitals_batch_t &b_;
+};
+
+// A self-metric handle; update() adds (counter), sets (gauge) or observes.
+class Metric {
+ public:
+  Metric() = default;
+  Metric(const vitals_host_t *host, vitals_metric_t *m) : host_(host), m_(m) {}
+  void update(double value) const {
+    if (m_) host_->metric_update(m_, value);
+  }
+
+ private:
+  const vitals_host_t *host_ = nullptr;
+  vitals_metric_t *m_ = nullptr;
+};
+
+// A handle to answer one storage query.
+class Reply {
+ public:
+  Reply(const vitals_host_t *host, vitals_reply_t *r) : host_(host), r_(r) {}
+  void send(int http_status, std::string_view content_type, std::string_view body) const {
+    host_->reply(r_, http_status, std::string(content_type).c_str(), body.data(), body.size());
+  }
+
+ private:
+  const vitals_host_t *host_;
+  vitals_reply_t *r_;
+};
+
+// The services of the host, for one instance. Cheap to copy.
+class Host {
+ public:
+  explicit Host(const vitals_host_t *h) : h_(h) {}
+
+  void log(LogLevel level, const std::string &message) const {
+    h_->log(h_->ctx, static_cast<int>(level), message.c_str());
+  }
+  void error(const std::string &m) const { log(LogLevel::error, m); }
+  void warn(const std::string &m) const { log(LogLevel::warn, m); }
+  void info(const std::string &m) const { log(LogLevel::info, m); }
+  void debug(const std::string &m) const { log(LogLevel::debug, m); }
+
+  // Interns name{labels}; throws std::invalid_argument if the name or a label key is invalid.
+  SeriesId intern(const std::string &name, const std::vector<Label> &labels = {}) const {
+    std::vector<vitals_label_t> c;
+    c.reserve(labels.size());
+    for (const auto &l : labels) c.push_back({l.key.c_str(), l.value.c_str()});
+    SeriesId id = h_->intern(h_->ctx, name.c_str(), c.data(), static_cast<uint32_t>(c.size()));
+    if (id == 0) throw std::invalid_argument("invalid series name or label: " + name);
+    return id;
+  }
+  const vitals_series_t *series(SeriesId id) const { return h_->series(h_->ctx, id); }
+
+  // Emits a batch. The optional on_ack runs on the loop thread once the data
+  // is committed downstream (status VITALS_OK) or failed.
+  int emit(Batch &batch, std::function<void(int status, std::string_view error)> on_ack = {}) const {
+    if (!on_ack) return h_->emit(h_->ctx, &batch.view(), nullptr, nullptr);
+    auto *fn = new std::function<void(int, std::string_view)>(std::move(on_ack));
+    int rc = h_->emit(h_->ctx, &batch.view(), &ack_trampoline, fn);
+    if (rc != VITALS_OK) delete fn;  // on_ack is never called on refusal
+    return rc;
+  }
+  void complete(vitals_ack_t *ack, Status status, const std::string &error = {}) const {
+    h_->complete(h_->ctx, ack, static_cast<int>(status), error.empty() ? nullptr : error.c_str());
+  }
+
+  struct uv_loop_s *loop() const {
+    return h_->loop(h_->ctx);
+  }
+  Metric metric(const std::string &name, vitals_metric_type_t type, const std::string &help) const {
+    return Metric(h_, h_->metric(h_->ctx, name.c_str(), type, help.c_str()));
+  }
+  // Visits every self-metric of the agent. Loop thread only.
+  using SnapshotVisitor = std::function<void(const char *name, const vitals_label_t *labels, uint32_t n, double value)>;
+  void metrics_snapshot(const SnapshotVisitor &visit) const {
+    h_->metrics_snapshot(
+        h_->ctx,
+        [](void *user, const char *name, const vitals_label_t *labels, uint32_t n, double value) {
+          (*static_cast<const SnapshotVisitor *>(user))(name, labels, n, value);
+        },
+        const_cast<void *>(static_cast<const void *>(&visit)));
+  }
+  std::string data_dir() const { return h_->data_dir(h_->ctx); }
+  std::string instance_id() const { return h_->instance_id(h_->ctx); }
+  const vitals_host_t *raw() const { return h_; }
+
+ private:
+  static void ack_trampoline(void *user, int status, const char *error) {
+    std::unique_ptr<std::function<void(int, std::string_view)>> fn(
+        static_cast<std::function<void(int, std::string_view)> *>(user));
+    try {
+      (*fn)(status, error ? error : "");
+    } catch (...) {
+      // An exception must not unwind into the host; the ack is delivered once.
+    }
+  }
+  const vitals_host_t *h_;
+};
+
+// The checked config a plugin receives: the schema's keys, defaults filled in.
+class Config {
+ public:
+  explicit Config(const char *json) : root_(cJSON_Parse(json ? json : "{}"), cJSON_Delete) {
+    if (!root_) root_.reset(cJSON_CreateObject());
+  }
+  bool has(const char *key) const { return get(key) != nullptr; }
+  std::string string(const char *key, std::string fallback = {}) const {
+    const cJSON *v = get(key);
+    return cJSON_IsString(v) ? std::string(v->valuestring) : fallback;
+  }
+  int64_t integer(const char *key, int64_t fallback = 0) const {
+    const cJSON *v = get(key);
+    return cJSON_IsNumber(v) ? static_cast<int64_t>(v->valuedouble) : fallback;
+  }
+  double number(const char *key, double fallback = 0) const {
+    const cJSON *v = get(key);
+    return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+  }
+  bool boolean(const char *key, bool fallback = false) const {
+    const cJSON *v = get(key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : fallback;
+  }
+  int64_t duration_ns(const char *key, int64_t fallback = 0) const { return integer(key, fallback); }
+  uint64_t size_bytes(const char *key, uint64_t fallback = 0) const {
+    return static_cast<uint64_t>(integer(key, static_cast<int64_t>(fallback)));
+  }
+  std::vector<std::string> strings(const char *key) const {
+    std::vector<std::string> out;
+    const cJSON *v = get(key);
+    const cJSON *item = nullptr;
+    cJSON_ArrayForEach(item, v) if (cJSON_IsString(item)) out.emplace_back(item->valuestring);
+    return out;
+  }
+  // The raw JSON value (for VITALS_CONFIG_ANY keys); nullptr when absent.
+  const cJSON *get(const char *key) const { return cJSON_GetObjectItemCaseSensitive(root_.get(), key); }
+
+ private:
+  std::unique_ptr<cJSON, decltype(&cJSON_Delete)> root_;
+};
+
+struct Tunable {
+  std::string name;
+  std::string description;
+  double min = 0, max = 0, value = 0;
+};
+
+using StatsVisitor = std::function<void(const std::string &name, double value, const std::vector<Label> &labels)>;
+
+// What every plugin kind shares.
+class PluginBase {
+ public:
+  explicit PluginBase(Host host) : host_(host) {}
+  virtual ~PluginBase() {
+    for (auto &[id, fn] : timers_) host_.raw()->timer_stop(host_.raw()->ctx, id);
+  }
+  PluginBase(const PluginBase &) = delete;
+  PluginBase &operator=(const PluginBase &) = delete;
+
+  virtual void start() {}
+  virtual void stop() {}
+  virtual void flush() {}
+  virtual void stats(const StatsVisitor &) {}
+  virtual std::vector<Tunable> tunables() { return {}; }
+  virtual void set_tunable(const std::string &name, double) { throw std::invalid_argument("no tunable named " + name); }
+
+ protected:
+  const Host &host() const { return host_; }
+
+  // Runs fn on the loop thread after first_ms, then every repeat_ms (0: once).
+  uint64_t start_timer(uint64_t first_ms, uint64_t repeat_ms, std::function<void()> fn) {
+    auto owned = std::make_unique<std::function<void()>>(std::move(fn));
+    uint64_t id = host_.raw()->timer_start(
+        host_.raw()->ctx, first_ms, repeat_ms,
+        [](void *user) {
+          try {
+            (*static_cast<std::function<void()> *>(user))();
+          } catch (...) {
+          }
+        },
+        owned.get());
+    if (id) timers_[id] = std::move(owned);
+    return id;
+  }
+  void stop_timer(uint64_t id) {
+    host_.raw()->timer_stop(host_.raw()->ctx, id);
+    timers_.erase(id);
+  }
+
+ private:
+  Host host_;
+  std::map<uint64_t, std::unique_ptr<std::function<void()>>> timers_;
+};
+
+// Polled on an interval: collect() emits what it measured at now_ns.
+class Input : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr vitals_kind_t kind = VITALS_KIND_INPUT;
+  virtual void collect(int64_t now_ns) = 0;
+};
+
+// Pushes data when it arrives (HTTP, sockets); never polled.
+class PushInput : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr vitals_kind_t kind = VITALS_KIND_INPUT;
+};
+
+class Processor : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr vitals_kind_t kind = VITALS_KIND_PROCESSOR;
+  virtual Status consume(const BatchView &batch, vitals_ack_t *ack) = 0;
+};
+
+class Storage : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr vitals_kind_t kind = VITALS_KIND_STORAGE;
+  virtual Status consume(const BatchView &batch, vitals_ack_t *ack) = 0;
+  virtual void query(const std::string &request_json, Reply reply) = 0;
+};
+
+class Output : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr vitals_kind_t kind = VITALS_KIND_OUTPUT;
+  virtual Status consume(const BatchView &batch, vitals_ack_t *ack) = 0;
+};
+
+// Watches the agent; collect() evaluates once (on its interval or on demand).
+class Optimizer : public PluginBase {
+ public:
+  using PluginBase::PluginBase;
+  static constexpr vitals_kind_t kind = VITALS_KIND_OPTIMIZER;
+  virtual void collect(int64_t now_ns) = 0;
+};
+
+namespace detail {
+
+template <typename T>
+struct Instance {
+  vitals_host_t host;  // the host's table, copied: it outlives nothing
+  std::unique_ptr<T> plugin;
+  std::string last_error;
+  std::vector<Tunable> tunables;  // keeps names alive for tunables()
+};
+
+inline void copy_error(char *err, size_t err_size, const char *message) {
+  if (err && err_size) {
+    std::strncpy(err, message, err_size - 1);
+    err[err_size - 1] = '\0';
+  }
+}
+
+// Runs fn, turning any exception into VITALS_ERROR plus last_error.
+template <typename T, typename Fn>
+int guarded(void *instance, Fn &&fn) {
+  auto *inst = static_cast<Instance<T> *>(instance);
+  try {
+    return fn(*inst->plugin);
+  } catch (const std::exception &e) {
+    inst->last_error = e.what();
+  } catch (...) {
+    inst->last_error = "unknown exception";
+  }
+  return VITALS_ERROR;
+}
+
+template <typename T>
+vitals_plugin_t make_descriptor(const char *name, const char *version, const char *description) {
+  vitals_plugin_t d{};
+  d.abi_major = VITALS_ABI_MAJOR;
+  d.abi_minor = VITALS_ABI_MINOR;
+  d.struct_size = sizeof(vitals_plugin_t);
+  d.kind = T::kind;
+  d.name = name;
+  d.version = version;
+  d.description = description;
+  if constexpr (requires { T::flags; }) d.flags = T::flags;
+  if constexpr (requires { T::config_fields; }) {
+    d.config_fields = T::config_fields;
+    d.n_config_fields = static_cast<uint32_t>(std::size(T::config_fields));
+  }
+  if constexpr (requires { T::sample_config; }) d.sample_config = T::sample_config;
+
+  d.create = [](const vitals_host_t *host, const char *config_json, char *err, size_t err_size) -> void * {
+    try {
+      auto inst = std::make_unique<Instance<T>>();
+      inst->host = *host;
+      inst->plugin = std::make_unique<T>(Host(&inst->host), Config(config_json));
+      return inst.release();
+    } catch (const std::exception &e) {
+      copy_error(err, err_size, e.what());
+    } catch (...) {
+      copy_error(err, err_size, "unknown exception");
+    }
+    return nullptr;
+  };
+  d.destroy = [](void *instance) {
+    try {
+      delete static_cast<Instance<T> *>(instance);
+    } catch (...) {
+    }
+  };
+  d.start = [](void *i) { return guarded<T>(i, [](T &p) { return p.start(), VITALS_OK; }); };
+  d.stop = [](void *i) { return guarded<T>(i, [](T &p) { return p.stop(), VITALS_OK; }); };
+  d.flush = [](void *i) { return guarded<T>(i, [](T &p) { return p.flush(), VITALS_OK; }); };
+  if constexpr (std::is_base_of_v<Input, T> || std::is_base_of_v<Optimizer, T>) {
+    d.collect = [](void *i, int64_t now_ns) {
+      return guarded<T>(i, [now_ns](T &p) { return p.collect(now_ns), VITALS_OK; });
+    };
+  }
+  if constexpr (std::is_base_of_v<Processor, T> || std::is_base_of_v<Storage, T> || std::is_base_of_v<Output, T>) {
+    d.consume = [](void *i, const vitals_batch_t *batch, vitals_ack_t *ack) {
+      return guarded<T>(i, [batch, ack](T &p) { return static_cast<int>(p.consume(BatchView(*batch), ack)); });
+    };
+  }
+  if constexpr (std::is_base_of_v<Storage, T>) {
+    d.query = [](void *i, const char *request, vitals_reply_t *reply) {
+      auto *inst = static_cast<Instance<T> *>(i);
+      return guarded<T>(i, [&](T &p) { return p.query(request, Reply(&inst->host, reply)), VITALS_OK; });
+    };
+  }
+  d.stats = [](void *i, vitals_stat_visit_fn visit, void *user) {
+    return guarded<T>(i, [visit, user](T &p) {
+      p.stats([visit, user](const std::string &name, double value, const std::vector<Label> &labels) {
+        std::vector<vitals_label_t> c;
+        for (const auto &l : labels) c.push_back({l.key.c_str(), l.value.c_str()});
+        visit(user, name.c_str(), c.data(), static_cast<uint32_t>(c.size()), value);
+      });
+      return VITALS_OK;
+    });
+  };
+  d.tunables = [](void *i, vitals_tunable_t *out, uint32_t cap) -> uint32_t {
+    auto *inst = static_cast<Instance<T> *>(i);
+    try {
+      inst->tunables = inst->plugin->tunables();
+    } catch (...) {
+      inst->tunables.clear();
+    }
+    for (uint32_t k = 0; k < cap && k < inst->tunables.size(); ++k) {
+      const Tunable &t = inst->tunables[k];
+      out[k] = vitals_tunable_t{t.name.c_str(), t.description.c_str(), t.min, t.max, t.value, {}};
+    }
+    return static_cast<uint32_t>(inst->tunables.size());
+  };
+  d.set_tunable = [](void *i, const char *name, double value) {
+    return guarded<T>(i, [name, value](T &p) { return p.set_tunable(name, value), VITALS_OK; });
+  };
+  d.last_error = [](void *i) -> const char * { return static_cast<Instance<T> *>(i)->last_error.c_str(); };
+  return d;
+}
+
+}  // namespace detail
+}  // namespace vitals
+
+// Exports the plugin descriptor for Class. Use once per shared object.
+#define VITALS_PLUGIN(Class, NAME, VERSION, DESCRIPTION)                                                            \
+  extern "C" VITALS_EXPORT const vitals_plugin_t *vitals_plugin(void) {                                             \
+    static const vitals_plugin_t descriptor = ::vitals::detail::make_descriptor<Class>(NAME, VERSION, DESCRIPTION); \
+    return &descriptor;                                                                                             \
+  }

@@ -1,0 +1,440 @@
+// An in-process host for testing one plugin with doctest (or any framework),
+// without the agent: it implements the vitals_host_t table, checks the TOML
+// config against the plugin's schema exactly as the agent does, and records
+// every emitted sample and event.
+//
+//   vitals::testing::Host host;
+//   auto input = host.create(vitals_plugin(), "interval = \"1s\"");
+//   input.collect(host.now_ns());
+//   CHECK(host.samples().size() > 0);
+//
+// Needs libuv, cJSON and toml++ at link time.
+#pragma once
+
+#include <toml++/toml.h>
+#include <uv.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "vitals/config_schema.hpp"
+#include "vitals/plugin.h"
+#include "vitals/plugin.hpp"
+
+namespace vitals::testing {
+
+struct Sample {
+  std::string series;  // canonical text: name{key="value",...}
+  int64_t ts_ns;
+  double value;
+};
+
+struct Event {
+  int64_t ts_ns;
+  int severity;
+  std::string source, message;
+};
+
+struct LogLine {
+  int level;
+  std::string message;
+};
+
+class Host;
+
+// One created plugin instance; destroyed (after stop) when it goes out of scope.
+class Instance {
+ public:
+  Instance(Host *host, const vitals_plugin_t *plugin, void *instance) : host_(host), plugin_(plugin), inst_(instance) {}
+  Instance(Instance &&o) noexcept : host_(o.host_), plugin_(o.plugin_), inst_(std::exchange(o.inst_, nullptr)) {}
+  Instance &operator=(Instance &&) = delete;
+  ~Instance() {
+    if (inst_) plugin_->destroy(inst_);
+  }
+
+  int start() { return plugin_->start ? plugin_->start(inst_) : VITALS_OK; }
+  int stop() { return plugin_->stop ? plugin_->stop(inst_) : VITALS_OK; }
+  int flush() { return plugin_->flush ? plugin_->flush(inst_) : VITALS_OK; }
+  int collect(int64_t now_ns) { return plugin_->collect(inst_, now_ns); }
+  // Consumes samples given as (series text, ts, value); returns the status.
+  int consume(const std::vector<Sample> &samples);
+  std::string last_error() const { return plugin_->last_error ? plugin_->last_error(inst_) : ""; }
+  std::map<std::string, double> stats() const {
+    std::map<std::string, double> out;
+    if (plugin_->stats)
+      plugin_->stats(
+          inst_,
+          [](void *user, const char *name, const vitals_label_t *, uint32_t, double v) {
+            (*static_cast<std::map<std::string, double> *>(user))[name] = v;
+          },
+          &out);
+    return out;
+  }
+  void *raw() const { return inst_; }
+  const vitals_plugin_t *plugin() const { return plugin_; }
+
+ private:
+  Host *host_;
+  const vitals_plugin_t *plugin_;
+  void *inst_;
+};
+
+class Host {
+ public:
+  Host() {
+    uv_loop_init(&loop_);
+    char tmpl[] = "/tmp/vitals-test-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    data_dir_ = tmpl;
+    ctx_.self = this;
+    table_.struct_size = sizeof(vitals_host_t);
+    table_.abi_minor = VITALS_ABI_MINOR;
+    table_.ctx = reinterpret_cast<vitals_host_ctx_t *>(&ctx_);
+    table_.log = [](vitals_host_ctx_t *c, int level, const char *m) {
+      auto *h = self(c);
+      std::lock_guard lock(h->mutex_);
+      h->logs_.push_back({level, m});
+    };
+    table_.intern = [](vitals_host_ctx_t *c, const char *name, const vitals_label_t *labels, uint32_t n) {
+      return self(c)->intern(name, labels, n);
+    };
+    table_.series = [](vitals_host_ctx_t *c, vitals_series_id_t id) -> const vitals_series_t * {
+      auto *h = self(c);
+      std::lock_guard lock(h->mutex_);
+      return id >= 1 && id <= h->series_.size() ? &h->series_[id - 1]->c : nullptr;
+    };
+    table_.emit = [](vitals_host_ctx_t *c, const vitals_batch_t *b, vitals_ack_fn fn, void *user) {
+      return self(c)->emit(b, fn, user);
+    };
+    table_.complete = [](vitals_host_ctx_t *c, vitals_ack_t *ack, int status, const char *) {
+      auto *h = self(c);
+      std::lock_guard lock(h->mutex_);
+      h->completions_.push_back({reinterpret_cast<uintptr_t>(ack), status});
+    };
+    table_.loop = [](vitals_host_ctx_t *c) -> uv_loop_s * { return &self(c)->loop_; };
+    table_.timer_start = [](vitals_host_ctx_t *c, uint64_t first, uint64_t repeat, vitals_timer_fn fn, void *user) {
+      return self(c)->timer_start(first, repeat, fn, user);
+    };
+    table_.timer_stop = [](vitals_host_ctx_t *c, uint64_t id) { self(c)->timers_.erase(id); };
+    table_.metric = [](vitals_host_ctx_t *c, const char *name, int, const char *) {
+      auto *h = self(c);
+      std::lock_guard lock(h->mutex_);
+      auto &slot = h->metrics_[name];
+      if (!slot) slot = std::make_unique<MetricSlot>();
+      return reinterpret_cast<vitals_metric_t *>(slot.get());
+    };
+    table_.metric_update = [](vitals_metric_t *m, double v) {
+      reinterpret_cast<MetricSlot *>(m)->value.store(reinterpret_cast<MetricSlot *>(m)->value.load() + v);
+    };
+    table_.metrics_snapshot = [](vitals_host_ctx_t *c, vitals_stat_visit_fn visit, void *user) {
+      for (auto &[name, slot] : self(c)->metrics_) visit(user, name.c_str(), nullptr, 0, slot->value.load());
+    };
+    table_.data_dir = [](vitals_host_ctx_t *c) { return self(c)->data_dir_.c_str(); };
+    table_.instance_id = [](vitals_host_ctx_t *) { return "test"; };
+    table_.reply = [](vitals_reply_t *r, int status, const char *, const char *body, size_t len) {
+      auto *reply = reinterpret_cast<QueryReply *>(r);
+      reply->status = status;
+      reply->body.assign(body, len);
+    };
+  }
+  ~Host() {
+    timers_.clear();
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    uv_loop_close(&loop_);
+    std::error_code ec;
+    std::filesystem::remove_all(data_dir_, ec);
+  }
+  Host(const Host &) = delete;
+  Host &operator=(const Host &) = delete;
+
+  // Checks toml_config against the plugin's schema and creates an instance.
+  // Throws std::runtime_error with "line N: ..." messages if the config is refused.
+  Instance create(const vitals_plugin_t *plugin, const std::string &toml_config = "") {
+    std::string json = check_config(plugin, toml_config);
+    char err[512] = "";
+    void *inst = plugin->create(&table_, json.c_str(), err, sizeof err);
+    if (!inst) throw std::runtime_error(std::string("create failed: ") + err);
+    return Instance(this, plugin, inst);
+  }
+
+  // The JSON the plugin would receive for toml_config; throws on config errors.
+  static std::string check_config(const vitals_plugin_t *plugin, const std::string &toml_config) {
+    toml::table table;
+    try {
+      table = toml::parse(toml_config);
+    } catch (const toml::parse_error &e) {
+      throw std::runtime_error("line " + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    }
+    std::vector<ConfigError> errors;
+    std::span<const vitals_config_field_t> fields(plugin->config_fields, plugin->n_config_fields);
+    std::string json = apply_config_schema(table, fields, {}, errors);
+    if (!errors.empty()) {
+      std::string all;
+      for (auto &e : errors) all += (all.empty() ? "" : "; ") + ("line " + std::to_string(e.line) + ": " + e.message);
+      throw std::runtime_error(all);
+    }
+    return json;
+  }
+
+  vitals_series_id_t intern(const std::string &name, std::vector<Label> labels = {}) {
+    std::vector<vitals_label_t> c;
+    for (auto &l : labels) c.push_back({l.key.c_str(), l.value.c_str()});
+    return intern(name.c_str(), c.data(), static_cast<uint32_t>(c.size()));
+  }
+  std::string series_text(vitals_series_id_t id) {
+    std::lock_guard lock(mutex_);
+    return id >= 1 && id <= series_.size() ? series_[id - 1]->text : "";
+  }
+
+  std::vector<Sample> samples() {
+    std::lock_guard lock(mutex_);
+    return samples_;
+  }
+  std::vector<Sample> take_samples() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(samples_, {});
+  }
+  std::vector<Event> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  std::vector<LogLine> logs() {
+    std::lock_guard lock(mutex_);
+    return logs_;
+  }
+  size_t emit_calls() const { return emit_calls_.load(); }
+  // Completions reported for PENDING consumes: (ack token, status).
+  std::vector<std::pair<uintptr_t, int>> completions() {
+    std::lock_guard lock(mutex_);
+    return completions_;
+  }
+  double metric(const std::string &name) {
+    std::lock_guard lock(mutex_);
+    auto it = metrics_.find(name);
+    return it == metrics_.end() ? 0 : it->second->value.load();
+  }
+  // Makes the next emits answer VITALS_AGAIN, as a full "block" queue would.
+  void set_backpressure(bool on) { backpressure_ = on; }
+  // Acks to emits with a callback are delivered when the test calls this.
+  void deliver_acks(int status = VITALS_OK) {
+    auto pending = std::exchange(pending_acks_, {});
+    for (auto &[fn, user] : pending) fn(user, status, status == VITALS_OK ? nullptr : "failed in test");
+  }
+
+  // Runs the loop (timers, plugin handles) for about ms milliseconds.
+  void run_for_ms(uint64_t ms) {
+    uv_timer_t stop;
+    uv_timer_init(&loop_, &stop);
+    stop.data = this;
+    uv_timer_start(
+        &stop, [](uv_timer_t *t) { uv_stop(t->loop); }, ms, 0);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_close(reinterpret_cast<uv_handle_t *>(&stop), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  uv_loop_t *loop() { return &loop_; }
+  const std::string &data_dir() const { return data_dir_; }
+  const vitals_host_t *table() const { return &table_; }
+
+  // Queries a storage instance and returns (status, body).
+  std::pair<int, std::string> query(Instance &storage, const std::string &request_json) {
+    QueryReply reply;
+    storage.plugin()->query(storage.raw(), request_json.c_str(), reinterpret_cast<vitals_reply_t *>(&reply));
+    for (int i = 0; i < 500 && reply.status == 0; ++i) run_for_ms(10);
+    return {reply.status, reply.body};
+  }
+
+ private:
+  struct Ctx {
+    Host *self;
+  };
+  struct SeriesEntry {
+    std::string name, text;
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::vector<vitals_label_t> c_labels;
+    vitals_series_t c{};
+  };
+  struct MetricSlot {
+    std::atomic<double> value{0};
+  };
+  struct QueryReply {
+    int status = 0;
+    std::string body;
+  };
+  struct Timer {
+    uv_timer_t handle;
+    vitals_timer_fn fn;
+    void *user;
+  };
+  struct TimerCloser {
+    void operator()(Timer *t) const {
+      uv_timer_stop(&t->handle);
+      uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
+               [](uv_handle_t *h) { delete static_cast<Timer *>(h->data); });
+    }
+  };
+
+  static Host *self(vitals_host_ctx_t *c) { return reinterpret_cast<Ctx *>(c)->self; }
+
+  static bool valid_name(const char *s, bool label_key) {
+    if (!s || !*s) return false;
+    for (const char *p = s; *p; ++p) {
+      char c = *p;
+      bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!label_key && c == ':');
+      bool more = (c >= '0' && c <= '9') || (!label_key && c == '.');
+      if (!(alpha || (p != s && more))) return false;
+    }
+    return true;
+  }
+
+  vitals_series_id_t intern(const char *name, const vitals_label_t *labels, uint32_t n) {
+    if (!valid_name(name, false)) return 0;
+    std::vector<std::pair<std::string, std::string>> sorted;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (!valid_name(labels[i].key, true)) return 0;
+      sorted.emplace_back(labels[i].key, labels[i].value ? labels[i].value : "");
+    }
+    std::sort(sorted.begin(), sorted.end());
+    std::string text = name;
+    if (!sorted.empty()) {
+      text += '{';
+      for (size_t i = 0; i < sorted.size(); ++i) {
+        if (i) text += ',';
+        text += sorted[i].first + "=\"";
+        for (char c : sorted[i].second) {
+          if (c == '"' || c == '\\') text += '\\';
+          if (c == '\n') {
+            text += "\\n";
+            continue;
+          }
+          text += c;
+        }
+        text += '"';
+      }
+      text += '}';
+    }
+    std::lock_guard lock(mutex_);
+    if (auto it = ids_.find(text); it != ids_.end()) return it->second;
+    auto entry = std::make_unique<SeriesEntry>();
+    entry->name = name;
+    entry->text = text;
+    entry->labels = std::move(sorted);
+    for (auto &[k, v] : entry->labels) entry->c_labels.push_back({k.c_str(), v.c_str()});
+    vitals_series_id_t id = series_.size() + 1;
+    entry->c.id = id;
+    entry->c.name = entry->name.c_str();
+    entry->c.text = entry->text.c_str();
+    entry->c.labels = entry->c_labels.data();
+    entry->c.n_labels = static_cast<uint32_t>(entry->c_labels.size());
+    series_.push_back(std::move(entry));
+    ids_[text] = id;
+    return id;
+  }
+
+  int emit(const vitals_batch_t *b, vitals_ack_fn fn, void *user) {
+    if (!b) return VITALS_INVALID;
+    if (backpressure_) return VITALS_AGAIN;
+    ++emit_calls_;
+    {
+      std::lock_guard lock(mutex_);
+      for (uint32_t i = 0; i < b->n_samples; ++i) {
+        std::string text = b->series[i] >= 1 && b->series[i] <= series_.size() ? series_[b->series[i] - 1]->text : "";
+        samples_.push_back({text, b->ts_ns[i], b->values[i]});
+      }
+      for (uint32_t i = 0; i < b->n_events; ++i) {
+        const auto &e = b->events[i];
+        events_.push_back({e.ts_ns, e.severity, e.source ? e.source : "", e.message ? e.message : ""});
+      }
+    }
+    if (fn) pending_acks_.emplace_back(fn, user);
+    return VITALS_OK;
+  }
+
+  uint64_t timer_start(uint64_t first, uint64_t repeat, vitals_timer_fn fn, void *user) {
+    auto *t = new Timer{{}, fn, user};
+    uv_timer_init(&loop_, &t->handle);
+    t->handle.data = t;
+    uv_timer_start(
+        &t->handle,
+        [](uv_timer_t *h) {
+          auto *timer = static_cast<Timer *>(h->data);
+          timer->fn(timer->user);
+        },
+        first, repeat);
+    uint64_t id = ++next_timer_;
+    timers_[id] = std::unique_ptr<Timer, TimerCloser>(t);
+    return id;
+  }
+
+  friend class Instance;
+
+  uv_loop_t loop_{};
+  std::string data_dir_;
+  Ctx ctx_{};
+  vitals_host_t table_{};
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<SeriesEntry>> series_;
+  std::map<std::string, vitals_series_id_t> ids_;
+  std::vector<Sample> samples_;
+  std::vector<Event> events_;
+  std::vector<LogLine> logs_;
+  std::vector<std::pair<uintptr_t, int>> completions_;
+  std::map<std::string, std::unique_ptr<MetricSlot>> metrics_;
+  std::vector<std::pair<vitals_ack_fn, void *>> pending_acks_;
+  std::map<uint64_t, std::unique_ptr<Timer, TimerCloser>> timers_;
+  uint64_t next_timer_ = 0;
+  std::atomic<size_t> emit_calls_{0};
+  bool backpressure_ = false;
+};
+
+inline int Instance::consume(const std::vector<Sample> &samples) {
+  std::vector<vitals_series_id_t> ids;
+  std::vector<int64_t> ts;
+  std::vector<double> values;
+  for (const auto &s : samples) {
+    // Accept "name" or "name{k="v",...}" by interning through the same rules.
+    std::string name = s.series.substr(0, s.series.find('{'));
+    std::vector<Label> labels;
+    if (auto brace = s.series.find('{'); brace != std::string::npos) {
+      std::string body = s.series.substr(brace + 1, s.series.size() - brace - 2);
+      size_t i = 0;
+      while (i < body.size()) {
+        size_t eq = body.find('=', i);
+        size_t q1 = body.find('"', eq);
+        size_t q2 = q1 + 1;
+        std::string value;
+        while (q2 < body.size() && body[q2] != '"') {
+          if (body[q2] == '\\' && q2 + 1 < body.size()) ++q2;
+          value += body[q2++];
+        }
+        labels.push_back({body.substr(i, eq - i), value});
+        i = q2 + 1;
+        if (i < body.size() && body[i] == ',') ++i;
+      }
+    }
+    ids.push_back(host_->intern(name, labels));
+    ts.push_back(s.ts_ns);
+    values.push_back(s.value);
+  }
+  vitals_batch_t b{};
+  b.n_samples = static_cast<uint32_t>(ids.size());
+  b.series = ids.data();
+  b.ts_ns = ts.data();
+  b.values = values.data();
+  return plugin_->consume(inst_, &b, reinterpret_cast<vitals_ack_t *>(uintptr_t{1}));
+}
+
+}  // namespace vitals::testing
