@@ -1,0 +1,34 @@
+// Ack tree bookkeeping.
+#include "ack_tracker.hpp"
+
+namespace vitals::core {
+
+AckNode *AckTracker::create(AckNode *parent, vitals_ack_fn fn, void *user) {
+  auto *node = new AckNode;
+  node->parent = parent;
+  node->fn = fn;
+  node->user = user;
+  if (parent) hold(parent);
+  ++live_;
+  return node;
+}
+
+void AckTracker::resolve(AckNode *node, int status, const char *error) {
+  if (status != VITALS_OK && status != VITALS_PENDING && node->status == VITALS_OK) {
+    node->status = status;
+    node->error = error ? error : "failed";
+  }
+  if (--node->pending > 0) return;
+  // Detach before calling out: the callback may emit and create new nodes.
+  AckNode *parent = node->parent;
+  int final_status = node->status;
+  std::string final_error = std::move(node->error);
+  vitals_ack_fn fn = node->fn;
+  void *user = node->user;
+  delete node;
+  --live_;
+  if (fn) fn(user, final_status, final_status == VITALS_OK ? nullptr : final_error.c_str());
+  if (parent) resolve(parent, final_status, final_error.c_str());
+}
+
+}  // namespace vitals::core

@@ -1,0 +1,273 @@
+// The daemon: one libuv loop, signals (TERM/INT: drain and exit, HUP: reload),
+// systemd notifications and the watchdog.
+#include "agent.hpp"
+
+#include <uv.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "log.hpp"
+#include "paths.hpp"
+#include "pipeline.hpp"
+#include "service_notify.hpp"
+#include "uv_timer.hpp"
+
+namespace vitals::core {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> plugin_search_dirs(const AgentOptions &options, const AgentConfig &agent) {
+  std::vector<fs::path> dirs = default_plugin_dirs();
+  for (const auto &d : agent.plugin_dirs) dirs.emplace_back(d);
+  for (const auto &d : options.plugin_dirs) dirs.push_back(d);
+  return dirs;
+}
+
+CheckedConfig load_and_check(const AgentOptions &options, PluginCatalog &catalog, Diagnostics &diags) {
+  Config config = load_config_dir(options.config_dir, diags);
+  catalog.scan(plugin_search_dirs(options, config.agent));
+  for (const auto &w : catalog.warnings()) diags.warning("", 0, w);
+  return check_config(std::move(config), catalog, diags);
+}
+
+fs::path resolve_data_dir(const AgentOptions &options, const AgentConfig &agent, std::string &error) {
+  fs::path dir = !options.data_dir.empty() ? fs::path(options.data_dir)
+                 : !agent.data_dir.empty() ? fs::path(agent.data_dir)
+                                           : default_data_dir();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    error = "cannot use data directory " + dir.string() + ": " + (ec ? ec.message() : "not a directory");
+    return {};
+  }
+  return fs::absolute(dir);
+}
+
+void print_diagnostics(const Diagnostics &diags) {
+  for (const auto &d : diags.items()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+}
+
+namespace {
+
+void apply_log_level(const AgentOptions &options, const AgentConfig &agent) {
+  LogLevel level = LogLevel::info;
+  if (!options.log_level.empty())
+    parse_log_level(options.log_level, level);
+  else if (!agent.log_level.empty())
+    parse_log_level(agent.log_level, level);
+  set_log_level(level);
+}
+
+class Agent {
+ public:
+  explicit Agent(AgentOptions options) : options_(std::move(options)) { uv_loop_init(&loop_); }
+  ~Agent() {
+    pipeline_.reset();
+    signals_.clear();
+    watchdog_.reset();
+    uv_run(&loop_, UV_RUN_NOWAIT);  // let close callbacks run
+    uv_loop_close(&loop_);
+  }
+
+  int run() {
+    Diagnostics diags;
+    CheckedConfig checked = load_and_check(options_, catalog_, diags);
+    apply_log_level(options_, checked.config.agent);
+    if (diags.has_errors()) {
+      print_diagnostics(diags);
+      std::fprintf(stderr, "vitals: %zu error(s) in %s; not starting\n", diags.error_count(),
+                   options_.config_dir.c_str());
+      return 1;
+    }
+    for (const auto &d : diags.items()) log_warn("config", d.to_string());
+    std::string error;
+    fs::path data_dir = resolve_data_dir(options_, checked.config.agent, error);
+    if (data_dir.empty()) {
+      log_error("agent", error);
+      return 1;
+    }
+    agent_config_ = checked.config.agent;
+    series_.set_limit(agent_config_.max_series);
+    pipeline_ = std::make_unique<Pipeline>(&loop_, series_, metrics_, data_dir.string());
+    Diagnostics start_diags;
+    if (!pipeline_->start(checked, start_diags)) {
+      print_diagnostics(start_diags);
+      return 1;
+    }
+    install_signals();
+    start_watchdog();
+    service::ready();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    return exit_code_;
+  }
+
+ private:
+  void install_signals() {
+    for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
+      auto *sig = new uv_signal_t;
+      uv_signal_init(&loop_, sig);
+      sig->data = this;
+      uv_signal_start(
+          sig,
+          [](uv_signal_t *s, int num) {
+            auto *self = static_cast<Agent *>(s->data);
+            if (num == SIGHUP)
+              self->reload();
+            else
+              self->stop(num);
+          },
+          signum);
+      signals_.emplace_back(sig, [](uv_signal_t *s) {
+        uv_close(reinterpret_cast<uv_handle_t *>(s), [](uv_handle_t *h) { delete reinterpret_cast<uv_signal_t *>(h); });
+      });
+    }
+  }
+
+  void start_watchdog() {
+    uint64_t usec = service::watchdog_interval_us();
+    if (!usec) return;
+    watchdog_ = std::make_unique<UvTimer>(&loop_, [] { service::watchdog(); });
+    watchdog_->start(0, std::max<uint64_t>(1, usec / 2000));
+  }
+
+  void stop(int signum) {
+    if (stopping_) {
+      log_warn("agent", "second signal: exiting without draining");
+      exit_code_ = 1;
+      uv_stop(&loop_);
+      return;
+    }
+    stopping_ = true;
+    log_info("agent", std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
+                          ": stopping inputs, draining queues");
+    service::stopping();
+    pipeline_->shutdown(agent_config_.shutdown_timeout_ns, [this](bool drained) {
+      exit_code_ = drained ? 0 : 1;
+      log_info("agent", drained ? "stopped cleanly" : "stopped with data abandoned");
+      signals_.clear();
+      watchdog_.reset();
+    });
+  }
+
+  void reload() {
+    if (stopping_) return;
+    service::reloading();
+    log_info("agent", "SIGHUP: reloading " + options_.config_dir.string());
+    Diagnostics diags;
+    PluginCatalog catalog;
+    CheckedConfig checked = load_and_check(options_, catalog, diags);
+    if (diags.has_errors()) {
+      for (const auto &d : diags.items()) log_error("config", d.to_string());
+      log_error("agent", "reload refused: " + std::to_string(diags.error_count()) +
+                             " error(s); the running pipeline is unchanged");
+      service::ready();
+      return;
+    }
+    for (const auto &d : diags.items()) log_warn("config", d.to_string());
+    const AgentConfig &next = checked.config.agent;
+    if (next.data_dir != agent_config_.data_dir || next.http.listen != agent_config_.http.listen)
+      log_warn("agent", "changes to [agent] data_dir or http need a restart; they are not applied");
+    apply_log_level(options_, next);
+    agent_config_.shutdown_timeout_ns = next.shutdown_timeout_ns;
+    ReloadReport report;
+    Diagnostics reload_diags;
+    if (!pipeline_->reload(checked, reload_diags, report)) {
+      for (const auto &d : reload_diags.items()) log_error("config", d.to_string());
+      log_error("agent", "reload failed; the running pipeline is unchanged");
+    } else {
+      catalog_ = std::move(catalog);
+      auto join = [](const std::vector<std::string> &v) {
+        std::string s;
+        for (const auto &x : v) s += (s.empty() ? "" : ", ") + x;
+        return s.empty() ? std::string("none") : s;
+      };
+      log_info("agent", "reloaded: restarted [" + join(report.started) + "], stopped [" + join(report.stopped) +
+                            "], unchanged [" + join(report.kept) + "]");
+    }
+    service::ready();
+  }
+
+  AgentOptions options_;
+  uv_loop_t loop_{};
+  PluginCatalog catalog_;
+  SeriesRegistry series_;
+  MetricsRegistry metrics_;
+  AgentConfig agent_config_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::vector<std::unique_ptr<uv_signal_t, void (*)(uv_signal_t *)>> signals_;
+  std::unique_ptr<UvTimer> watchdog_;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_agent(const AgentOptions &options) {
+  Agent agent(options);
+  return agent.run();
+}
+
+int run_inputs_once(const AgentOptions &options) {
+  PluginCatalog catalog;
+  Diagnostics diags;
+  CheckedConfig checked = load_and_check(options, catalog, diags);
+  apply_log_level(options, checked.config.agent);
+  if (diags.has_errors()) {
+    print_diagnostics(diags);
+    return 1;
+  }
+  // Only inputs: the samples are printed here instead of going anywhere.
+  Config inputs_only = checked.config;
+  inputs_only.components.clear();
+  for (const auto &c : checked.config.components)
+    if (c.kind == VITALS_KIND_INPUT && c.enabled) inputs_only.components.push_back(c);
+  Diagnostics d2;
+  CheckedConfig only = check_config(std::move(inputs_only), catalog, d2);
+  std::string error;
+  fs::path data_dir = resolve_data_dir(options, checked.config.agent, error);
+  if (data_dir.empty()) {
+    std::fprintf(stderr, "vitals: %s\n", error.c_str());
+    return 1;
+  }
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int failures = 0;
+  {
+    SeriesRegistry series;
+    MetricsRegistry metrics;
+    Pipeline pipeline(&loop, series, metrics, data_dir.string());
+    pipeline.set_tap([&](const Component &from, const Batch &batch) {
+      for (size_t i = 0; i < batch.samples(); ++i) {
+        const vitals_series_t *s = series.find(batch.series[i]);
+        std::printf("%s %.17g %lld\n", s ? s->text : "?", batch.values[i], static_cast<long long>(batch.ts_ns[i]));
+      }
+      for (const auto &e : batch.events)
+        std::printf("# event from %s: [%d] %s: %s\n", from.id().c_str(), e.severity, e.source.c_str(),
+                    e.message.c_str());
+    });
+    Diagnostics start_diags;
+    if (!pipeline.start(only, start_diags)) {
+      print_diagnostics(start_diags);
+      uv_loop_close(&loop);
+      return 1;
+    }
+    pipeline.collect_all_once([&] {
+      for (Component *c : pipeline.components()) {
+        if (c->m.errors->value() > 0) {
+          ++failures;
+          std::fprintf(stderr, "vitals: input '%s' failed: %s\n", c->id().c_str(), c->last_error().c_str());
+        }
+      }
+      pipeline.shutdown(1'000'000'000, [](bool) {});
+    });
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  uv_run(&loop, UV_RUN_NOWAIT);
+  uv_loop_close(&loop);
+  std::fflush(stdout);
+  return failures ? 1 : 0;
+}
+
+}  // namespace vitals::core

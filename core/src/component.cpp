@@ -1,0 +1,97 @@
+// Component lifecycle pieces that do not involve routing.
+#include "component.hpp"
+
+#include <span>
+
+#include "series_registry.hpp"
+
+namespace vitals::core {
+
+Component::Component(Pipeline &pipeline, const ComponentConfig &config, std::shared_ptr<LoadedPlugin> plugin,
+                     MetricsRegistry &metrics)
+    : queue(config.queue), config_(config), plugin_(std::move(plugin)), ctx_{&pipeline, this} {
+  if (!config_.match.empty()) {
+    Selector sel;
+    std::string err;
+    if (Selector::parse(config_.match, sel, err)) match_ = std::move(sel);
+  }
+  MetricLabels labels = {{"component", config_.id}, {"kind", kind_name(config_.kind)}, {"plugin", config_.plugin}};
+  auto counter = [&](const char *name, const char *help) {
+    return metrics.get(config_.id, VITALS_METRIC_COUNTER, name, help, labels);
+  };
+  m.samples_in = counter("vitals_component_samples_in_total", "Samples received by the component");
+  m.samples_out = counter("vitals_component_samples_out_total", "Samples emitted by the component");
+  m.batches_in = counter("vitals_component_batches_in_total", "Batches received by the component");
+  m.batches_out = counter("vitals_component_batches_out_total", "Batches emitted by the component");
+  m.errors = counter("vitals_component_errors_total", "Failed collect or consume calls");
+  m.dropped = counter("vitals_component_dropped_samples_total", "Samples dropped by a full queue");
+  m.skipped_ticks = counter("vitals_component_skipped_ticks_total",
+                            "Collections skipped because the previous one was still running or blocked");
+  m.queue_depth = metrics.get(config_.id, VITALS_METRIC_GAUGE, "vitals_component_queue_depth_samples",
+                              "Samples waiting in the component's inbound queue", labels);
+  m.latency_seconds = metrics.get(config_.id, VITALS_METRIC_HISTOGRAM, "vitals_component_latency_seconds",
+                                  "Time spent in one collect or consume call", labels);
+}
+
+Component::~Component() {
+  plugin_timers.clear();
+  tick_timer.reset();
+  if (worker.joinable()) {
+    queue.close();
+    worker.join();
+  }
+  if (instance_) plugin().destroy(instance_);
+}
+
+bool Component::create(const vitals_host_t &host_template, std::string &error) {
+  host_table_ = host_template;
+  host_table_.ctx = reinterpret_cast<vitals_host_ctx_t *>(&ctx_);
+  char err[1024] = "";
+  instance_ = plugin().create(&host_table_, config_.plugin_json.c_str(), err, sizeof err);
+  if (!instance_) {
+    error = err[0] ? err : "create() failed without a message";
+    return false;
+  }
+  return true;
+}
+
+std::string Component::last_error() const {
+  if (instance_ && plugin().last_error) {
+    const char *e = plugin().last_error(instance_);
+    if (e && *e) return e;
+  }
+  return "failed without a message";
+}
+
+BatchPtr Component::filter(const BatchPtr &batch, const SeriesRegistry &series) {
+  if (!match_) return batch;
+  if (match_cache_.size() > 1'000'000) match_cache_.clear();  // bound memory under series churn
+  auto matches = [&](vitals_series_id_t id) {
+    auto [it, inserted] = match_cache_.try_emplace(id, false);
+    if (inserted) {
+      if (const vitals_series_t *s = series.find(id)) {
+        std::span<const vitals_label_t> labels(s->labels, s->n_labels);
+        it->second = match_->matches(s->name, labels);
+      }
+    }
+    return it->second;
+  };
+  size_t kept = 0;
+  for (auto id : batch->series) kept += matches(id);
+  if (kept == batch->series.size()) return batch;
+  if (kept == 0 && batch->events.empty()) return nullptr;
+  auto out = std::make_shared<Batch>();
+  out->series.reserve(kept);
+  out->ts_ns.reserve(kept);
+  out->values.reserve(kept);
+  for (size_t i = 0; i < batch->series.size(); ++i) {
+    if (!matches(batch->series[i])) continue;
+    out->series.push_back(batch->series[i]);
+    out->ts_ns.push_back(batch->ts_ns[i]);
+    out->values.push_back(batch->values[i]);
+  }
+  out->events = batch->events;  // events are not series: `match` does not filter them
+  return out;
+}
+
+}  // namespace vitals::core

@@ -1,0 +1,117 @@
+// One running instance of a plugin ([kind.id] in conf.d): its plugin handle,
+// the host table it was given, its inbound queue and worker thread (for
+// consumers), its schedule (for inputs and optimizers) and its self-metrics.
+// The Pipeline drives it; this class holds state and does no routing.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "ack_tracker.hpp"
+#include "config.hpp"
+#include "edge_queue.hpp"
+#include "plugin_loader.hpp"
+#include "self_metrics.hpp"
+#include "uv_timer.hpp"
+#include "vitals/plugin.h"
+#include "vitals/selector.hpp"
+
+namespace vitals::core {
+
+class Pipeline;
+class Component;
+
+// What vitals_host_ctx_t points at: the way back from a C call to its owner.
+struct HostContext {
+  Pipeline *pipeline;
+  Component *component;
+};
+
+// A batch waiting for room downstream (overflow "block").
+struct ParkedBatch {
+  BatchPtr batch;
+  AckNode *node;  // may be null when nobody waits on it
+};
+
+class Component {
+ public:
+  Component(Pipeline &pipeline, const ComponentConfig &config, std::shared_ptr<LoadedPlugin> plugin,
+            MetricsRegistry &metrics);
+  ~Component();
+  Component(const Component &) = delete;
+  Component &operator=(const Component &) = delete;
+
+  // Calls the plugin's create() with the checked config; false + error on failure.
+  bool create(const vitals_host_t &host_template, std::string &error);
+  // The plugin's last_error() or a generic text.
+  std::string last_error() const;
+
+  const std::string &id() const { return config_.id; }
+  vitals_kind_t kind() const { return config_.kind; }
+  const ComponentConfig &config() const { return config_; }
+  const vitals_plugin_t &plugin() const { return plugin_->descriptor; }
+  const LoadedPlugin &loaded_plugin() const { return *plugin_; }
+  void *instance() const { return instance_; }
+  bool is_consumer() const {
+    return kind() == VITALS_KIND_PROCESSOR || kind() == VITALS_KIND_STORAGE || kind() == VITALS_KIND_OUTPUT;
+  }
+  bool is_scheduled() const {
+    return (kind() == VITALS_KIND_INPUT || kind() == VITALS_KIND_OPTIMIZER) && plugin().collect;
+  }
+  bool consumes_on_thread() const { return plugin().flags & VITALS_FLAG_CONSUME_ON_THREAD; }
+  bool collects_on_loop() const { return plugin().flags & VITALS_FLAG_COLLECT_ON_LOOP; }
+
+  // Filters a batch by this consumer's `match`; returns the input itself when
+  // everything matches and nullptr when nothing does.
+  BatchPtr filter(const BatchPtr &batch, const class SeriesRegistry &series);
+
+  // ---- state the Pipeline manages ---------------------------------------------
+  const vitals_host_t *host_table() const { return &host_table_; }
+  EdgeQueue queue;
+  std::thread worker;
+  std::vector<Component *> downstream;
+  std::deque<ParkedBatch> parked;
+  std::atomic<int64_t> offloop_pending{0};  // samples emitted off-loop, not yet routed
+
+  // Scheduling (inputs and optimizers).
+  int64_t interval_ns = 0;
+  int64_t next_tick_ns = 0;
+  std::unique_ptr<UvTimer> tick_timer;
+  bool collect_in_flight = false;
+  uv_work_t work_req{};
+  int64_t work_tick_ns = 0;
+  int64_t work_started_ns = 0;
+  int work_status = VITALS_OK;
+  std::string work_error;
+
+  std::map<uint64_t, std::unique_ptr<UvTimer>> plugin_timers;
+  uint64_t outstanding_deliveries = 0;
+  bool started = false;
+  bool retiring = false;  // removed by a reload; destroyed once idle
+  int64_t last_error_log_ns = 0;
+  uint64_t suppressed_errors = 0;
+
+  struct Metrics {
+    SelfMetric *samples_in, *samples_out, *batches_in, *batches_out, *errors, *dropped, *queue_depth, *latency_seconds,
+        *skipped_ticks;
+  } m{};
+
+ private:
+  const ComponentConfig config_;
+  std::shared_ptr<LoadedPlugin> plugin_;
+  HostContext ctx_;
+  vitals_host_t host_table_{};
+  void *instance_ = nullptr;
+  std::optional<Selector> match_;
+  std::unordered_map<vitals_series_id_t, bool> match_cache_;
+};
+
+}  // namespace vitals::core

@@ -1,0 +1,58 @@
+// A consumer's bounded inbound queue, measured in samples (events count as
+// one), with the overflow policies block, drop_oldest and drop_newest. The
+// loop pushes; the loop or the consumer's own thread pops.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "batch.hpp"
+#include "config.hpp"
+
+namespace vitals::core {
+
+struct QueueItem {
+  BatchPtr batch;
+  uint64_t delivery_id = 0;
+  int64_t enqueued_ns = 0;
+};
+
+class EdgeQueue {
+ public:
+  enum class PushResult { accepted, refused_full, dropped_newest };
+
+  explicit EdgeQueue(QueueConfig config) : config_(config) {}
+
+  // True if pushing `weight` more would exceed capacity. An empty queue takes
+  // any batch, so one oversized batch cannot wedge the pipeline.
+  bool full_for(size_t weight) const;
+  // Pushes per the policy; with drop_oldest, the items evicted to make room
+  // are appended to `evicted`. "block" never pushes past capacity: the caller
+  // checks full_for() first and applies backpressure instead.
+  PushResult push(QueueItem item, std::vector<QueueItem> &evicted);
+  std::optional<QueueItem> try_pop();
+  // Blocks until an item arrives; nothing once closed and empty.
+  std::optional<QueueItem> pop_wait();
+  // Wakes pop_wait() callers; they drain what is left and then get nothing.
+  void close();
+  // Removes and returns everything queued (for shutdown accounting).
+  std::vector<QueueItem> take_all();
+
+  size_t depth_samples() const;
+  size_t depth_batches() const;
+  const QueueConfig &config() const { return config_; }
+
+ private:
+  QueueConfig config_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<QueueItem> items_;
+  size_t weight_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace vitals::core

@@ -1,0 +1,149 @@
+// The running pipeline: creates components from a checked config, schedules
+// collection, routes batches along the graph's edges into bounded queues,
+// tracks end-to-end acknowledgements, applies reloads and shuts down with a
+// drain. Everything here runs on the loop thread except where noted.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "ack_tracker.hpp"
+#include "component.hpp"
+#include "config_check.hpp"
+#include "self_metrics.hpp"
+#include "series_registry.hpp"
+
+namespace vitals::core {
+
+struct ReloadReport {
+  std::vector<std::string> kept, started, stopped;
+};
+
+class Pipeline {
+ public:
+  Pipeline(uv_loop_t *loop, SeriesRegistry &series, MetricsRegistry &metrics, std::string data_dir);
+  ~Pipeline();
+  Pipeline(const Pipeline &) = delete;
+  Pipeline &operator=(const Pipeline &) = delete;
+
+  // Creates and starts every enabled component. On any failure nothing is
+  // left running and the errors are in diags.
+  bool start(const CheckedConfig &checked, Diagnostics &diags);
+  // Applies a new checked config: components whose settings are unchanged
+  // keep running, changed ones are restarted, wiring is updated. If a new
+  // component fails to create, the running pipeline is left untouched.
+  bool reload(const CheckedConfig &checked, Diagnostics &diags, ReloadReport &report);
+  // Stops inputs, drains queues, flushes and stops everything; calls done
+  // with true if all data drained before the timeout.
+  void shutdown(int64_t timeout_ns, std::function<void(bool drained)> done);
+
+  bool ready() const { return started_ && !stopping_; }
+  uv_loop_t *loop() const { return loop_; }
+  SeriesRegistry &series() { return series_; }
+  MetricsRegistry &metrics() { return metrics_; }
+  const std::string &data_dir() const { return data_dir_; }
+  Component *find(const std::string &id) const;
+  std::vector<Component *> components() const;
+  // Sees every batch any component emits (vitals test prints them).
+  void set_tap(std::function<void(const Component &, const Batch &)> tap) { tap_ = std::move(tap); }
+  // Runs one collect of every input now and waits for it (vitals test).
+  void collect_all_once(std::function<void()> done);
+
+  // ---- host services (host_table.cpp calls these) -----------------------------
+  // Any thread.
+  int emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user);
+  // Any thread.
+  void complete(uint64_t delivery_id, int status, const char *error);
+  bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
+  // Called on the loop when a pool collect returns.
+  void after_collect(Component &c, int status, const std::string &error, int64_t started_ns);
+
+ private:
+  struct Delivery {
+    AckNode *node;
+    Component *target;
+  };
+  struct InboxItem {
+    enum class Kind { emit, completion, space_freed } kind;
+    std::string from_id{};
+    BatchPtr batch{};
+    vitals_ack_fn fn = nullptr;
+    void *user = nullptr;
+    uint64_t delivery_id = 0;
+    int status = VITALS_OK;
+    std::string error{};
+  };
+
+  std::shared_ptr<Component> make_component(const ComponentConfig &cfg, const CheckedConfig &checked,
+                                            Diagnostics &diags);
+  void wire(const Graph &graph);
+  void start_component(Component &c);
+  void schedule_next(Component &c);
+  void on_tick(Component &c);
+  void dispatch_collect(Component &c, int64_t tick_ns);
+
+  int emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, bool park_when_blocked);
+  bool blocked(const Component &from, const Batch &batch) const;
+  void deliver(Component &from, const BatchPtr &batch, AckNode *node);
+  void deliver_to(Component &target, const BatchPtr &batch, AckNode *node);
+  void resolve_delivery(uint64_t delivery_id, int status, const char *error);
+  void consume_on_loop(Component &c, QueueItem item);
+  void worker_main(Component *c);
+  void drain_ready();
+  void retry_parked();
+  void post(InboxItem item);
+  void process_inbox();
+  void note_error(Component &c, const std::string &what);
+
+  void retire(const std::shared_ptr<Component> &c);
+  void finalize(const std::shared_ptr<Component> &c);
+  bool drained() const;
+  void finish_shutdown(bool drained);
+
+  uv_loop_t *loop_;
+  std::thread::id loop_thread_;
+  SeriesRegistry &series_;
+  MetricsRegistry &metrics_;
+  std::string data_dir_;
+  vitals_host_t host_template_{};
+
+  std::map<std::string, std::shared_ptr<Component>> components_;
+  std::vector<std::string> order_;  // topological: producers first
+  std::vector<std::shared_ptr<Component>> retiring_;
+
+  AckTracker acks_;
+  std::unordered_map<uint64_t, Delivery> deliveries_;
+  uint64_t next_delivery_id_ = 1;
+
+  // Context of the plugin call in progress on the loop thread.
+  Component *collecting_ = nullptr;
+  Component *consuming_ = nullptr;
+  AckNode *consuming_node_ = nullptr;
+
+  std::unordered_set<Component *> ready_;   // loop consumers with queued batches
+  std::unordered_set<Component *> parked_;  // producers holding parked batches
+  std::atomic<bool> any_parked_{false};
+  uv_idle_t *drain_idle_ = nullptr;
+  uv_async_t *inbox_async_ = nullptr;
+  std::mutex inbox_mutex_;
+  std::vector<InboxItem> inbox_;
+
+  std::function<void(const Component &, const Batch &)> tap_;
+  bool started_ = false;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> inputs_stopped_{false};
+  std::unique_ptr<UvTimer> shutdown_timer_;
+  int64_t shutdown_deadline_ns_ = 0;
+  std::function<void(bool)> shutdown_done_;
+};
+
+}  // namespace vitals::core

@@ -1,0 +1,261 @@
+// Routing batches along edges, overflow policies, and end-to-end
+// acknowledgement. Emits from other threads go through the inbox and are
+// routed on the loop thread, so all graph state is single-threaded.
+#include <algorithm>
+
+#include "log.hpp"
+#include "pipeline.hpp"
+#include "scheduler.hpp"
+
+namespace vitals::core {
+
+namespace {
+// Off-loop emits not yet routed, per component, before emit() answers AGAIN.
+constexpr int64_t kMaxOffloopPendingSamples = 1'000'000;
+}  // namespace
+
+int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user) {
+  if (!batch || (batch->n_samples && (!batch->series || !batch->ts_ns || !batch->values)) ||
+      (batch->n_events && !batch->events))
+    return VITALS_INVALID;
+  for (uint32_t i = 0; i < batch->n_samples; ++i)
+    if (!series_.contains(batch->series[i])) return VITALS_INVALID;
+  if (stopping_ && inputs_stopped_ && from.kind() == VITALS_KIND_INPUT && !on_loop_thread()) return VITALS_STOPPED;
+  if (batch->n_samples == 0 && batch->n_events == 0) {
+    if (fn) {
+      // Nothing to deliver: acknowledge at once, but never re-entrantly.
+      InboxItem item{InboxItem::Kind::emit};
+      item.batch = std::make_shared<Batch>();
+      item.fn = fn;
+      item.user = user;
+      post(std::move(item));
+    }
+    return VITALS_OK;
+  }
+  BatchPtr owned = Batch::copy_of(*batch);
+  if (on_loop_thread()) {
+    bool in_collect = collecting_ == &from;
+    bool in_consume = consuming_ == &from;
+    return emit_on_loop(from, std::move(owned), fn, user, in_collect || in_consume);
+  }
+  int64_t weight = static_cast<int64_t>(owned->weight());
+  if (from.offloop_pending.load() + weight > kMaxOffloopPendingSamples) return VITALS_AGAIN;
+  from.offloop_pending += weight;
+  InboxItem item{InboxItem::Kind::emit};
+  item.batch = std::move(owned);
+  item.fn = fn;
+  item.user = user;
+  // components_ is loop-only; the inbox looks the component up again there.
+  item.from_id = from.id();
+  post(std::move(item));
+  return VITALS_OK;
+}
+
+bool Pipeline::blocked(const Component &from, const Batch &batch) const {
+  for (const Component *c : from.downstream)
+    if (c->queue.config().overflow == Overflow::block && c->queue.full_for(batch.weight())) return true;
+  return false;
+}
+
+int Pipeline::emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, bool park_when_blocked) {
+  if (stopping_ && inputs_stopped_ && from.kind() == VITALS_KIND_INPUT && !park_when_blocked) return VITALS_STOPPED;
+  AckNode *parent = consuming_ == &from ? consuming_node_ : nullptr;
+  bool must_wait = !from.parked.empty() || blocked(from, *batch);
+  if (must_wait && !park_when_blocked) return VITALS_AGAIN;
+  AckNode *node = (fn || parent) ? acks_.create(parent, fn, user) : nullptr;
+  from.m.samples_out->add(static_cast<double>(batch->samples()));
+  from.m.batches_out->add(1);
+  if (tap_) tap_(from, *batch);
+  if (must_wait) {
+    // Keep order: once one batch waits, later ones wait behind it.
+    from.parked.push_back({std::move(batch), node});
+    parked_.insert(&from);
+    any_parked_ = true;
+    return VITALS_OK;
+  }
+  deliver(from, batch, node);
+  return VITALS_OK;
+}
+
+void Pipeline::deliver(Component &from, const BatchPtr &batch, AckNode *node) {
+  for (Component *target : from.downstream) deliver_to(*target, batch, node);
+  if (node) acks_.resolve(node, VITALS_OK, nullptr);  // the creator's hold
+}
+
+void Pipeline::deliver_to(Component &target, const BatchPtr &batch, AckNode *node) {
+  BatchPtr filtered = target.filter(batch, series_);
+  if (!filtered) return;
+  uint64_t id = next_delivery_id_++;
+  deliveries_[id] = {node, &target};
+  if (node) acks_.hold(node);
+  ++target.outstanding_deliveries;
+  std::vector<QueueItem> evicted;
+  auto result = target.queue.push({filtered, id, monotonic_ns()}, evicted);
+  for (auto &e : evicted) {
+    target.m.dropped->add(static_cast<double>(e.batch->weight()));
+    resolve_delivery(e.delivery_id, VITALS_ERROR, "dropped: queue full (overflow drop_oldest)");
+  }
+  if (result != EdgeQueue::PushResult::accepted) {
+    // drop_newest, or block reached through a path that could not wait.
+    target.m.dropped->add(static_cast<double>(filtered->weight()));
+    resolve_delivery(id, VITALS_ERROR, "dropped: queue full");
+    return;
+  }
+  target.m.queue_depth->set(static_cast<double>(target.queue.depth_samples()));
+  if (!target.consumes_on_thread()) {
+    ready_.insert(&target);
+    uv_idle_start(drain_idle_, [](uv_idle_t *h) { static_cast<Pipeline *>(h->data)->drain_ready(); });
+  }
+}
+
+void Pipeline::resolve_delivery(uint64_t delivery_id, int status, const char *error) {
+  auto it = deliveries_.find(delivery_id);
+  if (it == deliveries_.end()) return;  // already resolved (or a stale token)
+  Delivery d = it->second;
+  deliveries_.erase(it);
+  --d.target->outstanding_deliveries;
+  if (status != VITALS_OK) note_error(*d.target, error ? error : "failed");
+  if (d.node) acks_.resolve(d.node, status, error);
+}
+
+void Pipeline::consume_on_loop(Component &c, QueueItem item) {
+  c.m.samples_in->add(static_cast<double>(item.batch->samples()));
+  c.m.batches_in->add(1);
+  BatchCView view(*item.batch);
+  Component *prev_consuming = consuming_;
+  AckNode *prev_node = consuming_node_;
+  consuming_ = &c;
+  auto d = deliveries_.find(item.delivery_id);
+  consuming_node_ = d != deliveries_.end() ? d->second.node : nullptr;
+  int64_t t0 = monotonic_ns();
+  int status = c.plugin().consume(c.instance(), view.get(), reinterpret_cast<vitals_ack_t *>(item.delivery_id));
+  c.m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
+  consuming_ = prev_consuming;
+  consuming_node_ = prev_node;
+  if (status == VITALS_PENDING) return;
+  resolve_delivery(item.delivery_id, status == VITALS_OK ? VITALS_OK : VITALS_ERROR,
+                   status == VITALS_OK ? nullptr : c.last_error().c_str());
+}
+
+void Pipeline::drain_ready() {
+  // A bounded amount per consumer per loop turn keeps sockets and timers responsive.
+  constexpr int kBatchesPerTurn = 64;
+  std::vector<Component *> work(ready_.begin(), ready_.end());
+  for (Component *c : work) {
+    for (int i = 0; i < kBatchesPerTurn; ++i) {
+      auto item = c->queue.try_pop();
+      if (!item) {
+        ready_.erase(c);
+        break;
+      }
+      consume_on_loop(*c, std::move(*item));
+    }
+    c->m.queue_depth->set(static_cast<double>(c->queue.depth_samples()));
+  }
+  retry_parked();
+  if (ready_.empty()) uv_idle_stop(drain_idle_);
+}
+
+void Pipeline::retry_parked() {
+  if (parked_.empty()) return;
+  std::vector<Component *> producers(parked_.begin(), parked_.end());
+  for (Component *p : producers) {
+    while (!p->parked.empty() && !blocked(*p, *p->parked.front().batch)) {
+      ParkedBatch b = std::move(p->parked.front());
+      p->parked.pop_front();
+      deliver(*p, b.batch, b.node);
+    }
+    if (p->parked.empty()) parked_.erase(p);
+  }
+  any_parked_ = !parked_.empty();
+  for (auto &c : std::vector<std::shared_ptr<Component>>(retiring_))
+    if (!c->collect_in_flight && c->parked.empty() && !c->is_consumer()) finalize(c);
+}
+
+void Pipeline::worker_main(Component *c) {
+  while (auto item = c->queue.pop_wait()) {
+    if (any_parked_) post({InboxItem::Kind::space_freed});
+    c->m.samples_in->add(static_cast<double>(item->batch->samples()));
+    c->m.batches_in->add(1);
+    c->m.queue_depth->set(static_cast<double>(c->queue.depth_samples()));
+    BatchCView view(*item->batch);
+    int64_t t0 = monotonic_ns();
+    int status = c->plugin().consume(c->instance(), view.get(), reinterpret_cast<vitals_ack_t *>(item->delivery_id));
+    c->m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
+    if (status == VITALS_PENDING) continue;
+    InboxItem done{InboxItem::Kind::completion};
+    done.delivery_id = item->delivery_id;
+    done.status = status == VITALS_OK ? VITALS_OK : VITALS_ERROR;
+    if (status != VITALS_OK) done.error = c->last_error();
+    post(std::move(done));
+  }
+}
+
+void Pipeline::complete(uint64_t delivery_id, int status, const char *error) {
+  InboxItem item{InboxItem::Kind::completion};
+  item.delivery_id = delivery_id;
+  item.status = status == VITALS_OK ? VITALS_OK : VITALS_ERROR;
+  if (error) item.error = error;
+  post(std::move(item));
+}
+
+void Pipeline::post(InboxItem item) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(std::move(item));
+  }
+  uv_async_send(inbox_async_);
+}
+
+void Pipeline::process_inbox() {
+  std::vector<InboxItem> items;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    items.swap(inbox_);
+  }
+  for (auto &item : items) {
+    switch (item.kind) {
+      case InboxItem::Kind::completion:
+        resolve_delivery(item.delivery_id, item.status, item.error.empty() ? nullptr : item.error.c_str());
+        break;
+      case InboxItem::Kind::space_freed:
+        break;
+      case InboxItem::Kind::emit: {
+        if (item.batch->empty()) {
+          if (item.fn) item.fn(item.user, VITALS_OK, nullptr);
+          break;
+        }
+        Component *from = find(item.from_id);
+        if (!from) {
+          for (auto &r : retiring_)
+            if (r->id() == item.from_id) from = r.get();
+        }
+        if (!from) {
+          if (item.fn) item.fn(item.user, VITALS_STOPPED, "component stopped");
+          break;
+        }
+        from->offloop_pending -= static_cast<int64_t>(item.batch->weight());
+        emit_on_loop(*from, std::move(item.batch), item.fn, item.user, /*park_when_blocked=*/true);
+        break;
+      }
+    }
+  }
+  retry_parked();
+}
+
+void Pipeline::note_error(Component &c, const std::string &what) {
+  c.m.errors->add(1);
+  // One line per component per 10 s at most: a broken sensor must not flood the journal.
+  int64_t now = monotonic_ns();
+  if (now - c.last_error_log_ns < 10'000'000'000) {
+    ++c.suppressed_errors;
+    return;
+  }
+  std::string suffix =
+      c.suppressed_errors ? " (" + std::to_string(c.suppressed_errors) + " similar errors suppressed)" : "";
+  c.suppressed_errors = 0;
+  c.last_error_log_ns = now;
+  log_error(c.id(), what + suffix);
+}
+
+}  // namespace vitals::core

@@ -1,0 +1,106 @@
+// Interval collection: wall-clock-aligned ticks, collect on the libuv thread
+// pool (or the loop for cheap inputs), never two collects of one instance at
+// once, and a skipped tick counted when the previous one is still running or
+// its output is still waiting for room downstream.
+#include "log.hpp"
+#include "pipeline.hpp"
+#include "scheduler.hpp"
+
+namespace vitals::core {
+
+void Pipeline::schedule_next(Component &c) {
+  if (!c.tick_timer) return;
+  c.tick_timer->start(ms_until(wall_clock_ns(), c.next_tick_ns));
+}
+
+void Pipeline::on_tick(Component &c) {
+  int64_t now = wall_clock_ns();
+  if (now < c.next_tick_ns) {  // woke early (loop time is cached): wait the rest
+    schedule_next(c);
+    return;
+  }
+  int64_t tick = c.next_tick_ns;
+  // Late by more than an interval (suspend, clock step, a stall): skip the
+  // missed ticks rather than bursting through them.
+  int64_t next = next_aligned_tick(now, c.interval_ns);
+  if (next - tick > c.interval_ns) {
+    c.m.skipped_ticks->add(static_cast<double>((next - tick) / c.interval_ns - 1));
+    tick = next - c.interval_ns;
+  }
+  c.next_tick_ns = next;
+  schedule_next(c);
+  if (c.collect_in_flight || !c.parked.empty()) {
+    c.m.skipped_ticks->add(1);
+    log_debug(c.id(), c.collect_in_flight ? "tick skipped: previous collect still running"
+                                          : "tick skipped: waiting for room downstream");
+    return;
+  }
+  dispatch_collect(c, tick);
+}
+
+void Pipeline::dispatch_collect(Component &c, int64_t tick_ns) {
+  if (c.collects_on_loop()) {
+    int64_t t0 = monotonic_ns();
+    collecting_ = &c;
+    int status = c.plugin().collect(c.instance(), tick_ns);
+    collecting_ = nullptr;
+    after_collect(c, status, status == VITALS_OK ? std::string() : c.last_error(), t0);
+    return;
+  }
+  c.collect_in_flight = true;
+  c.work_tick_ns = tick_ns;
+  c.work_req.data = &c;
+  c.work_started_ns = monotonic_ns();
+  c.work_status = VITALS_OK;
+  uv_queue_work(
+      loop_, &c.work_req,
+      [](uv_work_t *req) {
+        auto *comp = static_cast<Component *>(req->data);
+        comp->work_status = comp->plugin().collect(comp->instance(), comp->work_tick_ns);
+        comp->work_error = comp->work_status == VITALS_OK ? std::string() : comp->last_error();
+      },
+      [](uv_work_t *req, int) {
+        auto *comp = static_cast<Component *>(req->data);
+        // The pipeline pointer is recovered through the host context.
+        auto *ctx = reinterpret_cast<HostContext *>(comp->host_table()->ctx);
+        ctx->pipeline->after_collect(*comp, comp->work_status, comp->work_error, comp->work_started_ns);
+      });
+}
+
+void Pipeline::after_collect(Component &c, int status, const std::string &error, int64_t started_ns) {
+  c.collect_in_flight = false;
+  if (started_ns) c.m.latency_seconds->observe(static_cast<double>(monotonic_ns() - started_ns) / 1e9);
+  if (status != VITALS_OK) note_error(c, "collect failed: " + error);
+  // Off-loop emits from this collect may still be in the inbox: route them first.
+  process_inbox();
+  if (c.retiring && c.parked.empty()) {
+    for (auto &r : std::vector<std::shared_ptr<Component>>(retiring_))
+      if (r.get() == &c) finalize(r);
+  }
+}
+
+void Pipeline::collect_all_once(std::function<void()> done) {
+  auto remaining = std::make_shared<int>(0);
+  auto finish = std::make_shared<std::function<void()>>(std::move(done));
+  for (auto &[id, c] : components_) {
+    if (c->kind() != VITALS_KIND_INPUT || !c->plugin().collect) continue;
+    c->tick_timer.reset();  // one explicit collection, no schedule
+    dispatch_collect(*c, wall_clock_ns());
+    if (c->collect_in_flight) ++*remaining;
+  }
+  if (*remaining == 0) {
+    (*finish)();
+    return;
+  }
+  auto poll = std::make_shared<std::unique_ptr<UvTimer>>();
+  *poll = std::make_unique<UvTimer>(loop_, [this, poll, finish] {
+    for (auto &[id, c] : components_)
+      if (c->collect_in_flight) return;
+    process_inbox();
+    (*finish)();
+    poll->reset();
+  });
+  (*poll)->start(1, 1);
+}
+
+}  // namespace vitals::core

@@ -1,0 +1,119 @@
+// Series interning. Ids are a hash of the canonical text, so the same series
+// gets the same id in every run (storage can rely on it); a collision is
+// resolved by probing to the next free id.
+#include "series_registry.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+namespace vitals::core {
+
+namespace {
+
+uint64_t fnv1a64(std::string_view text) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+bool valid_metric_name(std::string_view name) {
+  if (name.empty() || !(is_alpha(name[0]) || name[0] == ':')) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_alpha(c) || is_digit(c) || c == ':' || c == '.'; });
+}
+
+bool valid_label_key(std::string_view key) {
+  if (key.empty() || !is_alpha(key[0])) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) { return is_alpha(c) || is_digit(c); });
+}
+
+std::string canonical_series_text(std::string_view name,
+                                  const std::vector<std::pair<std::string, std::string>> &sorted_labels) {
+  std::string text(name);
+  if (sorted_labels.empty()) return text;
+  text += '{';
+  bool first = true;
+  for (const auto &[key, value] : sorted_labels) {
+    if (!first) text += ',';
+    first = false;
+    text += key;
+    text += "=\"";
+    for (char c : value) {
+      if (c == '\\' || c == '"') {
+        text += '\\';
+        text += c;
+      } else if (c == '\n') {
+        text += "\\n";
+      } else {
+        text += c;
+      }
+    }
+    text += '"';
+  }
+  text += '}';
+  return text;
+}
+
+vitals_series_id_t SeriesRegistry::intern(std::string_view name, const vitals_label_t *labels, uint32_t n_labels) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  pairs.reserve(n_labels);
+  for (uint32_t i = 0; i < n_labels; ++i) {
+    if (!labels[i].key) return 0;
+    pairs.emplace_back(labels[i].key, labels[i].value ? labels[i].value : "");
+  }
+  return intern(name, std::move(pairs));
+}
+
+vitals_series_id_t SeriesRegistry::intern(std::string_view name,
+                                          std::vector<std::pair<std::string, std::string>> labels) {
+  if (!valid_metric_name(name)) return 0;
+  std::sort(labels.begin(), labels.end());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (!valid_label_key(labels[i].first)) return 0;
+    if (i > 0 && labels[i].first == labels[i - 1].first) return 0;
+  }
+  std::string text = canonical_series_text(name, labels);
+  {
+    std::shared_lock lock(mutex_);
+    if (auto it = by_text_.find(text); it != by_text_.end()) return it->second;
+  }
+  std::unique_lock lock(mutex_);
+  if (auto it = by_text_.find(text); it != by_text_.end()) return it->second;
+  if (by_id_.size() >= max_series_) return 0;
+  vitals_series_id_t id = fnv1a64(text);
+  while (id == 0 || by_id_.count(id)) ++id;
+  auto entry = std::make_unique<Entry>();
+  entry->name = std::string(name);
+  entry->text = text;
+  entry->labels = std::move(labels);
+  for (const auto &[k, v] : entry->labels) entry->c_labels.push_back({k.c_str(), v.c_str()});
+  entry->c.id = id;
+  entry->c.name = entry->name.c_str();
+  entry->c.text = entry->text.c_str();
+  entry->c.labels = entry->c_labels.data();
+  entry->c.n_labels = static_cast<uint32_t>(entry->c_labels.size());
+  by_text_.emplace(std::move(text), id);
+  by_id_.emplace(id, std::move(entry));
+  return id;
+}
+
+const vitals_series_t *SeriesRegistry::find(vitals_series_id_t id) const {
+  std::shared_lock lock(mutex_);
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : &it->second->c;
+}
+
+size_t SeriesRegistry::size() const {
+  std::shared_lock lock(mutex_);
+  return by_id_.size();
+}
+
+}  // namespace vitals::core

@@ -1,0 +1,51 @@
+// Interns series (name + sorted labels) to stable 64-bit ids. Thread-safe:
+// inputs intern from the libuv thread pool while the loop reads.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "vitals/plugin.h"
+
+namespace vitals::core {
+
+bool valid_metric_name(std::string_view name);
+bool valid_label_key(std::string_view key);
+
+// Canonical text of a series: name{a="1",b="2"} with labels sorted by key and
+// values escaped (\\, \", \n). Labels must already be sorted.
+std::string canonical_series_text(std::string_view name,
+                                  const std::vector<std::pair<std::string, std::string>> &sorted_labels);
+
+class SeriesRegistry {
+ public:
+  // Returns the id of name{labels} (labels in any order), or 0 if the name or
+  // a label key is invalid, a key repeats, or the registry is full.
+  vitals_series_id_t intern(std::string_view name, const vitals_label_t *labels, uint32_t n_labels);
+  vitals_series_id_t intern(std::string_view name, std::vector<std::pair<std::string, std::string>> labels = {});
+  // nullptr if unknown. The pointer stays valid for the registry's life.
+  const vitals_series_t *find(vitals_series_id_t id) const;
+  bool contains(vitals_series_id_t id) const { return find(id) != nullptr; }
+  size_t size() const;
+  void set_limit(size_t max_series) { max_series_ = max_series; }
+
+ private:
+  struct Entry {
+    std::string name, text;
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::vector<vitals_label_t> c_labels;
+    vitals_series_t c{};
+  };
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<vitals_series_id_t, std::unique_ptr<Entry>> by_id_;
+  std::unordered_map<std::string, vitals_series_id_t> by_text_;
+  size_t max_series_ = 1'000'000;
+};
+
+}  // namespace vitals::core

@@ -1,0 +1,123 @@
+// Edge queue policies, series interning and scheduler alignment.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "edge_queue.hpp"
+#include "scheduler.hpp"
+#include "series_registry.hpp"
+
+using namespace vitals::core;
+
+namespace {
+QueueItem item_of(size_t samples, uint64_t id) {
+  auto b = std::make_shared<Batch>();
+  for (size_t i = 0; i < samples; ++i) {
+    b->series.push_back(1);
+    b->ts_ns.push_back(static_cast<int64_t>(i));
+    b->values.push_back(0);
+  }
+  return {b, id, 0};
+}
+}  // namespace
+
+TEST_CASE("edge queue drops oldest when full and returns what it evicted") {
+  EdgeQueue q({10, Overflow::drop_oldest});
+  std::vector<QueueItem> evicted;
+  for (uint64_t i = 1; i <= 4; ++i) CHECK(q.push(item_of(4, i), evicted) == EdgeQueue::PushResult::accepted);
+  // 4 batches of 4 into capacity 10: only the newest two fit.
+  REQUIRE(evicted.size() == 2);
+  CHECK(evicted[0].delivery_id == 1);
+  CHECK(evicted[1].delivery_id == 2);
+  CHECK(q.depth_samples() == 8);
+  CHECK(q.try_pop()->delivery_id == 3);
+}
+
+TEST_CASE("edge queue drops newest when full") {
+  EdgeQueue q({10, Overflow::drop_newest});
+  std::vector<QueueItem> evicted;
+  CHECK(q.push(item_of(6, 1), evicted) == EdgeQueue::PushResult::accepted);
+  CHECK(q.push(item_of(6, 2), evicted) == EdgeQueue::PushResult::dropped_newest);
+  CHECK(evicted.empty());
+  CHECK(q.depth_batches() == 1);
+}
+
+TEST_CASE("edge queue with block refuses past capacity and reports fullness first") {
+  EdgeQueue q({10, Overflow::block});
+  std::vector<QueueItem> evicted;
+  CHECK_FALSE(q.full_for(6));
+  q.push(item_of(6, 1), evicted);
+  CHECK(q.full_for(6));
+  CHECK_FALSE(q.full_for(4));
+  CHECK(q.push(item_of(6, 2), evicted) == EdgeQueue::PushResult::refused_full);
+}
+
+TEST_CASE("edge queue takes one oversized batch when empty so nothing wedges") {
+  EdgeQueue q({10, Overflow::block});
+  std::vector<QueueItem> evicted;
+  CHECK_FALSE(q.full_for(50));
+  CHECK(q.push(item_of(50, 1), evicted) == EdgeQueue::PushResult::accepted);
+}
+
+TEST_CASE("edge queue pop_wait drains then ends after close") {
+  EdgeQueue q({100, Overflow::block});
+  std::vector<QueueItem> evicted;
+  q.push(item_of(1, 1), evicted);
+  std::vector<uint64_t> seen;
+  std::thread t([&] {
+    while (auto item = q.pop_wait()) seen.push_back(item->delivery_id);
+  });
+  q.push(item_of(1, 2), evicted);
+  q.close();
+  t.join();
+  CHECK(seen == std::vector<uint64_t>{1, 2});
+}
+
+TEST_CASE("series interning is canonical, stable and validated") {
+  SeriesRegistry r;
+  auto a = r.intern("cpu_usage", {{"mode", "user"}, {"cpu", "0"}});
+  auto b = r.intern("cpu_usage", {{"cpu", "0"}, {"mode", "user"}});
+  CHECK(a != 0);
+  CHECK(a == b);
+  CHECK(std::string(r.find(a)->text) == "cpu_usage{cpu=\"0\",mode=\"user\"}");
+  CHECK(r.size() == 1);
+  // The id is a hash of the text: the same in every run.
+  SeriesRegistry other;
+  CHECK(other.intern("cpu_usage", {{"cpu", "0"}, {"mode", "user"}}) == a);
+  CHECK(r.intern("9bad") == 0);
+  CHECK(r.intern("ok", {{"bad-key", "x"}}) == 0);
+  CHECK(r.intern("ok", {{"k", "1"}, {"k", "2"}}) == 0);
+  CHECK(std::string(r.find(r.intern("q", {{"v", "a\"b\\c\nd"}}))->text) == "q{v=\"a\\\"b\\\\c\\nd\"}");
+}
+
+TEST_CASE("series registry refuses new series beyond its limit") {
+  SeriesRegistry r;
+  r.set_limit(2);
+  CHECK(r.intern("a") != 0);
+  CHECK(r.intern("b") != 0);
+  CHECK(r.intern("c") == 0);
+  CHECK(r.intern("a") != 0);  // known series still resolve
+}
+
+TEST_CASE("scheduler ticks align to the wall clock") {
+  const int64_t s = 1'000'000'000;
+  CHECK(next_aligned_tick(1700000003 * s + 123, 10 * s) == 1700000010 * s);
+  CHECK(next_aligned_tick(1700000010 * s, 10 * s) == 1700000020 * s);  // strictly after
+  CHECK(next_aligned_tick(5 * s + 1, 500'000'000) == 5'500'000'000);
+  CHECK(ms_until(0, 1'500'001) == 2);  // never early
+  CHECK(ms_until(10, 5) == 0);
+}
+
+TEST_CASE("scheduler does not drift over hours of ticks") {
+  // Simulate a loop that always wakes 3 ms late: each tick is recomputed from
+  // the clock, so after 10 hours at 1 s the tick is still on the second.
+  const int64_t interval = 1'000'000'000;
+  int64_t now = 1'700'000'000'000'000'000 + 123'456'789;
+  int64_t tick = next_aligned_tick(now, interval);
+  for (int i = 0; i < 36000; ++i) {
+    now = tick + 3'000'000;
+    tick = next_aligned_tick(now, interval);
+  }
+  CHECK(tick % interval == 0);
+  CHECK(tick - now <= interval);
+}

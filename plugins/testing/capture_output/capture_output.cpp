@@ -1,0 +1,56 @@
+// Test-only output: appends "<series> <ts_ns> <value>" per sample (and
+// "event <source> <message>" per event) to `path`, flushed per batch, so an
+// integration test can read exactly what reached a sink. Knobs make it slow
+// or failing to exercise queues and acknowledgements.
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "vitals/plugin.hpp"
+
+namespace {
+
+class CaptureOutput final : public vitals::Output {
+ public:
+  static constexpr vitals_config_field_t config_fields[] = {
+      {"path", VITALS_CONFIG_STRING, 1, nullptr, "file to append to (relative: under the data dir)", {}},
+      {"consume_delay", VITALS_CONFIG_DURATION, 0, "\"0s\"", "sleep per batch (a slow sink)", {}},
+      {"fail", VITALS_CONFIG_BOOL, 0, "false", "fail every batch", {}},
+  };
+  static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
+
+  CaptureOutput(vitals::Host host, const vitals::Config &config)
+      : Output(host), delay_ns_(config.duration_ns("consume_delay")), fail_(config.boolean("fail")) {
+    std::string path = config.string("path");
+    if (!path.empty() && path[0] != '/') path = host.data_dir() + "/" + path;
+    file_ = std::fopen(path.c_str(), "ae");
+    if (!file_) throw std::runtime_error("cannot open " + path);
+  }
+  ~CaptureOutput() override {
+    if (file_) std::fclose(file_);
+  }
+
+  vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *) override {
+    if (delay_ns_) std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns_));
+    if (fail_) throw std::runtime_error("capture_output told to fail");
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const vitals_series_t *s = host().series(batch.series(i));
+      std::fprintf(file_, "%s %lld %.17g\n", s ? s->text : "?", static_cast<long long>(batch.ts_ns(i)), batch.value(i));
+    }
+    for (size_t i = 0; i < batch.event_count(); ++i)
+      std::fprintf(file_, "event %s %s\n", batch.event(i).source, batch.event(i).message);
+    std::fflush(file_);
+    return vitals::Status::ok;
+  }
+
+ private:
+  int64_t delay_ns_;
+  bool fail_;
+  FILE *file_ = nullptr;
+};
+
+}  // namespace
+
+VITALS_PLUGIN(CaptureOutput, "capture_output", "1.0.0", "Test-only sink that appends samples to a file")

@@ -1,0 +1,53 @@
+// Test-only input: each collect emits `samples` samples of
+// <name>{input="<id>"} whose values count up 1, 2, 3, ... across collects, so
+// a test can tell exactly which samples reached a sink. It also logs
+// "fake_input created" with its interval knobs so reload tests can count
+// restarts.
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "vitals/plugin.hpp"
+
+namespace {
+
+class FakeInput final : public vitals::Input {
+ public:
+  static constexpr vitals_config_field_t config_fields[] = {
+      {"samples", VITALS_CONFIG_INT, 0, "1", "samples per collect", {}},
+      {"name", VITALS_CONFIG_STRING, 0, "\"fake\"", "metric name", {}},
+      {"collect_sleep", VITALS_CONFIG_DURATION, 0, "\"0s\"", "sleep in collect (a slow sensor)", {}},
+      {"fail_create", VITALS_CONFIG_BOOL, 0, "false", "throw from the constructor", {}},
+      {"throw_in_collect", VITALS_CONFIG_BOOL, 0, "false", "throw from collect", {}},
+  };
+
+  FakeInput(vitals::Host host, const vitals::Config &config)
+      : Input(host),
+        samples_(config.integer("samples")),
+        sleep_ns_(config.duration_ns("collect_sleep")),
+        throw_in_collect_(config.boolean("throw_in_collect")) {
+    if (config.boolean("fail_create")) throw std::runtime_error("fake_input told to fail at create");
+    series_ = host.intern(config.string("name"), {{"input", host.instance_id()}});
+    host.info("fake_input created");
+  }
+
+  void collect(int64_t now_ns) override {
+    if (sleep_ns_) std::this_thread::sleep_for(std::chrono::nanoseconds(sleep_ns_));
+    if (throw_in_collect_) throw std::runtime_error("fake_input told to throw in collect");
+    batch_.clear();
+    for (int64_t i = 0; i < samples_; ++i) batch_.add(series_, now_ns + i, static_cast<double>(++sequence_));
+    host().emit(batch_);
+  }
+
+ private:
+  int64_t samples_;
+  int64_t sleep_ns_;
+  bool throw_in_collect_;
+  vitals::SeriesId series_;
+  int64_t sequence_ = 0;
+  vitals::Batch batch_;
+};
+
+}  // namespace
+
+VITALS_PLUGIN(FakeInput, "fake_input", "1.0.0", "Test-only numbered sample stream")
