@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -144,6 +145,7 @@ inline cJSON *convert_value(const vitals_config_field_t &field, const toml::node
 inline std::string apply_config_schema(const toml::table &table, std::span<const vitals_config_field_t> fields,
                                        std::span<const std::string_view> host_keys, std::vector<ConfigError> &errors) {
   std::unique_ptr<cJSON, decltype(&cJSON_Delete)> json(cJSON_CreateObject(), cJSON_Delete);
+  size_t first_error = errors.size();
   uint32_t table_line = table.source().begin.line;
   for (auto &&[key, node] : table) {
     std::string_view k = key.str();
@@ -187,6 +189,9 @@ inline std::string apply_config_schema(const toml::table &table, std::span<const
     }
     cJSON_AddItemToObject(json.get(), f.key, value);
   }
+  // toml++ iterates keys in sorted order; report in the order of the file.
+  std::stable_sort(errors.begin() + static_cast<std::ptrdiff_t>(first_error), errors.end(),
+                   [](const ConfigError &a, const ConfigError &b) { return a.line < b.line; });
   char *text = cJSON_PrintUnformatted(json.get());
   std::string out = text ? text : "{}";
   cJSON_free(text);

@@ -1,9 +1,12 @@
 /* Vitals plugin ABI: the only contract between the agent and a plugin.
  *
- * Pure C so that any compiler can build a plugin. Every public struct starts
- * with (or carries) its size and ends in a reserved tail, so that structs only
- * ever grow at the end: a host copies a plugin's descriptor into a zeroed
- * struct of its own size, and an older plugin's missing tail reads as NULL.
+ * Pure C so that any compiler can build a plugin. Every public struct ends in
+ * a reserved tail, and the two tables exchanged at load time (the plugin's
+ * descriptor and the host's services) also carry their size. Structs only grow
+ * by taking reserved slots (bumping VITALS_ABI_MINOR), so their sizes stay
+ * fixed within a major version: a host copies a plugin's descriptor into a
+ * zeroed struct of its own size, and an older plugin's missing tail reads as
+ * NULL.
  *
  * Versioning: the host refuses a plugin whose abi_major differs from its own,
  * whose abi_minor is newer than its own, or whose struct_size is outside
@@ -300,7 +303,13 @@ typedef struct vitals_plugin_descriptor {
   void *reserved[16];
 } vitals_plugin_t;
 
-/* The smallest descriptor a 1.x host accepts: everything before the tail. */
+/* The smallest descriptor a 1.x host accepts: everything before the tail.
+ *
+ * Threading: create, destroy, start, stop, collect (unless the core runs it on
+ * its thread pool), flush and consume (unless VITALS_FLAG_CONSUME_ON_THREAD)
+ * run on the loop thread, never two at once for one instance. With
+ * CONSUME_ON_THREAD, stats, tunables, set_tunable and query may run on the loop
+ * thread while consume runs on the instance's thread. */
 #define VITALS_PLUGIN_MIN_SIZE offsetof(vitals_plugin_t, reserved)
 
 typedef const vitals_plugin_t *(*vitals_plugin_entry_fn)(void);

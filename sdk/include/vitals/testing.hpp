@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -125,18 +126,30 @@ class Host {
       return self(c)->timer_start(first, repeat, fn, user);
     };
     table_.timer_stop = [](vitals_host_ctx_t *c, uint64_t id) { self(c)->timers_.erase(id); };
-    table_.metric = [](vitals_host_ctx_t *c, const char *name, int, const char *) {
+    table_.metric = [](vitals_host_ctx_t *c, const char *name, int type, const char *) {
       auto *h = self(c);
       std::lock_guard lock(h->mutex_);
       auto &slot = h->metrics_[name];
       if (!slot) slot = std::make_unique<MetricSlot>();
+      slot->type = type;
       return reinterpret_cast<vitals_metric_t *>(slot.get());
     };
+    // Counters add, gauges set; a histogram records the sum of observations.
     table_.metric_update = [](vitals_metric_t *m, double v) {
-      reinterpret_cast<MetricSlot *>(m)->value.store(reinterpret_cast<MetricSlot *>(m)->value.load() + v);
+      auto *slot = reinterpret_cast<MetricSlot *>(m);
+      if (slot->type == VITALS_METRIC_GAUGE)
+        slot->value.store(v);
+      else
+        slot->value.fetch_add(v);
     };
     table_.metrics_snapshot = [](vitals_host_ctx_t *c, vitals_stat_visit_fn visit, void *user) {
-      for (auto &[name, slot] : self(c)->metrics_) visit(user, name.c_str(), nullptr, 0, slot->value.load());
+      auto *h = self(c);
+      std::vector<std::pair<std::string, double>> values;
+      {
+        std::lock_guard lock(h->mutex_);
+        for (auto &[name, slot] : h->metrics_) values.emplace_back(name, slot->value.load());
+      }
+      for (auto &[name, value] : values) visit(user, name.c_str(), nullptr, 0, value);
     };
     table_.data_dir = [](vitals_host_ctx_t *c) { return self(c)->data_dir_.c_str(); };
     table_.instance_id = [](vitals_host_ctx_t *) { return "test"; };
@@ -269,6 +282,7 @@ class Host {
   };
   struct MetricSlot {
     std::atomic<double> value{0};
+    int type = VITALS_METRIC_COUNTER;
   };
   struct QueryReply {
     int status = 0;
