@@ -173,7 +173,6 @@ void Pipeline::finalize(const std::shared_ptr<Component> &c) {
     if (c->worker.joinable()) {
       c->queue.close();
       c->worker.join();
-      process_inbox();
     } else {
       while (auto item = c->queue.try_pop()) consume_on_loop(*c, std::move(*item));
       ready_.erase(c.get());
@@ -181,6 +180,7 @@ void Pipeline::finalize(const std::shared_ptr<Component> &c) {
     if (c->plugin().flush && c->plugin().flush(c->instance()) != VITALS_OK)
       note_error(*c, "flush failed: " + c->last_error());
     if (c->started && c->plugin().stop) c->plugin().stop(c->instance());
+    process_inbox();  // completions the last consumes and the flush posted
   }
   // Deliveries the plugin never completed fail now: their senders must know.
   std::vector<uint64_t> orphaned;

@@ -73,7 +73,7 @@ class Pipeline {
     Component *target;
   };
   struct InboxItem {
-    enum class Kind { emit, completion, space_freed } kind;
+    enum class Kind { emit, completion, space_freed, flush_failed } kind;
     std::string from_id{};
     BatchPtr batch{};
     vitals_ack_fn fn = nullptr;

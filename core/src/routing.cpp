@@ -182,12 +182,21 @@ void Pipeline::worker_main(Component *c) {
     int64_t t0 = monotonic_ns();
     int status = c->plugin().consume(c->instance(), view.get(), reinterpret_cast<vitals_ack_t *>(item->delivery_id));
     c->m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
-    if (status == VITALS_PENDING) continue;
-    InboxItem done{InboxItem::Kind::completion};
-    done.delivery_id = item->delivery_id;
-    done.status = status == VITALS_OK ? VITALS_OK : VITALS_ERROR;
-    if (status != VITALS_OK) done.error = c->last_error();
-    post(std::move(done));
+    if (status != VITALS_PENDING) {
+      InboxItem done{InboxItem::Kind::completion};
+      done.delivery_id = item->delivery_id;
+      done.status = status == VITALS_OK ? VITALS_OK : VITALS_ERROR;
+      if (status != VITALS_OK) done.error = c->last_error();
+      post(std::move(done));
+    }
+    // End of a burst: let the plugin commit everything it holds in one go
+    // (group commit), on this same thread.
+    if (c->queue.depth_batches() == 0 && c->plugin().flush && c->plugin().flush(c->instance()) != VITALS_OK) {
+      InboxItem failed{InboxItem::Kind::flush_failed};
+      failed.from_id = c->id();
+      failed.error = c->last_error();
+      post(std::move(failed));
+    }
   }
 }
 
@@ -219,6 +228,9 @@ void Pipeline::process_inbox() {
         resolve_delivery(item.delivery_id, item.status, item.error.empty() ? nullptr : item.error.c_str());
         break;
       case InboxItem::Kind::space_freed:
+        break;
+      case InboxItem::Kind::flush_failed:
+        if (Component *c = find(item.from_id)) note_error(*c, "flush failed: " + item.error);
         break;
       case InboxItem::Kind::emit: {
         if (item.batch->empty()) {

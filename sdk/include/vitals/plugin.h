@@ -283,7 +283,11 @@ typedef struct vitals_plugin_descriptor {
    * VITALS_PENDING and later call host->complete(ack, ...). */
   int (*consume)(void *instance, const vitals_batch_t *batch, vitals_ack_t *ack);
 
-  /* Optional: make everything consumed so far durable. Called before stop. */
+  /* Optional: make everything consumed so far durable. Called before stop.
+   * With VITALS_FLAG_CONSUME_ON_THREAD it is also called on the instance's
+   * thread each time its queue runs empty, which allows group commit:
+   * consume() adds to an open transaction and returns VITALS_PENDING, flush()
+   * commits and completes every pending ack in one go. */
   int (*flush)(void *instance);
 
   /* Optional: report the plugin's own counters. */
