@@ -218,14 +218,15 @@ void read_queue(const toml::node &node, QueueConfig &q, Reader &r) {
 }
 
 std::string fingerprint_of(const ComponentConfig &c) {
-  toml::table copy = c.table;
+  toml::table copy = *c.table;
   copy.erase("inputs");
   std::ostringstream out;
   out << kind_name(c.kind) << '\n' << c.plugin << '\n' << copy;
   return out.str();
 }
 
-void read_component(vitals_kind_t kind, std::string_view id, const toml::table &t, Config &config, Reader &r) {
+void read_component(vitals_kind_t kind, std::string_view id, const toml::table &t, Config &config, Reader &r,
+                    const std::shared_ptr<const toml::table> &document) {
   uint32_t line = t.source().begin.line;
   if (!valid_id(id)) {
     r.diags.error(r.file, line, "invalid id '" + std::string(id) + "': use letters, digits, '_' and '-'");
@@ -243,7 +244,8 @@ void read_component(vitals_kind_t kind, std::string_view id, const toml::table &
   c.plugin = c.id;
   c.file = r.file;
   c.line = line;
-  c.table = t;
+  c.document = document;
+  c.table = &t;
   bool consumer = kind == VITALS_KIND_PROCESSOR || kind == VITALS_KIND_STORAGE || kind == VITALS_KIND_OUTPUT;
   if (auto n = t.get("plugin")) {
     if (auto s = r.string(*n, "plugin")) c.plugin = *s;
@@ -289,7 +291,8 @@ void read_component(vitals_kind_t kind, std::string_view id, const toml::table &
   config.components.push_back(std::move(c));
 }
 
-void read_document(const toml::table &doc, Config &config, Reader &r) {
+void read_document(const std::shared_ptr<const toml::table> &document, Config &config, Reader &r) {
+  const toml::table &doc = *document;
   for (auto &&[k, v] : doc) {
     std::string_view section = k.str();
     if (section == "agent") {
@@ -314,7 +317,7 @@ void read_document(const toml::table &doc, Config &config, Reader &r) {
     }
     for (auto &&[id, body] : *group) {
       if (auto t = body.as_table())
-        read_component(*kind, id.str(), *t, config, r);
+        read_component(*kind, id.str(), *t, config, r, document);
       else
         r.diags.error(r.file, line_of(body),
                       "'" + std::string(section) + "." + std::string(id.str()) + "' must be a table");
@@ -325,9 +328,9 @@ void read_document(const toml::table &doc, Config &config, Reader &r) {
 }  // namespace
 
 void load_config_text(std::string_view text, const std::string &name, Config &config, Diagnostics &diags) {
-  toml::table doc;
+  std::shared_ptr<toml::table> doc;
   try {
-    doc = toml::parse(text, name);
+    doc = std::make_shared<toml::table>(toml::parse(text, name));
   } catch (const toml::parse_error &e) {
     diags.error(name, e.source().begin.line, std::string(e.description()));
     return;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,7 +68,10 @@ struct ComponentConfig {
   bool enabled = true;
   std::string file;
   uint32_t line = 0;
-  toml::table table;        // the component's whole table
+  // The component's whole table, inside the parsed file it came from (kept
+  // alive here: copying a toml::table would lose the line numbers).
+  std::shared_ptr<const toml::table> document;
+  const toml::table *table = nullptr;
   std::string plugin_json;  // filled by check_plugin_configs()
   // Everything that, when changed, requires restarting the component on
   // reload (all but the wiring in `inputs`).

@@ -26,7 +26,7 @@ void check_plugin_configs(Config &config, PluginCatalog &catalog,
     }
     std::vector<ConfigError> errors;
     std::span<const vitals_config_field_t> fields(d.config_fields, d.n_config_fields);
-    c.plugin_json = apply_config_schema(c.table, fields, kHostKeys, errors);
+    c.plugin_json = apply_config_schema(*c.table, fields, kHostKeys, errors);
     for (const auto &e : errors) diags.error(c.file, e.line ? e.line : c.line, e.message);
     plugins[c.plugin] = plugin;
   }

@@ -2,6 +2,7 @@
 // `vitals check` and reloads report every problem at once.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,7 +40,14 @@ class Diagnostics {
     for (const auto &d : items_) n += d.severity == Diagnostic::Severity::error;
     return n;
   }
-  const std::vector<Diagnostic> &items() const { return items_; }
+  // In file order, then line order: how a user reads them.
+  std::vector<Diagnostic> items() const {
+    std::vector<Diagnostic> sorted = items_;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic &a, const Diagnostic &b) {
+      return a.file != b.file ? a.file < b.file : a.line < b.line;
+    });
+    return sorted;
+  }
 
  private:
   std::vector<Diagnostic> items_;

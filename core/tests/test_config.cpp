@@ -24,7 +24,8 @@ Parsed parse(std::string_view text, const std::string &name = "conf.d/10-test.to
 
 // True if some diagnostic reads exactly "<file>:<line>: <contains...>".
 bool has(const Diagnostics &d, const std::string &where, const std::string &what) {
-  return std::any_of(d.items().begin(), d.items().end(), [&](const Diagnostic &x) {
+  auto items = d.items();
+  return std::any_of(items.begin(), items.end(), [&](const Diagnostic &x) {
     std::string s = x.to_string();
     return s.rfind(where + ": ", 0) == 0 && s.find(what) != std::string::npos;
   });

@@ -18,9 +18,13 @@ int main(int argc, char **argv) {
   std::string config_dir = default_config_dir().string();
   std::vector<std::string> plugin_dirs;
   auto add_common = [&](CLI::App *cmd) {
-    cmd->add_option("--config-dir", config_dir, "Directory of *.toml pipeline files")->capture_default_str();
+    // The last occurrence wins, so wrappers can append overrides.
+    cmd->add_option("--config-dir", config_dir, "Directory of *.toml pipeline files")
+        ->capture_default_str()
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     cmd->add_option("--plugin-dir", plugin_dirs, "Extra plugin directory, searched last (repeatable)");
-    cmd->add_option("--data-dir", options.data_dir, "Data directory (overrides [agent] data_dir)");
+    cmd->add_option("--data-dir", options.data_dir, "Data directory (overrides [agent] data_dir)")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     cmd->add_option("--log-level", options.log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
   };

@@ -1,0 +1,121 @@
+// The loader against fixture plugins that each break one ABI rule: every
+// refusal is one line naming the file and, for version problems, both ABIs.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "plugin_loader.hpp"
+
+using namespace vitals::core;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path fixture(const std::string &name) { return fs::path(ABI_FIXTURE_DIR) / ("vitals-" + name + ".so"); }
+
+std::string refusal(const std::string &name) {
+  std::string error;
+  auto plugin = load_plugin_file(fixture(name), error);
+  CHECK_MESSAGE(plugin == nullptr, name);
+  CHECK_MESSAGE(error.find('\n') == std::string::npos, "one line: " << error);
+  CHECK_MESSAGE(error.rfind("refusing " + fixture(name).string() + ": ", 0) == 0, error);
+  return error;
+}
+}  // namespace
+
+TEST_CASE("a valid pure-C plugin loads and its descriptor is copied whole") {
+  std::string error;
+  auto plugin = load_plugin_file(fixture("abi_ok"), error);
+  REQUIRE_MESSAGE(plugin, error);
+  CHECK(plugin->name == "abi_ok");
+  CHECK(plugin->descriptor.kind == VITALS_KIND_INPUT);
+  CHECK(reinterpret_cast<void *>(plugin->descriptor.collect) != nullptr);
+}
+
+TEST_CASE("a plugin built for another major ABI is refused naming both ABIs") {
+  std::string e = refusal("abi_wrong_major");
+  CHECK(e.find("plugin ABI 2.0, host ABI 1.0: major versions differ") != std::string::npos);
+}
+
+TEST_CASE("a plugin built for a newer minor ABI is refused") {
+  std::string e = refusal("abi_newer_minor");
+  CHECK(e.find("plugin ABI 1.1, host ABI 1.0: plugin is newer than the host") != std::string::npos);
+}
+
+TEST_CASE("a descriptor shorter than the 1.0 minimum is refused") {
+  std::string e = refusal("abi_short_struct");
+  CHECK(e.find("is smaller than the minimum " + std::to_string(VITALS_PLUGIN_MIN_SIZE)) != std::string::npos);
+}
+
+TEST_CASE("a descriptor longer than the host's is refused") {
+  std::string e = refusal("abi_long_struct");
+  CHECK(e.find("is larger than the host's " + std::to_string(sizeof(vitals_plugin_t))) != std::string::npos);
+}
+
+TEST_CASE("an input without collect or start is refused") {
+  std::string e = refusal("abi_missing_callback");
+  CHECK(e.find("input plugin lacks required callback(s): collect or start") != std::string::npos);
+}
+
+TEST_CASE("a shared object without the entry symbol is refused") {
+  std::string e = refusal("abi_no_symbol");
+  CHECK(e.find("no 'vitals_plugin' symbol (not a Vitals plugin)") != std::string::npos);
+}
+
+TEST_CASE("a file whose name does not match the plugin name is refused") {
+  fs::path dir = fs::temp_directory_path() / "vitals-loader-rename";
+  fs::create_directories(dir);
+  fs::copy_file(fixture("abi_ok"), dir / "vitals-other.so", fs::copy_options::overwrite_existing);
+  std::string error;
+  CHECK(load_plugin_file(dir / "vitals-other.so", error) == nullptr);
+  CHECK(error.find("calls itself 'abi_ok', so its file must be vitals-abi_ok.so") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("world-writable plugin files and directories are refused") {
+  fs::path dir = fs::temp_directory_path() / "vitals-loader-perms";
+  fs::create_directories(dir);
+  fs::copy_file(fixture("abi_ok"), dir / "vitals-abi_ok.so", fs::copy_options::overwrite_existing);
+  fs::permissions(dir / "vitals-abi_ok.so", fs::perms::others_write, fs::perm_options::add);
+  std::string error;
+  CHECK(load_plugin_file(dir / "vitals-abi_ok.so", error) == nullptr);
+  CHECK(error.find("is world-writable") != std::string::npos);
+
+  fs::permissions(dir / "vitals-abi_ok.so", fs::perms::others_write, fs::perm_options::remove);
+  fs::permissions(dir, fs::perms::others_all, fs::perm_options::add);
+  PluginCatalog catalog;
+  catalog.scan({dir});
+  REQUIRE(catalog.warnings().size() == 1);
+  CHECK(catalog.warnings()[0].find("refusing plugin directory " + dir.string() + ": is world-writable") !=
+        std::string::npos);
+  CHECK(catalog.names().empty());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a later plugin directory overrides an earlier one by name") {
+  fs::path a = fs::temp_directory_path() / "vitals-loader-a", b = fs::temp_directory_path() / "vitals-loader-b";
+  for (auto &d : {a, b}) {
+    fs::create_directories(d);
+    fs::copy_file(fixture("abi_ok"), d / "vitals-abi_ok.so", fs::copy_options::overwrite_existing);
+  }
+  PluginCatalog catalog;
+  catalog.scan({a, b});
+  CHECK(catalog.path_of("abi_ok") == b / "vitals-abi_ok.so");
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST_CASE("exceptions thrown by a C++ plugin are trapped into error text") {
+  std::string error;
+  auto plugin = load_plugin_file(fixture("abi_throws"), error);
+  REQUIRE_MESSAGE(plugin, error);
+  const vitals_plugin_t &d = plugin->descriptor;
+  vitals_host_t host{};
+  char err[256] = "";
+  CHECK(d.create(&host, R"({"throw_in":"create"})", err, sizeof err) == nullptr);
+  CHECK(std::string(err) == "abi_throws: thrown in create, as configured");
+  void *inst = d.create(&host, R"({"throw_in":"collect"})", err, sizeof err);
+  REQUIRE(inst);
+  CHECK(d.collect(inst, 1) == VITALS_ERROR);
+  CHECK(std::string(d.last_error(inst)) == "abi_throws: thrown in collect, as configured");
+  d.destroy(inst);
+}
