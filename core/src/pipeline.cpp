@@ -162,8 +162,7 @@ void Pipeline::retire(const std::shared_ptr<Component> &c) {
   c->retiring = true;
   c->tick_timer.reset();
   c->plugin_timers.clear();
-  if (!c->is_consumer() && c->started && c->plugin().stop) c->plugin().stop(c->instance());
-  // Let it deliver what it already holds.
+  // Let it deliver what it already holds; stop() waits for a running collect.
   retiring_.push_back(c);
   if (!c->collect_in_flight && c->parked.empty()) finalize(c);
 }
@@ -181,6 +180,8 @@ void Pipeline::finalize(const std::shared_ptr<Component> &c) {
       note_error(*c, "flush failed: " + c->last_error());
     if (c->started && c->plugin().stop) c->plugin().stop(c->instance());
     process_inbox();  // completions the last consumes and the flush posted
+  } else {
+    stop_producer(*c);
   }
   // Deliveries the plugin never completed fail now: their senders must know.
   std::vector<uint64_t> orphaned;
@@ -195,6 +196,12 @@ void Pipeline::finalize(const std::shared_ptr<Component> &c) {
   metrics_.remove_owner(c->id());
   log_debug(c->id(), "stopped");
   retiring_.erase(std::remove(retiring_.begin(), retiring_.end(), c), retiring_.end());
+}
+
+void Pipeline::stop_producer(Component &c) {
+  if (!c.started) return;
+  c.started = false;
+  if (c.plugin().stop && c.plugin().stop(c.instance()) != VITALS_OK) note_error(c, "stop failed: " + c.last_error());
 }
 
 bool Pipeline::drained() const {
@@ -214,13 +221,11 @@ void Pipeline::shutdown(int64_t timeout_ns, std::function<void(bool)> done) {
     c->tick_timer.reset();
     c->plugin_timers.clear();
   }
-  // Inputs stop first so nothing new enters while the rest drains.
-  for (auto &[id, c] : components_)
-    if (c->kind() == VITALS_KIND_INPUT && c->started && c->plugin().stop) {
-      if (c->plugin().stop(c->instance()) != VITALS_OK) note_error(*c, "stop failed: " + c->last_error());
-      c->started = false;
-    }
+  // Inputs stop first so nothing new enters while the rest drains; one whose
+  // collect is still running stops when it returns (after_collect).
   inputs_stopped_ = true;
+  for (auto &[id, c] : components_)
+    if (c->kind() == VITALS_KIND_INPUT && !c->collect_in_flight) stop_producer(*c);
   shutdown_timer_ = std::make_unique<UvTimer>(loop_, [this] {
     bool done_draining = drained();
     if (done_draining || monotonic_ns() >= shutdown_deadline_ns_) finish_shutdown(done_draining);

@@ -104,6 +104,8 @@ class Pipeline {
   void process_inbox();
   void note_error(Component &c, const std::string &what);
 
+  // Calls stop() on an input or optimizer once (never while it collects).
+  void stop_producer(Component &c);
   void retire(const std::shared_ptr<Component> &c);
   void finalize(const std::shared_ptr<Component> &c);
   bool drained() const;

@@ -73,6 +73,7 @@ void Pipeline::after_collect(Component &c, int status, const std::string &error,
   if (status != VITALS_OK) note_error(c, "collect failed: " + error);
   // Off-loop emits from this collect may still be in the inbox: route them first.
   process_inbox();
+  if (inputs_stopped_ && c.kind() == VITALS_KIND_INPUT) stop_producer(c);
   if (c.retiring && c.parked.empty()) {
     for (auto &r : std::vector<std::shared_ptr<Component>>(retiring_))
       if (r.get() == &c) finalize(r);

@@ -100,13 +100,15 @@ class AgentProcess {
   }
 
   void write_config(const std::string &name, const std::string &toml) { write_file(conf_ / name, toml); }
+  // Adds NAME=value to the environment of the next start().
+  void set_env(const std::string &name, const std::string &value) { env_.push_back(name + "=" + value); }
   void remove_config(const std::string &name) { fs::remove(conf_ / name); }
 
   // Starts `vitals run` (or another verb) on this instance's dirs.
   void start(const std::string &verb = "run", std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {binary(), verb, "--config-dir", conf_.string(), "--data-dir", data_.string()};
     for (auto &e : extra) args.push_back(std::move(e));
-    pid_ = spawn(args, stdout_path(), stderr_path());
+    pid_ = spawn(args, env_, stdout_path(), stderr_path());
   }
 
   // Runs a verb to completion and returns its exit code.
@@ -161,7 +163,8 @@ class AgentProcess {
   pid_t pid() const { return pid_; }
 
  private:
-  static pid_t spawn(const std::vector<std::string> &args, const fs::path &out, const fs::path &err) {
+  static pid_t spawn(const std::vector<std::string> &args, const std::vector<std::string> &extra_env,
+                     const fs::path &out, const fs::path &err) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -169,8 +172,12 @@ class AgentProcess {
     std::vector<char *> argv;
     for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
     argv.push_back(nullptr);
+    std::vector<char *> envp;
+    for (char **e = environ; *e; ++e) envp.push_back(*e);
+    for (const auto &e : extra_env) envp.push_back(const_cast<char *>(e.c_str()));
+    envp.push_back(nullptr);
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
     return pid;
@@ -178,6 +185,7 @@ class AgentProcess {
 
   TempDir dir_;
   fs::path conf_, data_;
+  std::vector<std::string> env_;
   pid_t pid_ = -1;
 };
 

@@ -1,0 +1,69 @@
+// Bearer-token access control for routes.
+#include "http/auth.hpp"
+
+#include <optional>
+#include <vector>
+
+namespace vitals::core::http {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::optional<std::string_view> bearer_token(const HttpRequest &request) {
+  auto auth = request.header("Authorization");
+  if (!auth) return std::nullopt;
+  std::string_view value = trim(*auth);
+  constexpr std::string_view scheme = "Bearer ";
+  if (value.size() < scheme.size() || !iequals(value.substr(0, scheme.size()), scheme)) return std::nullopt;
+  return trim(value.substr(scheme.size()));
+}
+
+std::optional<std::string_view> cookie_token(const HttpRequest &request) {
+  for (const auto &[name, value] : request.headers) {
+    if (!iequals(name, "Cookie")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view pair = trim(rest.substr(0, semi));
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == "vitals_token") return pair.substr(eq + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool constant_time_equals(std::string_view expected, std::string_view given) {
+  // volatile keeps the compiler from turning the loop into an early exit.
+  volatile unsigned char diff = expected.size() == given.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+    diff = static_cast<unsigned char>(diff | (static_cast<unsigned char>(expected[i]) ^ g));
+  }
+  return diff == 0;
+}
+
+AuthDecision authorize(RouteAccess access, std::string_view token, const HttpRequest &request) {
+  if (access == RouteAccess::open) return AuthDecision::allow;
+  if (token.empty()) return access == RouteAccess::admin ? AuthDecision::admin_disabled : AuthDecision::allow;
+
+  std::vector<std::string_view> presented;
+  if (auto t = bearer_token(request)) presented.push_back(*t);
+  if (auto t = request.param("token")) presented.push_back(*t);
+  if (auto t = cookie_token(request)) presented.push_back(*t);
+  if (presented.empty()) return AuthDecision::missing_token;
+  // Any one matching credential is enough: a browser may carry a stale cookie
+  // next to a fresh header.
+  bool ok = false;
+  for (auto p : presented) ok |= constant_time_equals(token, p);
+  return ok ? AuthDecision::allow : AuthDecision::invalid_token;
+}
+
+}  // namespace vitals::core::http

@@ -1,0 +1,112 @@
+// One client connection: parses requests with http-parser, enforces size
+// limits and timeouts, queues responses so that they leave in request order,
+// and closes gracefully or hands the socket over after an upgrade.
+#pragma once
+
+#include <http_parser.h>
+#include <uv.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/exchange.hpp"
+#include "http/request.hpp"
+#include "uv_timer.hpp"
+
+namespace vitals::core::http {
+
+struct ServerContext;
+
+class Connection {
+ public:
+  // Takes an accepted socket; the connection frees itself once the socket is
+  // closed (or handed over).
+  static void start(ServerContext *ctx, uv_tcp_t *accepted);
+
+  // Output of `exchange`: written now if it is at the head of the queue, else
+  // held until the responses before it are done.
+  void output(Exchange *exchange, std::string first, std::string second);
+  void exchange_finished(Exchange *exchange);
+  bool is_last(const Exchange *exchange) const;
+  size_t buffered_bytes(const Exchange *exchange) const;
+  ServerContext *context() const { return ctx_; }
+
+  // Closes now: unfinished responses see on_close.
+  void close();
+  // The server is closing: no new requests; close once the queue is empty.
+  void drain();
+  // The server object is being destroyed: never touch it again.
+  void forget_server() { ctx_ = nullptr; }
+
+ private:
+  enum class Phase {
+    awaiting_request,  // between requests (or before the first)
+    in_headers,        // a request began: the header deadline runs
+    in_body,           // headers done, body arriving
+    stopped,           // no more requests are parsed (close or upgrade pending)
+    lingering,         // response sent, write side shut, draining reads
+  };
+
+  Connection(ServerContext *ctx, uv_tcp_t *tcp);
+
+  // libuv and http-parser callbacks.
+  static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
+  static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+  static void on_write(uv_write_t *req, int status);
+  static void on_closed(uv_handle_t *handle);
+  static const http_parser_settings parser_settings;
+  int on_message_begin();
+  int on_url(const char *at, size_t length);
+  int on_header_field(const char *at, size_t length);
+  int on_header_value(const char *at, size_t length);
+  int on_headers_complete();
+  int on_body(const char *at, size_t length);
+  int on_message_complete();
+
+  void feed(const char *data, size_t length);
+  bool add_header_bytes(size_t n);
+  void dispatch_request();
+  void reject(int status, std::string_view message);
+  void write(std::string first, std::string second);
+  void write_done(int status, size_t bytes);
+  void advance();
+  void start_reading();
+  void stop_reading();
+  void resume_if_possible();
+  void shutdown_and_linger();
+  void handover();
+  void arm_timer();
+  void on_timeout();
+
+  ServerContext *ctx_;
+  uv_tcp_t *tcp_;
+  std::string remote_address_;
+  http_parser parser_{};
+  Phase phase_ = Phase::awaiting_request;
+  bool first_request_ = true;
+  bool reading_ = false;
+  bool closing_ = false;
+  int writes_in_flight_ = 0;
+  UvTimer timer_;
+  UvTimer resume_timer_;  // resumes parsing outside the handler that freed a slot
+  uv_shutdown_t shutdown_req_{};
+
+  // The request being parsed.
+  HttpRequest request_;
+  size_t header_bytes_ = 0;
+  size_t header_count_ = 0;
+  bool in_header_value_ = false;
+  bool headers_done_ = false;
+  int reject_status_ = 0;  // set by a callback that refuses the request
+  std::string reject_message_;
+  bool request_ready_ = false;
+
+  std::deque<std::shared_ptr<Exchange>> queue_;
+  std::string unparsed_;        // input held back while too many requests are pending
+  std::string upgrade_bytes_;   // what followed an upgrade request's headers
+  UpgradeHandler upgrade_handler_;
+};
+
+}  // namespace vitals::core::http

@@ -1,0 +1,67 @@
+// The server state that connections share: config, routes, counters, the
+// connection registry and the graceful-close bookkeeping.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "uv_timer.hpp"
+
+namespace vitals::core::http {
+
+class Connection;
+class Exchange;
+
+struct ServerContext {
+  ServerContext(uv_loop_t *loop, HttpServerConfig config) : loop(loop), config(std::move(config)) {}
+  ~ServerContext();
+
+  uv_loop_t *loop;
+  HttpServerConfig config;
+  Router router;
+  HttpServerStats stats;
+
+  // Owned; freed by its close callback, which may run after we are gone.
+  uv_tcp_t *listener = nullptr;
+  uint16_t port = 0;
+  // Connections free themselves in their socket's close callback and leave
+  // this set then; the set never owns them.
+  std::unordered_set<Connection *> connections;
+
+  bool draining = false;
+  bool listener_closed = true;
+  std::function<void()> close_done;
+  std::unique_ptr<UvTimer> close_deadline;
+
+  // Every read is consumed before the next one starts, so one buffer serves
+  // all connections.
+  std::array<char, 64 * 1024> read_buffer{};
+
+  bool listen(std::string &error);
+  void accept_one();
+  void reject_connection();
+  // Auth, routing and the handler call for one complete request.
+  void dispatch(HttpRequest &request, const std::shared_ptr<Exchange> &exchange);
+  void begin_close(std::function<void()> done, uint64_t deadline_ms);
+  void connection_gone(Connection *connection);
+  void finish_close_if_done();
+  // The Date header value, formatted once per second.
+  const std::string &http_date();
+
+ private:
+  std::time_t date_second_ = 0;
+  std::string date_;
+};
+
+// The JSON error body every server-made error carries: {"error":"..."}.
+std::string error_body(std::string_view message);
+
+}  // namespace vitals::core::http

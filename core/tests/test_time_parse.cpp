@@ -1,0 +1,49 @@
+// Query timestamps in every form a user may write them.
+#include <doctest/doctest.h>
+
+#include "time_parse.hpp"
+
+using namespace vitals::core;
+
+namespace {
+const int64_t kNow = 1'795'497'349'123'456'789;
+int64_t t(std::string_view text) {
+  std::string err;
+  auto v = parse_time(text, kNow, err);
+  REQUIRE_MESSAGE(v, err);
+  return *v;
+}
+}  // namespace
+
+TEST_CASE("RFC 3339 times with zones and fractions") {
+  CHECK(t("1970-01-01T00:00:00Z") == 0);
+  CHECK(t("2026-11-24T05:00:00Z") == 1'795'496'400'000'000'000);
+  CHECK(t("2026-11-24T06:00:00+01:00") == 1'795'496'400'000'000'000);
+  CHECK(t("2026-11-24T05:00:00.5Z") == 1'795'496'400'500'000'000);
+  CHECK(t("2026-11-24T05:00:00.000000001Z") == 1'795'496'400'000'000'001);
+  CHECK(t("2000-02-29T12:00:00-05:30") == 951'845'400'000'000'000);
+  CHECK(t("2026-11-24") == 1'795'478'400'000'000'000);
+}
+
+TEST_CASE("epoch numbers in seconds, milliseconds and nanoseconds") {
+  CHECK(t("1795496400") == 1'795'496'400'000'000'000);
+  CHECK(t("1795496400.25") == 1'795'496'400'250'000'000);
+  CHECK(t("1795496400123") == 1'795'496'400'123'000'000);
+  CHECK(t("1795496400123456789") == 1'795'496'400'123'456'789);
+}
+
+TEST_CASE("now and relative times") {
+  CHECK(t("now") == kNow);
+  CHECK(t("-1h") == kNow - 3'600'000'000'000);
+  CHECK(t("-1d12h") == kNow - 129'600'000'000'000);
+  CHECK(t("+5m") == kNow + 300'000'000'000);
+}
+
+TEST_CASE("malformed times are refused with a message naming them") {
+  for (const char *bad : {"", "yesterday", "2026-13-01T00:00:00Z", "2026-11-24T05:00:00", "2026-11-24T25:00:00Z", "-1x",
+                          "12abc", "2026-11-24T05:00:00Zjunk"}) {
+    std::string err;
+    CHECK_MESSAGE(!parse_time(bad, kNow, err), bad);
+    CHECK(err.find("invalid time '" + std::string(bad) + "'") != std::string::npos);
+  }
+}
