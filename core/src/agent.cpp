@@ -5,9 +5,12 @@
 #include <uv.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
+#include "api_routes.hpp"
+#include "http/server.hpp"
 #include "log.hpp"
 #include "paths.hpp"
 #include "pipeline.hpp"
@@ -65,6 +68,7 @@ class Agent {
   explicit Agent(AgentOptions options) : options_(std::move(options)) { uv_loop_init(&loop_); }
   ~Agent() {
     pipeline_.reset();
+    http_.reset();
     signals_.clear();
     watchdog_.reset();
     uv_run(&loop_, UV_RUN_NOWAIT);  // let close callbacks run
@@ -91,6 +95,10 @@ class Agent {
     agent_config_ = checked.config.agent;
     series_.set_limit(agent_config_.max_series);
     pipeline_ = std::make_unique<Pipeline>(&loop_, series_, metrics_, data_dir.string());
+    if (agent_config_.http.enabled && !start_http(error)) {
+      log_error("agent", error);
+      return 1;
+    }
     Diagnostics start_diags;
     if (!pipeline_->start(checked, start_diags)) {
       print_diagnostics(start_diags);
@@ -125,6 +133,55 @@ class Agent {
     }
   }
 
+  bool start_http(std::string &error) {
+    const HttpConfig &h = agent_config_.http;
+    HttpServerConfig cfg;
+    cfg.listen = h.listen;
+    cfg.max_connections = h.max_connections;
+    cfg.max_body_bytes = h.max_body_bytes;
+    cfg.idle_timeout_ms = static_cast<uint64_t>(h.idle_timeout_ns / 1'000'000);
+    cfg.slow_request_ms = static_cast<uint64_t>(h.slow_request_ns / 1'000'000);
+    if (!h.token_file.empty() && !read_token(h.token_file, cfg.token, error)) return false;
+    http_ = std::make_unique<HttpServer>(&loop_, cfg);
+    if (!http_->listen(error)) return false;
+    pipeline_->set_http_server(http_.get());
+    register_core_routes(*http_, *pipeline_);
+    metrics_.add_collector([server = http_.get()](const MetricsRegistry::Visitor &visit) {
+      const HttpServerStats &s = server->stats();
+      visit("vitals_http_connections_active", {}, static_cast<double>(s.connections_active));
+      visit("vitals_http_connections_rejected_total", {}, static_cast<double>(s.connections_rejected));
+      visit("vitals_http_requests_total", {}, static_cast<double>(s.requests));
+      static const char *classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+      for (size_t i = 0; i < s.responses_by_class.size(); ++i)
+        visit("vitals_http_responses_total", {{"class", classes[i]}}, static_cast<double>(s.responses_by_class[i]));
+      visit("vitals_http_bytes_in_total", {}, static_cast<double>(s.bytes_in));
+      visit("vitals_http_bytes_out_total", {}, static_cast<double>(s.bytes_out));
+      visit("vitals_http_timeouts_total", {}, static_cast<double>(s.request_timeouts + s.idle_timeouts));
+      visit("vitals_http_slow_requests_total", {}, static_cast<double>(s.slow_requests));
+    });
+    std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
+    log_info("agent", "HTTP API on " + host + ":" + std::to_string(http_->port()) +
+                          (cfg.token.empty() ? " (no token: admin routes disabled)" : ""));
+    return true;
+  }
+
+  // The bearer token: the file's content without surrounding whitespace.
+  static bool read_token(const std::string &path, std::string &token, std::string &error) {
+    std::ifstream in(path);
+    if (!in) {
+      error = "cannot read [agent.http] token_file " + path;
+      return false;
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t b = text.find_first_not_of(" \t\r\n"), e = text.find_last_not_of(" \t\r\n");
+    if (b == std::string::npos) {
+      error = "[agent.http] token_file " + path + " is empty";
+      return false;
+    }
+    token = text.substr(b, e - b + 1);
+    return true;
+  }
+
   void start_watchdog() {
     uint64_t usec = service::watchdog_interval_us();
     if (!usec) return;
@@ -148,6 +205,7 @@ class Agent {
       log_info("agent", drained ? "stopped cleanly" : "stopped with data abandoned");
       signals_.clear();
       watchdog_.reset();
+      if (http_) http_->close([] {}, 2'000);
     });
   }
 
@@ -171,6 +229,13 @@ class Agent {
       log_warn("agent", "changes to [agent] data_dir or http need a restart; they are not applied");
     apply_log_level(options_, next);
     agent_config_.shutdown_timeout_ns = next.shutdown_timeout_ns;
+    if (http_) {  // a rotated token applies from the next request
+      std::string token, error;
+      if (next.http.token_file.empty() || read_token(next.http.token_file, token, error))
+        http_->set_token(token);
+      else
+        log_error("agent", error + "; keeping the previous token");
+    }
     ReloadReport report;
     Diagnostics reload_diags;
     if (!pipeline_->reload(checked, reload_diags, report)) {
@@ -195,6 +260,7 @@ class Agent {
   SeriesRegistry series_;
   MetricsRegistry metrics_;
   AgentConfig agent_config_;
+  std::unique_ptr<HttpServer> http_;
   std::unique_ptr<Pipeline> pipeline_;
   std::vector<std::unique_ptr<uv_signal_t, void (*)(uv_signal_t *)>> signals_;
   std::unique_ptr<UvTimer> watchdog_;
@@ -248,7 +314,7 @@ int run_inputs_once(const AgentOptions &options) {
                     e.message.c_str());
     });
     Diagnostics start_diags;
-    if (!pipeline.start(only, start_diags)) {
+    if (!pipeline.start(only, start_diags, /*schedule=*/false)) {
       print_diagnostics(start_diags);
       uv_loop_close(&loop);
       return 1;

@@ -93,6 +93,7 @@ class Component {
   std::string work_error;
 
   std::map<uint64_t, std::unique_ptr<UvTimer>> plugin_timers;
+  std::vector<uint64_t> http_routes;  // RouteIds on the agent's HTTP server
   uint64_t outstanding_deliveries = 0;
   bool started = false;
   bool retiring = false;  // removed by a reload; destroyed once idle

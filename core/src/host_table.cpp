@@ -4,6 +4,7 @@
 #include <string>
 
 #include "component.hpp"
+#include "http_host.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "query_reply.hpp"
@@ -124,6 +125,7 @@ vitals_host_t make_host_template() {
   t.data_dir = host_data_dir;
   t.instance_id = host_instance_id;
   t.reply = host_reply;
+  fill_http_host_functions(t);
   return t;
 }
 

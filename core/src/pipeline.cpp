@@ -6,6 +6,7 @@
 #include <set>
 
 #include "host_table.hpp"
+#include "http_host.hpp"
 #include "log.hpp"
 #include "scheduler.hpp"
 
@@ -79,21 +80,25 @@ void Pipeline::wire(const Graph &graph) {
   order_ = graph.topological_order;
 }
 
-void Pipeline::start_component(Component &c) {
+void Pipeline::start_component(Component &c, bool schedule) {
   if (c.plugin().start && c.plugin().start(c.instance()) != VITALS_OK) {
     note_error(c, "start failed: " + c.last_error());
   }
   c.started = true;
   if (c.is_consumer() && c.consumes_on_thread()) c.worker = std::thread([this, comp = &c] { worker_main(comp); });
-  if (c.is_scheduled()) {
+  if (schedule && c.is_scheduled()) {
     c.tick_timer = std::make_unique<UvTimer>(loop_, [this, comp = &c] { on_tick(*comp); });
-    c.next_tick_ns = next_aligned_tick(wall_clock_ns(), c.interval_ns);
+    int64_t now = wall_clock_ns();
+    c.next_tick_ns = next_aligned_tick(now, c.interval_ns);
     schedule_next(c);
+    // Collect once right away: waiting for the first aligned tick would leave
+    // a 5-minute input silent for up to 5 minutes after start or reload.
+    if (c.kind() == VITALS_KIND_INPUT) dispatch_collect(c, now);
   }
   log_debug(c.id(), std::string("started ") + kind_name(c.kind()) + " (plugin " + c.config().plugin + ")");
 }
 
-bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags) {
+bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool schedule) {
   uv_ref(reinterpret_cast<uv_handle_t *>(inbox_async_));
   std::vector<std::shared_ptr<Component>> created;
   for (const auto &id : checked.graph.topological_order) {
@@ -105,7 +110,7 @@ bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags) {
   for (auto &c : created) components_[c->id()] = c;
   wire(checked.graph);
   // Consumers first, so nothing an input emits at start finds its sink unstarted.
-  for (auto it = order_.rbegin(); it != order_.rend(); ++it) start_component(*find(*it));
+  for (auto it = order_.rbegin(); it != order_.rend(); ++it) start_component(*find(*it), schedule);
   started_ = true;
   log_info("agent", "pipeline started: " + std::to_string(components_.size()) + " components");
   return true;
@@ -183,6 +188,7 @@ void Pipeline::finalize(const std::shared_ptr<Component> &c) {
   } else {
     stop_producer(*c);
   }
+  remove_component_routes(http_, *c);
   // Deliveries the plugin never completed fail now: their senders must know.
   std::vector<uint64_t> orphaned;
   for (const auto &[id, d] : deliveries_)

@@ -24,6 +24,8 @@
 
 namespace vitals::core {
 
+class HttpServer;
+
 struct ReloadReport {
   std::vector<std::string> kept, started, stopped;
 };
@@ -37,7 +39,8 @@ class Pipeline {
 
   // Creates and starts every enabled component. On any failure nothing is
   // left running and the errors are in diags.
-  bool start(const CheckedConfig &checked, Diagnostics &diags);
+  // With schedule false, inputs are not collected until collect_all_once().
+  bool start(const CheckedConfig &checked, Diagnostics &diags, bool schedule = true);
   // Applies a new checked config: components whose settings are unchanged
   // keep running, changed ones are restarted, wiring is updated. If a new
   // component fails to create, the running pipeline is left untouched.
@@ -47,6 +50,9 @@ class Pipeline {
   void shutdown(int64_t timeout_ns, std::function<void(bool drained)> done);
 
   bool ready() const { return started_ && !stopping_; }
+  // The agent's HTTP server, if enabled; plugins register routes on it.
+  void set_http_server(HttpServer *server) { http_ = server; }
+  HttpServer *http_server() const { return http_; }
   uv_loop_t *loop() const { return loop_; }
   SeriesRegistry &series() { return series_; }
   MetricsRegistry &metrics() { return metrics_; }
@@ -57,6 +63,11 @@ class Pipeline {
   void set_tap(std::function<void(const Component &, const Batch &)> tap) { tap_ = std::move(tap); }
   // Runs one collect of every input now and waits for it (vitals test).
   void collect_all_once(std::function<void()> done);
+
+  // Sends a JSON query to a storage (by id; empty: the first storage in the
+  // config) on the libuv thread pool; `done` runs on the loop with the answer.
+  void query_storage(const std::string &storage_id, std::string request_json,
+                     std::function<void(int status, const std::string &content_type, std::string body)> done);
 
   // ---- host services (host_table.cpp calls these) -----------------------------
   // Any thread.
@@ -86,7 +97,7 @@ class Pipeline {
   std::shared_ptr<Component> make_component(const ComponentConfig &cfg, const CheckedConfig &checked,
                                             Diagnostics &diags);
   void wire(const Graph &graph);
-  void start_component(Component &c);
+  void start_component(Component &c, bool schedule = true);
   void schedule_next(Component &c);
   void on_tick(Component &c);
   void dispatch_collect(Component &c, int64_t tick_ns);
@@ -112,6 +123,7 @@ class Pipeline {
   void finish_shutdown(bool drained);
 
   uv_loop_t *loop_;
+  HttpServer *http_ = nullptr;
   std::thread::id loop_thread_;
   SeriesRegistry &series_;
   MetricsRegistry &metrics_;

@@ -60,6 +60,7 @@ void MetricsRegistry::visit(const Visitor &fn) const {
     fn(m.name() + "_sum", m.labels(), m.value());
     fn(m.name() + "_count", m.labels(), static_cast<double>(m.count()));
   });
+  for (const auto &collect : collectors_) collect(fn);
   ProcessStats p = read_process_stats();
   fn("vitals_process_cpu_seconds_total", {}, p.cpu_seconds);
   fn("vitals_process_resident_memory_bytes", {}, p.resident_bytes);

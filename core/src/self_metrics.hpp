@@ -86,11 +86,15 @@ class MetricsRegistry {
   // Flattens all metrics (histograms as _bucket{le}, _sum, _count) plus the
   // process metrics (CPU, RSS, open fds).
   void visit(const Visitor &fn) const;
+  // Adds figures computed on demand (e.g. the HTTP server's counters); they
+  // are visited after the registered metrics. Loop thread only.
+  void add_collector(std::function<void(const Visitor &)> collector) { collectors_.push_back(std::move(collector)); }
   void for_each(const std::function<void(const SelfMetric &)> &fn) const;
 
  private:
   mutable std::mutex mutex_;
   std::multimap<std::string, std::unique_ptr<SelfMetric>> metrics_;  // by owner
+  std::vector<std::function<void(const Visitor &)>> collectors_;
 };
 
 struct ProcessStats {

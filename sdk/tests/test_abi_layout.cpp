@@ -29,6 +29,20 @@ TEST_CASE("vitals_label_t layout is pinned") {
   PIN(vitals_label_t, value, 8);
 }
 
+TEST_CASE("vitals_http_request_t layout is pinned (ABI 1.1)") {
+  PIN_SIZE(vitals_http_request_t, 96);
+  PIN(vitals_http_request_t, method, 0);
+  PIN(vitals_http_request_t, path, 8);
+  PIN(vitals_http_request_t, query, 16);
+  PIN(vitals_http_request_t, body, 24);
+  PIN(vitals_http_request_t, body_len, 32);
+  PIN(vitals_http_request_t, headers, 40);
+  PIN(vitals_http_request_t, n_headers, 48);
+  PIN(vitals_http_request_t, reserved0, 52);
+  PIN(vitals_http_request_t, remote, 56);
+  PIN(vitals_http_request_t, reserved, 64);
+}
+
 TEST_CASE("vitals_series_t layout is pinned") {
   PIN_SIZE(vitals_series_t, 72);
   PIN(vitals_series_t, id, 0);
@@ -91,7 +105,15 @@ TEST_CASE("vitals_host_t layout is pinned") {
   PIN(vitals_host_t, data_dir, 104);
   PIN(vitals_host_t, instance_id, 112);
   PIN(vitals_host_t, reply, 120);
-  PIN(vitals_host_t, reserved, 128);
+  // ABI 1.1 took seven reserved slots for HTTP; sizeof did not change.
+  PIN(vitals_host_t, http_route, 128);
+  PIN(vitals_host_t, http_header, 136);
+  PIN(vitals_host_t, http_respond, 144);
+  PIN(vitals_host_t, http_stream_start, 152);
+  PIN(vitals_host_t, http_stream_write, 160);
+  PIN(vitals_host_t, http_stream_end, 168);
+  PIN(vitals_host_t, http_on_close, 176);
+  PIN(vitals_host_t, reserved, 184);
 }
 
 TEST_CASE("vitals_tunable_t layout is pinned") {

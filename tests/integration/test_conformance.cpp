@@ -56,7 +56,7 @@ void exercise(const std::string &name, const LoadedPlugin &plugin, const fs::pat
     SeriesRegistry series;
     MetricsRegistry metrics;
     Pipeline pipeline(&loop, series, metrics, data_dir.string());
-    REQUIRE(pipeline.start(checked, diags));
+    REQUIRE(pipeline.start(checked, diags, /*schedule=*/false));
     bool collected = false, stopped = false;
     pipeline.collect_all_once([&] {
       collected = true;

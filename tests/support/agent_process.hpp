@@ -81,9 +81,12 @@ class TempDir {
 // One agent process. The binary is VITALS_BIN (set by meson for every test).
 class AgentProcess {
  public:
-  AgentProcess() : conf_(dir_.path() / "conf.d"), data_(dir_.path() / "data") {
+  // Tests run in parallel: each agent listens on a port the kernel picks
+  // (read it back with http_port()). Pass http = false to write no [agent.http].
+  explicit AgentProcess(bool http = true) : conf_(dir_.path() / "conf.d"), data_(dir_.path() / "data") {
     fs::create_directories(conf_);
     fs::create_directories(data_);
+    if (http) write_config("00-test-http.toml", "[agent.http]\nlisten = \"127.0.0.1:0\"\n");
   }
   ~AgentProcess() {
     if (pid_ > 0) {
@@ -154,6 +157,15 @@ class AgentProcess {
   bool wait_for_log(const std::string &needle, size_t times = 1,
                     std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
     return wait_for([&] { return count_occurrences(err(), needle) >= times; }, timeout);
+  }
+
+  // The port the agent bound, from its "HTTP API on host:port" log line; 0
+  // if it has not logged it within the timeout.
+  uint16_t http_port(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+    const std::string marker = "HTTP API on 127.0.0.1:";
+    if (!wait_for_log(marker, 1, timeout)) return 0;
+    std::string log = err();
+    return static_cast<uint16_t>(std::stoi(log.substr(log.find(marker) + marker.size())));
   }
 
   const fs::path &conf_dir() const { return conf_; }

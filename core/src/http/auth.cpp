@@ -1,5 +1,5 @@
 // Bearer-token access control for routes.
-#include "http/auth.hpp"
+#include "auth.hpp"
 
 #include <optional>
 #include <vector>

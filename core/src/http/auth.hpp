@@ -5,8 +5,8 @@
 
 #include <string_view>
 
-#include "http/request.hpp"
-#include "http/server.hpp"
+#include "request.hpp"
+#include "server.hpp"
 
 namespace vitals::core::http {
 

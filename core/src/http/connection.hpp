@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "http/exchange.hpp"
-#include "http/request.hpp"
-#include "uv_timer.hpp"
+#include "../uv_timer.hpp"
+#include "exchange.hpp"
+#include "request.hpp"
 
 namespace vitals::core::http {
 
@@ -67,6 +67,7 @@ class Connection {
 
   void feed(const char *data, size_t length);
   bool add_header_bytes(size_t n);
+  void commit_header();
   void dispatch_request();
   void reject(int status, std::string_view message);
   void write(std::string first, std::string second);
@@ -97,15 +98,16 @@ class Connection {
   HttpRequest request_;
   size_t header_bytes_ = 0;
   size_t header_count_ = 0;
-  bool in_header_value_ = false;
+  std::string field_, value_;  // the header field being read (it may arrive in pieces)
+  bool in_value_ = false;
   bool headers_done_ = false;
+  bool keep_alive_ = true;
   int reject_status_ = 0;  // set by a callback that refuses the request
   std::string reject_message_;
-  bool request_ready_ = false;
 
   std::deque<std::shared_ptr<Exchange>> queue_;
-  std::string unparsed_;        // input held back while too many requests are pending
-  std::string upgrade_bytes_;   // what followed an upgrade request's headers
+  std::string unparsed_;       // input held back while too many requests are pending
+  std::string upgrade_bytes_;  // what followed an upgrade request's headers
   UpgradeHandler upgrade_handler_;
 };
 

@@ -9,22 +9,22 @@
 #include <string>
 #include <vector>
 
-#include "http/response.hpp"
+#include "response.hpp"
 
 namespace vitals::core::http {
 
 class Connection;
 
 struct ExchangeInfo {
-  std::string method;         // for logs; "-" when the request could not be parsed
-  std::string path;           // decoded, for logs (never the query: it may hold the token)
-  std::string route;          // "GET /api/query" once matched
-  bool head = false;          // suppress the body
-  bool http10 = false;        // no chunked encoding; keep-alive only on request
-  bool keep_alive = true;     // the client (and the server) allow another request
+  std::string method;      // for logs; "-" when the request could not be parsed
+  std::string path;        // decoded, for logs (never the query: it may hold the token)
+  std::string route;       // "GET /api/query" once matched
+  bool head = false;       // suppress the body
+  bool http10 = false;     // no chunked encoding; keep-alive only on request
+  bool keep_alive = true;  // the client (and the server) allow another request
   bool accept_gzip = false;
   bool upgrade_requested = false;
-  uint64_t received_ns = 0;   // uv_hrtime() when the request was complete
+  uint64_t received_ns = 0;  // uv_hrtime() when the request was complete
 };
 
 class Exchange {
@@ -58,14 +58,15 @@ class Exchange {
 
  private:
   enum class Framing { length, chunked, until_close, none };
-  std::string head(int status, const HttpHeaders &headers, Framing framing, size_t content_length,
-                   bool gzipped, bool vary);
+  std::string head(int status, const HttpHeaders &headers, Framing framing, size_t content_length, bool gzipped,
+                   bool vary);
   void emit(std::string first, std::string second = {});
   void finish();
 
   Connection *connection_;
   bool started_ = false;
   bool finished_ = false;
+  bool client_gone_ = false;  // detached before finishing
   Framing framing_ = Framing::none;
   std::function<void()> on_close_;
 };

@@ -1,11 +1,11 @@
 // gzip for response bodies (zlib).
-#include "http/gzip.hpp"
+#include "gzip.hpp"
 
 #include <zlib.h>
 
 #include <climits>
 
-#include "http/request.hpp"
+#include "request.hpp"
 
 namespace vitals::core::http {
 

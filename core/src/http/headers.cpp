@@ -1,5 +1,5 @@
 // Case-insensitive header lookup shared by requests and responses.
-#include "http/request.hpp"
+#include "request.hpp"
 
 namespace vitals::core {
 

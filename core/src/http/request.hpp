@@ -48,11 +48,11 @@ class HttpHeaders {
 using QueryParams = std::multimap<std::string, std::string, std::less<>>;
 
 struct HttpRequest {
-  std::string method;          // "GET", "POST", ...; HEAD requests reach GET routes as "HEAD"
-  std::string target;          // the request target exactly as sent
-  std::string path;            // percent-decoded, always starts with '/'
-  std::string query_string;    // raw, without the '?'
-  QueryParams query;           // percent-decoded, '+' read as a space
+  std::string method;        // "GET", "POST", ...; HEAD requests reach GET routes as "HEAD"
+  std::string target;        // the request target exactly as sent
+  std::string path;          // percent-decoded, always starts with '/'
+  std::string query_string;  // raw, without the '?'
+  QueryParams query;         // percent-decoded, '+' read as a space
   HttpHeaders headers;
   std::string body;            // complete; chunked bodies arrive de-chunked
   std::string remote_address;  // "127.0.0.1:52344" or "[::1]:52344"

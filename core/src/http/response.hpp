@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/request.hpp"
+#include "request.hpp"
 
 namespace vitals::core {
 

@@ -1,5 +1,5 @@
 // The route table: exact and prefix routes, 404 and 405 with Allow.
-#include "http/router.hpp"
+#include "router.hpp"
 
 #include <algorithm>
 #include <set>
@@ -50,11 +50,10 @@ RouteId Router::add(HttpRoute route, std::string &error) {
     }
     entry->prefix = route.path.substr(0, route.path.size() - 1);
   }
-  bool taken = entry->prefix.empty()
-                   ? exact_.contains(route.path) && find_method(exact_[route.path], route.method)
-                   : std::any_of(prefixes_.begin(), prefixes_.end(), [&](const auto &e) {
-                       return e->prefix == entry->prefix && e->route.method == route.method;
-                     });
+  bool taken = entry->prefix.empty() ? exact_.contains(route.path) && find_method(exact_[route.path], route.method)
+                                     : std::any_of(prefixes_.begin(), prefixes_.end(), [&](const auto &e) {
+                                         return e->prefix == entry->prefix && e->route.method == route.method;
+                                       });
   if (taken) {
     error = "route " + name + " is already registered";
     return 0;

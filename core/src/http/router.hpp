@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http/server.hpp"
+#include "server.hpp"
 
 namespace vitals::core::http {
 
@@ -21,8 +21,8 @@ struct RouteEntry {
 struct RouteMatch {
   // Shared so that a handler removing its own route while it runs stays valid.
   std::shared_ptr<const RouteEntry> entry;
-  int status = 0;      // 404 or 405 when `entry` is null
-  std::string allow;   // for 405: "GET, HEAD, POST"
+  int status = 0;     // 404 or 405 when `entry` is null
+  std::string allow;  // for 405: "GET, HEAD, POST"
 };
 
 class Router {

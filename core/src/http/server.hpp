@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "http/request.hpp"
-#include "http/response.hpp"
+#include "request.hpp"
+#include "response.hpp"
 
 namespace vitals::core {
 
@@ -20,19 +20,19 @@ struct ServerContext;
 }
 
 struct HttpServerConfig {
-  std::string listen = "127.0.0.1:8470";  // host:port or [v6]:port; port 0 picks a free one
-  uint32_t max_connections = 256;         // beyond it new connections get 503 and are closed
-  uint32_t max_header_bytes = 16 * 1024;  // request line + headers, else 431
-  uint32_t max_header_count = 100;        // else 431
+  std::string listen = "127.0.0.1:8470";       // host:port or [v6]:port; port 0 picks a free one
+  uint32_t max_connections = 256;              // beyond it new connections get 503 and are closed
+  uint32_t max_header_bytes = 16 * 1024;       // request line + headers, else 431
+  uint32_t max_header_count = 100;             // else 431
   uint64_t max_body_bytes = 16 * 1024 * 1024;  // else 413 (Content-Length checked before reading)
-  uint64_t header_timeout_ms = 10'000;  // the whole header must arrive within it, else 408
-  uint64_t idle_timeout_ms = 60'000;    // keep-alive idle and stalled bodies, then close
-  uint64_t slow_request_ms = 1'000;     // slower answers are logged as warnings
-  uint32_t max_pending_requests = 16;   // per connection; reading pauses beyond it
-  uint32_t gzip_min_bytes = 1024;       // smaller bodies are never compressed
-  int gzip_level = 1;                   // fast: compression must not dominate query latency
-  uint64_t linger_ms = 2'000;           // reading is drained this long before a close
-  std::string token;  // bearer token; empty: no auth, and admin routes are refused
+  uint64_t header_timeout_ms = 10'000;         // the whole header must arrive within it, else 408
+  uint64_t idle_timeout_ms = 60'000;           // keep-alive idle and stalled bodies, then close
+  uint64_t slow_request_ms = 1'000;            // slower answers are logged as warnings
+  uint32_t max_pending_requests = 16;          // per connection; reading pauses beyond it
+  uint32_t gzip_min_bytes = 1024;              // smaller bodies are never compressed
+  int gzip_level = 1;                          // fast: compression must not dominate query latency
+  uint64_t linger_ms = 2'000;                  // reading is drained this long before a close
+  std::string token;                           // bearer token; empty: no auth, and admin routes are refused
 };
 
 enum class RouteAccess {

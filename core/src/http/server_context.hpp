@@ -11,9 +11,9 @@
 #include <string>
 #include <unordered_set>
 
-#include "http/router.hpp"
-#include "http/server.hpp"
-#include "uv_timer.hpp"
+#include "../uv_timer.hpp"
+#include "router.hpp"
+#include "server.hpp"
 
 namespace vitals::core::http {
 
@@ -47,7 +47,7 @@ struct ServerContext {
 
   bool listen(std::string &error);
   void accept_one();
-  void reject_connection();
+  void reject_connection(uv_tcp_t *tcp);  // answers 503 and closes
   // Auth, routing and the handler call for one complete request.
   void dispatch(HttpRequest &request, const std::shared_ptr<Exchange> &exchange);
   void begin_close(std::function<void()> done, uint64_t deadline_ms);

@@ -1,5 +1,5 @@
 // Request-target decoding: percent-decoding, query parameters, path checks.
-#include "http/uri.hpp"
+#include "uri.hpp"
 
 #include <http_parser.h>
 
@@ -20,7 +20,8 @@ bool has_dot_dot_segment(std::string_view path) {
   size_t start = 0;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
-    std::string_view segment = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view segment =
+        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (segment == "..") return true;
     if (slash == std::string_view::npos) break;
     start = slash + 1;

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/request.hpp"
+#include "request.hpp"
 
 namespace vitals::core::http {
 

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define VITALS_ABI_MAJOR 1
-#define VITALS_ABI_MINOR 0
+#define VITALS_ABI_MINOR 1 /* 1.1: HTTP routes */
 
 /* The one symbol every plugin exports. */
 #define VITALS_PLUGIN_SYMBOL "vitals_plugin"
@@ -174,6 +174,37 @@ typedef enum vitals_metric_type {
   VITALS_METRIC_HISTOGRAM = 3
 } vitals_metric_type_t;
 
+/* ---- HTTP (ABI 1.1) -------------------------------------------------------- */
+
+/* A request to a route a plugin registered. Borrowed for the handler call. */
+typedef struct vitals_http_request {
+  const char *method; /* "GET", "POST", ... */
+  const char *path;   /* percent-decoded, without the query */
+  const char *query;  /* raw query string without '?'; "" if none */
+  const char *body;
+  size_t body_len;
+  const vitals_label_t *headers; /* names in lower case */
+  uint32_t n_headers;
+  uint32_t reserved0;
+  const char *remote; /* "127.0.0.1:53412" */
+  void *reserved[4];
+} vitals_http_request_t;
+
+/* The answer to one request: valid from the handler call until the plugin
+ * calls http_respond() or http_stream_end() on it (it must, exactly once),
+ * even if the client went away meanwhile (the answer is then discarded). */
+typedef struct vitals_http_response vitals_http_response_t;
+
+typedef void (*vitals_http_handler_fn)(void *user, const vitals_http_request_t *request,
+                                       vitals_http_response_t *response);
+typedef void (*vitals_http_close_fn)(void *user);
+
+enum {
+  VITALS_HTTP_PUBLIC = 1u << 0, /* reachable without the bearer token (health checks) */
+  VITALS_HTTP_ADMIN = 1u << 1,  /* always needs the token; refused when none is configured */
+  VITALS_HTTP_PREFIX = 1u << 2  /* path is a prefix: "/dashboard/" matches everything below */
+};
+
 typedef struct vitals_host {
   uint32_t struct_size; /* sizeof(vitals_host_t) as the host knows it */
   uint32_t abi_minor;   /* the host's VITALS_ABI_MINOR */
@@ -235,7 +266,32 @@ typedef struct vitals_host {
   void (*reply)(vitals_reply_t *reply, int status, const char *content_type,
                 const char *body, size_t body_len);
 
-  void *reserved[16];
+  /* ---- ABI 1.1: HTTP, all on the loop thread ---------------------------- */
+
+  /* Registers a route on the agent's HTTP server; it goes away when the
+   * instance stops. Returns VITALS_OK, VITALS_INVALID (bad path or a route
+   * another component owns) or VITALS_ERROR (the HTTP server is disabled). */
+  int (*http_route)(vitals_host_ctx_t *ctx, const char *method, const char *path,
+                    uint32_t flags, vitals_http_handler_fn handler, void *user);
+  /* Adds a response header; before http_respond/http_stream_start. */
+  void (*http_header)(vitals_http_response_t *response, const char *name,
+                      const char *value);
+  /* Answers with a whole body and finishes the response. */
+  void (*http_respond)(vitals_http_response_t *response, int status,
+                       const char *content_type, const char *body, size_t body_len);
+  /* Starts a streamed answer (chunked), e.g. text/event-stream. */
+  int (*http_stream_start)(vitals_http_response_t *response, int status,
+                           const char *content_type);
+  /* Writes a chunk; VITALS_STOPPED once the client has gone away. */
+  int (*http_stream_write)(vitals_http_response_t *response, const char *data,
+                           size_t len);
+  /* Finishes a streamed answer. */
+  void (*http_stream_end)(vitals_http_response_t *response);
+  /* Calls fn(user) if the client disconnects before the response finished. */
+  void (*http_on_close)(vitals_http_response_t *response, vitals_http_close_fn fn,
+                        void *user);
+
+  void *reserved[9];
 } vitals_host_t;
 
 /* One numeric knob an optimizer may turn. */
@@ -293,7 +349,9 @@ typedef struct vitals_plugin_descriptor {
   /* Optional: report the plugin's own counters. */
   int (*stats)(void *instance, vitals_stat_visit_fn visit, void *user);
 
-  /* Storage: answer a JSON query request via host->reply(reply, ...). */
+  /* Storage: answer a JSON query request via host->reply(reply, ...) before
+   * returning. Runs on the libuv thread pool, possibly several at once and
+   * concurrently with consume(). */
   int (*query)(void *instance, const char *request_json, vitals_reply_t *reply);
 
   /* Optional: knobs an optimizer may set. tunables() fills up to cap entries
@@ -312,8 +370,9 @@ typedef struct vitals_plugin_descriptor {
  * Threading: create, destroy, start, stop, collect (unless the core runs it on
  * its thread pool), flush and consume (unless VITALS_FLAG_CONSUME_ON_THREAD)
  * run on the loop thread, never two at once for one instance. With
- * CONSUME_ON_THREAD, stats, tunables, set_tunable and query may run on the loop
- * thread while consume runs on the instance's thread. */
+ * CONSUME_ON_THREAD, stats, tunables and set_tunable may run on the loop
+ * thread while consume runs on the instance's thread; query always runs on
+ * the thread pool. */
 #define VITALS_PLUGIN_MIN_SIZE offsetof(vitals_plugin_t, reserved)
 
 typedef const vitals_plugin_t *(*vitals_plugin_entry_fn)(void);

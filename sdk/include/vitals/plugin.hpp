@@ -18,6 +18,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -268,6 +269,106 @@ class Config {
   std::unique_ptr<cJSON, decltype(&cJSON_Delete)> root_;
 };
 
+// A request to one of the plugin's HTTP routes (ABI 1.1). Borrowed: valid
+// during the handler call only; copy what an asynchronous answer needs.
+class HttpRequest {
+ public:
+  explicit HttpRequest(const vitals_http_request_t &r) : r_(r) {}
+  std::string_view method() const { return r_.method; }
+  std::string_view path() const { return r_.path; }
+  std::string_view query() const { return r_.query; }
+  std::string_view body() const { return {r_.body, r_.body_len}; }
+  std::string_view remote() const { return r_.remote ? r_.remote : ""; }
+  // A header by lower-case name; empty if absent.
+  std::string_view header(std::string_view lower_name) const {
+    for (uint32_t i = 0; i < r_.n_headers; ++i)
+      if (lower_name == r_.headers[i].key) return r_.headers[i].value;
+    return {};
+  }
+  // A query parameter, percent-decoded ('+' as space); nothing if absent.
+  std::optional<std::string> param(std::string_view name) const {
+    std::string_view q = query();
+    while (!q.empty()) {
+      size_t amp = q.find('&');
+      std::string_view pair = q.substr(0, amp);
+      size_t eq = pair.find('=');
+      if (decode(pair.substr(0, eq)) == name)
+        return eq == std::string_view::npos ? std::string() : decode(pair.substr(eq + 1));
+      if (amp == std::string_view::npos) break;
+      q.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+  }
+  const vitals_http_request_t &raw() const { return r_; }
+
+  static std::string decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '+') {
+        out += ' ';
+      } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+        out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+        i += 2;
+      } else {
+        out += s[i];
+      }
+    }
+    return out;
+  }
+
+ private:
+  static int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+  const vitals_http_request_t &r_;
+};
+
+// The answer to one request. Copyable handle; finish it exactly once with
+// respond() or stream_end(), possibly later (on the loop thread).
+class HttpResponse {
+ public:
+  HttpResponse(const vitals_host_t *host, vitals_http_response_t *r) : host_(host), r_(r) {}
+  void header(const std::string &name, const std::string &value) const {
+    host_->http_header(r_, name.c_str(), value.c_str());
+  }
+  void respond(int status, std::string_view content_type, std::string_view body) const {
+    host_->http_respond(r_, status, std::string(content_type).c_str(), body.data(), body.size());
+  }
+  // A JSON error body: {"error": message}.
+  void error(int status, std::string_view message) const {
+    std::string body = "{\"error\":\"";
+    for (char c : message) {
+      if (c == '"' || c == '\\') body += '\\';
+      if (static_cast<unsigned char>(c) < 0x20) {
+        body += ' ';
+        continue;
+      }
+      body += c;
+    }
+    body += "\"}";
+    respond(status, "application/json", body);
+  }
+  bool stream_start(int status, std::string_view content_type) const {
+    return host_->http_stream_start(r_, status, std::string(content_type).c_str()) == VITALS_OK;
+  }
+  // False once the client has gone away.
+  bool stream_write(std::string_view data) const {
+    return host_->http_stream_write(r_, data.data(), data.size()) == VITALS_OK;
+  }
+  void stream_end() const { host_->http_stream_end(r_); }
+  vitals_http_response_t *raw() const { return r_; }
+
+ private:
+  const vitals_host_t *host_;
+  vitals_http_response_t *r_;
+};
+
+using HttpHandler = std::function<void(const HttpRequest &, HttpResponse)>;
+
 struct Tunable {
   std::string name;
   std::string description;
@@ -316,9 +417,40 @@ class PluginBase {
     timers_.erase(id);
   }
 
+  // Registers an HTTP route (VITALS_HTTP_* flags); the host removes it when
+  // the instance stops. Throws if the route is refused. An exception from the
+  // handler becomes a 500 answer.
+  void route(const std::string &method, const std::string &path, uint32_t flags, HttpHandler handler) {
+    const vitals_host_t *h = host_.raw();
+    if (h->abi_minor < 1 || !h->http_route) throw std::runtime_error("this agent has no HTTP server (ABI < 1.1)");
+    auto owned = std::make_unique<HttpHandler>(std::move(handler));
+    int rc = h->http_route(
+        h->ctx, method.c_str(), path.c_str(), flags,
+        [](void *user, const vitals_http_request_t *req, vitals_http_response_t *resp) {
+          auto *self = static_cast<std::pair<const vitals_host_t *, HttpHandler *> *>(user);
+          HttpResponse response(self->first, resp);
+          try {
+            (*self->second)(HttpRequest(*req), response);
+          } catch (const std::exception &e) {
+            response.error(500, e.what());
+          } catch (...) {
+            response.error(500, "internal error");
+          }
+        },
+        routes_.emplace_back(std::make_unique<std::pair<const vitals_host_t *, HttpHandler *>>(h, owned.get())).get());
+    if (rc != VITALS_OK) {
+      routes_.pop_back();
+      throw std::runtime_error(rc == VITALS_ERROR ? "the agent's HTTP server is disabled ([agent.http] enabled)"
+                                                  : "cannot register " + method + " " + path + ": already taken");
+    }
+    handlers_.push_back(std::move(owned));
+  }
+
  private:
   Host host_;
   std::map<uint64_t, std::unique_ptr<std::function<void()>>> timers_;
+  std::vector<std::unique_ptr<HttpHandler>> handlers_;
+  std::vector<std::unique_ptr<std::pair<const vitals_host_t *, HttpHandler *>>> routes_;
 };
 
 // Polled on an interval: collect() emits what it measured at now_ns.

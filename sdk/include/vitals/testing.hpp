@@ -52,6 +52,20 @@ struct LogLine {
 
 class Host;
 
+// What a plugin answered to Host::http(); filled in when it answers (which may
+// be after the call returns, e.g. once acks are delivered).
+struct HttpResult {
+  int status = 0;  // 0 until answered
+  std::string content_type;
+  std::string body;  // whole body, or every streamed chunk so far
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool streaming = false;
+  bool finished = false;
+  bool client_gone = false;  // set by the test to make stream writes fail
+  vitals_http_close_fn on_close = nullptr;
+  void *on_close_user = nullptr;
+};
+
 // One created plugin instance; destroyed (after stop) when it goes out of scope.
 class Instance {
  public:
@@ -153,6 +167,43 @@ class Host {
     };
     table_.data_dir = [](vitals_host_ctx_t *c) { return self(c)->data_dir_.c_str(); };
     table_.instance_id = [](vitals_host_ctx_t *) { return "test"; };
+    table_.http_route = [](vitals_host_ctx_t *c, const char *method, const char *path, uint32_t flags,
+                           vitals_http_handler_fn fn, void *user) {
+      auto *h = self(c);
+      for (auto &r : h->routes_)
+        if (r.method == method && r.path == path) return static_cast<int>(VITALS_INVALID);
+      h->routes_.push_back({method, path, flags, fn, user});
+      return static_cast<int>(VITALS_OK);
+    };
+    table_.http_header = [](vitals_http_response_t *r, const char *name, const char *value) {
+      reinterpret_cast<HttpResult *>(r)->headers.emplace_back(name, value);
+    };
+    table_.http_respond = [](vitals_http_response_t *r, int status, const char *type, const char *body, size_t len) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      res->status = status;
+      res->content_type = type ? type : "";
+      res->body.assign(body ? body : "", body ? len : 0);
+      res->finished = true;
+    };
+    table_.http_stream_start = [](vitals_http_response_t *r, int status, const char *type) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      res->status = status;
+      res->content_type = type ? type : "";
+      res->streaming = true;
+      return static_cast<int>(VITALS_OK);
+    };
+    table_.http_stream_write = [](vitals_http_response_t *r, const char *data, size_t len) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      if (res->client_gone) return static_cast<int>(VITALS_STOPPED);
+      res->body.append(data, len);
+      return static_cast<int>(VITALS_OK);
+    };
+    table_.http_stream_end = [](vitals_http_response_t *r) { reinterpret_cast<HttpResult *>(r)->finished = true; };
+    table_.http_on_close = [](vitals_http_response_t *r, vitals_http_close_fn fn, void *user) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      res->on_close = fn;
+      res->on_close_user = user;
+    };
     table_.reply = [](vitals_reply_t *r, int status, const char *, const char *body, size_t len) {
       auto *reply = reinterpret_cast<QueryReply *>(r);
       reply->status = status;
@@ -261,6 +312,43 @@ class Host {
   uv_loop_t *loop() { return &loop_; }
   const std::string &data_dir() const { return data_dir_; }
   const vitals_host_t *table() const { return &table_; }
+
+  // Sends a request to a route the plugin registered, as the agent's HTTP
+  // server would (no auth). `target` may carry a query: "/api/x?a=1". The
+  // result fills in when the plugin answers; 404 if no route matches.
+  std::shared_ptr<HttpResult> http(const std::string &method, const std::string &target, const std::string &body = "",
+                                   std::vector<std::pair<std::string, std::string>> headers = {}) {
+    auto result = std::make_shared<HttpResult>();
+    results_.push_back(result);
+    std::string path = target.substr(0, target.find('?'));
+    std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
+    for (auto &r : routes_) {
+      bool prefix = r.flags & VITALS_HTTP_PREFIX;
+      if (r.method != method || !(prefix ? path.rfind(r.path, 0) == 0 : path == r.path)) continue;
+      std::vector<vitals_label_t> c_headers;
+      for (auto &[k, v] : headers) c_headers.push_back({k.c_str(), v.c_str()});
+      vitals_http_request_t req{};
+      req.method = method.c_str();
+      req.path = path.c_str();
+      req.query = query.c_str();
+      req.body = body.data();
+      req.body_len = body.size();
+      req.headers = c_headers.data();
+      req.n_headers = static_cast<uint32_t>(c_headers.size());
+      req.remote = "127.0.0.1:40000";
+      r.fn(r.user, &req, reinterpret_cast<vitals_http_response_t *>(result.get()));
+      return result;
+    }
+    result->status = 404;
+    result->finished = true;
+    return result;
+  }
+  // The routes the plugin registered, as "METHOD path".
+  std::vector<std::string> routes() const {
+    std::vector<std::string> out;
+    for (auto &r : routes_) out.push_back(r.method + " " + r.path);
+    return out;
+  }
 
   // Queries a storage instance and returns (status, body).
   std::pair<int, std::string> query(Instance &storage, const std::string &request_json) {
@@ -393,6 +481,13 @@ class Host {
     return id;
   }
 
+  struct Route {
+    std::string method, path;
+    uint32_t flags;
+    vitals_http_handler_fn fn;
+    void *user;
+  };
+
   friend class Instance;
 
   uv_loop_t loop_{};
@@ -409,6 +504,8 @@ class Host {
   std::map<std::string, std::unique_ptr<MetricSlot>> metrics_;
   std::vector<std::pair<vitals_ack_fn, void *>> pending_acks_;
   std::map<uint64_t, std::unique_ptr<Timer, TimerCloser>> timers_;
+  std::vector<Route> routes_;
+  std::vector<std::shared_ptr<HttpResult>> results_;  // alive while the plugin may still answer
   uint64_t next_timer_ = 0;
   std::atomic<size_t> emit_calls_{0};
   bool backpressure_ = false;

@@ -61,15 +61,24 @@ inline std::optional<int64_t> parse_duration(std::string_view text) {
     while (i < text.size() && ((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z'))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
     long double ns_per_unit = 0;
-    if (unit == "ns") ns_per_unit = 1;
-    else if (unit == "us") ns_per_unit = 1e3;
-    else if (unit == "ms") ns_per_unit = 1e6;
-    else if (unit == "s") ns_per_unit = 1e9;
-    else if (unit == "m") ns_per_unit = 60e9;
-    else if (unit == "h") ns_per_unit = 3600e9;
-    else if (unit == "d") ns_per_unit = 86400e9;
-    else if (unit == "w") ns_per_unit = 604800e9;
-    else return std::nullopt;
+    if (unit == "ns")
+      ns_per_unit = 1;
+    else if (unit == "us")
+      ns_per_unit = 1e3;
+    else if (unit == "ms")
+      ns_per_unit = 1e6;
+    else if (unit == "s")
+      ns_per_unit = 1e9;
+    else if (unit == "m")
+      ns_per_unit = 60e9;
+    else if (unit == "h")
+      ns_per_unit = 3600e9;
+    else if (unit == "d")
+      ns_per_unit = 86400e9;
+    else if (unit == "w")
+      ns_per_unit = 604800e9;
+    else
+      return std::nullopt;
     total += static_cast<long double>(*number) * ns_per_unit;
   }
   total = std::round(total);
@@ -88,16 +97,26 @@ inline std::optional<uint64_t> parse_size(std::string_view text) {
   std::string_view unit = text.substr(i);
   while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
   long double multiplier = 0;
-  if (unit.empty() || unit == "B") multiplier = 1;
-  else if (unit == "KB" || unit == "kB") multiplier = 1e3;
-  else if (unit == "MB") multiplier = 1e6;
-  else if (unit == "GB") multiplier = 1e9;
-  else if (unit == "TB") multiplier = 1e12;
-  else if (unit == "KiB") multiplier = 1024.0L;
-  else if (unit == "MiB") multiplier = 1024.0L * 1024;
-  else if (unit == "GiB") multiplier = 1024.0L * 1024 * 1024;
-  else if (unit == "TiB") multiplier = 1024.0L * 1024 * 1024 * 1024;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    multiplier = 1;
+  else if (unit == "KB" || unit == "kB")
+    multiplier = 1e3;
+  else if (unit == "MB")
+    multiplier = 1e6;
+  else if (unit == "GB")
+    multiplier = 1e9;
+  else if (unit == "TB")
+    multiplier = 1e12;
+  else if (unit == "KiB")
+    multiplier = 1024.0L;
+  else if (unit == "MiB")
+    multiplier = 1024.0L * 1024;
+  else if (unit == "GiB")
+    multiplier = 1024.0L * 1024 * 1024;
+  else if (unit == "TiB")
+    multiplier = 1024.0L * 1024 * 1024 * 1024;
+  else
+    return std::nullopt;
   if (fraction && multiplier == 1) return std::nullopt;
   long double bytes = std::round(static_cast<long double>(*number) * multiplier);
   if (bytes >= static_cast<long double>(std::numeric_limits<uint64_t>::max())) return std::nullopt;

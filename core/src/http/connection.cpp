@@ -1,0 +1,545 @@
+// One client connection: request parsing with size limits and timeouts, the
+// in-order response queue, graceful close and the upgrade handover.
+#include "connection.hpp"
+
+#include <climits>
+#include <cstdio>
+
+#include "gzip.hpp"
+#include "server_context.hpp"
+#include "uri.hpp"
+
+namespace vitals::core {
+
+void UvTcpCloser::operator()(uv_tcp_t *tcp) const {
+  auto *handle = reinterpret_cast<uv_handle_t *>(tcp);
+  if (uv_is_closing(handle)) return;  // whoever closed it frees it
+  uv_close(handle, [](uv_handle_t *h) { std::unique_ptr<uv_tcp_t> free_me(reinterpret_cast<uv_tcp_t *>(h)); });
+}
+
+}  // namespace vitals::core
+
+namespace vitals::core::http {
+
+namespace {
+
+Connection *self(http_parser *p) { return static_cast<Connection *>(p->data); }
+uv_stream_t *as_stream(uv_tcp_t *tcp) { return reinterpret_cast<uv_stream_t *>(tcp); }
+
+// What a request line adds around its target ("POST " ... " HTTP/1.1\r\n"),
+// and what each header line adds around its name and value (": ", CRLF).
+constexpr size_t kRequestLineOverhead = 20;
+constexpr size_t kHeaderLineOverhead = 4;
+
+std::string peer_name(uv_tcp_t *tcp) {
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr *>(&addr), &len) != 0) return "-";
+  char ip[64] = {};
+  if (addr.ss_family == AF_INET6) {
+    const auto *a6 = reinterpret_cast<const sockaddr_in6 *>(&addr);
+    uv_ip6_name(a6, ip, sizeof ip);
+    return "[" + std::string(ip) + "]:" + std::to_string(ntohs(a6->sin6_port));
+  }
+  const auto *a4 = reinterpret_cast<const sockaddr_in *>(&addr);
+  uv_ip4_name(a4, ip, sizeof ip);
+  return std::string(ip) + ":" + std::to_string(ntohs(a4->sin_port));
+}
+
+struct WriteRequest {
+  uv_write_t req{};
+  std::string first, second;
+  Connection *connection = nullptr;
+};
+
+}  // namespace
+
+const http_parser_settings Connection::parser_settings = [] {
+  http_parser_settings s;
+  http_parser_settings_init(&s);
+  s.on_message_begin = [](http_parser *p) { return self(p)->on_message_begin(); };
+  s.on_url = [](http_parser *p, const char *at, size_t n) { return self(p)->on_url(at, n); };
+  s.on_header_field = [](http_parser *p, const char *at, size_t n) { return self(p)->on_header_field(at, n); };
+  s.on_header_value = [](http_parser *p, const char *at, size_t n) { return self(p)->on_header_value(at, n); };
+  s.on_headers_complete = [](http_parser *p) { return self(p)->on_headers_complete(); };
+  s.on_body = [](http_parser *p, const char *at, size_t n) { return self(p)->on_body(at, n); };
+  s.on_message_complete = [](http_parser *p) { return self(p)->on_message_complete(); };
+  return s;
+}();
+
+Connection::Connection(ServerContext *ctx, uv_tcp_t *tcp)
+    : ctx_(ctx),
+      tcp_(tcp),
+      remote_address_(peer_name(tcp)),
+      timer_(ctx->loop, [this] { on_timeout(); }),
+      resume_timer_(ctx->loop, [this] { resume_if_possible(); }) {
+  tcp_->data = this;
+  http_parser_init(&parser_, HTTP_REQUEST);
+  parser_.data = this;
+}
+
+void Connection::start(ServerContext *ctx, uv_tcp_t *accepted) {
+  std::unique_ptr<Connection> c(new Connection(ctx, accepted));
+  ctx->connections.insert(c.get());
+  ctx->stats.connections_active = ctx->connections.size();
+  // Small responses must not wait for Nagle's algorithm.
+  uv_tcp_nodelay(accepted, 1);
+  c->start_reading();
+  c->arm_timer();
+  // Owned by its socket from here on: on_closed (or handover) frees it.
+  c.release();
+}
+
+// ---------------------------------------------------------------- reading
+
+void Connection::on_alloc(uv_handle_t *handle, size_t, uv_buf_t *buf) {
+  auto *c = static_cast<Connection *>(handle->data);
+  *buf = uv_buf_init(c->ctx_->read_buffer.data(), static_cast<unsigned>(c->ctx_->read_buffer.size()));
+}
+
+void Connection::on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  auto *c = static_cast<Connection *>(stream->data);
+  if (nread == 0) return;
+  if (nread < 0) {
+    // EOF or reset. A client that half-closes counts as gone: that is what
+    // lets streaming responses notice a closed browser tab.
+    c->close();
+    return;
+  }
+  c->ctx_->stats.bytes_in += static_cast<uint64_t>(nread);
+  if (c->phase_ == Phase::lingering) return;        // draining before close: discard
+  if (c->phase_ == Phase::in_body) c->arm_timer();  // a body only needs to keep moving
+  c->feed(buf->base, static_cast<size_t>(nread));
+}
+
+void Connection::feed(const char *data, size_t length) {
+  size_t offset = 0;
+  while (offset < length) {
+    if (closing_ || phase_ == Phase::stopped || phase_ == Phase::lingering) return;
+    if (queue_.size() >= ctx_->config.max_pending_requests) {
+      // Backpressure: keep the rest unparsed and stop reading until responses
+      // drain, so one pipelining client cannot queue unbounded work.
+      unparsed_.assign(data + offset, length - offset);
+      stop_reading();
+      arm_timer();
+      return;
+    }
+    offset += http_parser_execute(&parser_, &parser_settings, data + offset, length - offset);
+    auto err = HTTP_PARSER_ERRNO(&parser_);
+    if (err == HPE_PAUSED) {
+      // on_message_complete paused the parser: one whole request is ready.
+      http_parser_pause(&parser_, 0);
+      bool upgrade = request_.upgrade;
+      // After an upgrade request the bytes belong to the new protocol.
+      if (upgrade) upgrade_bytes_.assign(data + offset, length - offset);
+      dispatch_request();
+      if (upgrade) return;
+      continue;
+    }
+    if (err != HPE_OK) {
+      if (reject_status_ != 0) {
+        reject(reject_status_, reject_message_);
+      } else if (err == HPE_HEADER_OVERFLOW) {
+        reject(431, "request header too large");
+      } else {
+        reject(400, std::string("malformed request: ") + http_errno_description(err));
+      }
+      return;
+    }
+  }
+}
+
+bool Connection::add_header_bytes(size_t n) {
+  header_bytes_ += n;
+  if (header_bytes_ <= ctx_->config.max_header_bytes) return true;
+  reject_status_ = 431;
+  reject_message_ = "request header larger than " + std::to_string(ctx_->config.max_header_bytes) + " bytes";
+  return false;
+}
+
+int Connection::on_message_begin() {
+  request_ = HttpRequest{};
+  request_.remote_address = remote_address_;
+  header_bytes_ = kRequestLineOverhead;
+  header_count_ = 0;
+  field_.clear();
+  value_.clear();
+  in_value_ = false;
+  headers_done_ = false;
+  phase_ = Phase::in_headers;
+  // The first request's deadline already runs from accept: a client may not
+  // buy time by connecting early and sending slowly.
+  if (!first_request_) timer_.start(ctx_->config.header_timeout_ms);
+  first_request_ = false;
+  return 0;
+}
+
+int Connection::on_url(const char *at, size_t length) {
+  request_.target.append(at, length);
+  return add_header_bytes(length) ? 0 : 1;
+}
+
+void Connection::commit_header() {
+  // Trailers after a chunked body count against the limits but are dropped.
+  if (!headers_done_) request_.headers.add(std::move(field_), std::move(value_));
+  field_.clear();
+  value_.clear();
+}
+
+int Connection::on_header_field(const char *at, size_t length) {
+  if (in_value_) commit_header();
+  in_value_ = false;
+  if (field_.empty()) {
+    if (++header_count_ > ctx_->config.max_header_count) {
+      reject_status_ = 431;
+      reject_message_ = "more than " + std::to_string(ctx_->config.max_header_count) + " header fields";
+      return 1;
+    }
+    if (!add_header_bytes(kHeaderLineOverhead)) return 1;
+  }
+  field_.append(at, length);
+  return add_header_bytes(length) ? 0 : 1;
+}
+
+int Connection::on_header_value(const char *at, size_t length) {
+  in_value_ = true;
+  value_.append(at, length);
+  return add_header_bytes(length) ? 0 : 1;
+}
+
+int Connection::on_headers_complete() {
+  if (!field_.empty()) commit_header();
+  in_value_ = false;
+  headers_done_ = true;
+  request_.method = http_method_str(static_cast<http_method>(parser_.method));
+  request_.http_major = parser_.http_major;
+  request_.http_minor = parser_.http_minor;
+  request_.upgrade = parser_.upgrade != 0;
+  if (!split_target(request_.target, request_.path, request_.query_string)) {
+    reject_status_ = 400;
+    reject_message_ = "malformed request target";
+    return -1;
+  }
+  request_.query = parse_query(request_.query_string);
+  bool chunked = (parser_.flags & F_CHUNKED) != 0;
+  if (!chunked && parser_.content_length != ULLONG_MAX && parser_.content_length > ctx_->config.max_body_bytes) {
+    // Refused before a byte of the body is read.
+    reject_status_ = 413;
+    reject_message_ = "request body larger than " + std::to_string(ctx_->config.max_body_bytes) + " bytes";
+    return -1;
+  }
+  bool has_body = chunked || (parser_.content_length != ULLONG_MAX && parser_.content_length > 0);
+  // A client waiting for "100 Continue" only gets it when nothing is ahead of
+  // it in the queue: an interim response must not overtake earlier answers.
+  if (has_body && queue_.empty() && request_.http_minor >= 1 && request_.headers.has_token("Expect", "100-continue"))
+    write("HTTP/1.1 100 Continue\r\n\r\n", {});
+  phase_ = Phase::in_body;
+  arm_timer();
+  return 0;
+}
+
+int Connection::on_body(const char *at, size_t length) {
+  // Chunked bodies carry no length up front: count as they come.
+  if (request_.body.size() + length > ctx_->config.max_body_bytes) {
+    reject_status_ = 413;
+    reject_message_ = "request body larger than " + std::to_string(ctx_->config.max_body_bytes) + " bytes";
+    return 1;
+  }
+  request_.body.append(at, length);
+  return 0;
+}
+
+int Connection::on_message_complete() {
+  keep_alive_ = http_should_keep_alive(&parser_) != 0;
+  // Pausing returns control to feed(), which dispatches outside the parser.
+  http_parser_pause(&parser_, 1);
+  return 0;
+}
+
+void Connection::dispatch_request() {
+  HttpRequest request = std::move(request_);
+  request_ = HttpRequest{};
+  ExchangeInfo info;
+  info.method = request.method;
+  info.path = request.path;
+  info.head = request.method == "HEAD";
+  info.http10 = request.http_major == 1 && request.http_minor == 0;
+  info.keep_alive = keep_alive_ && !request.upgrade;
+  info.accept_gzip = accepts_gzip(request.header("Accept-Encoding").value_or(""));
+  info.upgrade_requested = request.upgrade;
+  info.received_ns = uv_hrtime();
+  auto exchange = std::make_shared<Exchange>(this, std::move(info));
+  queue_.push_back(exchange);
+  phase_ = exchange->info.keep_alive ? Phase::awaiting_request : Phase::stopped;
+  // The upgraded protocol's bytes stay in the kernel for the new owner.
+  if (request.upgrade) stop_reading();
+  arm_timer();
+  ctx_->dispatch(request, exchange);
+}
+
+void Connection::reject(int status, std::string_view message) {
+  stop_reading();
+  phase_ = Phase::stopped;
+  ExchangeInfo info;
+  info.method = request_.method.empty() ? "-" : request_.method;
+  info.path = request_.path;
+  info.http10 = parser_.http_major == 1 && parser_.http_minor == 0;
+  info.keep_alive = false;
+  info.received_ns = uv_hrtime();
+  auto exchange = std::make_shared<Exchange>(this, std::move(info));
+  queue_.push_back(exchange);
+  exchange->send(status, HttpHeaders{{"Content-Type", "application/json"}}, error_body(message));
+}
+
+void Connection::start_reading() {
+  if (reading_ || closing_) return;
+  if (uv_read_start(as_stream(tcp_), on_alloc, on_read) == 0) reading_ = true;
+}
+
+void Connection::stop_reading() {
+  if (!reading_) return;
+  uv_read_stop(as_stream(tcp_));
+  reading_ = false;
+}
+
+void Connection::resume_if_possible() {
+  if (closing_ || phase_ != Phase::awaiting_request) return;
+  if (queue_.size() >= ctx_->config.max_pending_requests) return;
+  if (!unparsed_.empty()) {
+    std::string input = std::move(unparsed_);
+    unparsed_.clear();
+    feed(input.data(), input.size());
+  }
+  if (closing_ || phase_ == Phase::stopped || phase_ == Phase::lingering) return;
+  if (queue_.size() < ctx_->config.max_pending_requests) start_reading();
+  arm_timer();
+}
+
+// ---------------------------------------------------------------- timers
+
+void Connection::arm_timer() {
+  switch (phase_) {
+    case Phase::awaiting_request:
+      // Waiting on our own handlers (or paused by backpressure) is not the
+      // client's idleness.
+      if (!queue_.empty() || !reading_) {
+        timer_.stop();
+      } else {
+        timer_.start(first_request_ ? ctx_->config.header_timeout_ms : ctx_->config.idle_timeout_ms);
+      }
+      break;
+    case Phase::in_headers:  // the header deadline runs from on_message_begin
+    case Phase::lingering:   // the linger deadline runs from shutdown_and_linger
+      break;
+    case Phase::in_body:
+      timer_.start(ctx_->config.idle_timeout_ms);
+      break;
+    case Phase::stopped:
+      timer_.stop();
+      break;
+  }
+}
+
+void Connection::on_timeout() {
+  switch (phase_) {
+    case Phase::awaiting_request:
+      ++ctx_->stats.idle_timeouts;
+      close();
+      break;
+    case Phase::in_headers:
+    case Phase::in_body:
+      // The slowloris defence: the header (or a stalled body) ran out of time.
+      ++ctx_->stats.request_timeouts;
+      // With earlier answers still pending, a 408 would have to wait for them
+      // to go out in order; a client this slow gets the plain close instead.
+      if (queue_.empty()) {
+        reject(408, "request not received in time");
+      } else {
+        close();
+      }
+      break;
+    case Phase::lingering:
+      close();
+      break;
+    case Phase::stopped:
+      break;
+  }
+}
+
+// ---------------------------------------------------------------- writing
+
+void Connection::output(Exchange *exchange, std::string first, std::string second) {
+  if (closing_) return;
+  if (queue_.empty() || queue_.front().get() != exchange) {
+    if (!first.empty()) exchange->held_output.push_back(std::move(first));
+    if (!second.empty()) exchange->held_output.push_back(std::move(second));
+    return;
+  }
+  write(std::move(first), std::move(second));
+}
+
+void Connection::write(std::string first, std::string second) {
+  if (closing_ || (first.empty() && second.empty())) return;
+  auto w = std::make_unique<WriteRequest>();
+  w->first = std::move(first);
+  w->second = std::move(second);
+  w->connection = this;
+  w->req.data = w.get();
+  uv_buf_t bufs[2];
+  unsigned n = 0;
+  if (!w->first.empty()) bufs[n++] = uv_buf_init(w->first.data(), static_cast<unsigned>(w->first.size()));
+  if (!w->second.empty()) bufs[n++] = uv_buf_init(w->second.data(), static_cast<unsigned>(w->second.size()));
+  if (uv_write(&w->req, as_stream(tcp_), bufs, n, on_write) != 0) {
+    close();
+    return;
+  }
+  ++writes_in_flight_;
+  w.release();  // on_write frees it
+}
+
+void Connection::on_write(uv_write_t *req, int status) {
+  std::unique_ptr<WriteRequest> w(static_cast<WriteRequest *>(req->data));
+  w->connection->write_done(status, w->first.size() + w->second.size());
+}
+
+void Connection::write_done(int status, size_t bytes) {
+  --writes_in_flight_;
+  if (status < 0) {
+    close();
+    return;
+  }
+  if (ctx_) ctx_->stats.bytes_out += bytes;
+  // The 101 head is out: the socket can change hands. Must stay last: it
+  // frees this connection.
+  if (upgrade_handler_ && writes_in_flight_ == 0 && !closing_) handover();
+}
+
+void Connection::exchange_finished(Exchange *exchange) {
+  if (!queue_.empty() && queue_.front().get() == exchange) advance();
+}
+
+bool Connection::is_last(const Exchange *exchange) const { return !queue_.empty() && queue_.back().get() == exchange; }
+
+size_t Connection::buffered_bytes(const Exchange *exchange) const {
+  size_t n = 0;
+  for (const auto &s : exchange->held_output) n += s.size();
+  if (!closing_ && !queue_.empty() && queue_.front().get() == exchange)
+    n += uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t *>(tcp_));
+  return n;
+}
+
+void Connection::advance() {
+  while (!closing_ && !queue_.empty() && queue_.front()->finished()) {
+    std::shared_ptr<Exchange> done = std::move(queue_.front());
+    queue_.pop_front();
+    if (done->upgrade_handler) {
+      // Handover waits for the 101 head to be written (write_done).
+      upgrade_handler_ = std::move(done->upgrade_handler);
+      done->detach();
+      return;
+    }
+    bool closes = done->closes_connection;
+    done->detach();
+    if (closes) {
+      shutdown_and_linger();
+      return;
+    }
+    if (!queue_.empty()) {
+      // The next response may already have produced output: release it now.
+      auto held = std::move(queue_.front()->held_output);
+      queue_.front()->held_output.clear();
+      for (auto &chunk : held) write(std::move(chunk), {});
+    }
+  }
+  if (closing_ || phase_ == Phase::lingering) return;
+  if (queue_.empty() && ctx_->draining) {
+    shutdown_and_linger();
+    return;
+  }
+  // Parsing resumes from a timer, not from inside the handler that answered.
+  if (phase_ == Phase::awaiting_request && (!reading_ || !unparsed_.empty())) resume_timer_.start(0);
+  arm_timer();
+}
+
+// ---------------------------------------------------------------- closing
+
+void Connection::shutdown_and_linger() {
+  if (closing_ || phase_ == Phase::lingering) return;
+  phase_ = Phase::lingering;
+  unparsed_.clear();
+  auto rest = std::move(queue_);
+  queue_.clear();
+  for (auto &exchange : rest) exchange->detach();
+  // Closing with unread input makes the kernel send RST, which can destroy
+  // the response before the client reads it. So: send FIN after the pending
+  // writes, read and discard for a while, then close.
+  shutdown_req_.data = this;
+  int rc = uv_shutdown(&shutdown_req_, as_stream(tcp_), [](uv_shutdown_t *req, int status) {
+    if (status < 0) static_cast<Connection *>(req->data)->close();
+  });
+  if (rc != 0) {
+    close();
+    return;
+  }
+  start_reading();
+  timer_.start(ctx_ ? ctx_->config.linger_ms : 0);
+}
+
+void Connection::close() {
+  if (closing_) return;
+  closing_ = true;
+  timer_.stop();
+  resume_timer_.stop();
+  reading_ = false;
+  uv_close(reinterpret_cast<uv_handle_t *>(tcp_), on_closed);
+  // Detaching runs the handlers' on_close callbacks: do it last, with the
+  // connection already in its final state.
+  auto pending = std::move(queue_);
+  queue_.clear();
+  for (auto &exchange : pending) exchange->detach();
+}
+
+void Connection::on_closed(uv_handle_t *handle) {
+  std::unique_ptr<uv_tcp_t> tcp(reinterpret_cast<uv_tcp_t *>(handle));
+  std::unique_ptr<Connection> c(static_cast<Connection *>(handle->data));
+  ServerContext *ctx = c->ctx_;
+  if (ctx) ctx->connection_gone(c.get());
+  c.reset();
+  // Last: it may complete the server's close() and run its `done`.
+  if (ctx) ctx->finish_close_if_done();
+}
+
+void Connection::drain() {
+  if (closing_ || phase_ == Phase::lingering) return;
+  if (queue_.empty()) {
+    close();
+    return;
+  }
+  // Answer what was asked, read nothing more; advance() closes at the end.
+  phase_ = Phase::stopped;
+  unparsed_.clear();
+  arm_timer();
+}
+
+void Connection::handover() {
+  UpgradeHandler on_upgraded = std::move(upgrade_handler_);
+  upgrade_handler_ = nullptr;
+  if (!ctx_ || ctx_->draining) {
+    close();
+    return;
+  }
+  stop_reading();
+  timer_.stop();
+  resume_timer_.stop();
+  closing_ = true;
+  uv_tcp_t *tcp = tcp_;
+  tcp->data = nullptr;
+  std::string already_read = std::move(upgrade_bytes_);
+  ServerContext *ctx = ctx_;
+  ++ctx->stats.connections_upgraded;
+  ctx->connection_gone(this);
+  std::unique_ptr<Connection>(this).reset();  // nothing below may touch members
+  on_upgraded(UvTcpPtr(tcp), std::move(already_read));
+}
+
+}  // namespace vitals::core::http

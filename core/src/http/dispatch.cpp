@@ -1,0 +1,79 @@
+// From a complete request to its handler: routing (404/405), access control
+// (401/403), and containment of handler exceptions (500).
+#include "../log.hpp"
+#include "auth.hpp"
+#include "exchange.hpp"
+#include "server_context.hpp"
+
+namespace vitals::core::http {
+
+namespace {
+
+HttpHeaders json_headers() { return HttpHeaders{{"Content-Type", "application/json"}}; }
+
+}  // namespace
+
+std::string error_body(std::string_view message) {
+  std::string out = "{\"error\":\"";
+  for (char c : message) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  out += "\"}\n";
+  return out;
+}
+
+void ServerContext::dispatch(HttpRequest &request, const std::shared_ptr<Exchange> &exchange) {
+  ++stats.requests;
+  std::shared_ptr<HttpResponse> response = make_response(exchange);
+  RouteMatch match = router.match(request.method, request.path);
+  if (!match.entry) {
+    HttpHeaders headers = json_headers();
+    if (match.status == 405) headers.add("Allow", match.allow);
+    response->send(match.status, std::move(headers),
+                   error_body(match.status == 405 ? "method not allowed" : "not found"));
+    return;
+  }
+  const HttpRoute &route = match.entry->route;
+  request.route = route.path;
+  exchange->info.route = route.method + " " + route.path;
+
+  switch (authorize(route.access, config.token, request)) {
+    case AuthDecision::allow:
+      break;
+    case AuthDecision::missing_token: {
+      HttpHeaders headers = json_headers();
+      headers.add("WWW-Authenticate", "Bearer realm=\"vitals\"");
+      response->send(401, std::move(headers), error_body("this route needs the token: Authorization: Bearer <token>"));
+      return;
+    }
+    case AuthDecision::invalid_token: {
+      HttpHeaders headers = json_headers();
+      headers.add("WWW-Authenticate", "Bearer realm=\"vitals\", error=\"invalid_token\"");
+      response->send(401, std::move(headers), error_body("invalid token"));
+      return;
+    }
+    case AuthDecision::admin_disabled:
+      response->send(403, json_headers(), error_body("admin routes are disabled: set [agent.http] token_file"));
+      return;
+  }
+
+  // A handler's exception must cost one 500, never the connection or the loop.
+  try {
+    route.handler(request, response);
+  } catch (const std::exception &e) {
+    log_error("http", exchange->info.route + ": handler failed: " + e.what());
+    if (!response->started()) response->send(500, json_headers(), error_body("internal error"));
+  } catch (...) {
+    log_error("http", exchange->info.route + ": handler failed with a non-standard exception");
+    if (!response->started()) response->send(500, json_headers(), error_body("internal error"));
+  }
+}
+
+}  // namespace vitals::core::http

@@ -1,0 +1,176 @@
+// Shared parts of both request formats: error replies, UTF-8 checks, name
+// rules and series resolution.
+#include "ingest.hpp"
+
+#include <cjson/cJSON.h>
+
+#include <cstring>
+#include <memory>
+
+namespace vitals::http_telemetry {
+
+std::string IngestError::json() const {
+  std::unique_ptr<cJSON, decltype(&cJSON_Delete)> root(cJSON_CreateObject(), cJSON_Delete);
+  cJSON_AddStringToObject(root.get(), "error", message.c_str());
+  if (line) cJSON_AddNumberToObject(root.get(), "line", static_cast<double>(*line));
+  if (column) cJSON_AddNumberToObject(root.get(), "column", static_cast<double>(*column));
+  if (offset) cJSON_AddNumberToObject(root.get(), "offset", static_cast<double>(*offset));
+  if (path) cJSON_AddStringToObject(root.get(), "path", path->c_str());
+  std::unique_ptr<char, decltype(&cJSON_free)> text(cJSON_PrintUnformatted(root.get()), cJSON_free);
+  return text ? std::string(text.get()) : std::string("{\"error\":\"out of memory\"}");
+}
+
+IngestError error_at(std::string_view body, size_t offset, std::string message, int status) {
+  if (offset > body.size()) offset = body.size();
+  size_t line = 1, line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (body[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  IngestError e;
+  e.status = status;
+  e.message = std::move(message);
+  e.line = line;
+  e.column = offset - line_start + 1;
+  e.offset = offset;
+  return e;
+}
+
+namespace {
+
+constexpr uint64_t kHighBits = 0x8080808080808080ull;
+constexpr uint64_t kLowBits = 0x0101010101010101ull;
+
+// Length of the valid UTF-8 sequence at s[i], or 0.
+size_t utf8_sequence(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  size_t len;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < len; ++k)
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  return len;
+}
+
+bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool digit(char c) { return c >= '0' && c <= '9'; }
+bool series_char(char c, bool first) { return name_start(c) || c == ':' || (!first && (digit(c) || c == '.')); }
+bool label_char(char c, bool first) { return name_start(c) || (!first && digit(c)); }
+
+template <typename Allowed>
+std::string sanitize(std::string_view in, Allowed allowed) {
+  std::string out;
+  out.reserve(in.size() + 1);
+  if (!in.empty() && digit(in[0])) out += '_';
+  for (size_t i = 0; i < in.size();) {
+    char c = in[i];
+    if (allowed(c, out.empty())) {
+      out += c;
+      ++i;
+      continue;
+    }
+    out += '_';
+    size_t len = static_cast<unsigned char>(c) >= 0x80 ? utf8_sequence(in, i) : 1;
+    i += len ? len : 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<IngestError> check_utf8(std::string_view body) {
+  size_t i = 0, n = body.size();
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, body.data() + i, 8);
+      bool has_zero = ((w - kLowBits) & ~w & kHighBits) != 0;
+      if ((w & kHighBits) == 0 && !has_zero) {
+        i += 8;
+        continue;
+      }
+    }
+    unsigned char c = static_cast<unsigned char>(body[i]);
+    if (c == 0) return error_at(body, i, "NUL byte in the body at byte offset " + std::to_string(i));
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = utf8_sequence(body, i);
+    if (!len) return error_at(body, i, "invalid UTF-8 at byte offset " + std::to_string(i));
+    i += len;
+  }
+  return std::nullopt;
+}
+
+bool valid_series_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (!series_char(name[i], i == 0)) return false;
+  return true;
+}
+
+bool valid_label_key(std::string_view key) {
+  if (key.empty()) return false;
+  for (size_t i = 0; i < key.size(); ++i)
+    if (!label_char(key[i], i == 0)) return false;
+  return true;
+}
+
+std::string sanitize_series_name(std::string_view name) { return sanitize(name, series_char); }
+std::string sanitize_label_key(std::string_view key) { return sanitize(key, label_char); }
+
+std::string quoted(std::string_view text) {
+  constexpr size_t max_bytes = 64;
+  if (text.size() <= max_bytes) return "'" + std::string(text) + "'";
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return "'" + std::string(text.substr(0, cut)) + "...'";
+}
+
+vitals_series_id_t SeriesResolver::add(std::string_view key, const std::string &name,
+                                       const std::vector<vitals::Label> &labels, std::string &error) {
+  c_labels_.clear();
+  for (const auto &l : labels) {
+    for (const auto &seen : c_labels_) {
+      if (l.key == seen.key) {
+        error = "duplicate label " + quoted(l.key);
+        return 0;
+      }
+    }
+    c_labels_.push_back({l.key.c_str(), l.value.c_str()});
+  }
+  size_t own = c_labels_.size();
+  for (const auto &extra : extra_labels_) {
+    bool set = false;
+    for (size_t i = 0; i < own && !set; ++i) set = extra.key == c_labels_[i].key;
+    if (!set) c_labels_.push_back({extra.key.c_str(), extra.value.c_str()});
+  }
+  vitals_series_id_t id = intern_(name.c_str(), c_labels_.data(), static_cast<uint32_t>(c_labels_.size()));
+  if (!id) {
+    error = "the agent refused series " + quoted(name);
+    return 0;
+  }
+  cache_.insert(key, id);
+  ++interned_;
+  return id;
+}
+
+}  // namespace vitals::http_telemetry

@@ -1,0 +1,88 @@
+// What both request formats share: options, the error a rejected request gets,
+// body checks (UTF-8), series name rules, and resolving parsed series to ids.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "series_cache.hpp"
+#include "vitals/plugin.hpp"
+
+namespace vitals::http_telemetry {
+
+struct IngestOptions {
+  int64_t now_ns = 0;           // the timestamp of samples that carry none
+  bool sanitize_names = true;   // replace invalid characters instead of rejecting
+  size_t max_samples = 100000;  // more in one request is refused with 413
+};
+
+// Why a request was refused. Positions are filled where they mean something:
+// line and column (1-based, bytes) and offset (0-based byte offset in the body)
+// for text errors, path ("[3].signals.temp") for JSON values.
+struct IngestError {
+  int status = 400;
+  std::string message;
+  std::optional<size_t> line, column, offset;
+  std::optional<std::string> path;
+
+  // The reply body: {"error": ..., "line": ..., "column": ..., "offset": ..., "path": ...}.
+  std::string json() const;
+};
+
+// Fills line and column from offset by counting newlines before it.
+IngestError error_at(std::string_view body, size_t offset, std::string message, int status = 400);
+
+struct IngestCounts {
+  size_t samples = 0;
+  size_t string_fields_skipped = 0;
+};
+
+// The offset of the first byte that is not part of valid UTF-8 (overlong
+// forms, surrogates and code points past U+10FFFF included) or is NUL.
+std::optional<IngestError> check_utf8(std::string_view body);
+
+bool valid_series_name(std::string_view name);
+bool valid_label_key(std::string_view key);
+// Replaces each character a series name may not hold with '_' (one per UTF-8
+// character) and prefixes '_' to a leading digit: "temp-1" -> "temp_1".
+std::string sanitize_series_name(std::string_view name);
+std::string sanitize_label_key(std::string_view key);
+
+// 'text', shortened to a readable length on a UTF-8 boundary, for messages.
+std::string quoted(std::string_view text);
+
+// Turns a parsed series into the host's id through the cache. On a miss the
+// parser describes the series (name and labels, already valid) and add()
+// interns it together with the configured extra labels the request did not set.
+class SeriesResolver {
+ public:
+  // The host's intern(): 0 when it refuses the series.
+  using Interner = std::function<vitals_series_id_t(const char *name, const vitals_label_t *labels, uint32_t n)>;
+  static constexpr size_t default_cache_capacity = 65536;
+
+  SeriesResolver(Interner intern, std::vector<vitals::Label> extra_labels,
+                 size_t cache_capacity = default_cache_capacity)
+      : intern_(std::move(intern)), extra_labels_(std::move(extra_labels)), cache_(cache_capacity) {}
+
+  vitals_series_id_t find(std::string_view key) { return cache_.find(key); }
+  // Returns 0 and sets error when two labels share a key or the host refuses.
+  vitals_series_id_t add(std::string_view key, const std::string &name, const std::vector<vitals::Label> &labels,
+                         std::string &error);
+
+  const SeriesCache &cache() const { return cache_; }
+  uint64_t interned() const { return interned_; }
+
+ private:
+  Interner intern_;
+  std::vector<vitals::Label> extra_labels_;
+  SeriesCache cache_;
+  std::vector<vitals_label_t> c_labels_;
+  uint64_t interned_ = 0;
+};
+
+}  // namespace vitals::http_telemetry

@@ -1,0 +1,346 @@
+// InfluxDB line protocol parser. One pass over the body with string_view
+// spans, no allocation per sample: a sample's series is looked up in the cache
+// by its raw text (measurement, tags and field key as written) and only a miss
+// decodes escapes, checks names and interns.
+#include "line_protocol.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace vitals::http_telemetry {
+
+namespace {
+
+// Measurements escape ',', ' ' and '\'; tag keys, tag values and field keys
+// also '='. A backslash before any other character is a literal backslash.
+bool escapable(char c, bool with_equals) { return c == ',' || c == ' ' || c == '\\' || (with_equals && c == '='); }
+
+std::string unescape(std::string_view raw, bool with_equals) {
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\\' && i + 1 < raw.size() && escapable(raw[i + 1], with_equals)) ++i;
+    out += raw[i];
+  }
+  return out;
+}
+
+bool is_bool(std::string_view t, bool &value) {
+  if (t == "t" || t == "T" || t == "true" || t == "True" || t == "TRUE") {
+    value = true;
+    return true;
+  }
+  if (t == "f" || t == "F" || t == "false" || t == "False" || t == "FALSE") {
+    value = false;
+    return true;
+  }
+  return false;
+}
+
+const char *const kValueShapes =
+    "expected a number (1.5), an integer (2i), an unsigned integer (2u), a boolean (true) or a quoted string";
+
+struct Span {
+  size_t begin, end;
+};
+
+class Parser {
+ public:
+  Parser(std::string_view body, Precision precision, const IngestOptions &options, SeriesResolver &series,
+         vitals::Batch &out, IngestCounts &counts)
+      : body_(body),
+        s_(body.data()),
+        n_(body.size()),
+        precision_(precision),
+        options_(options),
+        series_(series),
+        out_(out),
+        counts_(counts) {}
+
+  std::optional<IngestError> run() {
+    size_t p = 0;
+    while (p < n_) {
+      while (p < n_ && (s_[p] == ' ' || s_[p] == '\t')) ++p;
+      if (p == n_) break;
+      if (s_[p] == '\n') {
+        ++p;
+      } else if (s_[p] == '\r' && (p + 1 == n_ || s_[p + 1] == '\n')) {
+        p += p + 1 == n_ ? 1 : 2;
+      } else if (s_[p] == '#') {
+        while (p < n_ && s_[p] != '\n') ++p;
+      } else if (auto e = line(p)) {
+        return e;
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::string_view text(Span span) const { return body_.substr(span.begin, span.end - span.begin); }
+  IngestError fail(size_t at, std::string message) const { return error_at(body_, at, std::move(message)); }
+
+  // Advances over a name or tag value up to an unescaped ',', ' ', line end
+  // or (keys) '='.
+  size_t scan(size_t p, bool stop_at_equals, bool with_equals) const {
+    while (p < n_) {
+      char c = s_[p];
+      if (c == '\\') {
+        p += (p + 1 < n_ && escapable(s_[p + 1], with_equals)) ? 2 : 1;
+        continue;
+      }
+      if (c == ',' || c == ' ' || c == '\n' || c == '\r' || (stop_at_equals && c == '=')) break;
+      ++p;
+    }
+    return p;
+  }
+
+  bool at_line_end(size_t p) const {
+    return p == n_ || s_[p] == '\n' || (s_[p] == '\r' && (p + 1 == n_ || s_[p + 1] == '\n'));
+  }
+  size_t skip_blanks(size_t p) const {
+    while (p < n_ && (s_[p] == ' ' || s_[p] == '\t')) ++p;
+    return p;
+  }
+
+  std::optional<IngestError> line(size_t &pos) {
+    size_t p = pos;
+    const size_t series_begin = p;
+    p = scan(p, false, false);
+    if (p == series_begin) return fail(p, "missing measurement");
+    measurement_ = {series_begin, p};
+    tags_.clear();
+    while (p < n_ && s_[p] == ',') {
+      Span key{++p, 0};
+      p = scan(p, true, true);
+      key.end = p;
+      if (key.end == key.begin) return fail(p, "missing tag key");
+      if (p >= n_ || s_[p] != '=')
+        return fail(p, "tag " + quoted(text(key)) + " has no value (expected '=' after the tag key)");
+      Span value{++p, 0};
+      p = scan(p, false, true);
+      value.end = p;
+      if (value.end == value.begin) return fail(p, "missing value for tag " + quoted(text(key)));
+      for (const auto &t : tags_)
+        if (text(t.first) == text(key)) return fail(key.begin, "duplicate tag " + quoted(text(key)));
+      tags_.emplace_back(key, value);
+    }
+    const size_t series_end = p;
+    p = skip_blanks(p);
+    if (p == series_end || at_line_end(p))
+      return fail(p, "missing fields (expected a space, then field=value after the measurement and tags)");
+
+    fields_.clear();
+    for (;;) {
+      Span key{p, 0};
+      p = scan(p, true, true);
+      key.end = p;
+      if (key.end == key.begin) return fail(p, "missing field key");
+      if (p >= n_ || s_[p] != '=')
+        return fail(p, "field " + quoted(text(key)) + " has no value (expected '=' after the field key)");
+      ++p;
+      for (const auto &f : fields_)
+        if (text(f.key) == text(key)) return fail(key.begin, "duplicate field " + quoted(text(key)));
+      Field field{key, 0, true};
+      if (p < n_ && s_[p] == '"') {
+        size_t quote = p++;
+        while (p < n_ && s_[p] != '"') p += (s_[p] == '\\' && p + 1 < n_) ? 2 : 1;
+        if (p >= n_) return fail(quote, "unterminated string value for field " + quoted(text(key)));
+        ++p;
+        field.numeric = false;
+      } else {
+        size_t begin = p;
+        while (p < n_ && s_[p] != ',' && s_[p] != ' ' && s_[p] != '\t' && s_[p] != '\n' && s_[p] != '\r') ++p;
+        if (p == begin) return fail(p, "missing value for field " + quoted(text(key)));
+        if (auto e = value({begin, p}, key, field.value)) return e;
+      }
+      fields_.push_back(field);
+      if (p < n_ && s_[p] == ',') {
+        ++p;
+        continue;
+      }
+      break;
+    }
+
+    int64_t ts = options_.now_ns;
+    size_t after_fields = p;
+    p = skip_blanks(p);
+    if (!at_line_end(p)) {
+      if (p == after_fields)
+        return fail(p, "unexpected " + quoted(body_.substr(p, 1)) + " after field " + quoted(text(fields_.back().key)) +
+                           " (expected ',', a space or the end of the line)");
+      if (auto e = timestamp(p, ts)) return e;
+      p = skip_blanks(p);
+      if (!at_line_end(p)) return fail(p, "unexpected text after the timestamp");
+    }
+    if (p < n_ && s_[p] == '\r') ++p;
+    if (p < n_ && s_[p] == '\n') ++p;
+    pos = p;
+    return samples(series_begin, series_end, ts);
+  }
+
+  std::optional<IngestError> value(Span span, Span key, double &out) const {
+    std::string_view t = text(span);
+    const char *first = t.data(), *last = t.data() + t.size();
+    char suffix = t.back();
+    if (suffix == 'i' || suffix == 'u') {
+      --last;
+      std::from_chars_result r;
+      if (suffix == 'i') {
+        int64_t v = 0;
+        r = std::from_chars(first, last, v);
+        out = static_cast<double>(v);
+      } else {
+        uint64_t v = 0;
+        r = std::from_chars(first, last, v);
+        out = static_cast<double>(v);
+      }
+      if (r.ec == std::errc::result_out_of_range)
+        return fail(span.begin, "integer " + quoted(t) + " out of range for field " + quoted(text(key)) +
+                                    (suffix == 'i' ? " (int64)" : " (uint64)"));
+      if (r.ec == std::errc() && r.ptr == last && first != last) return std::nullopt;
+      // Not an integer after all: fall through to the error below.
+    } else {
+      bool b;
+      if (is_bool(t, b)) {
+        out = b ? 1 : 0;
+        return std::nullopt;
+      }
+      size_t k = (t[0] == '+' || t[0] == '-') ? 1 : 0;
+      if (k < t.size() && (t[k] == 'n' || t[k] == 'N' || t[k] == 'i' || t[k] == 'I'))
+        return fail(span.begin, "NaN and Infinity are not allowed (field " + quoted(text(key)) + ")");
+      if (t[0] == '+') {
+        ++first;
+        if (first == last || *first == '-' || *first == '+') first = nullptr;
+      }
+      if (first) {
+        auto r = std::from_chars(first, last, out);
+        if (r.ptr == last && r.ec == std::errc::result_out_of_range) {
+          // Tell overflow (an error) from underflow (reads as 0 or a subnormal).
+          std::string copy(first, last);
+          out = std::strtod(copy.c_str(), nullptr);
+          if (std::isinf(out))
+            return fail(span.begin,
+                        "number " + quoted(t) + " out of range for field " + quoted(text(key)) + " (beyond a double)");
+          return std::nullopt;
+        }
+        if (r.ec == std::errc() && r.ptr == last) return std::nullopt;
+      }
+    }
+    return fail(span.begin, "invalid value " + quoted(t) + " for field " + quoted(text(key)) + ": " + kValueShapes);
+  }
+
+  std::optional<IngestError> timestamp(size_t &p, int64_t &ts) const {
+    size_t begin = p;
+    while (p < n_ && s_[p] != ' ' && s_[p] != '\t' && s_[p] != '\n' && s_[p] != '\r') ++p;
+    std::string_view t = body_.substr(begin, p - begin);
+    int64_t v = 0;
+    auto r = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (r.ec == std::errc::result_out_of_range)
+      return fail(begin, "timestamp " + quoted(t) + " out of range (int64 nanoseconds)");
+    if (r.ec != std::errc() || r.ptr != t.data() + t.size())
+      return fail(begin, "invalid timestamp " + quoted(t) + " (expected an integer)");
+    auto scaled = scale_timestamp(v, precision_);
+    if (!scaled) return fail(begin, "timestamp " + quoted(t) + " out of range at this precision (int64 nanoseconds)");
+    ts = *scaled;
+    return std::nullopt;
+  }
+
+  std::optional<IngestError> samples(size_t series_begin, size_t series_end, int64_t ts) {
+    key_.assign(s_ + series_begin, series_end - series_begin);
+    key_ += '\0';
+    const size_t base = key_.size();
+    for (const auto &f : fields_) {
+      if (!f.numeric) {
+        ++counts_.string_fields_skipped;
+        continue;
+      }
+      if (counts_.samples >= options_.max_samples) {
+        IngestError e;
+        e.status = 413;
+        e.message = "too many samples in one request: more than " + std::to_string(options_.max_samples) +
+                    " (max_samples); split it";
+        return e;
+      }
+      key_.resize(base);
+      key_.append(s_ + f.key.begin, f.key.end - f.key.begin);
+      vitals_series_id_t id = series_.find(key_);
+      if (!id) {
+        auto e = resolve(f.key, id);
+        if (e) return e;
+      }
+      out_.add(id, ts, f.value);
+      ++counts_.samples;
+    }
+    return std::nullopt;
+  }
+
+  // A cache miss: decode, check or sanitize the names, intern.
+  std::optional<IngestError> resolve(Span field_key, vitals_series_id_t &id) {
+    std::string measurement = unescape(text(measurement_), false);
+    std::string field = unescape(text(field_key), true);
+    std::string name = field == "value" ? measurement : measurement + "_" + field;
+    const char *rule = " (names match [a-zA-Z_:][a-zA-Z0-9_:.]*; sanitize_names = true replaces invalid characters)";
+    if (options_.sanitize_names) {
+      name = sanitize_series_name(name);
+    } else if (!valid_series_name(measurement)) {
+      return fail(measurement_.begin, "invalid measurement " + quoted(measurement) + rule);
+    } else if (!valid_series_name(name)) {
+      return fail(field_key.begin, "invalid field key " + quoted(field) + " for a series name" + rule);
+    }
+    labels_.clear();
+    for (const auto &[key, value] : tags_) {
+      std::string k = unescape(text(key), true);
+      if (options_.sanitize_names) {
+        k = sanitize_label_key(k);
+      } else if (!valid_label_key(k)) {
+        return fail(key.begin, "invalid tag key " + quoted(k) +
+                                   " (label keys match [a-zA-Z_][a-zA-Z0-9_]*; sanitize_names = true replaces invalid "
+                                   "characters)");
+      }
+      labels_.push_back({std::move(k), unescape(text(value), true)});
+    }
+    std::string error;
+    id = series_.add(key_, name, labels_, error);
+    if (!id) return fail(measurement_.begin, error);
+    return std::nullopt;
+  }
+
+  struct Field {
+    Span key;
+    double value;
+    bool numeric;
+  };
+
+  std::string_view body_;
+  const char *s_;
+  size_t n_;
+  Precision precision_;
+  const IngestOptions &options_;
+  SeriesResolver &series_;
+  vitals::Batch &out_;
+  IngestCounts &counts_;
+
+  Span measurement_{0, 0};
+  std::vector<std::pair<Span, Span>> tags_;
+  std::vector<Field> fields_;
+  std::string key_;
+  std::vector<vitals::Label> labels_;
+};
+
+}  // namespace
+
+std::optional<IngestError> parse_line_protocol(std::string_view body, Precision precision, const IngestOptions &options,
+                                               SeriesResolver &series, vitals::Batch &out, IngestCounts &counts) {
+  if (auto e = check_utf8(body)) return e;
+  size_t first = 0;
+  while (first < body.size() &&
+         (body[first] == ' ' || body[first] == '\t' || body[first] == '\n' || body[first] == '\r'))
+    ++first;
+  if (first == body.size()) return IngestError{400, "empty body", {}, {}, {}, {}};
+  return Parser(body, precision, options, series, out, counts).run();
+}
+
+}  // namespace vitals::http_telemetry

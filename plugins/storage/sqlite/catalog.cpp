@@ -1,0 +1,105 @@
+// The in-memory series list and latest values shared by writer and queries.
+#include "catalog.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "json.hpp"
+#include "request.hpp"
+
+namespace vitals::sqlite {
+
+namespace {
+constexpr size_t max_cached_selectors = 256;
+}
+
+std::string labels_json(const std::vector<Label> &labels) {
+  std::string out = "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i) out += ',';
+    json::append_string(out, labels[i].key);
+    out += ':';
+    json::append_string(out, labels[i].value);
+  }
+  out += '}';
+  return out;
+}
+
+std::vector<Label> parse_labels_json(std::string_view text) {
+  // Labels are stored as a JSON object of strings; the request reader reads
+  // exactly that shape (scalars only), in key order.
+  std::string error;
+  auto obj = Request::parse(text, error);
+  if (!obj) throw std::invalid_argument("bad labels " + std::string(text) + ": " + error);
+  return obj->string_fields();
+}
+
+SeriesPtr make_series_info(int64_t id, std::string text, std::string name, std::vector<Label> labels) {
+  auto s = std::make_shared<SeriesInfo>();
+  s->id = id;
+  s->text = std::move(text);
+  s->name = std::move(name);
+  s->labels = std::move(labels);
+  std::sort(s->labels.begin(), s->labels.end(), [](const Label &a, const Label &b) { return a.key < b.key; });
+  s->json_fields = "\"series\":";
+  json::append_string(s->json_fields, s->text);
+  s->json_fields += ",\"name\":";
+  json::append_string(s->json_fields, s->name);
+  s->json_fields += ",\"labels\":";
+  s->json_fields += labels_json(s->labels);
+  return s;
+}
+
+void Catalog::add(std::vector<SeriesPtr> series) {
+  if (series.empty()) return;
+  auto by_text = [](const SeriesPtr &a, const SeriesPtr &b) { return a->text < b->text; };
+  std::sort(series.begin(), series.end(), by_text);
+  std::lock_guard lock(mutex_);
+  size_t old_size = series_.size();
+  for (auto &s : series) series_.push_back(std::move(s));
+  std::inplace_merge(series_.begin(), series_.begin() + static_cast<std::ptrdiff_t>(old_size), series_.end(), by_text);
+  matched_.clear();
+}
+
+void Catalog::set_latest(const std::vector<std::pair<int64_t, Latest>> &values) {
+  std::lock_guard lock(mutex_);
+  for (const auto &[id, v] : values) {
+    auto [it, fresh] = latest_.try_emplace(id, v);
+    if (!fresh && v.ts >= it->second.ts) it->second = v;
+  }
+}
+
+void Catalog::drop_latest_before(int64_t cutoff_ns) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(latest_, [&](const auto &kv) { return kv.second.ts < cutoff_ns; });
+}
+
+std::vector<SeriesPtr> Catalog::match_locked(const Selector &sel) {
+  if (auto it = matched_.find(sel.text()); it != matched_.end()) return it->second;
+  std::vector<SeriesPtr> out;
+  for (const auto &s : series_)
+    if (sel.matches(s->name, s->labels)) out.push_back(s);
+  if (matched_.size() >= max_cached_selectors) matched_.clear();
+  matched_.emplace(sel.text(), out);
+  return out;
+}
+
+std::vector<SeriesPtr> Catalog::match(const Selector &sel) {
+  std::lock_guard lock(mutex_);
+  return match_locked(sel);
+}
+
+std::vector<std::pair<SeriesPtr, Latest>> Catalog::latest(const Selector &sel) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<SeriesPtr, Latest>> out;
+  for (auto &s : match_locked(sel))
+    if (auto it = latest_.find(s->id); it != latest_.end()) out.emplace_back(s, it->second);
+  return out;
+}
+
+size_t Catalog::size() const {
+  std::lock_guard lock(mutex_);
+  return series_.size();
+}
+
+}  // namespace vitals::sqlite

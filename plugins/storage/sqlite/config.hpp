@@ -1,0 +1,74 @@
+// The sqlite plugin's settings: the config schema rows and their checked values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "vitals/plugin.hpp"
+
+namespace vitals::sqlite {
+
+inline constexpr vitals_config_field_t config_fields[] = {
+    {"path",
+     VITALS_CONFIG_STRING,
+     0,
+     "\"metrics.db\"",
+     "database file; relative paths are under the data directory",
+     {}},
+    {"retention", VITALS_CONFIG_DURATION, 0, "\"30d\"", "how long raw samples are kept", {}},
+    {"rollup_retention",
+     VITALS_CONFIG_DURATION,
+     0,
+     "\"365d\"",
+     "how long 1-minute rollups (and events) are kept; hourly rollups are kept 5 times longer",
+     {}},
+    {"max_batch_samples", VITALS_CONFIG_INT, 0, "50000", "commit once an open transaction holds this many samples", {}},
+    {"flush_interval", VITALS_CONFIG_DURATION, 0, "\"1s\"", "commit once an open transaction is this old", {}},
+    {"synchronous",
+     VITALS_CONFIG_STRING,
+     0,
+     "\"normal\"",
+     "\"normal\" (WAL: durable at checkpoint, safe from corruption) or \"full\" (durable at every commit)",
+     {}},
+    {"journal_mode", VITALS_CONFIG_STRING, 0, "\"wal\"", "\"wal\", \"delete\", \"truncate\" or \"persist\"", {}},
+    {"cache_size", VITALS_CONFIG_SIZE, 0, "\"64MiB\"", "page cache of each of the two connections", {}},
+    {"mmap_size", VITALS_CONFIG_SIZE, 0, "\"256MiB\"", "bytes of the file read through mmap; 0 disables", {}},
+    {"wal_autocheckpoint",
+     VITALS_CONFIG_INT,
+     0,
+     "10000",
+     "WAL pages (4 KiB each) after which a commit folds the WAL into the file; 0 leaves it to SQLite's 1000",
+     {}},
+    {"temp_store", VITALS_CONFIG_STRING, 0, "\"memory\"", "\"memory\", \"file\" or \"default\"", {}},
+    {"busy_timeout", VITALS_CONFIG_DURATION, 0, "\"5s\"", "how long to wait for a lock held by another process", {}},
+    {"query_cache_entries", VITALS_CONFIG_INT, 0, "256", "query results of closed time ranges kept; 0 disables", {}},
+    {"maintenance_interval", VITALS_CONFIG_DURATION, 0, "\"1m\"", "how often retention runs (between commits)", {}},
+};
+
+struct Settings {
+  std::string path;  // absolute
+  int64_t retention_ns = 0;
+  int64_t rollup_retention_ns = 0;  // 1m tier and events; the 1h tier keeps 5x this
+  int64_t max_batch_samples = 0;
+  int64_t flush_interval_ns = 0;
+  std::string synchronous;
+  std::string journal_mode;
+  uint64_t cache_size_bytes = 0;
+  uint64_t mmap_size_bytes = 0;
+  int64_t wal_autocheckpoint_pages = 0;
+  std::string temp_store;
+  int64_t busy_timeout_ns = 0;
+  int64_t query_cache_entries = 0;
+  int64_t maintenance_interval_ns = 0;
+
+  int64_t hourly_retention_ns() const;
+};
+
+// How many times longer the 1h tier lives than the 1m tier.
+inline constexpr int64_t hourly_retention_factor = 5;
+
+// Checks the values (the host already checked types); throws
+// std::invalid_argument naming the key.
+Settings parse_settings(const Config &config, const std::string &data_dir);
+
+}  // namespace vitals::sqlite

@@ -1,0 +1,26 @@
+// The plugin's own figures, written by the writer thread and read by stats()
+// and the "stats" query from other threads: atomics only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace vitals::sqlite {
+
+struct Counters {
+  std::atomic<uint64_t> samples_written{0};  // rows handed to SQLite and committed (replacements included)
+  std::atomic<uint64_t> events_written{0};
+  std::atomic<int64_t> samples_stored{0};  // exact count of raw rows in the database
+  std::atomic<uint64_t> series{0};
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> commit_errors{0};
+  std::atomic<uint64_t> batches_failed{0};
+  std::atomic<int64_t> last_commit_ns{0};
+  std::atomic<int64_t> last_commit_samples{0};
+  std::atomic<uint64_t> rollup_recomputes{0};  // rollup buckets rebuilt after late or duplicate writes
+  std::atomic<uint64_t> retention_deleted{0};  // rows removed by retention, all tables
+  std::atomic<uint64_t> queries{0};
+  std::atomic<uint64_t> query_errors{0};
+};
+
+}  // namespace vitals::sqlite

@@ -1,0 +1,126 @@
+// Schema DDL and forward migrations. A step is never edited once released:
+// a new version appends a step, so every older file has a path forward.
+#include "schema.hpp"
+
+#include <string>
+
+namespace vitals::sqlite {
+
+namespace {
+
+// v1: series and raw samples.
+constexpr const char *v1_sql = R"sql(
+CREATE TABLE series(
+  id INTEGER PRIMARY KEY,
+  text TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE samples(
+  series_id INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  value REAL,
+  PRIMARY KEY(series_id, ts)
+) WITHOUT ROWID;
+)sql";
+
+// v2: events, 1m and 1h rollups (backfilled from the samples already there),
+// and a meta table holding the exact sample count.
+constexpr const char *v2_sql = R"sql(
+CREATE TABLE events(
+  id INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  source TEXT NOT NULL,
+  message TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_ts ON events(ts);
+CREATE TABLE rollup_1m(
+  series_id INTEGER NOT NULL,
+  bucket_ts INTEGER NOT NULL,
+  min REAL,
+  max REAL,
+  sum REAL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY(series_id, bucket_ts)
+) WITHOUT ROWID;
+CREATE TABLE rollup_1h(
+  series_id INTEGER NOT NULL,
+  bucket_ts INTEGER NOT NULL,
+  min REAL,
+  max REAL,
+  sum REAL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY(series_id, bucket_ts)
+) WITHOUT ROWID;
+INSERT INTO rollup_1m(series_id, bucket_ts, min, max, sum, count)
+  SELECT series_id, ts - ((ts % 60000000000) + 60000000000) % 60000000000 AS b,
+         min(value), max(value), sum(value), count(value)
+  FROM samples GROUP BY series_id, b HAVING count(value) > 0;
+INSERT INTO rollup_1h(series_id, bucket_ts, min, max, sum, count)
+  SELECT series_id, bucket_ts - ((bucket_ts % 3600000000000) + 3600000000000) % 3600000000000 AS b,
+         min(min), max(max), sum(sum), sum(count)
+  FROM rollup_1m GROUP BY series_id, b;
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES('sample_count', (SELECT count(*) FROM samples));
+)sql";
+
+constexpr Migration all_migrations[] = {{1, v1_sql}, {2, v2_sql}};
+static_assert(std::size(all_migrations) == schema_version);
+
+}  // namespace
+
+std::span<const Migration> migrations() { return all_migrations; }
+
+void apply_pragmas(Database &db, const Settings &s, bool writer) {
+  sqlite3_busy_timeout(db.get(), static_cast<int>(s.busy_timeout_ns / 1'000'000));
+  // Negative cache_size is in KiB.
+  db.exec("PRAGMA cache_size = -" + std::to_string(s.cache_size_bytes / 1024));
+  db.exec("PRAGMA mmap_size = " + std::to_string(s.mmap_size_bytes));
+  db.exec("PRAGMA temp_store = " + s.temp_store);
+  if (!writer) {
+    db.exec("PRAGMA query_only = 1");
+    return;
+  }
+  std::string mode = db.query_text("PRAGMA journal_mode = " + s.journal_mode);
+  if (mode != s.journal_mode)
+    throw std::runtime_error(db.path() + ": journal_mode " + s.journal_mode + " is not available here (SQLite kept " +
+                             mode + ")");
+  db.exec("PRAGMA synchronous = " + s.synchronous);
+  // Checkpoints cost an fsync and a copy each: folding the WAL every 1000
+  // pages (SQLite's default) halves ingest throughput against every 10000.
+  if (s.wal_autocheckpoint_pages > 0)
+    db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(s.wal_autocheckpoint_pages));
+  // After a checkpoint, a WAL grown by a burst is cut back to this size.
+  db.exec("PRAGMA journal_size_limit = 67108864");
+}
+
+int migrate(Database &db) {
+  int found = static_cast<int>(db.query_int("PRAGMA user_version").value_or(0));
+  if (found > schema_version)
+    throw std::runtime_error(db.path() + ": schema version " + std::to_string(found) +
+                             " is newer than this vitals supports (" + std::to_string(schema_version) +
+                             "); upgrade vitals");
+  int64_t app = db.query_int("PRAGMA application_id").value_or(0);
+  if (app != 0 && app != application_id)
+    throw std::runtime_error(db.path() + ": not a vitals database (application_id " + std::to_string(app) + ")");
+  if (found == 0 && db.query_int("SELECT count(*) FROM sqlite_schema").value_or(0) > 0)
+    throw std::runtime_error(db.path() + ": not a vitals database (it has tables but no vitals schema version)");
+  for (const Migration &m : migrations()) {
+    if (m.version <= found) continue;
+    Transaction tx(db);
+    try {
+      db.exec(m.sql);
+      db.exec("PRAGMA user_version = " + std::to_string(m.version));
+      db.exec("PRAGMA application_id = " + std::to_string(application_id));
+      tx.commit();
+    } catch (const DbError &e) {
+      throw std::runtime_error(db.path() + ": migration to schema version " + std::to_string(m.version) +
+                               " failed: " + e.what());
+    }
+  }
+  return found;
+}
+
+}  // namespace vitals::sqlite

@@ -1,0 +1,33 @@
+// The database schema: connection pragmas, the DDL of each version, and the
+// forward migrations applied on open (PRAGMA user_version holds the version).
+#pragma once
+
+#include <span>
+
+#include "config.hpp"
+#include "db.hpp"
+
+namespace vitals::sqlite {
+
+// The version this build writes; files from a newer one are refused.
+inline constexpr int schema_version = 2;
+// PRAGMA application_id of a Vitals database ("VTLS").
+inline constexpr int application_id = 0x56544C53;
+
+// One step: SQL that takes a file from version - 1 to version.
+struct Migration {
+  int version;
+  const char *sql;
+};
+std::span<const Migration> migrations();
+
+// Sets the pragmas of the writer connection (journal mode, synchronous, ...)
+// or of a reader (query_only, caches). Throws DbError.
+void apply_pragmas(Database &db, const Settings &settings, bool writer);
+
+// Brings the file to schema_version, one step per transaction; returns the
+// version found. Throws std::runtime_error naming the path when the file is
+// newer than this build or not a Vitals database.
+int migrate(Database &db);
+
+}  // namespace vitals::sqlite

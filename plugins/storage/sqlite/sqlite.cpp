@@ -1,0 +1,297 @@
+// Storage `sqlite`: local history in one SQLite file. This file is the plugin
+// class: it wires the writer (writer.cpp), retention (retention.cpp), the
+// query engine (query.cpp) and backups (backup.cpp) to the SDK callbacks.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "backup.hpp"
+#include "cache.hpp"
+#include "catalog.hpp"
+#include "config.hpp"
+#include "counters.hpp"
+#include "db.hpp"
+#include "json.hpp"
+#include "query.hpp"
+#include "retention.hpp"
+#include "sample_toml.h"
+#include "schema.hpp"
+#include "vitals/plugin.hpp"
+#include "writer.hpp"
+
+namespace vitals::sqlite {
+
+namespace {
+
+int64_t wall_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Retention gets this much of the writer thread per turn.
+constexpr std::chrono::milliseconds maintenance_budget{20};
+// Total size of cached query replies.
+constexpr size_t query_cache_max_bytes = 32u << 20;
+
+std::string error_json(const std::string &message) {
+  std::string out = "{\"error\":";
+  json::append_string(out, message);
+  out += '}';
+  return out;
+}
+
+uint64_t file_size_or_zero(const std::string &path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+}  // namespace
+
+class SqliteStorage final : public Storage {
+ public:
+  static constexpr auto &config_fields = sqlite::config_fields;
+  static constexpr const char *sample_config = vitals_sample_toml;
+  static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
+
+  SqliteStorage(Host host, const Config &config)
+      : Storage(host),
+        settings_(parse_settings(config, host.data_dir())),
+        cache_(static_cast<size_t>(settings_.query_cache_entries), query_cache_max_bytes) {
+    std::filesystem::path path(settings_.path);
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw std::runtime_error("path: cannot create " + path.parent_path().string() + ": " + ec.message());
+    writer_db_ = Database(settings_.path, true);
+    apply_pragmas(writer_db_, settings_, true);
+    int found = migrate(writer_db_);
+    if (found > 0 && found < schema_version)
+      host.info(settings_.path + ": migrated schema version " + std::to_string(found) + " to " +
+                std::to_string(schema_version));
+    reader_db_ = Database(settings_.path, false);
+    apply_pragmas(reader_db_, settings_, false);
+    writer_ = std::make_unique<Writer>(writer_db_, settings_, host, catalog_, cache_, counters_);
+    writer_->load();
+    retention_ = std::make_unique<Retention>(writer_db_, settings_);
+    engine_ = std::make_unique<QueryEngine>(reader_db_, catalog_, cache_, settings_, counters_);
+  }
+
+  ~SqliteStorage() override {
+    cancel_backup_ = true;
+    if (backup_thread_.joinable()) backup_thread_.join();
+    try {
+      writer_->commit();
+      writer_db_.exec("PRAGMA optimize");
+    } catch (const std::exception &e) {
+      host().error(std::string("closing: ") + e.what());
+    }
+  }
+
+  // Writer thread. The batch joins the open transaction; its ack completes at commit.
+  Status consume(const BatchView &batch, vitals_ack_t *ack) override {
+    writer_->add(batch, ack);
+    if (writer_->commit_due()) {
+      writer_->commit();
+      maintain();
+    }
+    return Status::pending;
+  }
+
+  // Writer thread, whenever the queue runs empty (group commit), and at shutdown.
+  void flush() override {
+    bool ok = writer_->commit();
+    maintain();
+    if (!ok) throw std::runtime_error("commit failed; its batches were reported failed");
+  }
+
+  // Loop thread, concurrently with consume(): reads only through the query
+  // engine's connection and the catalog.
+  void query(const std::string &request_json, Reply reply) override {
+    counters_.queries.fetch_add(1, std::memory_order_relaxed);
+    QueryReplyText answer;
+    try {
+      std::string error;
+      auto req = Request::parse(request_json, error);
+      if (!req) throw BadRequest(error);
+      std::string op = req->string("op");
+      if (op == "series") {
+        answer = engine_->series(*req);
+      } else if (op == "query") {
+        answer = engine_->query(*req, wall_now_ns());
+      } else if (op == "latest") {
+        answer = engine_->latest(*req);
+      } else if (op == "stats") {
+        answer = {200, stats_json()};
+      } else if (op == "backup") {
+        start_backup(req->string("to"), reply);
+        return;
+      } else {
+        throw BadRequest("unknown op \"" + op + "\" (use series, query, latest, stats or backup)");
+      }
+    } catch (const std::invalid_argument &e) {
+      counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
+      answer = {400, error_json(e.what())};
+    } catch (const std::exception &e) {
+      counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
+      answer = {500, error_json(e.what())};
+    }
+    reply.send(answer.status, "application/json", answer.body);
+  }
+
+  void stats(const StatsVisitor &visit) override {
+    auto v = [&](const char *name, double value) { visit(name, value, {}); };
+    v("samples_written", static_cast<double>(counters_.samples_written.load()));
+    v("events_written", static_cast<double>(counters_.events_written.load()));
+    v("samples_stored", static_cast<double>(counters_.samples_stored.load()));
+    v("series", static_cast<double>(counters_.series.load()));
+    v("commits", static_cast<double>(counters_.commits.load()));
+    v("commit_errors", static_cast<double>(counters_.commit_errors.load()));
+    v("batches_failed", static_cast<double>(counters_.batches_failed.load()));
+    v("last_commit_seconds", static_cast<double>(counters_.last_commit_ns.load()) / 1e9);
+    v("rollup_recomputes", static_cast<double>(counters_.rollup_recomputes.load()));
+    v("retention_deleted", static_cast<double>(counters_.retention_deleted.load()));
+    v("queries", static_cast<double>(counters_.queries.load()));
+    v("query_errors", static_cast<double>(counters_.query_errors.load()));
+    v("query_cache_hits", static_cast<double>(cache_.hits()));
+    v("query_cache_misses", static_cast<double>(cache_.misses()));
+    v("query_cache_entries", static_cast<double>(cache_.entries()));
+    v("db_bytes", static_cast<double>(file_size_or_zero(settings_.path)));
+    v("wal_bytes", static_cast<double>(file_size_or_zero(settings_.path + "-wal")));
+  }
+
+  std::vector<Tunable> tunables() override {
+    return {
+        {"max_batch_samples", "commit once an open transaction holds this many samples", 1, 10'000'000,
+         static_cast<double>(writer_->max_batch_samples.load())},
+        {"flush_interval_ms", "commit once an open transaction is this old", 0, 60'000,
+         static_cast<double>(writer_->flush_interval_ns.load()) / 1e6},
+    };
+  }
+
+  void set_tunable(const std::string &name, double value) override {
+    if (name == "max_batch_samples" && value >= 1 && value <= 10'000'000) {
+      writer_->max_batch_samples = static_cast<int64_t>(value);
+    } else if (name == "flush_interval_ms" && value >= 0 && value <= 60'000) {
+      writer_->flush_interval_ns = static_cast<int64_t>(value * 1e6);
+    } else {
+      throw std::invalid_argument("no tunable " + name + " accepting " + std::to_string(value));
+    }
+  }
+
+ private:
+  // Retention, when due, between commits on the writer thread.
+  void maintain() {
+    auto now = std::chrono::steady_clock::now();
+    if (writer_->in_transaction() || now < next_maintenance_) return;
+    try {
+      int64_t wall = wall_now_ns();
+      Retention::Result r = retention_->run(writer_->series_ids(), wall, maintenance_budget);
+      if (r.samples_deleted > 0) {
+        counters_.samples_stored.fetch_sub(r.samples_deleted);
+        catalog_.drop_latest_before(wall - settings_.retention_ns);
+      }
+      if (r.samples_deleted + r.other_deleted > 0) {
+        counters_.retention_deleted.fetch_add(static_cast<uint64_t>(r.samples_deleted + r.other_deleted));
+        cache_.clear();
+      }
+      next_maintenance_ = r.finished ? now + std::chrono::nanoseconds(settings_.maintenance_interval_ns) : now;
+    } catch (const std::exception &e) {
+      host().warn(std::string("retention: ") + e.what());
+      next_maintenance_ = now + std::chrono::nanoseconds(settings_.maintenance_interval_ns);
+    }
+  }
+
+  std::string stats_json() {
+    QueryEngine::Figures f = engine_->figures();
+    std::string out = "{\"path\":";
+    json::append_string(out, settings_.path);
+    auto field = [&](const char *name, int64_t value) {
+      out += ",\"";
+      out += name;
+      out += "\":";
+      json::append_int(out, value);
+    };
+    field("schema_version", schema_version);
+    field("file_bytes", static_cast<int64_t>(file_size_or_zero(settings_.path)));
+    field("wal_bytes", static_cast<int64_t>(file_size_or_zero(settings_.path + "-wal")));
+    field("page_size", f.page_size);
+    field("page_count", f.page_count);
+    field("freelist_count", f.freelist_count);
+    field("series", static_cast<int64_t>(counters_.series.load()));
+    field("samples", counters_.samples_stored.load());
+    field("rows_written", static_cast<int64_t>(counters_.samples_written.load()));
+    field("events_written", static_cast<int64_t>(counters_.events_written.load()));
+    field("commits", static_cast<int64_t>(counters_.commits.load()));
+    field("commit_errors", static_cast<int64_t>(counters_.commit_errors.load()));
+    field("batches_failed", static_cast<int64_t>(counters_.batches_failed.load()));
+    out += ",\"last_commit_ms\":";
+    json::append_double(out, static_cast<double>(counters_.last_commit_ns.load()) / 1e6);
+    field("last_commit_samples", counters_.last_commit_samples.load());
+    field("rollup_recomputes", static_cast<int64_t>(counters_.rollup_recomputes.load()));
+    field("retention_deleted", static_cast<int64_t>(counters_.retention_deleted.load()));
+    field("query_cache_entries", static_cast<int64_t>(cache_.entries()));
+    field("query_cache_bytes", static_cast<int64_t>(cache_.bytes()));
+    field("query_cache_hits", static_cast<int64_t>(cache_.hits()));
+    field("query_cache_misses", static_cast<int64_t>(cache_.misses()));
+    out += '}';
+    return out;
+  }
+
+  // Runs the copy on a thread of its own and answers from there.
+  void start_backup(const std::string &to, Reply reply) {
+    if (to.empty() || !std::filesystem::path(to).is_absolute())
+      throw std::invalid_argument("\"to\" must be an absolute path");
+    std::lock_guard lock(backup_mutex_);
+    if (backup_running_) {
+      reply.send(409, "application/json", error_json("a backup is already running"));
+      return;
+    }
+    if (backup_thread_.joinable()) backup_thread_.join();
+    backup_running_ = true;
+    backup_thread_ = std::thread([this, to, reply] {
+      int status = 200;
+      std::string body;
+      try {
+        uint64_t bytes = online_backup(settings_, to, cancel_backup_);
+        body = "{\"path\":";
+        json::append_string(body, to);
+        body += ",\"bytes\":";
+        json::append_int(body, static_cast<int64_t>(bytes));
+        body += '}';
+      } catch (const std::invalid_argument &e) {
+        status = 400;
+        body = error_json(e.what());
+      } catch (const std::exception &e) {
+        status = 500;
+        body = error_json(e.what());
+      }
+      if (status != 200) counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
+      backup_running_ = false;
+      reply.send(status, "application/json", body);
+    });
+  }
+
+  Settings settings_;
+  Counters counters_;
+  Catalog catalog_;
+  QueryCache cache_;
+  Database writer_db_, reader_db_;
+  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<Retention> retention_;
+  std::unique_ptr<QueryEngine> engine_;
+  std::chrono::steady_clock::time_point next_maintenance_{};  // due at the first commit
+
+  std::mutex backup_mutex_;
+  std::thread backup_thread_;
+  std::atomic<bool> backup_running_{false}, cancel_backup_{false};
+};
+
+}  // namespace vitals::sqlite
+
+VITALS_PLUGIN(vitals::sqlite::SqliteStorage, "sqlite", "1.0.0",
+              "Local history in SQLite: raw samples, 1m/1h rollups, retention and a downsampling query engine")

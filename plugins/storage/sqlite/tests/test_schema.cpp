@@ -1,0 +1,138 @@
+// Schema versions: a v1 file (written here by hand, as v1 wrote it) is
+// migrated forward with its data; a newer or foreign file is refused.
+#include "../schema.hpp"
+#include "support.hpp"
+
+using namespace test;
+
+namespace {
+
+// Version 1 exactly as released: series and samples only.
+void write_v1_file(const std::string &path, int64_t start, int rows) {
+  Db db(path);
+  db.exec(R"(
+    CREATE TABLE series(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+                        labels TEXT NOT NULL DEFAULT '{}');
+    CREATE TABLE samples(series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL,
+                         PRIMARY KEY(series_id, ts)) WITHOUT ROWID;
+    INSERT INTO series VALUES(7, 'temp{room="attic"}', 'temp', '{"room":"attic"}');
+    PRAGMA user_version = 1;)");
+  db.exec("PRAGMA application_id = " + std::to_string(vitals::sqlite::application_id));
+  db.exec("BEGIN");
+  for (int i = 0; i < rows; ++i)
+    db.exec("INSERT INTO samples VALUES(7, " + std::to_string(start + i * 10 * second + 1) + ", " +
+            std::to_string(i % 13) + ".25)");
+  db.exec("COMMIT");
+}
+
+}  // namespace
+
+TEST_CASE("a version 1 file is migrated to the current version and keeps its data") {
+  vitals::testing::Host host;
+  int64_t start = (now_ns() / hour - 2) * hour;
+  const int rows = 500;  // 10 s apart: 83 minutes, two hours touched
+  write_v1_file(host.data_dir() + "/old.db", start, rows);
+  {
+    auto storage = host.create(vitals_plugin(), "path = \"old.db\"");
+    Db db(host.data_dir() + "/old.db");
+    CHECK(db.integer("PRAGMA user_version") == vitals::sqlite::schema_version);
+    CHECK(db.integer("SELECT value FROM meta WHERE key = 'sample_count'") == rows);
+    // The rollups were built from the rows already there.
+    CHECK(db.rows("SELECT bucket_ts, min, max, sum, count FROM rollup_1m ORDER BY bucket_ts") ==
+          db.rows("SELECT ts - ts % 60000000000 AS b, min(value), max(value), sum(value), count(*) FROM samples "
+                  "GROUP BY b ORDER BY b"));
+    CHECK(db.integer("SELECT sum(count) FROM rollup_1h") == rows);
+
+    auto reply =
+        query(host, storage,
+              R"({"op":"query","match":"temp","method":"raw","from":0,"to":)" + std::to_string(now_ns()) + "}");
+    REQUIRE(reply["series"].size() == 1);
+    const Json &points = reply["series"][0]["points"];
+    REQUIRE(points.size() == rows);
+    CHECK(points[0][0].integer() == start + 1);
+    CHECK(points[rows - 1][1].number() == (rows - 1) % 13 + 0.25);
+    CHECK(query(host, storage, R"({"op":"latest","match":"temp{room=\"attic\"}"})")["series"][0]["ts"].integer() ==
+          start + (rows - 1) * 10 * second + 1);
+
+    // New data for the same series goes to its existing row.
+    auto id = host.intern("temp", {{"room", "attic"}});
+    REQUIRE(consume(storage, {{id, now_ns(), 21.5}}, 1) == VITALS_PENDING);
+    REQUIRE(storage.flush() == VITALS_OK);
+    CHECK(db.integer("SELECT count(*) FROM series") == 1);
+    CHECK(db.integer("SELECT count(*) FROM samples WHERE series_id = 7") == rows + 1);
+  }
+  bool logged = false;
+  for (const auto &line : host.logs())
+    logged |= line.message.find("migrated schema version 1 to 2") != std::string::npos;
+  CHECK(logged);
+}
+
+TEST_CASE("a file from a newer vitals is refused with a clear message") {
+  vitals::testing::Host host;
+  std::string path = host.data_dir() + "/new.db";
+  {
+    Db db(path);
+    db.exec("CREATE TABLE future(x); PRAGMA user_version = 9;");
+  }
+  CHECK_THROWS_WITH(
+      host.create(vitals_plugin(), "path = \"new.db\""),
+      doctest::Contains((path + ": schema version 9 is newer than this vitals supports (2); upgrade vitals").c_str()));
+  Db db(path);
+  CHECK(db.integer("PRAGMA user_version") == 9);  // untouched
+}
+
+TEST_CASE("a database of another application is refused, not migrated") {
+  vitals::testing::Host host;
+  {
+    Db db(host.data_dir() + "/other.db");
+    db.exec("CREATE TABLE accounts(id INTEGER PRIMARY KEY)");
+  }
+  CHECK_THROWS_WITH(host.create(vitals_plugin(), "path = \"other.db\""), doctest::Contains("not a vitals database"));
+  {
+    Db db(host.data_dir() + "/app.db");
+    db.exec("PRAGMA application_id = 42");
+  }
+  CHECK_THROWS_WITH(host.create(vitals_plugin(), "path = \"app.db\""), doctest::Contains("application_id 42"));
+}
+
+TEST_CASE("every migration step applies to the file the previous one left") {
+  vitals::testing::Host host;
+  std::string path = host.data_dir() + "/steps.db";
+  Db db(path);
+  int version = 0;
+  for (const auto &m : vitals::sqlite::migrations()) {
+    CHECK(m.version == version + 1);
+    db.exec(m.sql);
+    version = m.version;
+  }
+  CHECK(version == vitals::sqlite::schema_version);
+}
+
+TEST_CASE("reopening a file restores series, latest values and counts") {
+  vitals::testing::Host host;
+  int64_t t = now_ns() - minute;
+  host.intern("unrelated");  // host ids and database ids differ
+  auto a = host.intern("a", {{"k", "v"}});
+  auto b = host.intern("b");
+  {
+    auto storage = host.create(vitals_plugin());
+    REQUIRE(consume(storage, {{a, t, 1}, {a, t + 1, 2}, {b, t, 3}}, 1) == VITALS_PENDING);
+    REQUIRE(storage.flush() == VITALS_OK);
+  }
+  auto storage = host.create(vitals_plugin());
+  auto latest = query(host, storage, R"({"op":"latest","match":"*"})")["series"];
+  REQUIRE(latest.size() == 2);
+  CHECK(latest[0]["series"].str() == "a{k=\"v\"}");
+  CHECK(latest[0]["ts"].integer() == t + 1);
+  CHECK(latest[0]["value"].number() == 2);
+  CHECK(latest[1]["series"].str() == "b");
+  CHECK(storage.stats()["samples_stored"] == 3);
+  CHECK(storage.stats()["series"] == 2);
+  // A late write after the restart is still recognised as one.
+  REQUIRE(consume(storage, {{a, t, 10}}, 2) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);
+  CHECK(storage.stats()["samples_stored"] == 3);
+  Db db(host.data_dir() + "/metrics.db");
+  CHECK(db.rows("SELECT min, max, sum, count FROM rollup_1m") ==
+        std::vector<std::vector<std::string>>{{"2", "10", "12", "2"}, {"3", "3", "3", "1"}});
+}

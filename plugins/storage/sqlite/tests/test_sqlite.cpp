@@ -1,0 +1,157 @@
+// The plugin as the agent sees it: descriptor, config checking, file
+// placement, shutdown, and a throughput figure (run with --no-skip).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "support.hpp"
+
+using namespace test;
+
+TEST_CASE("the descriptor: a storage consumed on its own thread, with query") {
+  const vitals_plugin_t *p = vitals_plugin();
+  CHECK(std::string(p->name) == "sqlite");
+  CHECK(p->kind == VITALS_KIND_STORAGE);
+  CHECK((p->flags & VITALS_FLAG_CONSUME_ON_THREAD) != 0);
+  CHECK(static_cast<bool>(p->consume));
+  CHECK(static_cast<bool>(p->query));
+  CHECK(static_cast<bool>(p->flush));
+  CHECK(std::string(p->sample_config).find("plugin = \"sqlite\"") != std::string::npos);
+}
+
+TEST_CASE("config: defaults, and refusals naming the key") {
+  vitals::testing::Host host;
+  auto refused = [&](const std::string &toml, const std::string &why) {
+    CAPTURE(toml);
+    CHECK_THROWS_WITH(host.create(vitals_plugin(), toml), doctest::Contains(why.c_str()));
+  };
+  refused("synchronous = \"off\"", "synchronous: must be one of \"normal\", \"full\"");
+  refused("journal_mode = \"wal2\"", "journal_mode: must be one of");
+  refused("temp_store = \"disk\"", "temp_store: must be one of");
+  refused("retention = \"2d\"\nrollup_retention = \"1d\"", "rollup_retention: must be at least retention");
+  refused("retention = \"0s\"", "retention: must be longer than 0");
+  refused("max_batch_samples = 0", "max_batch_samples: must be between 1");
+  refused("query_cache_entries = -1", "query_cache_entries");
+  refused("retention = \"soon\"", "'retention' must be a duration");
+  refused("nonsense = 1", "nonsense");
+  refused("path = \"\"", "path: must not be empty");
+
+  auto storage = host.create(vitals_plugin(), "synchronous = \"full\"\npath = \"sub/dir/m.db\"");
+  CHECK(std::filesystem::exists(host.data_dir() + "/sub/dir/m.db"));
+  Db db(host.data_dir() + "/sub/dir/m.db");
+  CHECK(db.rows("PRAGMA journal_mode")[0][0] == "wal");
+}
+
+TEST_CASE("destroying the storage commits what it holds and completes the acks") {
+  vitals::testing::Host host;
+  auto id = host.intern("m");
+  {
+    auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
+    REQUIRE(consume(storage, {{id, 1, 1}, {id, 2, 2}}, 9) == VITALS_PENDING);
+    CHECK(host.completions().empty());
+  }
+  CHECK(host.completions() == std::vector<std::pair<uintptr_t, int>>{{9, VITALS_OK}});
+  Db db(host.data_dir() + "/metrics.db");
+  CHECK(db.integer("SELECT count(*) FROM samples") == 2);
+}
+
+TEST_CASE("tunables: batch size and flush interval") {
+  vitals::testing::Host host;
+  auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
+  const vitals_plugin_t *p = storage.plugin();
+  vitals_tunable_t t[4];
+  REQUIRE(p->tunables(storage.raw(), t, 4) == 2);
+  CHECK(std::string(t[0].name) == "max_batch_samples");
+  CHECK(t[0].value == 50000);
+  CHECK(std::string(t[1].name) == "flush_interval_ms");
+  CHECK(t[1].value == 3600000);
+  REQUIRE(p->set_tunable(storage.raw(), "max_batch_samples", 2) == VITALS_OK);
+  CHECK(p->set_tunable(storage.raw(), "max_batch_samples", 0) == VITALS_ERROR);
+  CHECK(p->set_tunable(storage.raw(), "page_size", 1) == VITALS_ERROR);
+  auto id = host.intern("m");
+  REQUIRE(consume(storage, {{id, 1, 1}, {id, 2, 2}}, 1) == VITALS_PENDING);
+  CHECK(host.completions().size() == 1);  // committed at 2 samples
+}
+
+TEST_CASE("throughput: samples per second into the plugin, batches of 1000" * doctest::skip()) {
+  for (const char *sync : {"normal", "full"}) {
+    vitals::testing::Host host;
+    auto storage = host.create(vitals_plugin(), std::string("synchronous = \"") + sync + "\"");
+    std::vector<vitals_series_id_t> ids;
+    for (int i = 0; i < 100; ++i) ids.push_back(host.intern("bench", {{"n", std::to_string(i)}}));
+    const int batches = 2000;
+    int64_t t0 = now_ns() - hour;
+    auto start = std::chrono::steady_clock::now();
+    for (int b = 0; b < batches; ++b) {
+      std::vector<Row> rows;
+      rows.reserve(1000);
+      for (int i = 0; i < 1000; ++i) rows.push_back({ids[i % 100], t0 + (b * 10 + i / 100) * 100'000'000LL, 1.0 * i});
+      consume(storage, rows, static_cast<uintptr_t>(b + 1));
+      if (b % 8 == 7) storage.flush();  // the core flushes whenever its queue runs dry
+    }
+    storage.flush();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("synchronous=%s: %d samples in %.2f s: %.0f samples/s (%zu acks)\n", sync, batches * 1000, seconds,
+                batches * 1000 / seconds, host.completions().size());
+  }
+}
+
+TEST_CASE("query latency: 10 series at 1 Hz, the bench/query shapes" * doctest::skip()) {
+  vitals::testing::Host host;
+  auto storage = host.create(vitals_plugin());
+  std::vector<vitals_series_id_t> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(host.intern("sensor", {{"n", std::to_string(i)}}));
+  int64_t now = now_ns() / second * second;
+  // One day of raw samples through the plugin (rollups kept as it goes).
+  int64_t start = now - day;
+  std::vector<Row> rows;
+  for (int64_t ts = start; ts < now; ts += second) {
+    for (auto id : ids) rows.push_back({id, ts, std::sin(static_cast<double>(ts / second) / 300.0) * 50});
+    if (rows.size() >= 10000) {
+      consume(storage, rows, 1);
+      rows.clear();
+    }
+  }
+  consume(storage, rows, 1);
+  storage.flush();
+  {
+    // 29 more days of minute and hour rollups, written directly.
+    Db db(host.data_dir() + "/metrics.db");
+    db.exec("WITH RECURSIVE m(b) AS (SELECT " + std::to_string((start - 29 * day) / minute * minute) +
+            " UNION ALL SELECT b + 60000000000 FROM m WHERE b + 60000000000 < " +
+            std::to_string(start / minute * minute) +
+            ") INSERT INTO rollup_1m SELECT s.id, m.b, -1, 1, 0, 60 FROM series s, m");
+    db.exec(
+        "INSERT OR REPLACE INTO rollup_1h SELECT series_id, bucket_ts - bucket_ts % 3600000000000, min(min), "
+        "max(max), sum(sum), sum(count) FROM rollup_1m GROUP BY 1, 2");
+  }
+  auto time_query = [&](const std::string &label, const std::string &request) {
+    std::vector<double> ms;
+    std::string body;
+    for (int i = 0; i < 21; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      body = host.query(storage, request).second;
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    auto reply = Json::parse(body);
+    size_t points = 0;
+    for (const auto &s : reply["series"].items) points += s["points"].size();
+    std::printf("%-32s tier %-3s %7zu points  p50 %7.2f ms  (%zu bytes)\n", label.c_str(), reply["tier"].str().c_str(),
+                points, ms[ms.size() / 2], body.size());
+  };
+  time_query("last hour raw", R"({"op":"query","match":"sensor","method":"raw","from":"-1h"})");
+  if (std::getenv("VITALS_LATENCY_ONLY_RAW")) {
+    for (int i = 0; i < 300; ++i) host.query(storage, R"({"op":"query","match":"sensor","method":"raw","from":"-1h"})");
+    return;
+  }
+  time_query("one day lttb 1000", R"({"op":"query","match":"sensor","method":"lttb","points":1000,"from":"-1d"})");
+  time_query("30 days lttb 1000", R"({"op":"query","match":"sensor","method":"lttb","points":1000,"from":"-30d"})");
+  time_query("30 days avg 1000", R"({"op":"query","match":"sensor","method":"avg","points":1000,"from":"-30d"})");
+  time_query("30 days minmax 1000", R"({"op":"query","match":"sensor","method":"minmax","points":1000,"from":"-30d"})");
+  time_query("30 days avg 500", R"({"op":"query","match":"sensor","method":"avg","points":500,"from":"-30d"})");
+  time_query("30 days avg 100", R"({"op":"query","match":"sensor","method":"avg","points":100,"from":"-30d"})");
+}

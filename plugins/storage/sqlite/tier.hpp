@@ -1,0 +1,68 @@
+// Which table answers a query: raw samples, 1-minute or 1-hour rollups.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace vitals::sqlite {
+
+inline constexpr int64_t minute_ns = 60'000'000'000;
+inline constexpr int64_t hour_ns = 3'600'000'000'000;
+
+// Start of the bucket of width `width` holding ts (floor, also for ts < 0).
+inline int64_t bucket_start(int64_t ts, int64_t width) {
+  int64_t r = ts % width;
+  return r < 0 ? ts - r - width : ts - r;
+}
+
+enum class Tier { raw, minute, hour };
+enum class Method { lttb, minmax, avg, raw };
+
+inline const char *tier_name(Tier t) { return t == Tier::raw ? "raw" : t == Tier::minute ? "1m" : "1h"; }
+inline const char *method_name(Method m) {
+  switch (m) {
+    case Method::lttb:
+      return "lttb";
+    case Method::minmax:
+      return "minmax";
+    case Method::avg:
+      return "avg";
+    case Method::raw:
+      return "raw";
+  }
+  return "";
+}
+inline std::optional<Method> method_from_name(std::string_view s) {
+  if (s == "lttb") return Method::lttb;
+  if (s == "minmax") return Method::minmax;
+  if (s == "avg") return Method::avg;
+  if (s == "raw") return Method::raw;
+  return std::nullopt;
+}
+
+// Output buckets per series: minmax spends two points on each.
+inline int64_t bucket_count(Method m, int64_t points) { return m == Method::minmax ? points / 2 : points; }
+
+// The resolution of `tier`'s rows (rollup bucket width; 0 for raw).
+inline int64_t tier_resolution_ns(Tier t) { return t == Tier::raw ? 0 : t == Tier::minute ? minute_ns : hour_ns; }
+
+// The coarsest tier whose resolution is at most the width of an output
+// bucket, (to - from) / buckets; then no finer than what still holds data
+// at `from`: a rollup tier when from is older than raw retention, the hourly
+// one when it is older than the minute rollups' retention. `raw` always reads
+// raw samples. Needs from <= to and buckets >= 1.
+inline Tier choose_tier(Method m, int64_t from, int64_t to, int64_t points, int64_t now_ns, int64_t raw_retention_ns,
+                        int64_t minute_retention_ns) {
+  if (m == Method::raw) return Tier::raw;
+  uint64_t span = static_cast<uint64_t>(to) - static_cast<uint64_t>(from);
+  uint64_t width = span / static_cast<uint64_t>(bucket_count(m, points));
+  Tier t = width >= static_cast<uint64_t>(hour_ns)     ? Tier::hour
+           : width >= static_cast<uint64_t>(minute_ns) ? Tier::minute
+                                                       : Tier::raw;
+  if (t == Tier::raw && from < now_ns - raw_retention_ns) t = Tier::minute;
+  if (t == Tier::minute && from < now_ns - minute_retention_ns) t = Tier::hour;
+  return t;
+}
+
+}  // namespace vitals::sqlite

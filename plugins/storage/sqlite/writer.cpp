@@ -1,0 +1,383 @@
+// The write path: samples, events, series rows, rollups, commit and acks.
+#include "writer.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "json.hpp"
+#include "tier.hpp"
+
+namespace vitals::sqlite {
+
+namespace {
+
+const char *severity_name(int32_t s) {
+  switch (s) {
+    case VITALS_SEVERITY_INFO:
+      return "info";
+    case VITALS_SEVERITY_WARNING:
+      return "warning";
+    case VITALS_SEVERITY_CRITICAL:
+      return "critical";
+    case VITALS_SEVERITY_EMERGENCY:
+      return "emergency";
+    default:
+      return "unknown";
+  }
+}
+
+int64_t wall_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The rollup statements of one tier; `source` is what a rebuild reads.
+constexpr const char *upsert_sql =
+    "INSERT INTO %T(series_id, bucket_ts, min, max, sum, count) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT(series_id, bucket_ts) DO UPDATE SET min = min(min, excluded.min), max = max(max, excluded.max), "
+    "sum = sum + excluded.sum, count = count + excluded.count";
+
+std::string for_table(const char *sql, const char *table) {
+  std::string s = sql;
+  s.replace(s.find("%T"), 2, table);
+  return s;
+}
+
+}  // namespace
+
+void Writer::Aggregate::add(double v) {
+  if (count == 0) {
+    min = max = sum = v;
+  } else {
+    min = v < min ? v : min;
+    max = v > max ? v : max;
+    sum += v;
+  }
+  ++count;
+}
+
+void Writer::Aggregate::merge(const Aggregate &o) {
+  if (o.count == 0) return;
+  if (count == 0) {
+    *this = o;
+    return;
+  }
+  min = o.min < min ? o.min : min;
+  max = o.max > max ? o.max : max;
+  sum += o.sum;
+  count += o.count;
+}
+
+void Writer::Staging::merge_into(Staging &tx) {
+  for (auto &[key, agg] : minutes) tx.minutes[key].merge(agg);
+  tx.dirty_minutes.insert(dirty_minutes.begin(), dirty_minutes.end());
+  for (auto &[series, l] : latest) {
+    auto [it, fresh] = tx.latest.try_emplace(series, l);
+    if (!fresh && l.ts >= it->second.ts) it->second = l;
+  }
+  for (auto &s : new_series) tx.new_series.push_back(std::move(s));
+  tx.min_ts = min_ts < tx.min_ts ? min_ts : tx.min_ts;
+  tx.samples += samples;
+  tx.added_rows += added_rows;
+  tx.events += events;
+  *this = Staging{};
+}
+
+Writer::Writer(Database &db, const Settings &settings, Host host, Catalog &catalog, QueryCache &cache,
+               Counters &counters)
+    : max_batch_samples(settings.max_batch_samples),
+      flush_interval_ns(settings.flush_interval_ns),
+      db_(db),
+      settings_(settings),
+      host_(host),
+      catalog_(catalog),
+      cache_(cache),
+      counters_(counters) {
+  begin_ = db_.prepare("BEGIN IMMEDIATE");
+  commit_ = db_.prepare("COMMIT");
+  rollback_ = db_.prepare("ROLLBACK");
+  savepoint_ = db_.prepare("SAVEPOINT batch");
+  release_ = db_.prepare("RELEASE batch");
+  rollback_to_ = db_.prepare("ROLLBACK TO batch");
+  insert_sample_ = db_.prepare("INSERT OR REPLACE INTO samples(series_id, ts, value) VALUES(?1, ?2, ?3)");
+  find_sample_ = db_.prepare("SELECT 1 FROM samples WHERE series_id = ?1 AND ts = ?2");
+  insert_series_ = db_.prepare("INSERT INTO series(text, name, labels) VALUES(?1, ?2, ?3)");
+  insert_event_ = db_.prepare("INSERT INTO events(ts, severity, source, message, labels) VALUES(?1, ?2, ?3, ?4, ?5)");
+  upsert_minute_ = db_.prepare(for_table(upsert_sql, "rollup_1m"));
+  upsert_hour_ = db_.prepare(for_table(upsert_sql, "rollup_1h"));
+  delete_minute_ = db_.prepare("DELETE FROM rollup_1m WHERE series_id = ?1 AND bucket_ts = ?2");
+  rebuild_minute_ = db_.prepare(
+      "INSERT INTO rollup_1m(series_id, bucket_ts, min, max, sum, count) "
+      "SELECT ?1, ?2, min(value), max(value), sum(value), count(value) FROM samples "
+      "WHERE series_id = ?1 AND ts >= ?2 AND ts < ?2 + 60000000000 HAVING count(value) > 0");
+  delete_hour_ = db_.prepare("DELETE FROM rollup_1h WHERE series_id = ?1 AND bucket_ts = ?2");
+  rebuild_hour_ = db_.prepare(
+      "INSERT INTO rollup_1h(series_id, bucket_ts, min, max, sum, count) "
+      "SELECT ?1, ?2, min(min), max(max), sum(sum), sum(count) FROM rollup_1m "
+      "WHERE series_id = ?1 AND bucket_ts >= ?2 AND bucket_ts < ?2 + 3600000000000 HAVING count(*) > 0");
+  add_count_ = db_.prepare("UPDATE meta SET value = value + ?1 WHERE key = 'sample_count'");
+}
+
+void Writer::load() {
+  std::vector<SeriesPtr> infos;
+  Statement series = db_.prepare("SELECT id, text, name, labels FROM series ORDER BY id");
+  while (series.step()) {
+    int64_t id = series.column_int(0);
+    std::string text(series.column_text(1));
+    std::vector<Label> labels;
+    try {
+      labels = parse_labels_json(series.column_text(3));
+    } catch (const std::invalid_argument &e) {
+      throw std::runtime_error(db_.path() + ": series " + text + ": " + e.what());
+    }
+    infos.push_back(make_series_info(id, text, std::string(series.column_text(2)), std::move(labels)));
+    text_rows_.emplace(text, id);
+    series_ids_.push_back(id);
+  }
+  // One index seek per series: the newest raw row.
+  Statement newest = db_.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 ORDER BY ts DESC LIMIT 1");
+  std::vector<std::pair<int64_t, Latest>> latest;
+  for (int64_t id : series_ids_) {
+    newest.bind(1, id);
+    if (newest.step()) {
+      Latest l{newest.column_int(0), newest.column_is_null(1) ? NAN : newest.column_double(1)};
+      committed_latest_[id] = l;
+      latest.emplace_back(id, l);
+    }
+    newest.reset();
+  }
+  counters_.samples_stored = db_.query_int("SELECT value FROM meta WHERE key = 'sample_count'").value_or(0);
+  counters_.series = series_ids_.size();
+  catalog_.add(std::move(infos));
+  catalog_.set_latest(latest);
+}
+
+const Latest *Writer::current_latest(int64_t series) const {
+  if (auto it = batch_.latest.find(series); it != batch_.latest.end()) return &it->second;
+  if (auto it = tx_.latest.find(series); it != tx_.latest.end()) return &it->second;
+  if (auto it = committed_latest_.find(series); it != committed_latest_.end()) return &it->second;
+  return nullptr;
+}
+
+int64_t Writer::resolve(SeriesId host_id, Staging &batch) {
+  if (auto it = host_rows_.find(host_id); it != host_rows_.end()) return it->second;
+  const vitals_series_t *s = host_.series(host_id);
+  if (!s || !s->text || !s->name)
+    throw std::invalid_argument("batch refers to unknown series id " + std::to_string(host_id));
+  if (auto it = text_rows_.find(s->text); it != text_rows_.end()) {
+    host_rows_.emplace(host_id, it->second);
+    return it->second;
+  }
+  std::vector<Label> labels;
+  for (uint32_t i = 0; i < s->n_labels; ++i)
+    labels.push_back({s->labels[i].key ? s->labels[i].key : "", s->labels[i].value ? s->labels[i].value : ""});
+  SeriesPtr info = make_series_info(0, s->text, s->name, std::move(labels));
+  insert_series_.bind(1, std::string_view(info->text)).bind(2, std::string_view(info->name));
+  insert_series_.bind(3, std::string_view(labels_json(info->labels)));
+  insert_series_.run();
+  int64_t id = db_.last_insert_rowid();
+  auto with_id = std::make_shared<SeriesInfo>(*info);
+  with_id->id = id;
+  host_rows_.emplace(host_id, id);
+  text_rows_.emplace(with_id->text, id);
+  batch.new_series.push_back({host_id, std::move(with_id)});
+  return id;
+}
+
+// A sample newer than everything of its series cannot replace a row, so its
+// value simply joins the in-memory minute aggregate. An older one (late, or a
+// duplicate timestamp) may replace a value the rollups already counted: its
+// minute is rebuilt from the raw rows at commit, and the hour from the minutes,
+// as long as raw rows still cover that hour (younger than retention). Older
+// than that, the raw rows are gone and the value is merged like a new one.
+void Writer::add_sample(int64_t series, int64_t ts, double value, int64_t recompute_after_ns, Staging &batch) {
+  const Latest *cur = current_latest(series);
+  bool late = cur && ts <= cur->ts;
+  bool replaces = false;
+  if (late) {
+    find_sample_.bind(1, series).bind(2, ts);
+    replaces = find_sample_.step();
+    find_sample_.reset();
+  }
+  insert_sample_.bind(1, series).bind(2, ts).bind(3, value);
+  insert_sample_.run();
+  if (!replaces) ++batch.added_rows;
+  ++batch.samples;
+  if (ts < batch.min_ts) batch.min_ts = ts;
+  if (!cur || ts >= cur->ts) batch.latest[series] = Latest{ts, value};
+
+  BucketKey minute{series, bucket_start(ts, minute_ns)};
+  if (late && bucket_start(ts, hour_ns) >= recompute_after_ns)
+    batch.dirty_minutes.insert(minute);
+  else if (!std::isnan(value))
+    batch.minutes[minute].add(value);
+}
+
+void Writer::add_event(const vitals_event_t &e) {
+  std::string labels = "{";
+  for (uint32_t i = 0; i < e.n_labels; ++i) {
+    if (i) labels += ',';
+    json::append_string(labels, e.labels[i].key ? e.labels[i].key : "");
+    labels += ':';
+    json::append_string(labels, e.labels[i].value ? e.labels[i].value : "");
+  }
+  labels += '}';
+  insert_event_.bind(1, e.ts_ns).bind(2, std::string_view(severity_name(e.severity)));
+  insert_event_.bind(3, std::string_view(e.source ? e.source : ""))
+      .bind(4, std::string_view(e.message ? e.message : ""));
+  insert_event_.bind(5, std::string_view(labels));
+  insert_event_.run();
+}
+
+void Writer::add(const BatchView &batch, vitals_ack_t *ack) {
+  if (!tx_open_) {
+    begin_.run();
+    tx_open_ = true;
+    tx_started_ = std::chrono::steady_clock::now();
+  }
+  batch_ = Staging{};
+  savepoint_.run();
+  try {
+    const int64_t recompute_after = wall_now_ns() - settings_.retention_ns;
+    for (size_t i = 0; i < batch.size(); ++i)
+      add_sample(resolve(batch.series(i), batch_), batch.ts_ns(i), batch.value(i), recompute_after, batch_);
+    for (size_t i = 0; i < batch.event_count(); ++i) add_event(batch.event(i));
+    batch_.events = static_cast<int64_t>(batch.event_count());
+    release_.run();
+  } catch (const std::exception &e) {
+    counters_.batches_failed.fetch_add(1, std::memory_order_relaxed);
+    forget_series(batch_.new_series);
+    batch_ = Staging{};
+    std::string why = e.what();
+    if (!db_.in_transaction()) {
+      // SQLite abandoned the whole transaction (disk full, I/O error): the
+      // batches before this one are gone too.
+      fail_transaction(why);
+    } else {
+      try {
+        rollback_to_.run();
+        release_.run();
+      } catch (const std::exception &) {
+        fail_transaction(why);
+      }
+    }
+    throw std::runtime_error(why);
+  }
+  batch_.merge_into(tx_);
+  acks_.push_back(ack);
+}
+
+bool Writer::commit_due() const {
+  if (!tx_open_) return false;
+  if (tx_.samples + tx_.events >= max_batch_samples.load(std::memory_order_relaxed)) return true;
+  auto age = std::chrono::steady_clock::now() - tx_started_;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(age).count() >=
+         flush_interval_ns.load(std::memory_order_relaxed);
+}
+
+// Minutes first (merged, then rebuilt), then hours from what the minutes
+// became: the merged minutes of untouched hours, or a rebuild from rollup_1m.
+void Writer::write_rollups() {
+  std::unordered_set<BucketKey, BucketKeyHash> dirty_hours;
+  for (const BucketKey &k : tx_.dirty_minutes) dirty_hours.insert({k.series, bucket_start(k.bucket, hour_ns)});
+  auto upsert = [](Statement &s, const BucketKey &k, const Aggregate &a) {
+    s.bind(1, k.series).bind(2, k.bucket).bind(3, a.min).bind(4, a.max).bind(5, a.sum).bind(6, a.count);
+    s.run();
+  };
+  std::unordered_map<BucketKey, Aggregate, BucketKeyHash> hours;
+  for (const auto &[k, agg] : tx_.minutes) {
+    if (tx_.dirty_minutes.count(k)) continue;
+    upsert(upsert_minute_, k, agg);
+    BucketKey hour{k.series, bucket_start(k.bucket, hour_ns)};
+    if (!dirty_hours.count(hour)) hours[hour].merge(agg);
+  }
+  for (const BucketKey &k : tx_.dirty_minutes) {
+    delete_minute_.bind(1, k.series).bind(2, k.bucket);
+    delete_minute_.run();
+    rebuild_minute_.bind(1, k.series).bind(2, k.bucket);
+    rebuild_minute_.run();
+  }
+  for (const auto &[k, agg] : hours) upsert(upsert_hour_, k, agg);
+  for (const BucketKey &k : dirty_hours) {
+    delete_hour_.bind(1, k.series).bind(2, k.bucket);
+    delete_hour_.run();
+    rebuild_hour_.bind(1, k.series).bind(2, k.bucket);
+    rebuild_hour_.run();
+  }
+  counters_.rollup_recomputes.fetch_add(tx_.dirty_minutes.size() + dirty_hours.size(), std::memory_order_relaxed);
+}
+
+bool Writer::commit() {
+  if (!tx_open_) return true;
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    write_rollups();
+    if (tx_.added_rows) {
+      add_count_.bind(1, tx_.added_rows);
+      add_count_.run();
+    }
+    commit_.run();
+  } catch (const std::exception &e) {
+    counters_.commit_errors.fetch_add(1, std::memory_order_relaxed);
+    fail_transaction(std::string("commit failed: ") + e.what());
+    return false;
+  }
+  tx_open_ = false;
+  auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
+
+  // Publish before acknowledging: once a sender hears "ok", queries see it.
+  std::vector<SeriesPtr> added;
+  for (auto &s : tx_.new_series) {
+    series_ids_.push_back(s.info->id);
+    added.push_back(s.info);
+  }
+  std::vector<std::pair<int64_t, Latest>> latest;
+  for (const auto &[series, l] : tx_.latest) {
+    auto [it, fresh] = committed_latest_.try_emplace(series, l);
+    if (!fresh && l.ts >= it->second.ts) it->second = l;
+    latest.emplace_back(series, l);
+  }
+  catalog_.add(std::move(added));
+  catalog_.set_latest(latest);
+  // Only a write older than the "closed range" horizon (the configured
+  // flush_interval, as the query engine uses it, whatever a tunable says now)
+  // can touch a cached reply. Measured after the commit, so that a query
+  // taking its "now" later also sees the data.
+  if (tx_.samples > 0 && tx_.min_ts < wall_now_ns() - settings_.flush_interval_ns) cache_.invalidate_from(tx_.min_ts);
+
+  counters_.samples_written.fetch_add(static_cast<uint64_t>(tx_.samples), std::memory_order_relaxed);
+  counters_.events_written.fetch_add(static_cast<uint64_t>(tx_.events), std::memory_order_relaxed);
+  counters_.samples_stored.fetch_add(tx_.added_rows, std::memory_order_relaxed);
+  counters_.series = series_ids_.size();
+  counters_.commits.fetch_add(1, std::memory_order_relaxed);
+  counters_.last_commit_ns = elapsed.count();
+  counters_.last_commit_samples = tx_.samples;
+  tx_ = Staging{};
+  for (vitals_ack_t *ack : acks_) host_.complete(ack, Status::ok);
+  acks_.clear();
+  return true;
+}
+
+void Writer::forget_series(const std::vector<NewSeries> &added) {
+  for (const auto &s : added) {
+    host_rows_.erase(s.host_id);
+    text_rows_.erase(s.info->text);
+  }
+}
+
+void Writer::fail_transaction(const std::string &why) {
+  if (db_.in_transaction()) {
+    try {
+      rollback_.run();
+    } catch (const std::exception &) {
+      // Nothing more to undo: SQLite rolls back on the next open anyway.
+    }
+  }
+  tx_open_ = false;
+  forget_series(tx_.new_series);
+  tx_ = Staging{};
+  for (vitals_ack_t *ack : acks_) host_.complete(ack, Status::error, why);
+  acks_.clear();
+}
+
+}  // namespace vitals::sqlite

@@ -1,0 +1,116 @@
+// The write path, on the core's consumer thread: batches go into one open
+// transaction (one savepoint each) with prepared statements; rollups are
+// aggregated in memory per (series, minute) and written once per group at
+// commit; acks are completed only once their data is committed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "cache.hpp"
+#include "catalog.hpp"
+#include "config.hpp"
+#include "counters.hpp"
+#include "db.hpp"
+#include "vitals/plugin.hpp"
+
+namespace vitals::sqlite {
+
+class Writer {
+ public:
+  Writer(Database &db, const Settings &settings, Host host, Catalog &catalog, QueryCache &cache, Counters &counters);
+  Writer(const Writer &) = delete;
+  Writer &operator=(const Writer &) = delete;
+
+  // Reads the series, their latest samples and the sample count; publishes
+  // them to the catalog.
+  void load();
+
+  // Adds a batch to the open transaction, opening one if needed, and keeps
+  // ack to complete at commit. On failure nothing of the batch remains and
+  // this throws; if SQLite had to abandon the whole transaction, the acks
+  // it held are completed with the error first.
+  void add(const BatchView &batch, vitals_ack_t *ack);
+
+  // True when the open transaction is over max_batch_samples or flush_interval.
+  bool commit_due() const;
+  bool in_transaction() const { return tx_open_; }
+
+  // Commits the open transaction and completes its acks: ok, or, when the
+  // commit fails, error after rolling everything back. Returns success.
+  bool commit();
+
+  // Committed series ids (for retention), in creation order.
+  const std::vector<int64_t> &series_ids() const { return series_ids_; }
+
+  std::atomic<int64_t> max_batch_samples;
+  std::atomic<int64_t> flush_interval_ns;
+
+ private:
+  struct Aggregate {
+    double min = 0, max = 0, sum = 0;
+    int64_t count = 0;
+    void add(double v);
+    void merge(const Aggregate &o);
+  };
+  struct BucketKey {
+    int64_t series, bucket;
+    bool operator==(const BucketKey &) const = default;
+  };
+  struct BucketKeyHash {
+    size_t operator()(const BucketKey &k) const {
+      return std::hash<int64_t>()(k.series * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(k.bucket));
+    }
+  };
+  struct NewSeries {
+    SeriesId host_id;
+    SeriesPtr info;
+  };
+  // What a batch (and, merged, the open transaction) changed besides rows.
+  struct Staging {
+    std::unordered_map<BucketKey, Aggregate, BucketKeyHash> minutes;  // merged into rollups at commit
+    std::unordered_set<BucketKey, BucketKeyHash> dirty_minutes;       // rebuilt from raw rows at commit
+    std::unordered_map<int64_t, Latest> latest;
+    std::vector<NewSeries> new_series;
+    int64_t min_ts = INT64_MAX;
+    int64_t samples = 0, added_rows = 0, events = 0;
+    void merge_into(Staging &tx);
+  };
+
+  int64_t resolve(SeriesId host_id, Staging &batch);
+  const Latest *current_latest(int64_t series) const;
+  void add_sample(int64_t series, int64_t ts, double value, int64_t recompute_after_ns, Staging &batch);
+  void add_event(const vitals_event_t &e);
+  void write_rollups();
+  void forget_series(const std::vector<NewSeries> &added);
+  void fail_transaction(const std::string &why);
+
+  Database &db_;
+  const Settings &settings_;
+  Host host_;
+  Catalog &catalog_;
+  QueryCache &cache_;
+  Counters &counters_;
+
+  Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
+  Statement insert_sample_, find_sample_, insert_series_, insert_event_;
+  Statement upsert_minute_, upsert_hour_, delete_minute_, rebuild_minute_, delete_hour_, rebuild_hour_;
+  Statement add_count_;
+
+  std::unordered_map<SeriesId, int64_t> host_rows_;     // host series id -> series.id
+  std::unordered_map<std::string, int64_t> text_rows_;  // series text -> series.id
+  std::unordered_map<int64_t, Latest> committed_latest_;
+  std::vector<int64_t> series_ids_;
+
+  bool tx_open_ = false;
+  std::chrono::steady_clock::time_point tx_started_;
+  Staging tx_, batch_;
+  std::vector<vitals_ack_t *> acks_;
+};
+
+}  // namespace vitals::sqlite
