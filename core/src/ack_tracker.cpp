@@ -3,11 +3,13 @@
 
 namespace vitals::core {
 
-AckNode *AckTracker::create(AckNode *parent, vitals_ack_fn fn, void *user) {
+AckNode *AckTracker::create(AckNode *parent, vitals_ack_fn fn, void *user, uint64_t *owner_pending) {
   auto *node = new AckNode;
   node->parent = parent;
   node->fn = fn;
   node->user = user;
+  node->owner_pending = fn ? owner_pending : nullptr;
+  if (node->owner_pending) ++*node->owner_pending;
   if (parent) hold(parent);
   ++live_;
   return node;
@@ -25,9 +27,11 @@ void AckTracker::resolve(AckNode *node, int status, const char *error) {
   std::string final_error = std::move(node->error);
   vitals_ack_fn fn = node->fn;
   void *user = node->user;
+  uint64_t *owner_pending = node->owner_pending;
   delete node;
   --live_;
   if (fn) fn(user, final_status, final_status == VITALS_OK ? nullptr : final_error.c_str());
+  if (owner_pending) --*owner_pending;
   if (parent) resolve(parent, final_status, final_error.c_str());
 }
 

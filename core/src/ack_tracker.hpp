@@ -19,13 +19,16 @@ struct AckNode {
   AckNode *parent = nullptr;
   vitals_ack_fn fn = nullptr;
   void *user = nullptr;
+  // Counts the callbacks pending against their owner: a component whose code
+  // a callback runs must outlive it.
+  uint64_t *owner_pending = nullptr;
 };
 
 class AckTracker {
  public:
   ~AckTracker() = default;
   // A node with the creator's hold; a child also holds its parent.
-  AckNode *create(AckNode *parent, vitals_ack_fn fn, void *user);
+  AckNode *create(AckNode *parent, vitals_ack_fn fn, void *user, uint64_t *owner_pending = nullptr);
   void hold(AckNode *node) { ++node->pending; }
   // Releases one hold with an outcome; the first failure wins.
   void resolve(AckNode *node, int status, const char *error);

@@ -104,6 +104,7 @@ class Agent {
       print_diagnostics(start_diags);
       return 1;
     }
+    pipeline_->set_reload_handler([this] { reload(); });
     install_signals();
     start_watchdog();
     service::ready();

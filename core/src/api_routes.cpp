@@ -70,6 +70,12 @@ void register_core_routes(HttpServer &server, Pipeline &pipeline) {
         res->send(ready ? 200 : 503, "application/json",
                   ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}");
       });
+  // Same as SIGHUP, for operators without shell access to the host.
+  add(server, "POST", "/api/admin/reload", RouteAccess::admin,
+      [&pipeline](const HttpRequest &, std::shared_ptr<HttpResponse> res) {
+        pipeline.request_reload();
+        res->send(202, "application/json", "{\"status\":\"reload requested\"}");
+      });
   add(server, "GET", "/api/performance/metrics", RouteAccess::normal,
       [&pipeline](const HttpRequest &, std::shared_ptr<HttpResponse> res) {
         Json body(cJSON_CreateObject(), cJSON_Delete);

@@ -95,6 +95,7 @@ class Component {
   std::map<uint64_t, std::unique_ptr<UvTimer>> plugin_timers;
   std::vector<uint64_t> http_routes;  // RouteIds on the agent's HTTP server
   uint64_t outstanding_deliveries = 0;
+  uint64_t pending_ack_callbacks = 0;  // into this plugin's code: it must outlive them
   bool started = false;
   bool retiring = false;  // removed by a reload; destroyed once idle
   int64_t last_error_log_ns = 0;

@@ -9,6 +9,7 @@
 
 #include "component.hpp"
 #include "http/server.hpp"
+#include "log.hpp"
 #include "pipeline.hpp"
 
 namespace vitals::core {
@@ -39,9 +40,13 @@ int http_route(vitals_host_ctx_t *ctx, const char *method, const char *path, uin
   route.method = method;
   route.path = path;
   if (flags & VITALS_HTTP_PREFIX) route.path += route.path.ends_with('/') ? "*" : "/*";
-  route.access = (flags & VITALS_HTTP_ADMIN)    ? RouteAccess::admin
-                 : (flags & VITALS_HTTP_PUBLIC) ? RouteAccess::open
-                                                : RouteAccess::normal;
+  // Writes under the admin prefixes are admin whatever the plugin asked for
+  // (DESIGN.md section 6): that policy is the core's.
+  bool admin_path = (route.method == "POST" || route.method == "PUT") &&
+                    (route.path.rfind("/api/performance/", 0) == 0 || route.path.rfind("/api/admin/", 0) == 0);
+  route.access = (admin_path || (flags & VITALS_HTTP_ADMIN)) ? RouteAccess::admin
+                 : (flags & VITALS_HTTP_PUBLIC)              ? RouteAccess::open
+                                                             : RouteAccess::normal;
   route.handler = [handler, user](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
     std::vector<std::string> names;
     std::vector<vitals_label_t> headers;
@@ -67,7 +72,10 @@ int http_route(vitals_host_ctx_t *ctx, const char *method, const char *path, uin
   };
   std::string error;
   RouteId id = server->add_route(std::move(route), error);
-  if (!id) return VITALS_INVALID;
+  if (!id) {
+    log_warn(hc.component->id(), "cannot register route: " + error);
+    return VITALS_INVALID;
+  }
   hc.component->http_routes.push_back(id);
   return VITALS_OK;
 }

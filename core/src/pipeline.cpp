@@ -167,9 +167,11 @@ void Pipeline::retire(const std::shared_ptr<Component> &c) {
   c->retiring = true;
   c->tick_timer.reset();
   c->plugin_timers.clear();
+  remove_component_routes(http_, *c);  // its successor may register the same paths
   // Let it deliver what it already holds; stop() waits for a running collect.
   retiring_.push_back(c);
-  if (!c->collect_in_flight && c->parked.empty()) finalize(c);
+  // A producer waits for its batches' acks: their callbacks run its code.
+  if (!c->collect_in_flight && c->parked.empty() && (c->is_consumer() || c->pending_ack_callbacks == 0)) finalize(c);
 }
 
 void Pipeline::finalize(const std::shared_ptr<Component> &c) {

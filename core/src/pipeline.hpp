@@ -64,6 +64,13 @@ class Pipeline {
   // Runs one collect of every input now and waits for it (vitals test).
   void collect_all_once(std::function<void()> done);
 
+  // Asks the agent to re-read its config (as SIGHUP does); the agent sets the
+  // handler.
+  void set_reload_handler(std::function<void()> fn) { reload_handler_ = std::move(fn); }
+  void request_reload() {
+    if (reload_handler_) reload_handler_();
+  }
+
   // Sends a JSON query to a storage (by id; empty: the first storage in the
   // config) on the libuv thread pool; `done` runs on the loop with the answer.
   void query_storage(const std::string &storage_id, std::string request_json,
@@ -152,6 +159,7 @@ class Pipeline {
   std::vector<InboxItem> inbox_;
 
   std::function<void(const Component &, const Batch &)> tap_;
+  std::function<void()> reload_handler_;
   bool started_ = false;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> inputs_stopped_{false};

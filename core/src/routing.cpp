@@ -62,7 +62,7 @@ int Pipeline::emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, vo
   AckNode *parent = consuming_ == &from ? consuming_node_ : nullptr;
   bool must_wait = !from.parked.empty() || blocked(from, *batch);
   if (must_wait && !park_when_blocked) return VITALS_AGAIN;
-  AckNode *node = (fn || parent) ? acks_.create(parent, fn, user) : nullptr;
+  AckNode *node = (fn || parent) ? acks_.create(parent, fn, user, &from.pending_ack_callbacks) : nullptr;
   from.m.samples_out->add(static_cast<double>(batch->samples()));
   from.m.batches_out->add(1);
   if (tap_) tap_(from, *batch);
@@ -169,7 +169,7 @@ void Pipeline::retry_parked() {
   }
   any_parked_ = !parked_.empty();
   for (auto &c : std::vector<std::shared_ptr<Component>>(retiring_))
-    if (!c->collect_in_flight && c->parked.empty() && !c->is_consumer()) finalize(c);
+    if (!c->collect_in_flight && c->parked.empty() && !c->is_consumer() && c->pending_ack_callbacks == 0) finalize(c);
 }
 
 void Pipeline::worker_main(Component *c) {

@@ -10,12 +10,12 @@
 namespace vitals::sqlite {
 
 namespace {
-// Pages copied per step (4 MiB at the default page size): small enough to
-// notice a cancel promptly, large enough that the step overhead is nothing.
+// Pages copied per step (4 MiB at the default page size): the page cache of
+// the copy stays small, and the step overhead is nothing.
 constexpr int pages_per_step = 1024;
 }  // namespace
 
-uint64_t online_backup(const Settings &settings, const std::string &to, const std::atomic<bool> &cancel) {
+uint64_t online_backup(const Settings &settings, const std::string &to) {
   namespace fs = std::filesystem;
   fs::path dest(to);
   if (to.empty() || !dest.is_absolute()) throw std::invalid_argument("\"to\" must be an absolute path");
@@ -27,7 +27,7 @@ uint64_t online_backup(const Settings &settings, const std::string &to, const st
   fs::remove(partial, ec);
 
   // A connection of its own, so queries go on while a large file is copied.
-  Database source(settings.path, false);
+  Database source(settings.path, settings.read_only ? Database::Open::read_only : Database::Open::read_write);
   apply_pragmas(source, settings, false);
   // Holding one read transaction across all steps pins a snapshot: the copy is
   // consistent and never restarts however much the writer commits meanwhile.
@@ -35,17 +35,18 @@ uint64_t online_backup(const Settings &settings, const std::string &to, const st
   source.query_int("SELECT count(*) FROM sqlite_schema");
 
   try {
-    Database target(partial, true);
+    Database target(partial, Database::Open::create);
     sqlite3_backup *b = sqlite3_backup_init(target.get(), "main", source.get(), "main");
     if (!b) target.fail(sqlite3_errcode(target.get()), "backup");
     int rc = SQLITE_OK;
-    while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
-      if (cancel.load()) {
-        sqlite3_backup_finish(b);
-        throw std::runtime_error("backup cancelled: the storage is stopping");
-      }
+    int64_t waited_ms = 0;
+    while (rc == SQLITE_OK ||
+           ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && waited_ms * 1'000'000 < settings.busy_timeout_ns)) {
       rc = sqlite3_backup_step(b, pages_per_step);
-      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(5);
+      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        sqlite3_sleep(5);
+        waited_ms += 5;
+      }
     }
     int finish = sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE) target.fail(rc, "backup");

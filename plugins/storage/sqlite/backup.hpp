@@ -2,7 +2,6 @@
 // API while the writer keeps writing (WAL), from one consistent snapshot.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -13,7 +12,7 @@ namespace vitals::sqlite {
 // Copies settings.path to `to` (absolute; must not exist) through `to`.partial,
 // renamed into place when complete. Returns the size of the copy in bytes.
 // Throws std::invalid_argument for a bad destination, std::runtime_error on
-// failure or when `cancel` becomes true.
-uint64_t online_backup(const Settings &settings, const std::string &to, const std::atomic<bool> &cancel);
+// failure.
+uint64_t online_backup(const Settings &settings, const std::string &to);
 
 }  // namespace vitals::sqlite

@@ -2,6 +2,7 @@
 #include "catalog.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "json.hpp"
@@ -100,6 +101,44 @@ std::vector<std::pair<SeriesPtr, Latest>> Catalog::latest(const Selector &sel) {
 size_t Catalog::size() const {
   std::lock_guard lock(mutex_);
   return series_.size();
+}
+
+}  // namespace vitals::sqlite
+
+namespace vitals::sqlite {
+
+Stored load_stored(Database &db, Catalog &catalog) {
+  Stored out;
+  std::vector<SeriesPtr> infos;
+  Statement series = db.prepare("SELECT id, text, name, labels FROM series ORDER BY id");
+  while (series.step()) {
+    int64_t id = series.column_int(0);
+    std::string text(series.column_text(1));
+    std::vector<Label> labels;
+    try {
+      labels = parse_labels_json(series.column_text(3));
+    } catch (const std::invalid_argument &e) {
+      throw std::runtime_error(db.path() + ": series " + text + ": " + e.what());
+    }
+    infos.push_back(make_series_info(id, text, std::string(series.column_text(2)), std::move(labels)));
+    out.text_rows.emplace(text, id);
+    out.series_ids.push_back(id);
+  }
+  Statement newest = db.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 ORDER BY ts DESC LIMIT 1");
+  std::vector<std::pair<int64_t, Latest>> latest;
+  for (int64_t id : out.series_ids) {
+    newest.bind(1, id);
+    if (newest.step()) {
+      Latest l{newest.column_int(0), newest.column_is_null(1) ? NAN : newest.column_double(1)};
+      out.latest.emplace(id, l);
+      latest.emplace_back(id, l);
+    }
+    newest.reset();
+  }
+  out.sample_count = db.query_int("SELECT value FROM meta WHERE key = 'sample_count'").value_or(0);
+  catalog.add(std::move(infos));
+  catalog.set_latest(latest);
+  return out;
 }
 
 }  // namespace vitals::sqlite

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "db.hpp"
 #include "vitals/plugin.hpp"
 #include "vitals/selector.hpp"
 
@@ -36,6 +37,19 @@ SeriesPtr make_series_info(int64_t id, std::string text, std::string name, std::
 std::string labels_json(const std::vector<Label> &labels);
 // Reads labels_json() output back; throws std::invalid_argument.
 std::vector<Label> parse_labels_json(std::string_view text);
+
+class Catalog;
+
+// What the file holds at open, besides the catalog's part.
+struct Stored {
+  std::unordered_map<std::string, int64_t> text_rows;  // series text -> series.id
+  std::unordered_map<int64_t, Latest> latest;          // newest raw row per series.id
+  std::vector<int64_t> series_ids;                     // in creation order
+  int64_t sample_count = 0;
+};
+// Reads every series and the newest sample of each (one index seek per
+// series) into catalog; returns the same for the writer.
+Stored load_stored(Database &db, Catalog &catalog);
 
 class Catalog {
  public:

@@ -61,6 +61,7 @@ Settings parse_settings(const Config &config, const std::string &data_dir) {
   if (s.query_cache_entries < 0 || s.query_cache_entries > 1'000'000)
     throw std::invalid_argument("query_cache_entries: must be between 0 and 1000000");
   s.maintenance_interval_ns = config.duration_ns("maintenance_interval");
+  s.read_only = config.boolean("read_only");
   return s;
 }
 

@@ -42,6 +42,12 @@ inline constexpr vitals_config_field_t config_fields[] = {
     {"temp_store", VITALS_CONFIG_STRING, 0, "\"memory\"", "\"memory\", \"file\" or \"default\"", {}},
     {"busy_timeout", VITALS_CONFIG_DURATION, 0, "\"5s\"", "how long to wait for a lock held by another process", {}},
     {"query_cache_entries", VITALS_CONFIG_INT, 0, "256", "query results of closed time ranges kept; 0 disables", {}},
+    {"read_only",
+     VITALS_CONFIG_BOOL,
+     0,
+     "false",
+     "only answer queries (e.g. vitals query --db); the file is never written and batches are refused",
+     {}},
     {"maintenance_interval", VITALS_CONFIG_DURATION, 0, "\"1m\"", "how often retention runs (between commits)", {}},
 };
 
@@ -60,6 +66,7 @@ struct Settings {
   int64_t busy_timeout_ns = 0;
   int64_t query_cache_entries = 0;
   int64_t maintenance_interval_ns = 0;
+  bool read_only = false;
 
   int64_t hourly_retention_ns() const;
 };

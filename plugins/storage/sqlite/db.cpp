@@ -3,10 +3,11 @@
 
 namespace vitals::sqlite {
 
-Database::Database(const std::string &path, bool create) : path_(path) {
+Database::Database(const std::string &path, Open mode) : path_(path) {
   // One user per connection at a time (the plugin guarantees it), so SQLite's
   // own per-connection mutex is not needed.
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int flags = SQLITE_OPEN_NOMUTEX | (mode == Open::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+              (mode == Open::create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);

@@ -28,9 +28,10 @@ class Statement;
 // Owns one connection. Not thread-safe: each connection has one user at a time.
 class Database {
  public:
+  enum class Open { create, read_write, read_only };
   Database() = default;
-  // Opens (creating it if `create`) the file at path; throws DbError.
-  Database(const std::string &path, bool create);
+  // Opens the file at path; throws DbError.
+  Database(const std::string &path, Open mode);
   Database(Database &&other) noexcept : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
   Database &operator=(Database &&other) noexcept;
   ~Database();

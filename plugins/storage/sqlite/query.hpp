@@ -44,7 +44,7 @@ struct RangeQuery {
 RangeQuery parse_range_query(const Request &req, int64_t now_ns);
 
 inline constexpr int64_t default_points = 1000;
-inline constexpr int64_t max_points = 100'000;
+inline constexpr int64_t max_points = 1'000'000;
 // A raw query returning more samples than this (all series together) is
 // refused; downsampling methods read what they need.
 inline constexpr int64_t max_raw_samples = 1'000'000;

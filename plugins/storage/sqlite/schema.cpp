@@ -96,7 +96,10 @@ void apply_pragmas(Database &db, const Settings &s, bool writer) {
   db.exec("PRAGMA journal_size_limit = 67108864");
 }
 
-int migrate(Database &db) {
+namespace {
+
+// Refuses newer and foreign files; returns the version found.
+int check_identity(Database &db) {
   int found = static_cast<int>(db.query_int("PRAGMA user_version").value_or(0));
   if (found > schema_version)
     throw std::runtime_error(db.path() + ": schema version " + std::to_string(found) +
@@ -107,6 +110,20 @@ int migrate(Database &db) {
     throw std::runtime_error(db.path() + ": not a vitals database (application_id " + std::to_string(app) + ")");
   if (found == 0 && db.query_int("SELECT count(*) FROM sqlite_schema").value_or(0) > 0)
     throw std::runtime_error(db.path() + ": not a vitals database (it has tables but no vitals schema version)");
+  return found;
+}
+
+}  // namespace
+
+void check_current(Database &db) {
+  int found = check_identity(db);
+  if (found < schema_version)
+    throw std::runtime_error(db.path() + ": schema version " + std::to_string(found) + " is older than this vitals (" +
+                             std::to_string(schema_version) + "); open it read-write once to migrate it");
+}
+
+int migrate(Database &db) {
+  int found = check_identity(db);
   for (const Migration &m : migrations()) {
     if (m.version <= found) continue;
     Transaction tx(db);

@@ -30,4 +30,8 @@ void apply_pragmas(Database &db, const Settings &settings, bool writer);
 // newer than this build or not a Vitals database.
 int migrate(Database &db);
 
+// Checks, without writing, that the file is a Vitals database of exactly
+// schema_version (what a read-only open needs); throws std::runtime_error.
+void check_current(Database &db);
+
 }  // namespace vitals::sqlite

@@ -5,10 +5,8 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include "backup.hpp"
 #include "cache.hpp"
@@ -62,28 +60,23 @@ class SqliteStorage final : public Storage {
   SqliteStorage(Host host, const Config &config)
       : Storage(host),
         settings_(parse_settings(config, host.data_dir())),
-        cache_(static_cast<size_t>(settings_.query_cache_entries), query_cache_max_bytes) {
-    std::filesystem::path path(settings_.path);
-    std::error_code ec;
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) throw std::runtime_error("path: cannot create " + path.parent_path().string() + ": " + ec.message());
-    writer_db_ = Database(settings_.path, true);
-    apply_pragmas(writer_db_, settings_, true);
-    int found = migrate(writer_db_);
-    if (found > 0 && found < schema_version)
-      host.info(settings_.path + ": migrated schema version " + std::to_string(found) + " to " +
-                std::to_string(schema_version));
-    reader_db_ = Database(settings_.path, false);
-    apply_pragmas(reader_db_, settings_, false);
-    writer_ = std::make_unique<Writer>(writer_db_, settings_, host, catalog_, cache_, counters_);
-    writer_->load();
-    retention_ = std::make_unique<Retention>(writer_db_, settings_);
+        // Nothing would tell a read-only instance that another process wrote: no cache.
+        cache_(settings_.read_only ? 0 : static_cast<size_t>(settings_.query_cache_entries), query_cache_max_bytes) {
+    if (settings_.read_only) {
+      reader_db_ = Database(settings_.path, Database::Open::read_only);
+      check_current(reader_db_);
+      apply_pragmas(reader_db_, settings_, false);
+      Stored stored = load_stored(reader_db_, catalog_);
+      counters_.samples_stored = stored.sample_count;
+      counters_.series = stored.series_ids.size();
+    } else {
+      open_for_writing(host);
+    }
     engine_ = std::make_unique<QueryEngine>(reader_db_, catalog_, cache_, settings_, counters_);
   }
 
   ~SqliteStorage() override {
-    cancel_backup_ = true;
-    if (backup_thread_.joinable()) backup_thread_.join();
+    if (!writer_) return;
     try {
       writer_->commit();
       writer_db_.exec("PRAGMA optimize");
@@ -94,6 +87,7 @@ class SqliteStorage final : public Storage {
 
   // Writer thread. The batch joins the open transaction; its ack completes at commit.
   Status consume(const BatchView &batch, vitals_ack_t *ack) override {
+    if (!writer_) throw std::runtime_error("read_only: this storage does not write; batch refused");
     writer_->add(batch, ack);
     if (writer_->commit_due()) {
       writer_->commit();
@@ -104,13 +98,15 @@ class SqliteStorage final : public Storage {
 
   // Writer thread, whenever the queue runs empty (group commit), and at shutdown.
   void flush() override {
+    if (!writer_) return;
     bool ok = writer_->commit();
     maintain();
     if (!ok) throw std::runtime_error("commit failed; its batches were reported failed");
   }
 
-  // Loop thread, concurrently with consume(): reads only through the query
-  // engine's connection and the catalog.
+  // The core's thread pool, possibly several at once, concurrently with
+  // consume(): reads only through the query engine's connection, the catalog
+  // and atomics, and answers before returning.
   void query(const std::string &request_json, Reply reply) override {
     counters_.queries.fetch_add(1, std::memory_order_relaxed);
     QueryReplyText answer;
@@ -128,8 +124,7 @@ class SqliteStorage final : public Storage {
       } else if (op == "stats") {
         answer = {200, stats_json()};
       } else if (op == "backup") {
-        start_backup(req->string("to"), reply);
-        return;
+        answer = backup(req->string("to"));
       } else {
         throw BadRequest("unknown op \"" + op + "\" (use series, query, latest, stats or backup)");
       }
@@ -165,6 +160,7 @@ class SqliteStorage final : public Storage {
   }
 
   std::vector<Tunable> tunables() override {
+    if (!writer_) return {};
     return {
         {"max_batch_samples", "commit once an open transaction holds this many samples", 1, 10'000'000,
          static_cast<double>(writer_->max_batch_samples.load())},
@@ -174,6 +170,7 @@ class SqliteStorage final : public Storage {
   }
 
   void set_tunable(const std::string &name, double value) override {
+    if (!writer_) throw std::invalid_argument("read_only: no tunables");
     if (name == "max_batch_samples" && value >= 1 && value <= 10'000'000) {
       writer_->max_batch_samples = static_cast<int64_t>(value);
     } else if (name == "flush_interval_ms" && value >= 0 && value <= 60'000) {
@@ -184,9 +181,31 @@ class SqliteStorage final : public Storage {
   }
 
  private:
+  void open_for_writing(const Host &host) {
+    std::filesystem::path path(settings_.path);
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw std::runtime_error("path: cannot create " + path.parent_path().string() + ": " + ec.message());
+    writer_db_ = Database(settings_.path, Database::Open::create);
+    apply_pragmas(writer_db_, settings_, true);
+    int found = migrate(writer_db_);
+    if (found > 0 && found < schema_version)
+      host.info(settings_.path + ": migrated schema version " + std::to_string(found) + " to " +
+                std::to_string(schema_version));
+    reader_db_ = Database(settings_.path, Database::Open::read_write);
+    apply_pragmas(reader_db_, settings_, false);
+    writer_ = std::make_unique<Writer>(writer_db_, settings_, host, catalog_, cache_, counters_);
+    Stored stored = load_stored(writer_db_, catalog_);
+    counters_.samples_stored = stored.sample_count;
+    counters_.series = stored.series_ids.size();
+    writer_->adopt(std::move(stored));
+    retention_ = std::make_unique<Retention>(writer_db_, settings_);
+  }
+
   // Retention, when due, between commits on the writer thread.
   void maintain() {
     auto now = std::chrono::steady_clock::now();
+    if (!retention_) return;
     if (writer_->in_transaction() || now < next_maintenance_) return;
     try {
       int64_t wall = wall_now_ns();
@@ -242,38 +261,23 @@ class SqliteStorage final : public Storage {
     return out;
   }
 
-  // Runs the copy on a thread of its own and answers from there.
-  void start_backup(const std::string &to, Reply reply) {
+  // Runs on the calling thread (the core's thread pool) with a connection of
+  // its own: queries on other threads and the writer go on meanwhile.
+  QueryReplyText backup(const std::string &to) {
     if (to.empty() || !std::filesystem::path(to).is_absolute())
       throw std::invalid_argument("\"to\" must be an absolute path");
-    std::lock_guard lock(backup_mutex_);
-    if (backup_running_) {
-      reply.send(409, "application/json", error_json("a backup is already running"));
-      return;
-    }
-    if (backup_thread_.joinable()) backup_thread_.join();
-    backup_running_ = true;
-    backup_thread_ = std::thread([this, to, reply] {
-      int status = 200;
-      std::string body;
-      try {
-        uint64_t bytes = online_backup(settings_, to, cancel_backup_);
-        body = "{\"path\":";
-        json::append_string(body, to);
-        body += ",\"bytes\":";
-        json::append_int(body, static_cast<int64_t>(bytes));
-        body += '}';
-      } catch (const std::invalid_argument &e) {
-        status = 400;
-        body = error_json(e.what());
-      } catch (const std::exception &e) {
-        status = 500;
-        body = error_json(e.what());
-      }
-      if (status != 200) counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
-      backup_running_ = false;
-      reply.send(status, "application/json", body);
-    });
+    if (backup_running_.exchange(true)) return {409, error_json("a backup is already running")};
+    struct Done {
+      std::atomic<bool> &flag;
+      ~Done() { flag = false; }
+    } done{backup_running_};
+    uint64_t bytes = online_backup(settings_, to);
+    std::string body = "{\"path\":";
+    json::append_string(body, to);
+    body += ",\"bytes\":";
+    json::append_int(body, static_cast<int64_t>(bytes));
+    body += '}';
+    return {200, std::move(body)};
   }
 
   Settings settings_;
@@ -286,9 +290,7 @@ class SqliteStorage final : public Storage {
   std::unique_ptr<QueryEngine> engine_;
   std::chrono::steady_clock::time_point next_maintenance_{};  // due at the first commit
 
-  std::mutex backup_mutex_;
-  std::thread backup_thread_;
-  std::atomic<bool> backup_running_{false}, cancel_backup_{false};
+  std::atomic<bool> backup_running_{false};
 };
 
 }  // namespace vitals::sqlite

@@ -47,8 +47,11 @@ inline int64_t bucket_count(Method m, int64_t points) { return m == Method::minm
 // The resolution of `tier`'s rows (rollup bucket width; 0 for raw).
 inline int64_t tier_resolution_ns(Tier t) { return t == Tier::raw ? 0 : t == Tier::minute ? minute_ns : hour_ns; }
 
-// The coarsest tier whose resolution is at most the width of an output
-// bucket, (to - from) / buckets; then no finer than what still holds data
+// The coarsest tier whose resolution is at most twice the width of an output
+// bucket, (to - from) / buckets: a query may get as few as half the points it
+// asked for, and in exchange 30 days to 1000 points reads 720 hourly rows
+// instead of 43,200 minute rows (a 50x difference in latency). Then no finer
+// than what still holds data
 // at `from`: a rollup tier when from is older than raw retention, the hourly
 // one when it is older than the minute rollups' retention. `raw` always reads
 // raw samples. Needs from <= to and buckets >= 1.
@@ -56,7 +59,7 @@ inline Tier choose_tier(Method m, int64_t from, int64_t to, int64_t points, int6
                         int64_t minute_retention_ns) {
   if (m == Method::raw) return Tier::raw;
   uint64_t span = static_cast<uint64_t>(to) - static_cast<uint64_t>(from);
-  uint64_t width = span / static_cast<uint64_t>(bucket_count(m, points));
+  uint64_t width = 2 * (span / static_cast<uint64_t>(bucket_count(m, points)));
   Tier t = width >= static_cast<uint64_t>(hour_ns)     ? Tier::hour
            : width >= static_cast<uint64_t>(minute_ns) ? Tier::minute
                                                        : Tier::raw;

@@ -118,38 +118,10 @@ Writer::Writer(Database &db, const Settings &settings, Host host, Catalog &catal
   add_count_ = db_.prepare("UPDATE meta SET value = value + ?1 WHERE key = 'sample_count'");
 }
 
-void Writer::load() {
-  std::vector<SeriesPtr> infos;
-  Statement series = db_.prepare("SELECT id, text, name, labels FROM series ORDER BY id");
-  while (series.step()) {
-    int64_t id = series.column_int(0);
-    std::string text(series.column_text(1));
-    std::vector<Label> labels;
-    try {
-      labels = parse_labels_json(series.column_text(3));
-    } catch (const std::invalid_argument &e) {
-      throw std::runtime_error(db_.path() + ": series " + text + ": " + e.what());
-    }
-    infos.push_back(make_series_info(id, text, std::string(series.column_text(2)), std::move(labels)));
-    text_rows_.emplace(text, id);
-    series_ids_.push_back(id);
-  }
-  // One index seek per series: the newest raw row.
-  Statement newest = db_.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 ORDER BY ts DESC LIMIT 1");
-  std::vector<std::pair<int64_t, Latest>> latest;
-  for (int64_t id : series_ids_) {
-    newest.bind(1, id);
-    if (newest.step()) {
-      Latest l{newest.column_int(0), newest.column_is_null(1) ? NAN : newest.column_double(1)};
-      committed_latest_[id] = l;
-      latest.emplace_back(id, l);
-    }
-    newest.reset();
-  }
-  counters_.samples_stored = db_.query_int("SELECT value FROM meta WHERE key = 'sample_count'").value_or(0);
-  counters_.series = series_ids_.size();
-  catalog_.add(std::move(infos));
-  catalog_.set_latest(latest);
+void Writer::adopt(Stored stored) {
+  text_rows_ = std::move(stored.text_rows);
+  committed_latest_ = std::move(stored.latest);
+  series_ids_ = std::move(stored.series_ids);
 }
 
 const Latest *Writer::current_latest(int64_t series) const {

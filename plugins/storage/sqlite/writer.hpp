@@ -27,9 +27,8 @@ class Writer {
   Writer(const Writer &) = delete;
   Writer &operator=(const Writer &) = delete;
 
-  // Reads the series, their latest samples and the sample count; publishes
-  // them to the catalog.
-  void load();
+  // Takes over what load_stored() read from the file.
+  void adopt(Stored stored);
 
   // Adds a batch to the open transaction, opening one if needed, and keeps
   // ack to complete at commit. On failure nothing of the batch remains and

@@ -206,8 +206,8 @@ class Host {
     };
     table_.reply = [](vitals_reply_t *r, int status, const char *, const char *body, size_t len) {
       auto *reply = reinterpret_cast<QueryReply *>(r);
-      reply->status = status;
       reply->body.assign(body, len);
+      reply->status.store(status);  // last: publishes the body
     };
   }
   ~Host() {
@@ -354,8 +354,8 @@ class Host {
   std::pair<int, std::string> query(Instance &storage, const std::string &request_json) {
     QueryReply reply;
     storage.plugin()->query(storage.raw(), request_json.c_str(), reinterpret_cast<vitals_reply_t *>(&reply));
-    for (int i = 0; i < 500 && reply.status == 0; ++i) run_for_ms(10);
-    return {reply.status, reply.body};
+    for (int i = 0; i < 500 && reply.status.load() == 0; ++i) run_for_ms(10);
+    return {reply.status.load(), reply.body};
   }
 
  private:
@@ -372,8 +372,9 @@ class Host {
     std::atomic<double> value{0};
     int type = VITALS_METRIC_COUNTER;
   };
+  // Written by the thread that runs query(), read by the test thread.
   struct QueryReply {
-    int status = 0;
+    std::atomic<int> status{0};
     std::string body;
   };
   struct Timer {
@@ -507,6 +508,7 @@ class Host {
   std::vector<Route> routes_;
   std::vector<std::shared_ptr<HttpResult>> results_;  // alive while the plugin may still answer
   uint64_t next_timer_ = 0;
+  uintptr_t next_ack_token_ = 0;
   std::atomic<size_t> emit_calls_{0};
   bool backpressure_ = false;
 };
@@ -545,7 +547,8 @@ inline int Instance::consume(const std::vector<Sample> &samples) {
   b.series = ids.data();
   b.ts_ns = ts.data();
   b.values = values.data();
-  return plugin_->consume(inst_, &b, reinterpret_cast<vitals_ack_t *>(uintptr_t{1}));
+  // Each call gets its own ack token (1, 2, 3, ...), as completions() reports.
+  return plugin_->consume(inst_, &b, reinterpret_cast<vitals_ack_t *>(++host_->next_ack_token_));
 }
 
 }  // namespace vitals::testing

@@ -29,17 +29,17 @@ JsonScalar str(const std::string &t) { return {JsonScalar::Kind::string, t}; }
 JsonScalar num(const std::string &t) { return {JsonScalar::Kind::number, t}; }
 }  // namespace
 
-TEST_CASE("tier: the coarsest whose resolution fits an output bucket") {
+TEST_CASE("tier: the coarsest whose resolution is at most twice an output bucket") {
   CHECK(tier(Method::lttb, h, 1000) == Tier::raw);           // 3.6 s per point
   CHECK(tier(Method::lttb, d, 1000) == Tier::minute);        // 86.4 s
-  CHECK(tier(Method::avg, 30 * d, 1000) == Tier::minute);    // 43.2 min
-  CHECK(tier(Method::avg, 30 * d, 100) == Tier::hour);       // 7.2 h
-  CHECK(tier(Method::avg, 1000 * m, 1000) == Tier::minute);  // exactly 1 min
-  CHECK(tier(Method::avg, 1000 * m - 1, 1000) == Tier::raw);
-  CHECK(tier(Method::avg, 1000 * h, 1000) == Tier::hour);  // exactly 1 h
+  CHECK(tier(Method::avg, 30 * d, 1000) == Tier::hour);      // 43.2 min: 720 hourly points
+  CHECK(tier(Method::avg, 30 * d, 2000) == Tier::minute);    // 21.6 min
+  CHECK(tier(Method::avg, 500 * m, 1000) == Tier::minute);   // exactly 30 s
+  CHECK(tier(Method::avg, 500 * m - 1000, 1000) == Tier::raw);
+  CHECK(tier(Method::avg, 500 * h, 1000) == Tier::hour);  // exactly 30 min
   // minmax spends two points per bucket: 1 h / 100 points = 50 buckets of 72 s.
   CHECK(tier(Method::minmax, h, 100) == Tier::minute);
-  CHECK(tier(Method::lttb, h, 100) == Tier::raw);
+  CHECK(tier(Method::lttb, h, 200) == Tier::raw);  // 18 s
   CHECK(tier(Method::raw, 365 * d, 10) == Tier::raw);
 }
 
@@ -137,7 +137,7 @@ TEST_CASE("range query fields: defaults and refusals") {
   refused(R"({"points":-3})", "at least 1");
   refused(R"({"points":2.5})", "must be an integer");
   refused(R"({"points":"10"})", "must be an integer");
-  refused(R"({"points":100001})", "at most");
+  refused(R"({"points":1000001})", "at most");
   refused(R"({"points":1,"method":"minmax"})", "at least 2 for minmax");
   refused(R"({"method":"median"})", "unknown method \"median\"");
   refused(R"({"from":"soon"})", "\"from\"");

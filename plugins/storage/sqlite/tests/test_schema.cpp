@@ -1,5 +1,7 @@
 // Schema versions: a v1 file (written here by hand, as v1 wrote it) is
 // migrated forward with its data; a newer or foreign file is refused.
+#include <filesystem>
+
 #include "../schema.hpp"
 #include "support.hpp"
 
@@ -135,4 +137,39 @@ TEST_CASE("reopening a file restores series, latest values and counts") {
   Db db(host.data_dir() + "/metrics.db");
   CHECK(db.rows("SELECT min, max, sum, count FROM rollup_1m") ==
         std::vector<std::vector<std::string>>{{"2", "10", "12", "2"}, {"3", "3", "3", "1"}});
+}
+
+TEST_CASE("read_only: answers queries on a file another instance writes, never writes itself") {
+  vitals::testing::Host host;
+  auto id = host.intern("m");
+  int64_t t = now_ns() - minute;
+  auto writer = host.create(vitals_plugin());
+  REQUIRE(consume(writer, {{id, t, 1}, {id, t + 1, 2}}, 1) == VITALS_PENDING);
+  REQUIRE(writer.flush() == VITALS_OK);
+
+  auto reader = host.create(vitals_plugin(), "read_only = true");
+  CHECK(query(host, reader, R"({"op":"latest","match":"m"})")["series"][0]["value"].number() == 2);
+  CHECK(consume(reader, {{id, t + 2, 3}}, 2) == VITALS_ERROR);
+  CHECK(reader.last_error().find("read_only") != std::string::npos);
+  CHECK(reader.flush() == VITALS_OK);
+  // Range queries read the file as it is now.
+  REQUIRE(consume(writer, {{id, t + 5, 5}}, 3) == VITALS_PENDING);
+  REQUIRE(writer.flush() == VITALS_OK);
+  std::string q = R"({"op":"query","match":"m","method":"raw","from":)" + std::to_string(t) +
+                  ",\"to\":" + std::to_string(t + 10) + "}";
+  CHECK(query(host, reader, q)["series"][0]["points"].size() == 3);
+  CHECK(query(host, reader, q)["series"][0]["points"].size() == 3);
+  CHECK(query(host, reader, R"({"op":"stats"})")["samples"].integer() == 2);  // as of its open
+}
+
+TEST_CASE("read_only: an older file is not migrated; a missing one is not created") {
+  vitals::testing::Host host;
+  write_v1_file(host.data_dir() + "/old.db", now_ns() - hour, 10);
+  CHECK_THROWS_WITH(host.create(vitals_plugin(), "path = \"old.db\"\nread_only = true"),
+                    doctest::Contains("schema version 1 is older than this vitals (2); open it read-write once"));
+  Db db(host.data_dir() + "/old.db");
+  CHECK(db.integer("PRAGMA user_version") == 1);
+  CHECK_THROWS_WITH(host.create(vitals_plugin(), "path = \"none.db\"\nread_only = true"),
+                    doctest::Contains("none.db: cannot open"));
+  CHECK_FALSE(std::filesystem::exists(host.data_dir() + "/none.db"));
 }

@@ -79,7 +79,9 @@ TEST_CASE("tunables: batch size and flush interval") {
 TEST_CASE("throughput: samples per second into the plugin, batches of 1000" * doctest::skip()) {
   for (const char *sync : {"normal", "full"}) {
     vitals::testing::Host host;
-    auto storage = host.create(vitals_plugin(), std::string("synchronous = \"") + sync + "\"");
+    // VITALS_SQLITE_BENCH_CONFIG adds TOML lines, e.g. 'cache_size = "8MiB"'.
+    const char *extra = std::getenv("VITALS_SQLITE_BENCH_CONFIG");
+    auto storage = host.create(vitals_plugin(), std::string("synchronous = \"") + sync + "\"\n" + (extra ? extra : ""));
     std::vector<vitals_series_id_t> ids;
     for (int i = 0; i < 100; ++i) ids.push_back(host.intern("bench", {{"n", std::to_string(i)}}));
     const int batches = 2000;

@@ -224,7 +224,7 @@ TEST_CASE("retention works in bounded chunks and resumes where it stopped") {
   settings.temp_store = "memory";
   settings.journal_mode = "wal";
   settings.synchronous = "normal";
-  vitals::sqlite::Database db(path, true);
+  vitals::sqlite::Database db(path, vitals::sqlite::Database::Open::create);
   vitals::sqlite::apply_pragmas(db, settings, true);
   vitals::sqlite::migrate(db);
   int64_t now = now_ns();

@@ -1,20 +1,31 @@
-// A blocking HTTP/1.1 client for the server tests, on raw sockets so a test
-// can send exactly the bytes it wants (pipelined, trickled, malformed) and
-// read back responses parsed with http-parser.
+// What the HTTP server tests share: a blocking client on raw sockets (so a
+// test sends exactly the bytes it wants: pipelined, trickled, malformed, and
+// reads responses parsed with http-parser) and a harness that runs the server
+// on a private loop in the test thread while clients run on their own threads.
 #pragma once
 
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <http_parser.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <uv.h>
 
+#include <atomic>
 #include <cctype>
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
+
+#include "http/server.hpp"
 
 namespace vitals::testing {
 
@@ -203,6 +214,105 @@ class TestClient {
 // A GET with the given extra header lines ("Name: value\r\n" each).
 inline std::string get_request(std::string_view target, std::string_view extra_headers = "") {
   return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra_headers) + "\r\n";
+}
+
+using Clock = std::chrono::steady_clock;
+
+inline core::HttpServerConfig test_config() {
+  core::HttpServerConfig c;
+  c.listen = "127.0.0.1:0";
+  c.header_timeout_ms = 300;
+  c.idle_timeout_ms = 2'000;
+  c.linger_ms = 200;
+  return c;
+}
+
+inline int64_t ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+// Runs `fn` once on the loop after `delay_ms`; the timer frees itself.
+inline void after(uv_loop_t *loop, uint64_t delay_ms, std::function<void()> fn) {
+  struct Timer {
+    uv_timer_t handle;
+    std::function<void()> fn;
+  };
+  auto t = std::make_unique<Timer>(Timer{{}, std::move(fn)});
+  uv_timer_init(loop, &t->handle);
+  t->handle.data = t.get();
+  uv_timer_start(
+      &t->handle,
+      [](uv_timer_t *h) {
+        static_cast<Timer *>(h->data)->fn();
+        uv_close(reinterpret_cast<uv_handle_t *>(h),
+                 [](uv_handle_t *c) { std::unique_ptr<Timer> done(static_cast<Timer *>(c->data)); });
+      },
+      delay_ms, 0);
+  t.release();  // freed by its close callback
+}
+
+struct Harness {
+  uv_loop_t loop{};
+  std::unique_ptr<core::HttpServer> server;
+
+  explicit Harness(core::HttpServerConfig config = test_config()) {
+    uv_loop_init(&loop);
+    server = std::make_unique<core::HttpServer>(&loop, std::move(config));
+    std::string error;
+    INFO(error);
+    REQUIRE(server->listen(error));
+    REQUIRE(server->port() != 0);
+  }
+
+  ~Harness() {
+    bool done = false;
+    server->close([&] { done = true; }, 500);
+    while (!done) uv_run(&loop, UV_RUN_ONCE);
+    server.reset();
+    uv_run(&loop, UV_RUN_DEFAULT);  // the close callbacks free the last handles
+    CHECK(uv_loop_close(&loop) == 0);
+  }
+
+  uint16_t port() const { return server->port(); }
+
+  void route(std::string method, std::string path, core::HttpHandler handler,
+             core::RouteAccess access = core::RouteAccess::normal) {
+    std::string error;
+    INFO(error);
+    REQUIRE(server->add_route({std::move(method), std::move(path), std::move(handler), access}, error) != 0);
+  }
+
+  // Runs the loop until every client (each on its own thread) has returned.
+  void run(std::vector<std::function<void()>> clients) {
+    uv_async_t stop{};
+    uv_async_init(&loop, &stop, [](uv_async_t *a) { uv_stop(a->loop); });
+    std::atomic<size_t> running{clients.size()};
+    std::vector<std::exception_ptr> errors(clients.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < clients.size(); ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          clients[i]();
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+        if (--running == 0) uv_async_send(&stop);
+      });
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (auto &t : threads) t.join();
+    uv_close(reinterpret_cast<uv_handle_t *>(&stop), nullptr);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    for (auto &e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+  void run(std::function<void()> client) { run(std::vector<std::function<void()>>{std::move(client)}); }
+};
+
+inline core::HttpHandler text(std::string body) {
+  return [body](const core::HttpRequest &, std::shared_ptr<core::HttpResponse> res) {
+    res->send(200, "text/plain", body);
+  };
 }
 
 }  // namespace vitals::testing

@@ -1,0 +1,204 @@
+// A connection's output side: the in-order response queue, socket writes,
+// graceful close (FIN, then linger) and the socket handover after an upgrade.
+#include "connection.hpp"
+#include "server_context.hpp"
+
+namespace vitals::core {
+
+void UvTcpCloser::operator()(uv_tcp_t *tcp) const {
+  auto *handle = reinterpret_cast<uv_handle_t *>(tcp);
+  if (uv_is_closing(handle)) return;  // whoever closed it frees it
+  uv_close(handle, [](uv_handle_t *h) { std::unique_ptr<uv_tcp_t> free_me(reinterpret_cast<uv_tcp_t *>(h)); });
+}
+
+}  // namespace vitals::core
+
+namespace vitals::core::http {
+
+namespace {
+
+uv_stream_t *as_stream(uv_tcp_t *tcp) { return reinterpret_cast<uv_stream_t *>(tcp); }
+
+struct WriteRequest {
+  uv_write_t req{};
+  std::string first, second;
+  Connection *connection = nullptr;
+};
+
+}  // namespace
+
+void Connection::output(Exchange *exchange, std::string first, std::string second) {
+  if (closing_) return;
+  if (queue_.empty() || queue_.front().get() != exchange) {
+    if (!first.empty()) exchange->held_output.push_back(std::move(first));
+    if (!second.empty()) exchange->held_output.push_back(std::move(second));
+    return;
+  }
+  write(std::move(first), std::move(second));
+}
+
+void Connection::write(std::string first, std::string second) {
+  if (closing_ || (first.empty() && second.empty())) return;
+  auto w = std::make_unique<WriteRequest>();
+  w->first = std::move(first);
+  w->second = std::move(second);
+  w->connection = this;
+  w->req.data = w.get();
+  uv_buf_t bufs[2];
+  unsigned n = 0;
+  if (!w->first.empty()) bufs[n++] = uv_buf_init(w->first.data(), static_cast<unsigned>(w->first.size()));
+  if (!w->second.empty()) bufs[n++] = uv_buf_init(w->second.data(), static_cast<unsigned>(w->second.size()));
+  if (uv_write(&w->req, as_stream(tcp_), bufs, n, on_write) != 0) {
+    close();
+    return;
+  }
+  ++writes_in_flight_;
+  w.release();  // on_write frees it
+}
+
+void Connection::on_write(uv_write_t *req, int status) {
+  std::unique_ptr<WriteRequest> w(static_cast<WriteRequest *>(req->data));
+  w->connection->write_done(status, w->first.size() + w->second.size());
+}
+
+void Connection::write_done(int status, size_t bytes) {
+  --writes_in_flight_;
+  if (status < 0) {
+    close();
+    return;
+  }
+  if (ctx_) ctx_->stats.bytes_out += bytes;
+  // The 101 head is out: the socket can change hands. Must stay last: it
+  // frees this connection.
+  if (upgrade_handler_ && writes_in_flight_ == 0 && !closing_) handover();
+}
+
+void Connection::exchange_finished(Exchange *exchange) {
+  if (!queue_.empty() && queue_.front().get() == exchange) advance();
+}
+
+bool Connection::is_last(const Exchange *exchange) const { return !queue_.empty() && queue_.back().get() == exchange; }
+
+size_t Connection::buffered_bytes(const Exchange *exchange) const {
+  size_t n = 0;
+  for (const auto &s : exchange->held_output) n += s.size();
+  if (!closing_ && !queue_.empty() && queue_.front().get() == exchange)
+    n += uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t *>(tcp_));
+  return n;
+}
+
+void Connection::advance() {
+  while (!closing_ && !queue_.empty() && queue_.front()->finished()) {
+    std::shared_ptr<Exchange> done = std::move(queue_.front());
+    queue_.pop_front();
+    if (done->upgrade_handler) {
+      // Handover waits for the 101 head to be written (write_done).
+      upgrade_handler_ = std::move(done->upgrade_handler);
+      done->detach();
+      return;
+    }
+    bool closes = done->closes_connection;
+    done->detach();
+    if (closes) {
+      shutdown_and_linger();
+      return;
+    }
+    if (!queue_.empty()) {
+      // The next response may already have produced output: release it now.
+      auto held = std::move(queue_.front()->held_output);
+      queue_.front()->held_output.clear();
+      for (auto &chunk : held) write(std::move(chunk), {});
+    }
+  }
+  if (closing_ || phase_ == Phase::lingering) return;
+  if (queue_.empty() && ctx_->draining) {
+    shutdown_and_linger();
+    return;
+  }
+  // Parsing resumes from a timer, not from inside the handler that answered.
+  if (phase_ == Phase::awaiting_request && (!reading_ || !unparsed_.empty())) resume_timer_.start(0);
+  arm_timer();
+}
+
+// ---------------------------------------------------------------- closing
+
+void Connection::shutdown_and_linger() {
+  if (closing_ || phase_ == Phase::lingering) return;
+  phase_ = Phase::lingering;
+  unparsed_.clear();
+  auto rest = std::move(queue_);
+  queue_.clear();
+  for (auto &exchange : rest) exchange->detach();
+  // Closing with unread input makes the kernel send RST, which can destroy
+  // the response before the client reads it. So: send FIN after the pending
+  // writes, read and discard for a while, then close.
+  shutdown_req_.data = this;
+  int rc = uv_shutdown(&shutdown_req_, as_stream(tcp_), [](uv_shutdown_t *req, int status) {
+    if (status < 0) static_cast<Connection *>(req->data)->close();
+  });
+  if (rc != 0) {
+    close();
+    return;
+  }
+  start_reading();
+  timer_.start(ctx_ ? ctx_->config.linger_ms : 0);
+}
+
+void Connection::close() {
+  if (closing_) return;
+  closing_ = true;
+  timer_.stop();
+  resume_timer_.stop();
+  reading_ = false;
+  uv_close(reinterpret_cast<uv_handle_t *>(tcp_), on_closed);
+  // Detaching runs the handlers' on_close callbacks: do it last, with the
+  // connection already in its final state.
+  auto pending = std::move(queue_);
+  queue_.clear();
+  for (auto &exchange : pending) exchange->detach();
+}
+
+void Connection::on_closed(uv_handle_t *handle) {
+  std::unique_ptr<uv_tcp_t> tcp(reinterpret_cast<uv_tcp_t *>(handle));
+  std::unique_ptr<Connection> c(static_cast<Connection *>(handle->data));
+  ServerContext *ctx = c->ctx_;
+  if (ctx) ctx->connection_gone(c.get());
+  c.reset();
+  // Last: it may complete the server's close() and run its `done`.
+  if (ctx) ctx->finish_close_if_done();
+}
+
+void Connection::drain() {
+  if (closing_ || phase_ == Phase::lingering) return;
+  if (queue_.empty()) {
+    close();
+    return;
+  }
+  // Answer what was asked, read nothing more; advance() closes at the end.
+  phase_ = Phase::stopped;
+  unparsed_.clear();
+  arm_timer();
+}
+
+void Connection::handover() {
+  UpgradeHandler on_upgraded = std::move(upgrade_handler_);
+  upgrade_handler_ = nullptr;
+  if (!ctx_ || ctx_->draining) {
+    close();
+    return;
+  }
+  stop_reading();
+  timer_.stop();
+  resume_timer_.stop();
+  closing_ = true;
+  uv_tcp_t *tcp = tcp_;
+  tcp->data = nullptr;
+  std::string already_read = std::move(upgrade_bytes_);
+  ServerContext *ctx = ctx_;
+  ++ctx->stats.connections_upgraded;
+  ctx->connection_gone(this);
+  std::unique_ptr<Connection>(this).reset();  // nothing below may touch members
+  on_upgraded(UvTcpPtr(tcp), std::move(already_read));
+}
+
+}  // namespace vitals::core::http

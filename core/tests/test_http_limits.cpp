@@ -1,0 +1,156 @@
+// The HTTP server's defences over real sockets: body and header limits,
+// slowloris and idle timeouts, the connection cap.
+#include <doctest/doctest.h>
+
+#include "http_test_support.hpp"
+
+using namespace vitals::core;
+using namespace vitals::testing;
+
+TEST_CASE("a Content-Length over the limit gets 413 before the body is sent") {
+  auto config = test_config();
+  config.max_body_bytes = 1024;
+  Harness h(config);
+  bool called = false;
+  h.route("POST", "/in", [&](const HttpRequest &, std::shared_ptr<HttpResponse> res) {
+    called = true;
+    res->send(204, "text/plain", "");
+  });
+  ParsedResponse r;
+  bool closed = false;
+  h.run([&] {
+    TestClient c(h.port());
+    c.send("POST /in HTTP/1.1\r\nHost: t\r\nContent-Length: 104857600\r\n\r\n");  // and no body at all
+    r = c.read_response();
+    closed = c.wait_closed(1000);
+  });
+  CHECK(r.status == 413);
+  CHECK(r.body.find("larger than 1024 bytes") != std::string::npos);
+  CHECK(closed);
+  CHECK_FALSE(called);
+}
+
+TEST_CASE("oversized headers and too many headers get 431") {
+  auto config = test_config();
+  config.max_header_bytes = 4096;
+  config.max_header_count = 10;
+  Harness h(config);
+  h.route("GET", "/x", text("x"));
+  ParsedResponse big, many, fine;
+  h.run([&] {
+    TestClient a(h.port());
+    a.send(get_request("/x", "X-Big: " + std::string(5000, 'v') + "\r\n"));
+    big = a.read_response();
+    TestClient b(h.port());
+    std::string lots;
+    for (int i = 0; i < 11; ++i) lots += "X-H" + std::to_string(i) + ": v\r\n";
+    b.send(get_request("/x", lots));
+    many = b.read_response();
+    TestClient c(h.port());
+    c.send(get_request("/x", "X-Ok: " + std::string(3000, 'v') + "\r\n"));
+    fine = c.read_response();
+  });
+  CHECK(big.status == 431);
+  CHECK(many.status == 431);
+  CHECK(many.body.find("more than 10 header fields") != std::string::npos);
+  CHECK(fine.status == 200);
+}
+
+TEST_CASE("a slowloris client is cut off after header_timeout while others are served") {
+  Harness h;  // header_timeout_ms = 300
+  h.route("GET", "/x", text("x"));
+  ParsedResponse slow_answer, normal;
+  int64_t slow_cut_ms = 0, normal_done_ms = 0;
+  auto t0 = Clock::now();
+  h.run({[&] {
+           TestClient c(h.port());
+           std::string request = get_request("/x", "X-Padding: " + std::string(40, 'p') + "\r\n");
+           for (char ch : request) {  // one byte every 100 ms: never finishes in time
+             if (!c.send(std::string_view(&ch, 1)) || c.readable(100)) break;
+           }
+           slow_answer = c.read_response();
+           slow_cut_ms = ms_since(t0);
+         },
+         [&] {
+           std::this_thread::sleep_for(std::chrono::milliseconds(100));
+           TestClient c(h.port());
+           c.send(get_request("/x"));
+           normal = c.read_response();
+           normal_done_ms = ms_since(t0);
+         }});
+  CHECK(slow_answer.status == 408);
+  CHECK(slow_cut_ms >= 280);
+  CHECK(slow_cut_ms < 1500);
+  CHECK(normal.status == 200);
+  CHECK(normal_done_ms < 280);  // served while the slow client was still trickling
+  CHECK(h.server->stats().request_timeouts == 1);
+}
+
+TEST_CASE("a connection that never sends a request is closed after header_timeout") {
+  Harness h;  // header_timeout_ms = 300
+  bool closed = false;
+  int64_t waited_ms = 0;
+  h.run([&] {
+    TestClient c(h.port());
+    auto t = Clock::now();
+    closed = c.wait_closed(2000);
+    waited_ms = ms_since(t);
+  });
+  CHECK(closed);
+  CHECK(waited_ms >= 250);
+  CHECK(waited_ms < 1000);
+}
+
+TEST_CASE("an idle keep-alive connection is closed after idle_timeout") {
+  auto config = test_config();
+  config.idle_timeout_ms = 200;
+  Harness h(config);
+  h.route("GET", "/x", text("x"));
+  ParsedResponse r;
+  bool closed = false;
+  int64_t idle_ms = 0;
+  h.run([&] {
+    TestClient c(h.port());
+    c.send(get_request("/x"));
+    r = c.read_response();
+    auto t = Clock::now();
+    closed = c.wait_closed(2000);
+    idle_ms = ms_since(t);
+  });
+  CHECK(r.status == 200);
+  CHECK(closed);
+  CHECK(idle_ms >= 150);
+  CHECK(idle_ms < 1000);
+  CHECK(h.server->stats().idle_timeouts == 1);
+}
+
+TEST_CASE("connections beyond max_connections get 503 and are counted") {
+  auto config = test_config();
+  config.max_connections = 2;
+  Harness h(config);
+  h.route("GET", "/x", text("x"));
+  ParsedResponse first, second, refused, later;
+  h.run([&] {
+    TestClient a(h.port()), b(h.port());
+    a.send(get_request("/x"));
+    first = a.read_response();
+    b.send(get_request("/x"));
+    second = b.read_response();
+    TestClient c(h.port());
+    refused = c.read_response();
+    a.close();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the server notices a's close
+    TestClient d(h.port());
+    d.send(get_request("/x"));
+    later = d.read_response();
+  });
+  CHECK(first.status == 200);
+  CHECK(second.status == 200);
+  CHECK(refused.status == 503);
+  CHECK(refused.header("retry-after") == "1");
+  CHECK(refused.has("x-process-time"));
+  CHECK(refused.has("date"));
+  CHECK(later.status == 200);
+  CHECK(h.server->stats().connections_rejected == 1);
+  CHECK(h.server->stats().connections_accepted == 3);
+}
