@@ -41,6 +41,33 @@ int main(int argc, char **argv) {
   auto *test = app.add_subcommand("test", "Collect every input once and print the samples");
   add_common(test);
 
+  QueryOptions query;
+  auto *query_cmd = app.add_subcommand("query", "Print history of the series matching a selector");
+  add_common(query_cmd);
+  query_cmd->add_option("selector", query.selector, "Series selector, e.g. 'cpu_usage{cpu=\"total\"}'")->required();
+  query_cmd->add_option("--since", query.since, "How far back, e.g. 15m, 1h, 7d")->capture_default_str();
+  query_cmd->add_option("--from", query.from, "Start (RFC 3339, epoch, or -1h); overrides --since");
+  query_cmd->add_option("--to", query.to, "End (RFC 3339, epoch, now, or -5m)")->capture_default_str();
+  query_cmd->add_option("--points", query.points, "At most this many points per series")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  query_cmd->add_option("--method", query.method, "lttb, minmax, avg or raw")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lttb", "minmax", "avg", "raw"}));
+  query_cmd->add_option("--format", query.format, "table, json or csv")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  query_cmd->add_flag("--latest", query.latest, "Only the latest value of each series");
+  query_cmd->add_option("--db", query.db, "Read this SQLite file instead of asking the running agent");
+  query_cmd->add_option("--agent", query.address, "host:port of the agent (default: [agent.http] listen)");
+  query_cmd->add_option("--token-file", query.token_file, "Bearer token file (default: [agent.http] token_file)");
+
+  std::string backup_db, backup_to;
+  auto *backup = app.add_subcommand("backup", "Copy the database consistently, even while the agent runs");
+  add_common(backup);
+  backup->add_option("--to", backup_to, "Destination file")->required();
+  backup->add_option("--db", backup_db, "Database to copy (default: the sqlite storage in conf.d)");
+
   CLI11_PARSE(app, argc, argv);
   options.config_dir = config_dir;
   for (const auto &d : plugin_dirs) options.plugin_dirs.emplace_back(d);
@@ -48,5 +75,7 @@ int main(int argc, char **argv) {
   if (*check) return cmd_check(options);
   if (*plugins) return cmd_plugins(options, describe);
   if (*test) return run_inputs_once(options);
+  if (*query_cmd) return cmd_query(options, query);
+  if (*backup) return cmd_backup(options, backup_db, backup_to);
   return run_agent(options);
 }

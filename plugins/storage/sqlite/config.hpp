@@ -31,7 +31,7 @@ inline constexpr vitals_config_field_t config_fields[] = {
      "\"normal\" (WAL: durable at checkpoint, safe from corruption) or \"full\" (durable at every commit)",
      {}},
     {"journal_mode", VITALS_CONFIG_STRING, 0, "\"wal\"", "\"wal\", \"delete\", \"truncate\" or \"persist\"", {}},
-    {"cache_size", VITALS_CONFIG_SIZE, 0, "\"64MiB\"", "page cache of each of the two connections", {}},
+    {"cache_size", VITALS_CONFIG_SIZE, 0, "\"16MiB\"", "page cache of each of the two connections", {}},
     {"mmap_size", VITALS_CONFIG_SIZE, 0, "\"256MiB\"", "bytes of the file read through mmap; 0 disables", {}},
     {"wal_autocheckpoint",
      VITALS_CONFIG_INT,
