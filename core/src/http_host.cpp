@@ -114,6 +114,8 @@ void http_on_close(vitals_http_response_t *r, vitals_http_close_fn fn, void *use
   if (r && fn) from_c(r)->response->on_close([fn, user] { fn(user); });
 }
 
+size_t http_stream_buffered(vitals_http_response_t *r) { return r ? from_c(r)->response->buffered_bytes() : 0; }
+
 }  // namespace
 
 void fill_http_host_functions(vitals_host_t &t) {
@@ -124,6 +126,7 @@ void fill_http_host_functions(vitals_host_t &t) {
   t.http_stream_write = http_stream_write;
   t.http_stream_end = http_stream_end;
   t.http_on_close = http_on_close;
+  t.http_stream_buffered = http_stream_buffered;
 }
 
 void remove_component_routes(HttpServer *server, Component &component) {

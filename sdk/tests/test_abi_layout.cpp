@@ -105,7 +105,7 @@ TEST_CASE("vitals_host_t layout is pinned") {
   PIN(vitals_host_t, data_dir, 104);
   PIN(vitals_host_t, instance_id, 112);
   PIN(vitals_host_t, reply, 120);
-  // ABI 1.1 took seven reserved slots for HTTP; sizeof did not change.
+  // ABI 1.1 took eight reserved slots for HTTP; sizeof did not change.
   PIN(vitals_host_t, http_route, 128);
   PIN(vitals_host_t, http_header, 136);
   PIN(vitals_host_t, http_respond, 144);
@@ -113,7 +113,8 @@ TEST_CASE("vitals_host_t layout is pinned") {
   PIN(vitals_host_t, http_stream_write, 160);
   PIN(vitals_host_t, http_stream_end, 168);
   PIN(vitals_host_t, http_on_close, 176);
-  PIN(vitals_host_t, reserved, 184);
+  PIN(vitals_host_t, http_stream_buffered, 184);
+  PIN(vitals_host_t, reserved, 192);
 }
 
 TEST_CASE("vitals_tunable_t layout is pinned") {

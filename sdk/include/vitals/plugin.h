@@ -290,8 +290,11 @@ typedef struct vitals_host {
   /* Calls fn(user) if the client disconnects before the response finished. */
   void (*http_on_close)(vitals_http_response_t *response, vitals_http_close_fn fn,
                         void *user);
+  /* Bytes written to a stream but not yet taken by the client's socket: a
+   * streaming output uses it to notice a client that does not keep up. */
+  size_t (*http_stream_buffered)(vitals_http_response_t *response);
 
-  void *reserved[9];
+  void *reserved[8];
 } vitals_host_t;
 
 /* One numeric knob an optimizer may turn. */

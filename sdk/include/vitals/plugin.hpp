@@ -360,6 +360,11 @@ class HttpResponse {
     return host_->http_stream_write(r_, data.data(), data.size()) == VITALS_OK;
   }
   void stream_end() const { host_->http_stream_end(r_); }
+  // Bytes written but not yet taken by the client (a slow reader grows it).
+  size_t stream_buffered() const { return host_->http_stream_buffered(r_); }
+  // Calls fn if the client goes away before the response is finished. The
+  // function must stay valid until then (store it in the plugin).
+  void on_close(vitals_http_close_fn fn, void *user) const { host_->http_on_close(r_, fn, user); }
   vitals_http_response_t *raw() const { return r_; }
 
  private:

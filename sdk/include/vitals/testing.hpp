@@ -62,6 +62,7 @@ struct HttpResult {
   bool streaming = false;
   bool finished = false;
   bool client_gone = false;  // set by the test to make stream writes fail
+  size_t buffered_bytes = 0;  // set by the test to simulate a slow reader
   vitals_http_close_fn on_close = nullptr;
   void *on_close_user = nullptr;
 };
@@ -203,6 +204,9 @@ class Host {
       auto *res = reinterpret_cast<HttpResult *>(r);
       res->on_close = fn;
       res->on_close_user = user;
+    };
+    table_.http_stream_buffered = [](vitals_http_response_t *r) {
+      return reinterpret_cast<HttpResult *>(r)->buffered_bytes;
     };
     table_.reply = [](vitals_reply_t *r, int status, const char *, const char *body, size_t len) {
       auto *reply = reinterpret_cast<QueryReply *>(r);
