@@ -76,21 +76,26 @@ void host_metrics_snapshot(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit, v
     for (const auto &[k, v] : labels) c_labels.push_back({k.c_str(), v.c_str()});
     visit(user, name.c_str(), c_labels.data(), static_cast<uint32_t>(c_labels.size()), value);
   });
-  // Plugins' own counters, labelled with their component.
+  // Plugins' own counters, labelled with their component and named
+  // vitals_<plugin>_<stat> so that two plugins' "clients" never collide.
   for (Component *c : p.components()) {
     if (!c->plugin().stats) continue;
     struct Forward {
       vitals_stat_visit_fn visit;
       void *user;
       const std::string *id;
-    } fwd{visit, user, &c->id()};
+      std::string prefix;
+      std::string name;
+    } fwd{visit, user, &c->id(), "vitals_" + c->config().plugin + "_", {}};
     c->plugin().stats(
         c->instance(),
         [](void *u, const char *name, const vitals_label_t *labels, uint32_t n, double value) {
           auto *f = static_cast<Forward *>(u);
+          std::string_view raw(name ? name : "");
+          f->name = raw.rfind("vitals_", 0) == 0 ? std::string(raw) : f->prefix + std::string(raw);
           std::vector<vitals_label_t> all(labels, labels + n);
           all.push_back({"component", f->id->c_str()});
-          f->visit(f->user, name, all.data(), static_cast<uint32_t>(all.size()), value);
+          f->visit(f->user, f->name.c_str(), all.data(), static_cast<uint32_t>(all.size()), value);
         },
         &fwd);
   }

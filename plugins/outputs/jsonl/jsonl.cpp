@@ -21,110 +21,20 @@
 #include <vector>
 
 #include "sample_toml.h"
+#include "vitals/json_writer.hpp"
 #include "vitals/plugin.hpp"
 
 namespace {
 
 std::string errno_text(int error) { return std::error_code(error, std::generic_category()).message(); }
 
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if it is not one.
-size_t utf8_length(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
-  auto continuation = [&](size_t k) { return (byte(k) & 0xC0) == 0x80; };
-  unsigned lead = byte(0);
-  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    unsigned second = byte(1);
-    // Overlong forms (E0 80..9F) and UTF-16 surrogates (ED A0..BF) are not UTF-8.
-    if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F)) return 0;
-    return continuation(1) && continuation(2) ? 3 : 0;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    unsigned second = byte(1);
-    if ((lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F)) return 0;
-    return continuation(1) && continuation(2) && continuation(3) ? 4 : 0;
-  }
-  return 0;
-}
-
-// Appends s as a JSON string. Invalid UTF-8 becomes U+FFFD so that every
-// line stays parseable whatever bytes a label carried.
-void append_json_string(std::string &out, std::string_view s) {
-  out += '"';
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      size_t n = utf8_length(s, i);
-      if (n == 0) {
-        out += "\\ufffd";
-        ++i;
-      } else {
-        out.append(s.substr(i, n));
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          static constexpr char hex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
-  out += '"';
-}
-
-// JSON has no NaN or infinity; null keeps the line valid and the sample visible.
-void append_number(std::string &out, double value) {
-  if (!std::isfinite(value)) {
-    out += "null";
-    return;
-  }
-  char text[32];
-  auto result = std::to_chars(text, text + sizeof text, value);
-  out.append(text, result.ptr);
-}
-
-void append_integer(std::string &out, int64_t value) {
-  char text[24];
-  auto result = std::to_chars(text, text + sizeof text, value);
-  out.append(text, result.ptr);
-}
-
 void append_labels(std::string &out, const vitals_label_t *labels, uint32_t n) {
   out += '{';
   for (uint32_t i = 0; i < n; ++i) {
     if (i) out += ',';
-    append_json_string(out, labels[i].key ? labels[i].key : "");
+    vitals::json::append_string(out, labels[i].key ? labels[i].key : "");
     out += ':';
-    append_json_string(out, labels[i].value ? labels[i].value : "");
+    vitals::json::append_string(out, labels[i].value ? labels[i].value : "");
   }
   out += '}';
 }
@@ -215,24 +125,24 @@ class Jsonl final : public vitals::Output {
     line_ends_.clear();
     for (size_t i = 0; i < batch.size(); ++i) {
       buffer_ += "{\"ts\":";
-      append_integer(buffer_, batch.ts_ns(i));
+      vitals::json::append_int(buffer_, batch.ts_ns(i));
       buffer_ += ',';
       buffer_ += series_fields(batch.series(i));
       buffer_ += ",\"value\":";
-      append_number(buffer_, batch.value(i));
+      vitals::json::append_double(buffer_, batch.value(i));
       buffer_ += "}\n";
       line_ends_.push_back(buffer_.size());
     }
     for (size_t i = 0; i < batch.event_count(); ++i) {
       const vitals_event_t &e = batch.event(i);
       buffer_ += "{\"ts\":";
-      append_integer(buffer_, e.ts_ns);
+      vitals::json::append_int(buffer_, e.ts_ns);
       buffer_ += ",\"event\":{\"severity\":\"";
       buffer_ += severity_name(e.severity);
       buffer_ += "\",\"source\":";
-      append_json_string(buffer_, e.source ? e.source : "");
+      vitals::json::append_string(buffer_, e.source ? e.source : "");
       buffer_ += ",\"message\":";
-      append_json_string(buffer_, e.message ? e.message : "");
+      vitals::json::append_string(buffer_, e.message ? e.message : "");
       buffer_ += ",\"labels\":";
       append_labels(buffer_, e.labels, e.n_labels);
       buffer_ += "}}\n";
@@ -266,9 +176,9 @@ class Jsonl final : public vitals::Output {
     std::string fields;
     if (const vitals_series_t *s = host().series(id)) {
       fields += "\"series\":";
-      append_json_string(fields, s->text ? s->text : "");
+      vitals::json::append_string(fields, s->text ? s->text : "");
       fields += ",\"name\":";
-      append_json_string(fields, s->name ? s->name : "");
+      vitals::json::append_string(fields, s->name ? s->name : "");
       fields += ",\"labels\":";
       append_labels(fields, s->labels, s->n_labels);
     } else {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "json.hpp"
+#include "vitals/json_writer.hpp"
 #include "request.hpp"
 
 namespace vitals::sqlite {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "json.hpp"
+#include "vitals/json_writer.hpp"
 #include "vitals/selector.hpp"
 
 namespace vitals::sqlite {

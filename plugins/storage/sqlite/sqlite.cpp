@@ -14,7 +14,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "db.hpp"
-#include "json.hpp"
+#include "vitals/json_writer.hpp"
 #include "query.hpp"
 #include "retention.hpp"
 #include "sample_toml.h"

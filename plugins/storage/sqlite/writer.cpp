@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "json.hpp"
+#include "vitals/json_writer.hpp"
 #include "tier.hpp"
 
 namespace vitals::sqlite {

@@ -374,6 +374,14 @@ class HttpResponse {
 
 using HttpHandler = std::function<void(const HttpRequest &, HttpResponse)>;
 
+// Thrown by PluginBase::route() when the agent runs without an HTTP server
+// ([agent.http] enabled = false, or a test host without one): a plugin may
+// catch it and carry on without its routes.
+class HttpUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 struct Tunable {
   std::string name;
   std::string description;
@@ -427,7 +435,7 @@ class PluginBase {
   // handler becomes a 500 answer.
   void route(const std::string &method, const std::string &path, uint32_t flags, HttpHandler handler) {
     const vitals_host_t *h = host_.raw();
-    if (h->abi_minor < 1 || !h->http_route) throw std::runtime_error("this agent has no HTTP server (ABI < 1.1)");
+    if (h->abi_minor < 1 || !h->http_route) throw HttpUnavailable("this agent has no HTTP server (ABI < 1.1)");
     auto owned = std::make_unique<HttpHandler>(std::move(handler));
     int rc = h->http_route(
         h->ctx, method.c_str(), path.c_str(), flags,
@@ -445,8 +453,8 @@ class PluginBase {
         routes_.emplace_back(std::make_unique<std::pair<const vitals_host_t *, HttpHandler *>>(h, owned.get())).get());
     if (rc != VITALS_OK) {
       routes_.pop_back();
-      throw std::runtime_error(rc == VITALS_ERROR ? "the agent's HTTP server is disabled ([agent.http] enabled)"
-                                                  : "cannot register " + method + " " + path + ": already taken");
+      if (rc == VITALS_ERROR) throw HttpUnavailable("the agent's HTTP server is disabled ([agent.http] enabled)");
+      throw std::runtime_error("cannot register " + method + " " + path + ": already taken");
     }
     handlers_.push_back(std::move(owned));
   }

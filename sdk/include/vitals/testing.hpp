@@ -61,7 +61,7 @@ struct HttpResult {
   std::vector<std::pair<std::string, std::string>> headers;
   bool streaming = false;
   bool finished = false;
-  bool client_gone = false;  // set by the test to make stream writes fail
+  bool client_gone = false;   // set by the test to make stream writes fail
   size_t buffered_bytes = 0;  // set by the test to simulate a slow reader
   vitals_http_close_fn on_close = nullptr;
   void *on_close_user = nullptr;

@@ -1,5 +1,6 @@
-// Writing JSON by hand: exact int64 nanoseconds, shortest round-trip doubles,
-// strings escaped (invalid UTF-8 becomes U+FFFD so every reply parses).
+// Writing JSON by hand, fast and exact: int64 nanoseconds as integers,
+// shortest round-trip doubles (NaN and infinities as null), strings escaped
+// (invalid UTF-8 becomes U+FFFD so every document parses). Header-only.
 #pragma once
 
 #include <charconv>
@@ -8,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace vitals::sqlite::json {
+namespace vitals::json {
 
 // Length of the well-formed UTF-8 sequence starting at s[i], or 0.
 inline size_t utf8_length(std::string_view s, size_t i) {
@@ -60,6 +61,12 @@ inline void append_string(std::string &out, std::string_view s) {
       case '\t':
         out += "\\t";
         break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           static constexpr char hex[] = "0123456789abcdef";
@@ -92,4 +99,4 @@ inline void append_double(std::string &out, double value) {
   out.append(text, r.ptr);
 }
 
-}  // namespace vitals::sqlite::json
+}  // namespace vitals::json
