@@ -113,6 +113,27 @@ class Agent:
         return rc
 
 
+def parse_size(text):
+    """Bytes in a size as the agent's config writes it: 8MiB, 256KiB, 1GiB, 0."""
+    units = {"KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3, "B": 1}
+    for unit, k in units.items():
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * k)
+    return int(text)
+
+
+def rss_split_mb(pid):
+    """Current resident memory by kind: anonymous (heap, stacks: the process's
+    own), file-backed (mapped files: libraries, and a database read through
+    mmap), shared memory (such as SQLite's -shm index), from /proc/<pid>/status."""
+    out = {}
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            out[key] = int(value.split()[0]) / 1024
+    return out
+
+
 def machine():
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                  "unknown")

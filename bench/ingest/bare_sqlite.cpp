@@ -6,7 +6,7 @@
 // same rows. Prints one JSON object on stdout.
 //
 //   bare_sqlite --db PATH --samples N --tx SAMPLES [--series 100] [--conns 8] [--batch 1000]
-//               [--start-ns T] [--step-ns NS] [--cache-kib 8192] [--like-plugin]
+//               [--start-ns T] [--step-ns NS] [--cache-kib 8192] [--mmap-bytes 268435456] [--like-plugin]
 //
 // --like-plugin adds what the sqlite plugin writes besides the raw rows, with
 // its statements: a SAVEPOINT per request (--savepoints alone), one UPSERT per
@@ -134,7 +134,7 @@ double cpu_seconds() {
 
 int main(int argc, char **argv) {
   std::string path;
-  int64_t samples = 0, tx = 0, start_ns = 0, step_ns = 1'000'000'000, cache_kib = 8192;
+  int64_t samples = 0, tx = 0, start_ns = 0, step_ns = 1'000'000'000, cache_kib = 8192, mmap_bytes = 268435456;
   int series = 100, conns = 8, batch = 1000;
   bool savepoints = false, rollups = false;
   for (int i = 1; i < argc; ++i) {
@@ -158,6 +158,7 @@ int main(int argc, char **argv) {
     else if (a == "--start-ns") start_ns = std::atoll(v.c_str());
     else if (a == "--step-ns") step_ns = std::atoll(v.c_str());
     else if (a == "--cache-kib") cache_kib = std::atoll(v.c_str());
+    else if (a == "--mmap-bytes") mmap_bytes = std::atoll(v.c_str());
     else {
       std::fprintf(stderr, "bare_sqlite: unknown option %s\n", a.c_str());
       return 2;
@@ -166,7 +167,8 @@ int main(int argc, char **argv) {
   if (path.empty() || samples <= 0 || tx <= 0 || series < conns || conns < 1 || batch < 1) {
     std::fprintf(stderr,
                  "usage: bare_sqlite --db PATH --samples N --tx SAMPLES [--series 100] [--conns 8] [--batch 1000] "
-                 "[--start-ns T] [--step-ns NS] [--cache-kib 8192] [--like-plugin | --savepoints | --rollups]\n");
+                 "[--start-ns T] [--step-ns NS] [--cache-kib 8192] [--mmap-bytes 268435456] "
+                 "[--like-plugin | --savepoints | --rollups]\n");
     return 2;
   }
 
@@ -176,7 +178,7 @@ int main(int argc, char **argv) {
   // The plugin's writer pragmas (schema.cpp apply_pragmas with its defaults,
   // cache_size as the agent's config sets it).
   exec(db, "PRAGMA cache_size = -" + std::to_string(cache_kib));
-  exec(db, "PRAGMA mmap_size = 268435456");
+  exec(db, "PRAGMA mmap_size = " + std::to_string(mmap_bytes));
   exec(db, "PRAGMA temp_store = memory");
   exec(db, "PRAGMA journal_mode = wal");
   exec(db, "PRAGMA synchronous = normal");
@@ -250,6 +252,7 @@ int main(int argc, char **argv) {
   auto t0 = std::chrono::steady_clock::now();
   double cpu0 = cpu_seconds();
   int64_t written = 0, in_tx = 0, requests_in_tx = 0, commits = 0;
+  std::vector<double> commit_ms;
   int conn = 0;
   bool open = false;
   while (written < samples) {
@@ -276,7 +279,9 @@ int main(int argc, char **argv) {
     conn = (conn + 1) % conns;
     if (++requests_in_tx >= requests_per_tx || written >= samples) {
       if (rollups) write_rollups(in_tx);
-      run(db, commit);
+      auto c0 = std::chrono::steady_clock::now();
+      run(db, commit);  // a commit past wal_autocheckpoint pages also checkpoints (copy + fsync)
+      commit_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - c0).count());
       open = false;
       ++commits;
       in_tx = requests_in_tx = 0;
@@ -285,6 +290,10 @@ int main(int argc, char **argv) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double cpu = cpu_seconds() - cpu0;
 
+  std::sort(commit_ms.begin(), commit_ms.end());
+  auto commit_pct = [&](double p) {
+    return commit_ms[static_cast<size_t>(p * static_cast<double>(commit_ms.size() - 1))];
+  };
   sqlite3_stmt *count = prepare(db, "SELECT count(*) FROM samples");
   if (sqlite3_step(count) != SQLITE_ROW) die(db, "count");
   long long stored = sqlite3_column_int64(count, 0);
@@ -293,9 +302,10 @@ int main(int argc, char **argv) {
   sqlite3_close(db);
   std::printf(
       "{\"samples\":%lld,\"stored\":%lld,\"commits\":%lld,\"samples_per_commit\":%.1f,\"elapsed_s\":%.6f,"
-      "\"samples_per_s\":%.1f,\"cpu_s\":%.3f,\"savepoints\":%s,\"rollups\":%s}\n",
+      "\"samples_per_s\":%.1f,\"cpu_s\":%.3f,\"commit_p50_ms\":%.3f,\"commit_p99_ms\":%.3f,\"commit_max_ms\":%.3f,"
+      "\"savepoints\":%s,\"rollups\":%s}\n",
       static_cast<long long>(written), stored, static_cast<long long>(commits),
       static_cast<double>(written) / static_cast<double>(commits), seconds, static_cast<double>(written) / seconds, cpu,
-      savepoints ? "true" : "false", rollups ? "true" : "false");
+      commit_pct(0.5), commit_pct(0.99), commit_ms.back(), savepoints ? "true" : "false", rollups ? "true" : "false");
   return stored == written ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 // Component lifecycle pieces that do not involve routing.
 #include "component.hpp"
 
+#include <atomic>
 #include <span>
 
 #include "series_registry.hpp"
@@ -9,7 +10,9 @@ namespace vitals::core {
 
 Component::Component(Pipeline &pipeline, const ComponentConfig &config, std::shared_ptr<LoadedPlugin> plugin,
                      MetricsRegistry &metrics)
-    : queue(config.queue), config_(config), plugin_(std::move(plugin)), ctx_{&pipeline, this} {
+    : queue(config.queue), config_(config), metrics_(metrics), plugin_(std::move(plugin)), ctx_{&pipeline, this} {
+  static std::atomic<uint64_t> instances{0};
+  metrics_owner_ = config_.id + "#" + std::to_string(++instances);
   if (!config_.match.empty()) {
     Selector sel;
     std::string err;
@@ -17,7 +20,7 @@ Component::Component(Pipeline &pipeline, const ComponentConfig &config, std::sha
   }
   MetricLabels labels = {{"component", config_.id}, {"kind", kind_name(config_.kind)}, {"plugin", config_.plugin}};
   auto counter = [&](const char *name, const char *help) {
-    return metrics.get(config_.id, VITALS_METRIC_COUNTER, name, help, labels);
+    return metrics.get(metrics_owner_, VITALS_METRIC_COUNTER, name, help, labels);
   };
   m.samples_in = counter("vitals_component_samples_in_total", "Samples received by the component");
   m.samples_out = counter("vitals_component_samples_out_total", "Samples emitted by the component");
@@ -27,9 +30,9 @@ Component::Component(Pipeline &pipeline, const ComponentConfig &config, std::sha
   m.dropped = counter("vitals_component_dropped_samples_total", "Samples dropped by a full queue");
   m.skipped_ticks = counter("vitals_component_skipped_ticks_total",
                             "Collections skipped because the previous one was still running or blocked");
-  m.queue_depth = metrics.get(config_.id, VITALS_METRIC_GAUGE, "vitals_component_queue_depth_samples",
+  m.queue_depth = metrics.get(metrics_owner_, VITALS_METRIC_GAUGE, "vitals_component_queue_depth_samples",
                               "Samples waiting in the component's inbound queue", labels);
-  m.latency_seconds = metrics.get(config_.id, VITALS_METRIC_HISTOGRAM, "vitals_component_latency_seconds",
+  m.latency_seconds = metrics.get(metrics_owner_, VITALS_METRIC_HISTOGRAM, "vitals_component_latency_seconds",
                                   "Time spent in one collect or consume call", labels);
 }
 
@@ -41,6 +44,8 @@ Component::~Component() {
     worker.join();
   }
   if (instance_) plugin().destroy(instance_);
+  // Metric handles are valid for the instance's whole life, destroy included.
+  metrics_.remove_owner(metrics_owner_);
 }
 
 bool Component::create(const vitals_host_t &host_template, std::string &error) {

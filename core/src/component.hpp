@@ -55,6 +55,10 @@ class Component {
   std::string last_error() const;
 
   const std::string &id() const { return config_.id; }
+  // Owns this instance's self-metrics: unique per instance, so that a
+  // component restarted by a reload never shares (or frees) its
+  // predecessor's metrics while both exist.
+  const std::string &metrics_owner() const { return metrics_owner_; }
   vitals_kind_t kind() const { return config_.kind; }
   const ComponentConfig &config() const { return config_; }
   const vitals_plugin_t &plugin() const { return plugin_->descriptor; }
@@ -108,6 +112,8 @@ class Component {
 
  private:
   const ComponentConfig config_;
+  MetricsRegistry &metrics_;
+  std::string metrics_owner_;
   std::shared_ptr<LoadedPlugin> plugin_;
   HostContext ctx_;
   vitals_host_t host_table_{};

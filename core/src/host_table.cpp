@@ -61,7 +61,7 @@ vitals_metric_t *host_metric(vitals_host_ctx_t *ctx, const char *name, int type,
   if (!name || type < VITALS_METRIC_COUNTER || type > VITALS_METRIC_HISTOGRAM) return nullptr;
   MetricLabels labels = {{"component", c.component->id()}};
   return reinterpret_cast<vitals_metric_t *>(c.pipeline->metrics().get(
-      c.component->id(), static_cast<vitals_metric_type_t>(type), name, help ? help : "", labels));
+      c.component->metrics_owner(), static_cast<vitals_metric_type_t>(type), name, help ? help : "", labels));
 }
 
 void host_metric_update(vitals_metric_t *m, double value) {

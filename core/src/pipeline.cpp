@@ -63,7 +63,6 @@ std::shared_ptr<Component> Pipeline::make_component(const ComponentConfig &cfg, 
   std::string error;
   if (!c->create(host_template_, error)) {
     diags.error(cfg.file, cfg.line, "[" + std::string(kind_name(cfg.kind)) + "." + cfg.id + "]: " + error);
-    metrics_.remove_owner(cfg.id);
     return nullptr;
   }
   return c;
@@ -106,7 +105,10 @@ bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool sche
     if (!cfg) continue;
     if (auto c = make_component(*cfg, checked, diags)) created.push_back(std::move(c));
   }
-  if (diags.has_errors()) return false;
+  if (diags.has_errors()) {
+    for (auto &c : created) remove_component_routes(http_, *c);
+    return false;
+  }
   for (auto &c : created) components_[c->id()] = c;
   wire(checked.graph);
   // Consumers first, so nothing an input emits at start finds its sink unstarted.
@@ -134,7 +136,10 @@ bool Pipeline::reload(const CheckedConfig &checked, Diagnostics &diags, ReloadRe
     // with the old one until the old one retires, so create under a new map.
     if (auto c = make_component(*cfg, checked, diags)) fresh.push_back(std::move(c));
   }
-  if (diags.has_errors()) return false;  // the new instances are destroyed here; nothing changed
+  if (diags.has_errors()) {  // the new instances are destroyed here; nothing changed
+    for (auto &c : fresh) remove_component_routes(http_, *c);
+    return false;
+  }
 
   std::vector<std::shared_ptr<Component>> old_ones;
   for (auto it = components_.begin(); it != components_.end();) {
@@ -201,7 +206,6 @@ void Pipeline::finalize(const std::shared_ptr<Component> &c) {
   c->parked.clear();
   parked_.erase(c.get());
   ready_.erase(c.get());
-  metrics_.remove_owner(c->id());
   log_debug(c->id(), "stopped");
   retiring_.erase(std::remove(retiring_.begin(), retiring_.end(), c), retiring_.end());
 }

@@ -73,9 +73,7 @@ class Instance {
   Instance(Host *host, const vitals_plugin_t *plugin, void *instance) : host_(host), plugin_(plugin), inst_(instance) {}
   Instance(Instance &&o) noexcept : host_(o.host_), plugin_(o.plugin_), inst_(std::exchange(o.inst_, nullptr)) {}
   Instance &operator=(Instance &&) = delete;
-  ~Instance() {
-    if (inst_) plugin_->destroy(inst_);
-  }
+  ~Instance();
 
   int start() { return plugin_->start ? plugin_->start(inst_) : VITALS_OK; }
   int stop() { return plugin_->stop ? plugin_->stop(inst_) : VITALS_OK; }
@@ -516,6 +514,14 @@ class Host {
   std::atomic<size_t> emit_calls_{0};
   bool backpressure_ = false;
 };
+
+inline Instance::~Instance() {
+  if (!inst_) return;
+  // As the agent does: every ack still pending is delivered (as stopped)
+  // before the plugin goes, so none is lost and none outlives its code.
+  host_->deliver_acks(VITALS_STOPPED);
+  plugin_->destroy(inst_);
+}
 
 inline int Instance::consume(const std::vector<Sample> &samples) {
   std::vector<vitals_series_id_t> ids;
