@@ -5,7 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 # CI sets WERROR=true: warnings are errors there.
 WERROR     ?= false
-MESON_SETUP = meson setup --buildtype=debugoptimized -Dwerror=$(WERROR)
+MESON_SETUP = meson setup -Dwerror=$(WERROR)
 VITALS      = $(BUILD)/core/vitals
 
 .PHONY: all deps build run test test-sanitize bench install format clean
@@ -16,7 +16,7 @@ deps:
 	@scripts/install-deps
 
 $(BUILD)/build.ninja:
-	$(MESON_SETUP) $(BUILD)
+	$(MESON_SETUP) --buildtype=debugoptimized $(BUILD)
 
 build: deps $(BUILD)/build.ninja
 	meson configure $(BUILD) -Dwerror=$(WERROR) >/dev/null
@@ -32,7 +32,7 @@ test: build
 # 2-core CI machine. GCC 12 reports false maybe-uninitialized in <regex>
 # under ASan, hence the one warning switched off here.
 $(ASAN_BUILD)/build.ninja:
-	$(MESON_SETUP) -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 \
+	$(MESON_SETUP) -Ddebug=true -Doptimization=1 -Db_sanitize=address,undefined -Db_lundef=false \
 	  -Dcpp_args=-Wno-maybe-uninitialized $(ASAN_BUILD)
 
 test-sanitize: deps $(ASAN_BUILD)/build.ninja
