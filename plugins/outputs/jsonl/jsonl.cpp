@@ -39,21 +39,6 @@ void append_labels(std::string &out, const vitals_label_t *labels, uint32_t n) {
   out += '}';
 }
 
-const char *severity_name(int32_t severity) {
-  switch (severity) {
-    case VITALS_SEVERITY_INFO:
-      return "info";
-    case VITALS_SEVERITY_WARNING:
-      return "warning";
-    case VITALS_SEVERITY_CRITICAL:
-      return "critical";
-    case VITALS_SEVERITY_EMERGENCY:
-      return "emergency";
-    default:
-      return "unknown";
-  }
-}
-
 // Owns a file descriptor.
 class FileHandle {
  public:
@@ -138,7 +123,7 @@ class Jsonl final : public vitals::Output {
       buffer_ += "{\"ts\":";
       vitals::json::append_int(buffer_, e.ts_ns);
       buffer_ += ",\"event\":{\"severity\":\"";
-      buffer_ += severity_name(e.severity);
+      buffer_ += vitals::severity_name(e.severity);
       buffer_ += "\",\"source\":";
       vitals::json::append_string(buffer_, e.source ? e.source : "");
       buffer_ += ",\"message\":";

@@ -9,21 +9,6 @@ namespace vitals::sse {
 
 namespace {
 
-const char *severity_name(int32_t severity) {
-  switch (severity) {
-    case VITALS_SEVERITY_INFO:
-      return "info";
-    case VITALS_SEVERITY_WARNING:
-      return "warning";
-    case VITALS_SEVERITY_CRITICAL:
-      return "critical";
-    case VITALS_SEVERITY_EMERGENCY:
-      return "emergency";
-    default:
-      return "unknown";
-  }
-}
-
 void append_head(std::string &out, uint64_t id, const char *type) {
   out += "id: ";
   out += std::to_string(id);
@@ -61,7 +46,7 @@ std::unique_ptr<RingEvent> RingEvent::event(uint64_t id, const vitals_event_t &e
   out += "{\"ts\":";
   json::append_int(out, ev.ts_ns);
   out += ",\"severity\":\"";
-  out += severity_name(ev.severity);
+  out += vitals::severity_name(ev.severity);
   out += "\",\"source\":";
   json::append_string(out, ev.source ? ev.source : "");
   out += ",\"message\":";

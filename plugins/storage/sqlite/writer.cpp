@@ -4,27 +4,12 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "vitals/json_writer.hpp"
 #include "tier.hpp"
+#include "vitals/json_writer.hpp"
 
 namespace vitals::sqlite {
 
 namespace {
-
-const char *severity_name(int32_t s) {
-  switch (s) {
-    case VITALS_SEVERITY_INFO:
-      return "info";
-    case VITALS_SEVERITY_WARNING:
-      return "warning";
-    case VITALS_SEVERITY_CRITICAL:
-      return "critical";
-    case VITALS_SEVERITY_EMERGENCY:
-      return "emergency";
-    default:
-      return "unknown";
-  }
-}
 
 int64_t wall_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -194,7 +179,7 @@ void Writer::add_event(const vitals_event_t &e) {
     json::append_string(labels, e.labels[i].value ? e.labels[i].value : "");
   }
   labels += '}';
-  insert_event_.bind(1, e.ts_ns).bind(2, std::string_view(severity_name(e.severity)));
+  insert_event_.bind(1, e.ts_ns).bind(2, std::string_view(vitals::severity_name(e.severity)));
   insert_event_.bind(3, std::string_view(e.source ? e.source : ""))
       .bind(4, std::string_view(e.message ? e.message : ""));
   insert_event_.bind(5, std::string_view(labels));

@@ -46,6 +46,22 @@ struct Label {
   std::string value;
 };
 
+// "info", "warning", "critical", "emergency" (what outputs write).
+inline const char *severity_name(int32_t severity) {
+  switch (severity) {
+    case VITALS_SEVERITY_INFO:
+      return "info";
+    case VITALS_SEVERITY_WARNING:
+      return "warning";
+    case VITALS_SEVERITY_CRITICAL:
+      return "critical";
+    case VITALS_SEVERITY_EMERGENCY:
+      return "emergency";
+    default:
+      return "unknown";
+  }
+}
+
 // Builds a batch to emit. Owns its storage; view() borrows it.
 class Batch {
  public:
