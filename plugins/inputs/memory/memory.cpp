@@ -13,6 +13,7 @@
 
 #include "sample_toml.h"
 #include "vitals/plugin.hpp"
+#include "vitals/proc_file.hpp"
 
 namespace {
 
@@ -85,22 +86,7 @@ class Memory final : public vitals::Input {
   // A machine without swap reports 0 percent used, never NaN.
   static double percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
 
-  void read_file() {
-    FILE *f = std::fopen(path_.c_str(), "re");
-    if (!f) throw std::runtime_error("cannot open " + path_);
-    // /proc files report size 0, so read until EOF into a buffer kept between collects.
-    size_t used = 0;
-    for (;;) {
-      if (buffer_.size() - used < 4096) buffer_.resize(buffer_.size() + 8192);
-      size_t n = std::fread(buffer_.data() + used, 1, buffer_.size() - used, f);
-      used += n;
-      if (n == 0) break;
-    }
-    bool failed = std::ferror(f);
-    std::fclose(f);
-    if (failed) throw std::runtime_error("cannot read " + path_);
-    text_ = std::string_view(buffer_.data(), used);
-  }
+  void read_file() { text_ = vitals::read_proc_file(path_, buffer_); }
 
   // Lines read "Key:   123 kB"; only the keys this plugin reports are checked.
   void parse(std::array<std::optional<uint64_t>, kFields> &kb) const {
