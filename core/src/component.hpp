@@ -23,6 +23,7 @@
 #include "uv_timer.hpp"
 #include "vitals/plugin.h"
 #include "vitals/selector.hpp"
+#include "ws_host.hpp"
 
 namespace vitals::core {
 
@@ -98,6 +99,7 @@ class Component {
 
   std::map<uint64_t, std::unique_ptr<UvTimer>> plugin_timers;
   std::vector<uint64_t> http_routes;  // RouteIds on the agent's HTTP server
+  ComponentWebSockets websockets;     // connections accepted on its routes
   uint64_t outstanding_deliveries = 0;
   uint64_t pending_ack_callbacks = 0;  // into this plugin's code: it must outlive them
   bool started = false;

@@ -5,6 +5,7 @@
 
 #include "component.hpp"
 #include "http_host.hpp"
+#include "ws_host.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "query_reply.hpp"
@@ -131,6 +132,7 @@ vitals_host_t make_host_template() {
   t.instance_id = host_instance_id;
   t.reply = host_reply;
   fill_http_host_functions(t);
+  fill_ws_host_functions(t);
   return t;
 }
 

@@ -11,19 +11,11 @@
 #include "http/server.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
+#include "plugin_response.hpp"
 
 namespace vitals::core {
 
 namespace {
-
-// What a vitals_http_response_t* points at. Owned by the plugin from the
-// handler call until it calls respond() or stream_end().
-struct PluginResponse {
-  std::shared_ptr<HttpResponse> response;
-  HttpHeaders headers;
-};
-
-PluginResponse *from_c(vitals_http_response_t *r) { return reinterpret_cast<PluginResponse *>(r); }
 
 HttpHeaders with_type(HttpHeaders headers, const char *content_type) {
   if (content_type && *content_type) headers.set("Content-Type", content_type);
@@ -47,7 +39,7 @@ int http_route(vitals_host_ctx_t *ctx, const char *method, const char *path, uin
   route.access = (admin_path || (flags & VITALS_HTTP_ADMIN)) ? RouteAccess::admin
                  : (flags & VITALS_HTTP_PUBLIC)              ? RouteAccess::open
                                                              : RouteAccess::normal;
-  route.handler = [handler, user](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
+  route.handler = [handler, user, &hc](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
     std::vector<std::string> names;
     std::vector<vitals_label_t> headers;
     names.reserve(req.headers.size());
@@ -67,7 +59,11 @@ int http_route(vitals_host_ctx_t *ctx, const char *method, const char *path, uin
     c.headers = headers.data();
     c.n_headers = static_cast<uint32_t>(headers.size());
     c.remote = req.remote_address.c_str();
-    auto *owned = new PluginResponse{std::move(res), {}};
+    auto *owned = new PluginResponse{std::move(res), {}, &hc, {}};
+    if (req.headers.has("Upgrade"))
+      owned->handshake = http::check_websocket_handshake(req);
+    else
+      owned->handshake = {426, {}, "this route speaks WebSocket: send a handshake (Upgrade: websocket)"};
     handler(user, &c, reinterpret_cast<vitals_http_response_t *>(owned));
   };
   std::string error;

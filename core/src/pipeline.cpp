@@ -196,6 +196,7 @@ void Pipeline::finalize(const std::shared_ptr<Component> &c) {
     stop_producer(*c);
   }
   remove_component_routes(http_, *c);
+  c->websockets.close_all(1001, "component stopped");  // what stop() left open
   // Deliveries the plugin never completed fail now: their senders must know.
   std::vector<uint64_t> orphaned;
   for (const auto &[id, d] : deliveries_)

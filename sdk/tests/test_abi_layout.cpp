@@ -114,7 +114,23 @@ TEST_CASE("vitals_host_t layout is pinned") {
   PIN(vitals_host_t, http_stream_end, 168);
   PIN(vitals_host_t, http_on_close, 176);
   PIN(vitals_host_t, http_stream_buffered, 184);
-  PIN(vitals_host_t, reserved, 192);
+  // ABI 1.2 took six more for WebSocket.
+  PIN(vitals_host_t, ws_accept, 192);
+  PIN(vitals_host_t, ws_frame, 200);
+  PIN(vitals_host_t, ws_frame_release, 208);
+  PIN(vitals_host_t, ws_send, 216);
+  PIN(vitals_host_t, ws_buffered, 224);
+  PIN(vitals_host_t, ws_close, 232);
+  PIN(vitals_host_t, reserved, 240);
+}
+
+TEST_CASE("vitals_ws_handlers_t layout is pinned") {
+  PIN_SIZE(vitals_ws_handlers_t, 56);
+  PIN(vitals_ws_handlers_t, struct_size, 0);
+  PIN(vitals_ws_handlers_t, max_message, 4);
+  PIN(vitals_ws_handlers_t, on_message, 8);
+  PIN(vitals_ws_handlers_t, on_close, 16);
+  PIN(vitals_ws_handlers_t, reserved, 24);
 }
 
 TEST_CASE("vitals_tunable_t layout is pinned") {

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define VITALS_ABI_MAJOR 1
-#define VITALS_ABI_MINOR 1 /* 1.1: HTTP routes */
+#define VITALS_ABI_MINOR 2 /* 1.1: HTTP routes; 1.2: WebSocket */
 
 /* The one symbol every plugin exports. */
 #define VITALS_PLUGIN_SYMBOL "vitals_plugin"
@@ -128,12 +128,12 @@ typedef struct vitals_batch {
 typedef enum vitals_config_type {
   VITALS_CONFIG_STRING = 1,
   VITALS_CONFIG_INT = 2,
-  VITALS_CONFIG_FLOAT = 3,    /* integers are accepted too */
+  VITALS_CONFIG_FLOAT = 3, /* integers are accepted too */
   VITALS_CONFIG_BOOL = 4,
   VITALS_CONFIG_DURATION = 5, /* "500ms", "1s", "5m", "30d"; JSON: nanoseconds */
   VITALS_CONFIG_SIZE = 6,     /* "64KB", "10MB", or an integer; JSON: bytes */
   VITALS_CONFIG_STRING_ARRAY = 7,
-  VITALS_CONFIG_ANY = 8       /* any TOML value (tables, arrays of tables), as JSON */
+  VITALS_CONFIG_ANY = 8 /* any TOML value (tables, arrays of tables), as JSON */
 } vitals_config_type_t;
 
 /* One row of a plugin's config schema. The host checks a component's TOML
@@ -162,9 +162,8 @@ struct uv_loop_s;
 typedef void (*vitals_ack_fn)(void *user, int status, const char *error);
 
 /* Visits one value: self-metrics snapshots and plugin stats. */
-typedef void (*vitals_stat_visit_fn)(void *user, const char *name,
-                                     const vitals_label_t *labels,
-                                     uint32_t n_labels, double value);
+typedef void (*vitals_stat_visit_fn)(void *user, const char *name, const vitals_label_t *labels, uint32_t n_labels,
+                                     double value);
 
 typedef void (*vitals_timer_fn)(void *user);
 
@@ -205,6 +204,30 @@ enum {
   VITALS_HTTP_PREFIX = 1u << 2  /* path is a prefix: "/dashboard/" matches everything below */
 };
 
+/* ---- WebSocket (ABI 1.2) ------------------------------------------------------ */
+
+/* One accepted WebSocket connection (RFC 6455). Valid from ws_accept() until
+ * the plugin calls ws_close() or the host calls on_close, whichever is first. */
+typedef struct vitals_ws vitals_ws_t;
+/* One encoded server frame: encode once, send the same bytes to any number of
+ * connections. Reference counted; the creator holds one reference. */
+typedef struct vitals_ws_frame vitals_ws_frame_t;
+
+enum { VITALS_WS_TEXT = 1, VITALS_WS_BINARY = 2, VITALS_WS_PING = 9, VITALS_WS_PONG = 10 };
+
+typedef struct vitals_ws_handlers {
+  uint32_t struct_size; /* sizeof(vitals_ws_handlers_t) */
+  uint32_t max_message; /* largest incoming message in bytes; 0: 64 KiB. Larger closes with 1009 */
+  /* A whole text (valid UTF-8) or binary message from the client. The data is
+   * borrowed for the call. Pings, pongs and close frames are the host's. */
+  void (*on_message)(void *user, vitals_ws_t *ws, int opcode, const char *data, size_t len);
+  /* The connection ended without the plugin closing it: the client closed
+   * (its code), a protocol error (1002, 1007, 1009), the network (1006) or
+   * the agent stopping (1001). Called once; ws is invalid afterwards. */
+  void (*on_close)(void *user, vitals_ws_t *ws, int code, const char *reason);
+  void *reserved[4];
+} vitals_ws_handlers_t;
+
 typedef struct vitals_host {
   uint32_t struct_size; /* sizeof(vitals_host_t) as the host knows it */
   uint32_t abi_minor;   /* the host's VITALS_ABI_MINOR */
@@ -215,8 +238,8 @@ typedef struct vitals_host {
 
   /* Interns a series; returns 0 if the name or a label key is invalid.
    * Labels need not be sorted. Thread-safe. */
-  vitals_series_id_t (*intern)(vitals_host_ctx_t *ctx, const char *name,
-                               const vitals_label_t *labels, uint32_t n_labels);
+  vitals_series_id_t (*intern)(vitals_host_ctx_t *ctx, const char *name, const vitals_label_t *labels,
+                               uint32_t n_labels);
   /* Looks up an interned series; NULL if unknown. Thread-safe. */
   const vitals_series_t *(*series)(vitals_host_ctx_t *ctx, vitals_series_id_t id);
 
@@ -227,12 +250,10 @@ typedef struct vitals_host {
    * VITALS_AGAIN when a "block" queue downstream is full (nothing was enqueued
    * and on_ack will not be called), or VITALS_STOPPED. Thread-safe; called
    * from a processor's consume(), the output inherits the input's completion. */
-  int (*emit)(vitals_host_ctx_t *ctx, const vitals_batch_t *batch,
-              vitals_ack_fn on_ack, void *ack_user);
+  int (*emit)(vitals_host_ctx_t *ctx, const vitals_batch_t *batch, vitals_ack_fn on_ack, void *ack_user);
 
   /* Completes a consume() that returned VITALS_PENDING. Thread-safe. */
-  void (*complete)(vitals_host_ctx_t *ctx, vitals_ack_t *ack, int status,
-                   const char *error);
+  void (*complete)(vitals_host_ctx_t *ctx, vitals_ack_t *ack, int status, const char *error);
 
   /* The agent's event loop. Only touch it from the loop thread. */
   struct uv_loop_s *(*loop)(vitals_host_ctx_t *ctx);
@@ -240,21 +261,19 @@ typedef struct vitals_host {
   /* Timers on the loop thread; callbacks run on the loop thread. A repeat of
    * 0 fires once. Returns a non-zero id. The host stops an instance's timers
    * before stop(). Loop thread only. */
-  uint64_t (*timer_start)(vitals_host_ctx_t *ctx, uint64_t first_ms,
-                          uint64_t repeat_ms, vitals_timer_fn fn, void *user);
+  uint64_t (*timer_start)(vitals_host_ctx_t *ctx, uint64_t first_ms, uint64_t repeat_ms, vitals_timer_fn fn,
+                          void *user);
   void (*timer_stop)(vitals_host_ctx_t *ctx, uint64_t timer_id);
 
   /* Self-metrics, labelled with the instance. Handles live as long as the
    * instance. update() adds to counters, sets gauges and observes histograms.
    * Thread-safe. */
-  vitals_metric_t *(*metric)(vitals_host_ctx_t *ctx, const char *name,
-                             int type, const char *help);
+  vitals_metric_t *(*metric)(vitals_host_ctx_t *ctx, const char *name, int type, const char *help);
   void (*metric_update)(vitals_metric_t *metric, double value);
 
   /* Visits every self-metric of the agent (components and process). Loop
    * thread only: what the `agent` input and optimizers read. */
-  void (*metrics_snapshot)(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit,
-                           void *user);
+  void (*metrics_snapshot)(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit, void *user);
 
   /* The agent's data directory (absolute, exists). */
   const char *(*data_dir)(vitals_host_ctx_t *ctx);
@@ -263,38 +282,55 @@ typedef struct vitals_host {
 
   /* Answers a query() call, exactly once, from any thread. The host copies
    * the body. status is an HTTP status code. */
-  void (*reply)(vitals_reply_t *reply, int status, const char *content_type,
-                const char *body, size_t body_len);
+  void (*reply)(vitals_reply_t *reply, int status, const char *content_type, const char *body, size_t body_len);
 
   /* ---- ABI 1.1: HTTP, all on the loop thread ---------------------------- */
 
   /* Registers a route on the agent's HTTP server; it goes away when the
    * instance stops. Returns VITALS_OK, VITALS_INVALID (bad path or a route
    * another component owns) or VITALS_ERROR (the HTTP server is disabled). */
-  int (*http_route)(vitals_host_ctx_t *ctx, const char *method, const char *path,
-                    uint32_t flags, vitals_http_handler_fn handler, void *user);
+  int (*http_route)(vitals_host_ctx_t *ctx, const char *method, const char *path, uint32_t flags,
+                    vitals_http_handler_fn handler, void *user);
   /* Adds a response header; before http_respond/http_stream_start. */
-  void (*http_header)(vitals_http_response_t *response, const char *name,
-                      const char *value);
+  void (*http_header)(vitals_http_response_t *response, const char *name, const char *value);
   /* Answers with a whole body and finishes the response. */
-  void (*http_respond)(vitals_http_response_t *response, int status,
-                       const char *content_type, const char *body, size_t body_len);
+  void (*http_respond)(vitals_http_response_t *response, int status, const char *content_type, const char *body,
+                       size_t body_len);
   /* Starts a streamed answer (chunked), e.g. text/event-stream. */
-  int (*http_stream_start)(vitals_http_response_t *response, int status,
-                           const char *content_type);
+  int (*http_stream_start)(vitals_http_response_t *response, int status, const char *content_type);
   /* Writes a chunk; VITALS_STOPPED once the client has gone away. */
-  int (*http_stream_write)(vitals_http_response_t *response, const char *data,
-                           size_t len);
+  int (*http_stream_write)(vitals_http_response_t *response, const char *data, size_t len);
   /* Finishes a streamed answer. */
   void (*http_stream_end)(vitals_http_response_t *response);
   /* Calls fn(user) if the client disconnects before the response finished. */
-  void (*http_on_close)(vitals_http_response_t *response, vitals_http_close_fn fn,
-                        void *user);
+  void (*http_on_close)(vitals_http_response_t *response, vitals_http_close_fn fn, void *user);
   /* Bytes written to a stream but not yet taken by the client's socket: a
    * streaming output uses it to notice a client that does not keep up. */
   size_t (*http_stream_buffered)(vitals_http_response_t *response);
 
-  void *reserved[8];
+  /* ---- ABI 1.2: WebSocket, all on the loop thread ----------------------- */
+
+  /* Completes the WebSocket handshake of a request (101 Switching Protocols)
+   * and returns the connection in *out; handlers and user are kept for its
+   * life. A request that is not a valid handshake is answered by the host
+   * (400, or 426 for an unsupported version) and VITALS_INVALID returned.
+   * The response is finished either way. */
+  int (*ws_accept)(vitals_http_response_t *response, const vitals_ws_handlers_t *handlers, void *user,
+                   vitals_ws_t **out);
+  /* Encodes one frame (VITALS_WS_*; a ping or pong payload is at most 125
+   * bytes). Returns NULL on a bad opcode or size. */
+  vitals_ws_frame_t *(*ws_frame)(vitals_host_ctx_t *ctx, int opcode, const char *data, size_t len);
+  void (*ws_frame_release)(vitals_ws_frame_t *frame);
+  /* Queues the frame's bytes on the connection, without copying them.
+   * VITALS_STOPPED once the connection is closing. */
+  int (*ws_send)(vitals_ws_t *ws, vitals_ws_frame_t *frame);
+  /* Bytes queued on the connection and not yet taken by its socket. */
+  size_t (*ws_buffered)(vitals_ws_t *ws);
+  /* Sends a close frame (code 1000-4999, reason at most 123 bytes) and
+   * closes the connection; no callback follows and ws is invalid at once. */
+  void (*ws_close)(vitals_ws_t *ws, int code, const char *reason);
+
+  void *reserved[2];
 } vitals_host_t;
 
 /* One numeric knob an optimizer may turn. */
@@ -325,8 +361,7 @@ typedef struct vitals_plugin_descriptor {
 
   /* Required by every kind. create() returns NULL and fills err on failure;
    * config_json is the schema-checked config object. */
-  void *(*create)(const vitals_host_t *host, const char *config_json, char *err,
-                  size_t err_size);
+  void *(*create)(const vitals_host_t *host, const char *config_json, char *err, size_t err_size);
   void (*destroy)(void *instance);
 
   /* Optional. Called on the loop thread. */

@@ -343,6 +343,44 @@ class HttpRequest {
   const vitals_http_request_t &r_;
 };
 
+// One WebSocket frame, encoded once (ABI 1.2): send the same bytes to every
+// connection that should get them. Cheap to copy; thread-safe to create.
+class WsFrame {
+ public:
+  WsFrame() = default;
+  // Throws std::invalid_argument for a bad opcode or an oversized ping/pong.
+  WsFrame(const Host &host, int opcode, std::string_view payload) {
+    const vitals_host_t *h = host.raw();
+    vitals_ws_frame_t *f = h->ws_frame(h->ctx, opcode, payload.data(), payload.size());
+    if (!f) throw std::invalid_argument("invalid WebSocket frame");
+    frame_ = std::shared_ptr<vitals_ws_frame_t>(f, [h](vitals_ws_frame_t *p) { h->ws_frame_release(p); });
+  }
+  static WsFrame text(const Host &host, std::string_view payload) { return WsFrame(host, VITALS_WS_TEXT, payload); }
+  explicit operator bool() const { return frame_ != nullptr; }
+  vitals_ws_frame_t *raw() const { return frame_.get(); }
+
+ private:
+  std::shared_ptr<vitals_ws_frame_t> frame_;
+};
+
+// A handle on an accepted WebSocket connection; valid until close() or the
+// handler's on_close(). Loop thread only.
+class WebSocket {
+ public:
+  WebSocket(const vitals_host_t *host, vitals_ws_t *ws) : host_(host), ws_(ws) {}
+  // False once the connection is closing.
+  bool send(const WsFrame &frame) const { return host_->ws_send(ws_, frame.raw()) == VITALS_OK; }
+  // Bytes queued and not yet taken by the client's socket.
+  size_t buffered() const { return host_->ws_buffered(ws_); }
+  // Sends a close frame; the handle is invalid afterwards and no callback follows.
+  void close(int code = 1000, const std::string &reason = {}) const { host_->ws_close(ws_, code, reason.c_str()); }
+  vitals_ws_t *raw() const { return ws_; }
+
+ private:
+  const vitals_host_t *host_;
+  vitals_ws_t *ws_;
+};
+
 // The answer to one request. Copyable handle; finish it exactly once with
 // respond() or stream_end(), possibly later (on the loop thread).
 class HttpResponse {
@@ -382,6 +420,38 @@ class HttpResponse {
   // function must stay valid until then (store it in the plugin).
   void on_close(vitals_http_close_fn fn, void *user) const { host_->http_on_close(r_, fn, user); }
   vitals_http_response_t *raw() const { return r_; }
+
+  // Accepts a WebSocket handshake (ABI 1.2) and finishes the response.
+  // `handler` must have on_message(int opcode, std::string_view data) and
+  // on_close(int code, std::string_view reason), and stay alive until
+  // on_close() runs or the plugin calls WebSocket::close(). Returns nullopt
+  // when the request is no valid handshake: the host answered it (400/426).
+  template <class Handler>
+  std::optional<WebSocket> accept_websocket(Handler *handler, uint32_t max_message = 0) const {
+    if (host_->abi_minor < 2 || !host_->ws_accept) {
+      respond(501, "application/json", "{\"error\":\"this agent has no WebSocket support (ABI < 1.2)\"}");
+      return std::nullopt;
+    }
+    vitals_ws_handlers_t handlers{};
+    handlers.struct_size = sizeof handlers;
+    handlers.max_message = max_message;
+    handlers.on_message = [](void *user, vitals_ws_t *, int opcode, const char *data, size_t len) {
+      try {
+        static_cast<Handler *>(user)->on_message(opcode, std::string_view(data, len));
+      } catch (...) {
+        // An exception must not unwind into the host.
+      }
+    };
+    handlers.on_close = [](void *user, vitals_ws_t *, int code, const char *reason) {
+      try {
+        static_cast<Handler *>(user)->on_close(code, std::string_view(reason ? reason : ""));
+      } catch (...) {
+      }
+    };
+    vitals_ws_t *ws = nullptr;
+    if (host_->ws_accept(r_, &handlers, handler, &ws) != VITALS_OK) return std::nullopt;
+    return WebSocket(host_, ws);
+  }
 
  private:
   const vitals_host_t *host_;

@@ -52,6 +52,45 @@ struct LogLine {
 
 class Host;
 
+// A WebSocket the plugin accepted through Host::http() (ABI 1.2). The test
+// plays the client: it reads what the plugin sent and sends messages. The
+// test host accepts every request as a handshake; the agent's handshake
+// checks are the core's and tested there.
+struct TestWebSocket {
+  struct Frame {
+    int opcode;
+    std::string payload;
+  };
+  std::vector<Frame> frames;  // everything the plugin sent, in order
+  bool closed_by_plugin = false;
+  int close_code = 0;
+  std::string close_reason;
+  bool gone = false;          // the test disconnected it
+  size_t buffered_bytes = 0;  // set by the test to simulate a slow reader
+  vitals_ws_handlers_t handlers{};
+  void *user = nullptr;
+
+  bool open() const { return !closed_by_plugin && !gone; }
+  // The client sends a message.
+  void receive(std::string_view data, int opcode = VITALS_WS_TEXT) {
+    if (open() && handlers.on_message) handlers.on_message(user, handle(), opcode, data.data(), data.size());
+  }
+  // The client goes away (or closes with `code`).
+  void disconnect(int code = 1006) {
+    if (!open()) return;
+    gone = true;
+    if (handlers.on_close) handlers.on_close(user, handle(), code, "");
+  }
+  // Payloads of the text frames, in order.
+  std::vector<std::string> texts() const {
+    std::vector<std::string> out;
+    for (const auto &f : frames)
+      if (f.opcode == VITALS_WS_TEXT) out.push_back(f.payload);
+    return out;
+  }
+  vitals_ws_t *handle() { return reinterpret_cast<vitals_ws_t *>(this); }
+};
+
 // What a plugin answered to Host::http(); filled in when it answers (which may
 // be after the call returns, e.g. once acks are delivered).
 struct HttpResult {
@@ -65,6 +104,7 @@ struct HttpResult {
   size_t buffered_bytes = 0;  // set by the test to simulate a slow reader
   vitals_http_close_fn on_close = nullptr;
   void *on_close_user = nullptr;
+  std::shared_ptr<TestWebSocket> websocket;  // set (status 101) once the plugin accepted one
 };
 
 // One created plugin instance; destroyed (after stop) when it goes out of scope.
@@ -206,6 +246,39 @@ class Host {
     table_.http_stream_buffered = [](vitals_http_response_t *r) {
       return reinterpret_cast<HttpResult *>(r)->buffered_bytes;
     };
+    table_.ws_accept = [](vitals_http_response_t *r, const vitals_ws_handlers_t *handlers, void *user,
+                          vitals_ws_t **out) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      res->status = 101;
+      res->finished = true;
+      res->websocket = std::make_shared<TestWebSocket>();
+      res->websocket->handlers = *handlers;
+      res->websocket->user = user;
+      *out = res->websocket->handle();
+      return static_cast<int>(VITALS_OK);
+    };
+    table_.ws_frame = [](vitals_host_ctx_t *c, int opcode, const char *data, size_t len) -> vitals_ws_frame_t * {
+      bool control = opcode == VITALS_WS_PING || opcode == VITALS_WS_PONG;
+      if (!control && opcode != VITALS_WS_TEXT && opcode != VITALS_WS_BINARY) return nullptr;
+      if (control && len > 125) return nullptr;
+      ++self(c)->ws_frames_created_;
+      return reinterpret_cast<vitals_ws_frame_t *>(new TestWebSocket::Frame{opcode, std::string(data, len)});
+    };
+    table_.ws_frame_release = [](vitals_ws_frame_t *f) { delete reinterpret_cast<TestWebSocket::Frame *>(f); };
+    table_.ws_send = [](vitals_ws_t *ws, vitals_ws_frame_t *f) {
+      auto *t = reinterpret_cast<TestWebSocket *>(ws);
+      if (!t->open()) return static_cast<int>(VITALS_STOPPED);
+      t->frames.push_back(*reinterpret_cast<TestWebSocket::Frame *>(f));
+      return static_cast<int>(VITALS_OK);
+    };
+    table_.ws_buffered = [](vitals_ws_t *ws) { return reinterpret_cast<TestWebSocket *>(ws)->buffered_bytes; };
+    table_.ws_close = [](vitals_ws_t *ws, int code, const char *reason) {
+      auto *t = reinterpret_cast<TestWebSocket *>(ws);
+      if (!t->open()) return;
+      t->closed_by_plugin = true;
+      t->close_code = code;
+      t->close_reason = reason ? reason : "";
+    };
     table_.reply = [](vitals_reply_t *r, int status, const char *, const char *body, size_t len) {
       auto *reply = reinterpret_cast<QueryReply *>(r);
       reply->body.assign(body, len);
@@ -345,6 +418,8 @@ class Host {
     result->finished = true;
     return result;
   }
+  // How many WebSocket frames the plugin encoded (each may go to many clients).
+  size_t ws_frames_created() const { return ws_frames_created_; }
   // The routes the plugin registered, as "METHOD path".
   std::vector<std::string> routes() const {
     std::vector<std::string> out;
@@ -510,6 +585,7 @@ class Host {
   std::vector<Route> routes_;
   std::vector<std::shared_ptr<HttpResult>> results_;  // alive while the plugin may still answer
   uint64_t next_timer_ = 0;
+  std::atomic<size_t> ws_frames_created_{0};
   uintptr_t next_ack_token_ = 0;
   std::atomic<size_t> emit_calls_{0};
   bool backpressure_ = false;

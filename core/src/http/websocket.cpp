@@ -1,0 +1,206 @@
+#include "websocket.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace vitals::core::http {
+
+namespace {
+
+uv_stream_t *as_stream(uv_tcp_t *tcp) { return reinterpret_cast<uv_stream_t *>(tcp); }
+
+struct WriteRequest {
+  uv_write_t req;
+  WsFrame frame;  // keeps the shared bytes alive until the kernel took them
+};
+
+}  // namespace
+
+WebSocket *WebSocket::start(UvTcpPtr socket, std::string already_read, Handlers handlers, WsLimits limits) {
+  auto *ws = new WebSocket(socket.release(), std::move(handlers), limits);
+  ws->input_ = std::move(already_read);
+  uv_read_start(as_stream(ws->tcp_), on_alloc, on_read);
+  // Frames that arrived with the handshake are parsed on the next loop turn,
+  // so no handler runs before the caller has the pointer this returns.
+  if (!ws->input_.empty()) ws->kick_.start(0);
+  return ws;
+}
+
+WebSocket::WebSocket(uv_tcp_t *tcp, Handlers handlers, WsLimits limits)
+    : tcp_(tcp),
+      handlers_(std::move(handlers)),
+      limits_(limits),
+      close_timer_(tcp->loop, [this] { close_socket(); }),
+      kick_(tcp->loop, [this] { process_input(); }) {
+  tcp_->data = this;
+  wslay_event_callbacks callbacks{wslay_recv, wslay_send, nullptr, nullptr, nullptr, nullptr, wslay_message};
+  wslay_event_context_server_init(&wslay_, &callbacks, this);
+  wslay_event_config_set_max_recv_msg_length(wslay_, limits_.max_message);
+}
+
+WebSocket::~WebSocket() {
+  wslay_event_context_free(wslay_);
+  delete tcp_;
+}
+
+bool WebSocket::send(WsFrame frame) {
+  if (closing_ || socket_closed_) return false;
+  write(std::move(frame));
+  return true;
+}
+
+size_t WebSocket::buffered() const { return socket_closed_ ? 0 : tcp_->write_queue_size; }
+
+void WebSocket::close(uint16_t code, std::string_view reason) {
+  handlers_ = {};
+  if (closing_ || socket_closed_) return;
+  closing_ = true;
+  std::string text(reason.substr(0, 123));
+  wslay_event_queue_close(wslay_, code, reinterpret_cast<const uint8_t *>(text.data()), text.size());
+  wslay_event_send(wslay_);
+  close_timer_.start(limits_.close_timeout_ms);
+}
+
+void WebSocket::on_alloc(uv_handle_t *handle, size_t, uv_buf_t *buf) {
+  auto *ws = static_cast<WebSocket *>(handle->data);
+  *buf = uv_buf_init(ws->read_buffer_.data(), static_cast<unsigned>(ws->read_buffer_.size()));
+}
+
+void WebSocket::on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  auto *ws = static_cast<WebSocket *>(stream->data);
+  if (nread > 0) {
+    ws->input_.append(buf->base, static_cast<size_t>(nread));
+    ws->process_input();
+  } else if (nread < 0) {
+    // The client went away, with or without the close handshake.
+    bool clean = wslay_event_get_close_received(ws->wslay_);
+    ws->report_close(clean ? wslay_event_get_status_code_received(ws->wslay_) : ws_close_abnormal, "");
+    ws->close_socket();
+  }
+}
+
+void WebSocket::process_input() {
+  if (socket_closed_) return;
+  int rv = wslay_event_recv(wslay_);
+  input_.erase(0, input_offset_);
+  input_offset_ = 0;
+  if (rv != 0) {
+    // wslay gave up on the stream (a malformed frame header, a reserved
+    // opcode): it must not be read again. Say why, then close once the
+    // close frame has left.
+    closing_ = true;
+    close_after_writes_ = true;
+    if (!wslay_event_get_close_sent(wslay_))
+      write(std::make_shared<const std::string>(encode_ws_close(ws_close_protocol_error, "")));
+    report_close(ws_close_protocol_error, "");
+    if (writes_in_flight_ == 0) close_socket();
+    return;
+  }
+  after_protocol_step();
+}
+
+// wslay queued what the protocol needs (pongs, the close reply, a close with
+// the error code of a bad frame): write it, then see whether the connection
+// is ending.
+void WebSocket::after_protocol_step() {
+  if (socket_closed_) return;
+  if (wslay_event_want_write(wslay_)) wslay_event_send(wslay_);
+  bool received = wslay_event_get_close_received(wslay_);
+  bool sent = wslay_event_get_close_sent(wslay_);
+  if (received) {
+    closing_ = true;
+    report_close(wslay_event_get_status_code_received(wslay_), "");
+  } else if (sent && !closing_) {  // wslay refused a frame and closed with its code
+    closing_ = true;
+    report_close(wslay_event_get_status_code_sent(wslay_), "");
+    close_timer_.start(limits_.close_timeout_ms);
+  }
+  // Both close frames are through: the server closes TCP first (RFC 6455 7.1.1)
+  // once its reply has left.
+  if (received && sent && writes_in_flight_ == 0) close_socket();
+}
+
+ssize_t WebSocket::wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int, void *user) {
+  auto *ws = static_cast<WebSocket *>(user);
+  size_t available = ws->input_.size() - ws->input_offset_;
+  if (available == 0) {
+    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    return -1;
+  }
+  size_t n = std::min(len, available);
+  std::memcpy(buf, ws->input_.data() + ws->input_offset_, n);
+  ws->input_offset_ += n;
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t WebSocket::wslay_send(wslay_event_context_ptr, const uint8_t *data, size_t len, int, void *user) {
+  auto *ws = static_cast<WebSocket *>(user);
+  if (ws->socket_closed_) return static_cast<ssize_t>(len);  // nobody to tell; drop it
+  ws->write(std::make_shared<const std::string>(reinterpret_cast<const char *>(data), len));
+  return static_cast<ssize_t>(len);
+}
+
+void WebSocket::wslay_message(wslay_event_context_ptr ctx, const wslay_event_on_msg_recv_arg *arg, void *user) {
+  auto *ws = static_cast<WebSocket *>(user);
+  if (arg->opcode != ws_text && arg->opcode != ws_binary) return;  // control frames are wslay's
+  std::string_view data(reinterpret_cast<const char *>(arg->msg), arg->msg_length);
+  if (arg->opcode == ws_text && !valid_utf8(data)) {
+    static constexpr std::string_view reason = "text message is not valid UTF-8";
+    wslay_event_queue_close(ctx, ws_close_invalid_payload, reinterpret_cast<const uint8_t *>(reason.data()),
+                            reason.size());
+    wslay_event_shutdown_read(ctx);
+    return;
+  }
+  if (ws->closing_ || !ws->handlers_.on_message) return;
+  ws->handlers_.on_message(static_cast<WsOpcode>(arg->opcode), data);
+}
+
+void WebSocket::write(WsFrame frame) {
+  auto *req = new WriteRequest{{}, std::move(frame)};
+  req->req.data = this;
+  uv_buf_t buf = uv_buf_init(const_cast<char *>(req->frame->data()), static_cast<unsigned>(req->frame->size()));
+  ++writes_in_flight_;
+  int rc = uv_write(&req->req, as_stream(tcp_), &buf, 1, [](uv_write_t *w, int status) {
+    auto *ws = static_cast<WebSocket *>(w->data);
+    delete reinterpret_cast<WriteRequest *>(w);
+    ws->write_done(status);
+  });
+  if (rc != 0) {
+    delete req;
+    --writes_in_flight_;
+    report_close(ws_close_abnormal, "");
+    close_socket();
+  }
+}
+
+void WebSocket::write_done(int status) {
+  --writes_in_flight_;
+  if (socket_closed_) return;
+  if (status < 0) {
+    report_close(ws_close_abnormal, "");
+    close_socket();
+    return;
+  }
+  if (writes_in_flight_ == 0 &&
+      (close_after_writes_ || (wslay_event_get_close_sent(wslay_) && wslay_event_get_close_received(wslay_))))
+    close_socket();
+}
+
+void WebSocket::report_close(uint16_t code, std::string_view reason) {
+  auto on_close = std::move(handlers_.on_close);
+  handlers_ = {};
+  if (on_close) on_close(code, reason);
+}
+
+void WebSocket::close_socket() {
+  if (socket_closed_) return;
+  socket_closed_ = true;
+  closing_ = true;
+  close_timer_.stop();
+  kick_.stop();
+  uv_read_stop(as_stream(tcp_));
+  uv_close(reinterpret_cast<uv_handle_t *>(tcp_), [](uv_handle_t *h) { delete static_cast<WebSocket *>(h->data); });
+}
+
+}  // namespace vitals::core::http
