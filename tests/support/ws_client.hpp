@@ -33,11 +33,14 @@ class WsClient {
  public:
   // Connects to 127.0.0.1:port and sends the handshake for `target`;
   // `extra_headers` are "Name: value\r\n" lines; `first_frames` go out in
-  // the same write as the handshake. handshake_status() tells how the server
+  // the same write as the handshake; a small `receive_buffer` makes a client
+  // that the server finds slow. handshake_status() tells how the server
   // answered (101 on success).
   WsClient(uint16_t port, const std::string &target = "/", const std::string &extra_headers = "",
-           const std::string &first_frames = "") {
+           const std::string &first_frames = "", int receive_buffer = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    // Before connect(): a receive window shrunk on a live connection stalls it.
+    if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -153,11 +156,6 @@ class WsClient {
   void close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
-  }
-  // Stops reading from the kernel: the server sees a client that does not keep up.
-  void shrink_receive_buffer() {
-    int small = 4096;
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   }
 
  private:

@@ -1,0 +1,412 @@
+// Output `websocket`: live samples and events on GET /api/stream. Clients
+// subscribe by selector; each frame_interval the samples that arrived are
+// encoded once per distinct subscription set and the same bytes written to
+// every client holding it. Slow clients are coalesced, then dropped.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "client.hpp"
+#include "messages.hpp"
+#include "sample_toml.h"
+#include "subscriptions.hpp"
+#include "vitals/plugin.hpp"
+
+namespace vitals::websocket {
+
+namespace {
+
+uint64_t ms_of(int64_t ns) { return static_cast<uint64_t>(ns / 1'000'000); }
+
+// The selectors of a {"subscribe": ...} or {"unsubscribe": ...} value: one
+// string or an array of strings.
+bool selector_list(const cJSON *value, std::vector<std::string> &out, std::string &error) {
+  if (cJSON_IsString(value)) {
+    out.emplace_back(value->valuestring);
+    return true;
+  }
+  if (!cJSON_IsArray(value)) {
+    error = "expected a selector or an array of selectors";
+    return false;
+  }
+  const cJSON *item = nullptr;
+  cJSON_ArrayForEach(item, value) {
+    if (!cJSON_IsString(item)) {
+      error = "expected an array of selector strings";
+      return false;
+    }
+    out.emplace_back(item->valuestring);
+  }
+  return true;
+}
+
+}  // namespace
+
+class WebSocketOutput final : public Output, public ClientEvents {
+ public:
+  static constexpr vitals_config_field_t config_fields[] = {
+      {"path", VITALS_CONFIG_STRING, 0, "\"/api/stream\"", "route of the WebSocket stream", {}},
+      {"frame_interval",
+       VITALS_CONFIG_DURATION,
+       0,
+       "\"20ms\"",
+       "samples arriving within this window go out as one message",
+       {}},
+      {"heartbeat", VITALS_CONFIG_DURATION, 0, "\"15s\"", "interval of ping frames; 0 turns them off", {}},
+      {"max_connections", VITALS_CONFIG_INT, 0, "1000", "concurrent streams; more are answered 503", {}},
+      {"max_client_buffer",
+       VITALS_CONFIG_SIZE,
+       0,
+       "\"1MiB\"",
+       "a client with more unsent bytes gets coalesced updates until it catches up",
+       {}},
+      {"slow_client_timeout",
+       VITALS_CONFIG_DURATION,
+       0,
+       "\"10s\"",
+       "a client still behind after this long is disconnected",
+       {}},
+      {"max_subscriptions", VITALS_CONFIG_INT, 0, "64", "selectors one client may hold", {}},
+      {"max_series", VITALS_CONFIG_INT, 0, "100000", "series whose latest value is kept for snapshots", {}},
+  };
+  static constexpr const char *sample_config = vitals_sample_toml;
+
+  WebSocketOutput(Host host, const Config &config)
+      : Output(host),
+        path_(config.string("path", "/api/stream")),
+        frame_interval_ms_(ms_of(config.duration_ns("frame_interval", 20'000'000))),
+        heartbeat_ms_(ms_of(config.duration_ns("heartbeat", 15'000'000'000))),
+        max_connections_(config.integer("max_connections", 1000)),
+        max_client_buffer_(config.size_bytes("max_client_buffer", 1u << 20)),
+        slow_client_timeout_(std::chrono::nanoseconds(config.duration_ns("slow_client_timeout", 10'000'000'000))),
+        max_subscriptions_(config.integer("max_subscriptions", 64)),
+        max_series_(config.integer("max_series", 100'000)) {
+    if (path_.empty() || path_[0] != '/') throw std::invalid_argument("path: must start with '/'");
+    if (config.duration_ns("frame_interval", 0) < 0) throw std::invalid_argument("frame_interval: must be 0 or more");
+    if (config.duration_ns("heartbeat", 0) < 0) throw std::invalid_argument("heartbeat: must be 0 or more");
+    if (max_connections_ < 1) throw std::invalid_argument("max_connections: must be 1 or more");
+    if (max_client_buffer_ == 0) throw std::invalid_argument("max_client_buffer: must be more than 0");
+    if (slow_client_timeout_.count() <= 0) throw std::invalid_argument("slow_client_timeout: must be more than 0");
+    if (max_subscriptions_ < 1) throw std::invalid_argument("max_subscriptions: must be 1 or more");
+    if (max_series_ < 0) throw std::invalid_argument("max_series: must be 0 or more");
+    clients_gauge_ = host.metric("vitals_websocket_clients", VITALS_METRIC_GAUGE, "Connected /api/stream clients");
+    messages_sent_ = host.metric("vitals_websocket_messages_sent_total", VITALS_METRIC_COUNTER,
+                                 "Messages written to WebSocket clients (each client counts)");
+    frames_encoded_ = host.metric("vitals_websocket_frames_encoded_total", VITALS_METRIC_COUNTER,
+                                  "Live messages encoded (once per distinct subscription set)");
+    coalesced_ = host.metric("vitals_websocket_clients_coalesced_total", VITALS_METRIC_COUNTER,
+                             "Times a client fell behind and got coalesced updates (max_client_buffer)");
+    dropped_slow_ = host.metric("vitals_websocket_clients_dropped_slow_total", VITALS_METRIC_COUNTER,
+                                "Clients disconnected for staying behind longer than slow_client_timeout");
+    rejected_ = host.metric("vitals_websocket_clients_rejected_total", VITALS_METRIC_COUNTER,
+                            "Connections answered 503 because max_connections streams were open");
+  }
+  ~WebSocketOutput() override { close_all(); }
+
+  void start() override {
+    try {
+      route("GET", path_, 0, [this](const HttpRequest &, HttpResponse response) { accept(response); });
+    } catch (const vitals::HttpUnavailable &e) {
+      host().warn(std::string(e.what()) + ": websocket streams to nobody");
+    }
+    if (heartbeat_ms_ > 0) start_timer(heartbeat_ms_, heartbeat_ms_, [this] { heartbeat(); });
+  }
+  void stop() override { close_all(); }
+
+  Status consume(const BatchView &batch, vitals_ack_t *) override {
+    const vitals_batch_t &b = batch.raw();
+    for (size_t i = 0; i < b.n_samples; ++i) pending_.push_back({b.series[i], b.ts_ns[i], b.values[i]});
+    for (size_t i = 0; i < batch.event_count(); ++i) {
+      std::string text;
+      event_message(text, batch.event(i));
+      pending_events_.push_back(std::move(text));
+    }
+    // The first batch after a quiet spell goes out at once; later ones
+    // within frame_interval wait for the timer and share its message.
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_flush_ >= std::chrono::milliseconds(frame_interval_ms_)) {
+      send_pending();
+    } else if (!flush_timer_) {
+      flush_timer_ = start_timer(frame_interval_ms_, frame_interval_ms_, [this] { on_flush_timer(); });
+    } else if (pending_.size() >= max_pending_samples) {
+      send_pending();  // bounded memory under a flood: do not wait for the timer
+    }
+    return Status::ok;
+  }
+
+  void stats(const StatsVisitor &visit) override {
+    visit("clients", static_cast<double>(clients_.size()), {});
+    visit("latest_series", static_cast<double>(latest_.size()), {});
+  }
+
+  // ClientEvents
+  void client_message(Client &client, int opcode, std::string_view data) override {
+    if (client.gone) return;
+    std::string error;
+    if (opcode != VITALS_WS_TEXT || !apply_request(client, data, error)) {
+      std::string out;
+      error_message(out, opcode != VITALS_WS_TEXT ? "expected a JSON text message" : error);
+      send_own(client, out);
+    }
+  }
+  void client_closed(Client &client) override {
+    client.gone = true;
+    if (!iterating_) reap();
+  }
+
+ private:
+  static constexpr size_t max_pending_samples = 65'536;
+
+  void accept(const HttpResponse &response) {
+    if (static_cast<int64_t>(clients_.size()) >= max_connections_) {
+      rejected_.update(1);
+      response.header("Retry-After", "5");
+      response.error(503, "too many WebSocket clients (max_connections)");
+      return;
+    }
+    auto client = std::make_unique<Client>();
+    client->owner = this;
+    client->key = ++next_key_;
+    std::optional<WebSocket> ws = response.accept_websocket(client.get(), max_request_bytes);
+    if (!ws) return;  // not a handshake: the host answered 400/426
+    client->ws = ws;
+    Client &added = *client;
+    clients_.emplace(added.key, std::move(client));
+    clients_gauge_.update(static_cast<double>(clients_.size()));
+    std::string hello;
+    hello_message(hello, frame_interval_ms_);
+    send_own(added, hello);
+  }
+
+  // {"subscribe": [...]} / {"unsubscribe": [...]}: applies both or nothing.
+  bool apply_request(Client &client, std::string_view data, std::string &error) {
+    std::unique_ptr<cJSON, decltype(&cJSON_Delete)> doc(cJSON_ParseWithLength(data.data(), data.size()), cJSON_Delete);
+    if (!doc || !cJSON_IsObject(doc.get())) {
+      error = "expected a JSON object such as {\"subscribe\":[\"cpu_*\"]}";
+      return false;
+    }
+    std::vector<std::string> add, remove;
+    const cJSON *item = nullptr;
+    cJSON_ArrayForEach(item, doc.get()) {
+      std::string key = item->string ? item->string : "";
+      std::string why;
+      if (key == "subscribe") {
+        if (!selector_list(item, add, why)) return error = "subscribe: " + why, false;
+      } else if (key == "unsubscribe") {
+        if (!selector_list(item, remove, why)) return error = "unsubscribe: " + why, false;
+      } else {
+        error = "unknown key \"" + key + "\" (expected subscribe or unsubscribe)";
+        return false;
+      }
+    }
+    std::vector<std::string> next;
+    for (const auto &s : client.subscriptions)
+      if (std::find(remove.begin(), remove.end(), s) == remove.end()) next.push_back(s);
+    for (const auto &s : add)
+      if (std::find(next.begin(), next.end(), s) == next.end()) next.push_back(s);
+    if (static_cast<int64_t>(next.size()) > max_subscriptions_) {
+      error = "subscribe: at most " + std::to_string(max_subscriptions_) + " selectors per connection";
+      return false;
+    }
+    std::shared_ptr<Group> group;
+    if (!next.empty()) {
+      std::string why;
+      group = groups_.get(next, why);
+      if (!group) return error = "subscribe: " + why, false;
+    }
+    std::shared_ptr<Group> before = std::move(client.group);
+    client.subscriptions = std::move(next);
+    client.group = std::move(group);
+    std::string out;
+    subscribed_message(out, client.subscriptions);
+    send_own(client, out);
+    send_snapshot(client, before.get());
+    return true;
+  }
+
+  // The latest value of every series the client now gets and did not before.
+  void send_snapshot(Client &client, Group *before) {
+    if (!client.group) return;
+    std::vector<Sample> fresh;
+    for (const auto &[id, sample] : latest_)
+      if (client.group->matches(host(), id) && !(before && before->matches(host(), id))) fresh.push_back(sample);
+    std::sort(fresh.begin(), fresh.end(), [](const Sample &a, const Sample &b) { return a.series < b.series; });
+    std::string out;
+    samples_message(out, "snapshot", fresh, false, [this](SeriesId id) { return series_text(id); });
+    if (!out.empty()) send_own(client, out);
+  }
+
+  void on_flush_timer() {
+    if (!send_pending() && !any_coalescing()) {
+      stop_timer(flush_timer_);
+      flush_timer_ = 0;
+    }
+  }
+
+  // Sends what arrived since the last flush; false if there was nothing.
+  bool send_pending() {
+    last_flush_ = std::chrono::steady_clock::now();
+    bool had_data = !pending_.empty() || !pending_events_.empty();
+    iterating_ = true;
+    if (!pending_.empty()) {
+      broadcast_samples();
+      for (const Sample &s : pending_) remember_latest(s);
+    }
+    for (const std::string &text : pending_events_) {
+      WsFrame frame = WsFrame::text(host(), text);
+      for (auto &[key, client] : clients_) deliver(*client, frame);
+    }
+    catch_up_slow_clients();
+    iterating_ = false;
+    pending_.clear();
+    pending_events_.clear();
+    reap();
+    // A client that fell behind must be looked at again even if no data comes.
+    if (!flush_timer_ && any_coalescing())
+      flush_timer_ = start_timer(std::max<uint64_t>(frame_interval_ms_, 1), std::max<uint64_t>(frame_interval_ms_, 1),
+                                 [this] { on_flush_timer(); });
+    return had_data;
+  }
+
+  void broadcast_samples() {
+    struct Encoded {
+      std::vector<Sample> matched;
+      WsFrame frame;
+    };
+    std::unordered_map<Group *, Encoded> by_group;
+    for (auto &[key, client] : clients_) {
+      if (client->gone || !client->group) continue;
+      auto [it, fresh] = by_group.try_emplace(client->group.get());
+      Encoded &e = it->second;
+      if (fresh) {
+        for (const Sample &s : pending_)
+          if (client->group->matches(host(), s.series)) e.matched.push_back(s);
+        if (!e.matched.empty()) {
+          std::string text;
+          text.reserve(64 * e.matched.size() + 64);
+          samples_message(text, "samples", e.matched, false, [this](SeriesId id) { return series_text(id); });
+          e.frame = WsFrame::text(host(), text);
+          frames_encoded_.update(1);
+        }
+      }
+      if (e.matched.empty()) continue;
+      if (!client->coalescing && client->ws->buffered() > max_client_buffer_) {
+        client->coalescing = true;
+        client->slow_since = last_flush_;
+        coalesced_.update(1);
+      }
+      if (client->coalescing) {
+        for (const Sample &s : e.matched) client->coalesced[s.series] = s;
+      } else {
+        deliver(*client, e.frame);
+      }
+    }
+  }
+
+  // A coalescing client whose queue drained gets the latest of what it
+  // missed in one message; one still behind after slow_client_timeout goes.
+  void catch_up_slow_clients() {
+    for (auto &[key, client] : clients_) {
+      if (client->gone || !client->coalescing) continue;
+      if (client->ws->buffered() <= max_client_buffer_ / 2) {
+        std::vector<Sample> latest;
+        latest.reserve(client->coalesced.size());
+        for (const auto &[id, s] : client->coalesced) latest.push_back(s);
+        std::sort(latest.begin(), latest.end(), [](const Sample &a, const Sample &b) { return a.series < b.series; });
+        std::string text;
+        samples_message(text, "samples", latest, true, [this](SeriesId id) { return series_text(id); });
+        client->coalescing = false;
+        client->coalesced.clear();
+        if (!text.empty()) send_own(*client, text);
+      } else if (last_flush_ - client->slow_since > slow_client_timeout_) {
+        dropped_slow_.update(1);
+        host().info("websocket: disconnecting a client that stayed behind for longer than slow_client_timeout");
+        client->ws->close(1008, "too slow: the client did not keep up with the stream");
+        client->ws.reset();
+        client->gone = true;
+      }
+    }
+  }
+
+  bool any_coalescing() const {
+    for (const auto &[key, client] : clients_)
+      if (client->coalescing && !client->gone) return true;
+    return false;
+  }
+
+  void heartbeat() {
+    WsFrame ping(host(), VITALS_WS_PING, "");
+    iterating_ = true;
+    for (auto &[key, client] : clients_) deliver(*client, ping, false);
+    iterating_ = false;
+    reap();
+  }
+
+  void deliver(Client &client, const WsFrame &frame, bool count = true) {
+    if (client.gone || !client.ws) return;
+    if (client.ws->send(frame) && count) messages_sent_.update(1);
+  }
+
+  // A message for this client alone (hello, replies, snapshots).
+  void send_own(Client &client, std::string_view text) { deliver(client, WsFrame::text(host(), text)); }
+
+  void remember_latest(const Sample &s) {
+    auto it = latest_.find(s.series);
+    if (it != latest_.end()) {
+      if (s.ts_ns >= it->second.ts_ns) it->second = s;  // a late sample is not the current value
+    } else if (static_cast<int64_t>(latest_.size()) < max_series_) {
+      latest_.emplace(s.series, s);
+    }
+  }
+
+  std::string_view series_text(SeriesId id) const {
+    const vitals_series_t *s = host().series(id);
+    return s && s->text ? s->text : "";
+  }
+
+  void reap() {
+    for (auto it = clients_.begin(); it != clients_.end();) it = it->second->gone ? clients_.erase(it) : std::next(it);
+    clients_gauge_.update(static_cast<double>(clients_.size()));
+  }
+
+  void close_all() {
+    for (auto &[key, client] : clients_)
+      if (client->ws) client->ws->close(1001, "agent stopping");
+    clients_.clear();
+    clients_gauge_.update(0);
+  }
+
+  static constexpr uint32_t max_request_bytes = 64 * 1024;
+
+  std::string path_;
+  uint64_t frame_interval_ms_;
+  uint64_t heartbeat_ms_;
+  int64_t max_connections_;
+  size_t max_client_buffer_;
+  std::chrono::nanoseconds slow_client_timeout_;
+  int64_t max_subscriptions_;
+  int64_t max_series_;
+
+  std::map<uint64_t, std::unique_ptr<Client>> clients_;
+  GroupTable groups_;
+  std::unordered_map<SeriesId, Sample> latest_;
+  std::vector<Sample> pending_;
+  std::vector<std::string> pending_events_;
+  SteadyTime last_flush_{};
+  uint64_t flush_timer_ = 0;
+  uint64_t next_key_ = 0;
+  bool iterating_ = false;
+  Metric clients_gauge_, messages_sent_, frames_encoded_, coalesced_, dropped_slow_, rejected_;
+};
+
+}  // namespace vitals::websocket
+
+VITALS_PLUGIN(vitals::websocket::WebSocketOutput, "websocket", "1.0.0",
+              "Streams live samples and events over WebSocket with per-client subscriptions by selector")
