@@ -1,0 +1,162 @@
+// Output `dashboard`: serves the built web dashboard (web/ in the source tree)
+// at GET / and GET /dashboard/*, from memory, with content types, validators,
+// caching headers and the token cookie. It consumes no data: the dashboard
+// reads /api/stream, /api/query and /api/performance/metrics like any client.
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "sample_toml.h"
+#include "static_files.hpp"
+#include "vitals/plugin.hpp"
+
+#ifndef VITALS_DASHBOARD_INSTALLED_ROOT
+#define VITALS_DASHBOARD_INSTALLED_ROOT "/usr/local/share/vitals/web"
+#endif
+
+namespace vitals::dashboard {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Something in this shared object, for dladdr to find the file it came from.
+const char anchor = 0;
+
+// The folder this plugin's .so is in; empty if unknown.
+fs::path own_folder() {
+  Dl_info info{};
+  if (dladdr(&anchor, &info) == 0 || !info.dli_fname) return {};
+  std::error_code ec;
+  fs::path path = fs::weakly_canonical(info.dli_fname, ec);
+  return ec ? fs::path(info.dli_fname).parent_path() : path.parent_path();
+}
+
+// RFC 6265 cookie-octets: a token with anything else is not put in a cookie.
+bool cookie_safe(std::string_view value) {
+  if (value.empty() || value.size() > 4096) return false;
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\') return false;
+  }
+  return true;
+}
+
+// Scripts, styles and connections from this origin only (uPlot sets inline
+// styles); the token may be in the address, so no Referer leaves the page.
+constexpr const char *content_security_policy =
+    "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+}  // namespace
+
+class Dashboard final : public Output {
+ public:
+  static constexpr vitals_config_field_t config_fields[] = {
+      {"root",
+       VITALS_CONFIG_STRING,
+       0,
+       "\"\"",
+       "directory of the built dashboard; empty: web/ next to this plugin (a build tree), else the installed one",
+       {}},
+      {"max_total_size",
+       VITALS_CONFIG_SIZE,
+       0,
+       "\"64MiB\"",
+       "most bytes read from root (all files together); more refuses to start",
+       {}},
+  };
+  static constexpr const char *sample_config = vitals_sample_toml;
+
+  Dashboard(Host host, const Config &config) : Output(host) {
+    uint64_t max_total = config.size_bytes("max_total_size", 64ull << 20);
+    if (max_total == 0) throw std::invalid_argument("max_total_size: must be more than 0");
+    root_ = resolve_root(config.string("root"));
+    files_ = StaticFiles::load(root_, max_total);
+    host.info("serving " + std::to_string(files_.count()) + " files (" + std::to_string(files_.total_bytes()) +
+              " bytes) from " + root_.string());
+    not_found_ = host.metric("vitals_dashboard_not_found_total", VITALS_METRIC_COUNTER,
+                             "Requests for paths the dashboard does not have");
+    not_modified_ =
+        host.metric("vitals_dashboard_not_modified_total", VITALS_METRIC_COUNTER, "Requests answered 304 Not Modified");
+  }
+
+  void start() override {
+    try {
+      route("GET", "/", 0, [this](const HttpRequest &req, HttpResponse res) { serve(req, res); });
+      route("GET", "/dashboard/", VITALS_HTTP_PREFIX,
+            [this](const HttpRequest &req, HttpResponse res) { serve(req, res); });
+    } catch (const vitals::HttpUnavailable &e) {
+      // Without an HTTP server there is nobody to serve; the rest of the
+      // pipeline runs on. A route another component owns stays an error.
+      host().warn(std::string(e.what()) + ": the dashboard serves nothing");
+    }
+  }
+
+  // Outputs may be wired to inputs; the dashboard has no use for samples.
+  Status consume(const BatchView &, vitals_ack_t *) override { return Status::ok; }
+
+  void stats(const StatsVisitor &visit) override {
+    visit("files", static_cast<double>(files_.count()), {});
+    visit("bytes", static_cast<double>(files_.total_bytes()), {});
+  }
+
+ private:
+  static fs::path resolve_root(const std::string &configured) {
+    if (!configured.empty()) return configured;
+    std::vector<fs::path> candidates;
+    // Only a build tree has web/ beside the plugin (installed plugin
+    // directories are flat), so a build never serves a stale installed copy.
+    if (fs::path folder = own_folder(); !folder.empty()) candidates.push_back(folder / "web");
+    candidates.emplace_back(VITALS_DASHBOARD_INSTALLED_ROOT);
+    std::string tried;
+    for (const auto &candidate : candidates) {
+      std::error_code ec;
+      if (fs::is_directory(candidate, ec)) return candidate;
+      tried += (tried.empty() ? "" : " or ") + candidate.string();
+    }
+    throw std::invalid_argument("root: no dashboard files in " + tried +
+                                "; build them (meson option dashboard, needs node and npm) or set root");
+  }
+
+  void serve(const HttpRequest &req, const HttpResponse &res) {
+    auto rel = relative_path(req.path());
+    const StaticFile *file = rel ? files_.find(*rel) : nullptr;
+    if (!file) {
+      not_found_.update(1);
+      res.header("Cache-Control", "no-cache");
+      res.error(404, "not found");
+      return;
+    }
+    bool html = *rel == "index.html";
+    res.header("Cache-Control", file->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+    res.header("ETag", file->etag);
+    res.header("X-Content-Type-Options", "nosniff");
+    if (html) {
+      res.header("Content-Security-Policy", content_security_policy);
+      res.header("Referrer-Policy", "no-referrer");
+      // Opened as /?token=...: the agent let the request in, so the browser
+      // may keep the token for the page's own requests (scripts, the stream).
+      if (auto token = req.param("token"); token && cookie_safe(*token))
+        res.header("Set-Cookie", "vitals_token=" + *token + "; Path=/; HttpOnly; SameSite=Strict");
+    }
+    if (etag_matches(req.header("if-none-match"), file->etag)) {
+      not_modified_.update(1);
+      res.respond(304, "", "");
+      return;
+    }
+    res.respond(200, file->content_type, file->body);
+  }
+
+  fs::path root_;
+  StaticFiles files_;
+  Metric not_found_, not_modified_;
+};
+
+}  // namespace vitals::dashboard
+
+VITALS_PLUGIN(vitals::dashboard::Dashboard, "dashboard", "1.0.0",
+              "Serves the web dashboard at / and /dashboard/: live charts, history, the agent's own metrics")
