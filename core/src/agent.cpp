@@ -2,8 +2,10 @@
 // systemd notifications and the watchdog.
 #include "agent.hpp"
 
+#include <sys/resource.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -271,7 +273,23 @@ class Agent {
 
 }  // namespace
 
+// Every stream client holds a socket: a thousand dashboards or WebSocket
+// subscribers exceed the soft limit of 1024 descriptors that systemd and most
+// shells start a service with. The hard limit is the administrator's say;
+// the soft one is ours to raise up to it.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  rlim_t want = limit.rlim_max == RLIM_INFINITY ? 65536 : std::min<rlim_t>(limit.rlim_max, 65536);
+  if (limit.rlim_cur >= want) return;
+  rlim_t was = limit.rlim_cur;
+  limit.rlim_cur = want;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0)
+    log_debug("agent", "open files limit raised from " + std::to_string(was) + " to " + std::to_string(want));
+}
+
 int run_agent(const AgentOptions &options) {
+  raise_descriptor_limit();
   Agent agent(options);
   return agent.run();
 }
