@@ -42,6 +42,9 @@ std::shared_ptr<Group> GroupTable::get(std::vector<std::string> texts, std::stri
     }
     selectors.push_back(std::move(sel));
   }
+  // Clients that try many selector sets leave expired entries behind.
+  if (groups_.size() >= sweep_above)
+    for (auto it = groups_.begin(); it != groups_.end();) it = it->second.expired() ? groups_.erase(it) : std::next(it);
   auto g = std::make_shared<Group>(key, std::move(texts), std::move(selectors));
   groups_[g->key()] = g;
   return g;

@@ -40,20 +40,9 @@ class GroupTable {
   // The group for `texts` (any order, repeats allowed); null with `error`
   // naming the bad selector if one does not parse.
   std::shared_ptr<Group> get(std::vector<std::string> texts, std::string &error);
-  // Visits every group some client still holds.
-  template <typename Fn>
-  void for_each(Fn &&fn) {
-    for (auto it = groups_.begin(); it != groups_.end();) {
-      if (auto g = it->second.lock()) {
-        fn(*g);
-        ++it;
-      } else {
-        it = groups_.erase(it);
-      }
-    }
-  }
 
  private:
+  static constexpr size_t sweep_above = 1024;
   std::unordered_map<std::string, std::weak_ptr<Group>> groups_;
 };
 

@@ -149,12 +149,17 @@ class WebSocketOutput final : public Output, public ClientEvents {
   // ClientEvents
   void client_message(Client &client, int opcode, std::string_view data) override {
     if (client.gone) return;
+    // A send that fails at once reports the client closed: it must not be
+    // freed while this call still uses it.
+    iterating_ = true;
     std::string error;
     if (opcode != VITALS_WS_TEXT || !apply_request(client, data, error)) {
       std::string out;
       error_message(out, opcode != VITALS_WS_TEXT ? "expected a JSON text message" : error);
       send_own(client, out);
     }
+    iterating_ = false;
+    reap();
   }
   void client_closed(Client &client) override {
     client.gone = true;
