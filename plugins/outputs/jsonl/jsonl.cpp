@@ -28,17 +28,6 @@ namespace {
 
 std::string errno_text(int error) { return std::error_code(error, std::generic_category()).message(); }
 
-void append_labels(std::string &out, const vitals_label_t *labels, uint32_t n) {
-  out += '{';
-  for (uint32_t i = 0; i < n; ++i) {
-    if (i) out += ',';
-    vitals::json::append_string(out, labels[i].key ? labels[i].key : "");
-    out += ':';
-    vitals::json::append_string(out, labels[i].value ? labels[i].value : "");
-  }
-  out += '}';
-}
-
 // Owns a file descriptor.
 class FileHandle {
  public:
@@ -122,14 +111,8 @@ class Jsonl final : public vitals::Output {
       const vitals_event_t &e = batch.event(i);
       buffer_ += "{\"ts\":";
       vitals::json::append_int(buffer_, e.ts_ns);
-      buffer_ += ",\"event\":{\"severity\":\"";
-      buffer_ += vitals::severity_name(e.severity);
-      buffer_ += "\",\"source\":";
-      vitals::json::append_string(buffer_, e.source ? e.source : "");
-      buffer_ += ",\"message\":";
-      vitals::json::append_string(buffer_, e.message ? e.message : "");
-      buffer_ += ",\"labels\":";
-      append_labels(buffer_, e.labels, e.n_labels);
+      buffer_ += ",\"event\":{";
+      vitals::json::append_event_fields(buffer_, vitals::severity_name(e.severity), e);
       buffer_ += "}}\n";
       line_ends_.push_back(buffer_.size());
     }
@@ -165,7 +148,7 @@ class Jsonl final : public vitals::Output {
       fields += ",\"name\":";
       vitals::json::append_string(fields, s->name ? s->name : "");
       fields += ",\"labels\":";
-      append_labels(fields, s->labels, s->n_labels);
+      vitals::json::append_labels(fields, s->labels, s->n_labels);
     } else {
       fields = "\"series\":null,\"name\":null,\"labels\":{}";
     }

@@ -26,20 +26,9 @@ void error_message(std::string &out, std::string_view error) {
 void event_message(std::string &out, const vitals_event_t &ev) {
   out += "{\"type\":\"event\",\"ts\":";
   json::append_int(out, ev.ts_ns);
-  out += ",\"severity\":\"";
-  out += vitals::severity_name(ev.severity);
-  out += "\",\"source\":";
-  json::append_string(out, ev.source ? ev.source : "");
-  out += ",\"message\":";
-  json::append_string(out, ev.message ? ev.message : "");
-  out += ",\"labels\":{";
-  for (uint32_t i = 0; i < ev.n_labels; ++i) {
-    if (i) out += ',';
-    json::append_string(out, ev.labels[i].key ? ev.labels[i].key : "");
-    out += ':';
-    json::append_string(out, ev.labels[i].value ? ev.labels[i].value : "");
-  }
-  out += "}}";
+  out += ',';
+  json::append_event_fields(out, vitals::severity_name(ev.severity), ev);
+  out += '}';
 }
 
 }  // namespace vitals::websocket

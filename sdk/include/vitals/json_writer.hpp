@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "vitals/plugin.h"
+
 namespace vitals::json {
 
 // Length of the well-formed UTF-8 sequence starting at s[i], or 0.
@@ -97,6 +99,31 @@ inline void append_double(std::string &out, double value) {
   char text[32];
   auto r = std::to_chars(text, text + sizeof text, value);
   out.append(text, r.ptr);
+}
+
+// {"key":"value",...}
+inline void append_labels(std::string &out, const vitals_label_t *labels, uint32_t n) {
+  out += '{';
+  for (uint32_t i = 0; i < n; ++i) {
+    if (i) out += ',';
+    append_string(out, labels[i].key ? labels[i].key : "");
+    out += ':';
+    append_string(out, labels[i].value ? labels[i].value : "");
+  }
+  out += '}';
+}
+
+// An event's fields after its timestamp, the same in every output:
+// "severity":"warning","source":"...","message":"...","labels":{...}
+inline void append_event_fields(std::string &out, std::string_view severity, const vitals_event_t &e) {
+  out += "\"severity\":";
+  append_string(out, severity);
+  out += ",\"source\":";
+  append_string(out, e.source ? e.source : "");
+  out += ",\"message\":";
+  append_string(out, e.message ? e.message : "");
+  out += ",\"labels\":";
+  append_labels(out, e.labels, e.n_labels);
 }
 
 }  // namespace vitals::json
