@@ -1,6 +1,8 @@
 // Cross-thread query replies.
 #include "query_reply.hpp"
 
+#include "http/response.hpp"
+
 namespace vitals::core {
 
 QueryReply *QueryReply::create(uv_loop_t *loop, Callback cb) {
@@ -26,9 +28,7 @@ void QueryReply::deliver(int status, const char *content_type, const char *body,
 
 void QueryReply::finish(int status, const std::string &message) {
   if (!delivered_.load()) {
-    std::string body = "{\"error\":\"";
-    for (char c : message) body += (c == '"' || c == '\\') ? '\'' : c;
-    body += "\"}";
+    std::string body = http::error_body(message);
     deliver(status, "application/json", body.data(), body.size());
   }
   release();

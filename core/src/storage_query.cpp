@@ -1,5 +1,6 @@
 // Queries to storage plugins run on the libuv thread pool: a long-range query
 // must never stall the loop (and with it ingest and live streams).
+#include "http/response.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "query_reply.hpp"
@@ -31,7 +32,7 @@ void Pipeline::query_storage(const std::string &storage_id, std::string request_
   if (!storage) {
     std::string msg = storage_id.empty() ? "no storage is configured: add a [storage.<id>] to conf.d"
                                          : "no storage named '" + storage_id + "'";
-    done(404, "application/json", "{\"error\":\"" + msg + "\"}");
+    done(404, "application/json", http::error_body(msg));
     return;
   }
   auto *work = new QueryWork;

@@ -110,10 +110,7 @@ int ws_accept(vitals_http_response_t *r, const vitals_ws_handlers_t *handlers, v
       headers.add("Sec-WebSocket-Version", "13");
       headers.add("Upgrade", "websocket");
     }
-    std::string body = "{\"error\":\"";
-    for (char c : message) body += (c == '"' || c == '\\') ? ' ' : c;
-    body += "\"}";
-    owned->response->send(status, std::move(headers), std::move(body));
+    owned->response->send(status, std::move(headers), http::error_body(message));
     return VITALS_INVALID;
   }
   auto pw = std::make_shared<PluginWebSocket>();

@@ -67,4 +67,9 @@ class HttpResponse {
   virtual size_t buffered_bytes() const = 0;
 };
 
+namespace http {
+// The JSON error body every error the core makes carries: {"error":"..."}.
+std::string error_body(std::string_view message);
+}  // namespace http
+
 }  // namespace vitals::core

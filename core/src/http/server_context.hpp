@@ -61,7 +61,4 @@ struct ServerContext {
   std::string date_;
 };
 
-// The JSON error body every server-made error carries: {"error":"..."}.
-std::string error_body(std::string_view message);
-
 }  // namespace vitals::core::http
