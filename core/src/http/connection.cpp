@@ -286,6 +286,11 @@ void Connection::stop_reading() {
 }
 
 void Connection::resume_if_possible() {
+  // An upgrade whose 101 head went out at once (no write_done to come).
+  if (upgrade_handler_ && writes_in_flight_ == 0 && !closing_) {
+    handover();  // frees this connection
+    return;
+  }
   if (closing_ || phase_ != Phase::awaiting_request) return;
   if (queue_.size() >= ctx_->config.max_pending_requests) return;
   if (!unparsed_.empty()) {
