@@ -6,13 +6,15 @@
 // same rows. Prints one JSON object on stdout.
 //
 //   bare_sqlite --db PATH --samples N --tx SAMPLES [--series 100] [--conns 8] [--batch 1000]
-//               [--start-ns T] [--step-ns NS] [--cache-kib 8192] [--mmap-bytes 268435456] [--like-plugin]
+//               [--start-ns T] [--step-ns NS] [--cache-kib 8192] [--mmap-bytes 0] [--like-plugin]
 //
 // --like-plugin adds what the sqlite plugin writes besides the raw rows, with
-// its statements: a SAVEPOINT per request (--savepoints alone), one UPSERT per
-// (series, minute) and per (series, hour) touched by the transaction and the
-// exact sample count in `meta` (--rollups alone). Same disk work as the
-// agent, still without the agent.
+// its statements: one UPSERT per (series, minute) and per (series, hour)
+// touched by the transaction and the exact sample count in `meta` (the same
+// as --rollups). Same disk work as the agent, still without the agent (whose
+// WAL checkpoints run on a thread of their own; here they stay in the
+// commits). --savepoints adds a SAVEPOINT per request, which the plugin
+// used to write (until 2026-11-24) and no longer does.
 #include <sqlite3.h>
 #include <sys/resource.h>
 
@@ -21,8 +23,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -103,8 +105,8 @@ struct Key {
 };
 struct KeyHash {
   size_t operator()(const Key &k) const {
-    return std::hash<int64_t>()(static_cast<int64_t>((k.series + 1) * 0x9E3779B97F4A7C15ull ^
-                                                     static_cast<uint64_t>(k.bucket)));
+    return std::hash<int64_t>()(
+        static_cast<int64_t>((k.series + 1) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(k.bucket)));
   }
 };
 
@@ -134,13 +136,13 @@ double cpu_seconds() {
 
 int main(int argc, char **argv) {
   std::string path;
-  int64_t samples = 0, tx = 0, start_ns = 0, step_ns = 1'000'000'000, cache_kib = 8192, mmap_bytes = 268435456;
+  int64_t samples = 0, tx = 0, start_ns = 0, step_ns = 1'000'000'000, cache_kib = 8192, mmap_bytes = 0;
   int series = 100, conns = 8, batch = 1000;
   bool savepoints = false, rollups = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--like-plugin" || a == "--savepoints" || a == "--rollups") {
-      savepoints = savepoints || a != "--rollups";
+      savepoints = savepoints || a == "--savepoints";
       rollups = rollups || a != "--savepoints";
       continue;
     }
@@ -149,16 +151,26 @@ int main(int argc, char **argv) {
       return 2;
     }
     std::string v = argv[++i];
-    if (a == "--db") path = v;
-    else if (a == "--samples") samples = std::atoll(v.c_str());
-    else if (a == "--tx") tx = std::atoll(v.c_str());
-    else if (a == "--series") series = std::atoi(v.c_str());
-    else if (a == "--conns") conns = std::atoi(v.c_str());
-    else if (a == "--batch") batch = std::atoi(v.c_str());
-    else if (a == "--start-ns") start_ns = std::atoll(v.c_str());
-    else if (a == "--step-ns") step_ns = std::atoll(v.c_str());
-    else if (a == "--cache-kib") cache_kib = std::atoll(v.c_str());
-    else if (a == "--mmap-bytes") mmap_bytes = std::atoll(v.c_str());
+    if (a == "--db")
+      path = v;
+    else if (a == "--samples")
+      samples = std::atoll(v.c_str());
+    else if (a == "--tx")
+      tx = std::atoll(v.c_str());
+    else if (a == "--series")
+      series = std::atoi(v.c_str());
+    else if (a == "--conns")
+      conns = std::atoi(v.c_str());
+    else if (a == "--batch")
+      batch = std::atoi(v.c_str());
+    else if (a == "--start-ns")
+      start_ns = std::atoll(v.c_str());
+    else if (a == "--step-ns")
+      step_ns = std::atoll(v.c_str());
+    else if (a == "--cache-kib")
+      cache_kib = std::atoll(v.c_str());
+    else if (a == "--mmap-bytes")
+      mmap_bytes = std::atoll(v.c_str());
     else {
       std::fprintf(stderr, "bare_sqlite: unknown option %s\n", a.c_str());
       return 2;
@@ -167,7 +179,7 @@ int main(int argc, char **argv) {
   if (path.empty() || samples <= 0 || tx <= 0 || series < conns || conns < 1 || batch < 1) {
     std::fprintf(stderr,
                  "usage: bare_sqlite --db PATH --samples N --tx SAMPLES [--series 100] [--conns 8] [--batch 1000] "
-                 "[--start-ns T] [--step-ns NS] [--cache-kib 8192] [--mmap-bytes 268435456] "
+                 "[--start-ns T] [--step-ns NS] [--cache-kib 8192] [--mmap-bytes 0] "
                  "[--like-plugin | --savepoints | --rollups]\n");
     return 2;
   }

@@ -4,7 +4,7 @@
 // Prints latency percentiles as one JSON object on stdout.
 //
 //   bare_query --db PATH --table samples|rollup_1m|rollup_1h --to T_NS --span NS [--shift NS]
-//              [--requests 200] [--warmup 5] [--cache-kib 16384] [--json]
+//              [--requests 200] [--warmup 5] [--cache-kib 16384] [--mmap-bytes 0] [--json]
 //
 // samples:   SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts
 // rollup_*:  SELECT bucket_ts, min, max, sum, count FROM rollup_* WHERE series_id = ?
@@ -48,7 +48,7 @@ double percentile(std::vector<double> v, double p) {
 
 int main(int argc, char **argv) {
   std::string path, table = "samples";
-  long long to = 0, span = 0, shift = 0, cache_kib = 16384;
+  long long to = 0, span = 0, shift = 0, cache_kib = 16384, mmap_bytes = 0;
   int requests = 200, warmup = 5;
   bool json = false;
   for (int i = 1; i < argc; ++i) {
@@ -59,28 +59,39 @@ int main(int argc, char **argv) {
     }
     if (i + 1 >= argc) die(nullptr, "missing value for " + a);
     std::string v = argv[++i];
-    if (a == "--db") path = v;
-    else if (a == "--table") table = v;
-    else if (a == "--to") to = std::atoll(v.c_str());
-    else if (a == "--span") span = std::atoll(v.c_str());
-    else if (a == "--shift") shift = std::atoll(v.c_str());
-    else if (a == "--requests") requests = std::atoi(v.c_str());
-    else if (a == "--warmup") warmup = std::atoi(v.c_str());
-    else if (a == "--cache-kib") cache_kib = std::atoll(v.c_str());
-    else die(nullptr, "unknown option " + a);
+    if (a == "--db")
+      path = v;
+    else if (a == "--table")
+      table = v;
+    else if (a == "--to")
+      to = std::atoll(v.c_str());
+    else if (a == "--span")
+      span = std::atoll(v.c_str());
+    else if (a == "--shift")
+      shift = std::atoll(v.c_str());
+    else if (a == "--requests")
+      requests = std::atoi(v.c_str());
+    else if (a == "--warmup")
+      warmup = std::atoi(v.c_str());
+    else if (a == "--cache-kib")
+      cache_kib = std::atoll(v.c_str());
+    else if (a == "--mmap-bytes")
+      mmap_bytes = std::atoll(v.c_str());
+    else
+      die(nullptr, "unknown option " + a);
   }
   long long width = table == "rollup_1m" ? 60'000'000'000LL : table == "rollup_1h" ? 3'600'000'000'000LL : 0;
   if (path.empty() || to <= 0 || requests < 1 || (table != "samples" && width == 0)) {
     std::fprintf(stderr,
                  "usage: bare_query --db PATH --table samples|rollup_1m|rollup_1h --to T_NS --span NS [--shift NS] "
-                 "[--requests 200] [--warmup 5] [--cache-kib 16384] [--json]\n");
+                 "[--requests 200] [--warmup 5] [--cache-kib 16384] [--mmap-bytes 0] [--json]\n");
     return 2;
   }
   sqlite3 *db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) die(db, "open " + path);
   // The plugin's reader pragmas (schema.cpp apply_pragmas, writer = false).
   exec(db, "PRAGMA cache_size = -" + std::to_string(cache_kib));
-  exec(db, "PRAGMA mmap_size = 268435456");
+  exec(db, "PRAGMA mmap_size = " + std::to_string(mmap_bytes));
   exec(db, "PRAGMA temp_store = memory");
   exec(db, "PRAGMA query_only = 1");
 
@@ -145,7 +156,9 @@ int main(int argc, char **argv) {
   }
   for (sqlite3_stmt *s : {begin, commit, select}) sqlite3_finalize(s);
   sqlite3_close(db);
-  std::printf("{\"requests\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_rows\":%zu,\"max_rows\":%zu,\"json_bytes\":%zu,\"checksum\":%g}\n",
-              requests, percentile(ms, 0.5), percentile(ms, 0.99), min_rows, max_rows, out.size(), checksum);
+  std::printf(
+      "{\"requests\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_rows\":%zu,\"max_rows\":%zu,\"json_bytes\":%zu,"
+      "\"checksum\":%g}\n",
+      requests, percentile(ms, 0.5), percentile(ms, 0.99), min_rows, max_rows, out.size(), checksum);
   return 0;
 }

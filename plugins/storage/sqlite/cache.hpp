@@ -10,6 +10,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "raw_blocks.hpp"
+
 namespace vitals::sqlite {
 
 class QueryCache {
@@ -34,12 +36,17 @@ class QueryCache {
 
   // Stores body for key, whose range ends at to_ns, unless too large or stale.
   void put(const std::string &key, std::string body, int64_t to_ns, uint64_t generation_at_read) {
-    if (max_entries_ == 0 || body.size() + key.size() > max_bytes_ / 8) return;
+    put(key, std::make_shared<const std::string>(std::move(body)), to_ns, generation_at_read);
+  }
+  // The same, sharing the body with the reply being sent (a raw reply may be a megabyte: no copy).
+  void put(const std::string &key, std::shared_ptr<const std::string> body, int64_t to_ns,
+           uint64_t generation_at_read) {
+    if (max_entries_ == 0 || body->size() + key.size() > max_bytes_ / 8) return;
     std::lock_guard lock(mutex_);
     if (generation_at_read != generation_.load(std::memory_order_relaxed)) return;
     if (auto it = index_.find(key); it != index_.end()) erase(it->second);
-    size_t size = body.size() + key.size();
-    lru_.push_front(Entry{key, std::make_shared<const std::string>(std::move(body)), to_ns, size});
+    size_t size = body->size() + key.size();
+    lru_.push_front(Entry{key, std::move(body), to_ns, size});
     index_.emplace(key, lru_.begin());
     bytes_ += size;
     while (lru_.size() > max_entries_ || bytes_ > max_bytes_) erase(std::prev(lru_.end()));
@@ -97,6 +104,23 @@ class QueryCache {
   size_t bytes_ = 0;
   std::atomic<uint64_t> generation_{0}, hits_{0}, misses_{0};
   std::atomic<size_t> entries_{0};
+};
+
+// Everything kept about closed time ranges: whole replies and raw blocks.
+// The writer and retention drop both together.
+struct Caches {
+  Caches(size_t reply_entries, size_t reply_bytes, size_t block_bytes)
+      : replies(reply_entries, reply_bytes), blocks(block_bytes) {}
+  void invalidate_from(int64_t from_ns) {
+    replies.invalidate_from(from_ns);
+    blocks.invalidate_from(from_ns);
+  }
+  void clear() {
+    replies.clear();
+    blocks.clear();
+  }
+  QueryCache replies;
+  RawBlocks blocks;
 };
 
 }  // namespace vitals::sqlite

@@ -1,6 +1,7 @@
 // Range queries: tier choice, reading, downsampling and the JSON reply.
 #include "query.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -62,9 +63,14 @@ RangeQuery parse_range_query(const Request &req, int64_t now_ns) {
   return q;
 }
 
-QueryEngine::QueryEngine(Database &reader, Catalog &catalog, QueryCache &cache, const Settings &settings,
+QueryEngine::QueryEngine(Database &reader, Catalog &catalog, Caches &caches, const Settings &settings,
                          Counters &counters)
-    : db_(reader), catalog_(catalog), cache_(cache), settings_(settings), counters_(counters) {
+    : db_(reader),
+      catalog_(catalog),
+      cache_(caches.replies),
+      blocks_(caches.blocks),
+      settings_(settings),
+      counters_(counters) {
   begin_ = db_.prepare("BEGIN");
   end_ = db_.prepare("COMMIT");
   raw_ = db_.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts");
@@ -130,11 +136,13 @@ QueryReplyText QueryEngine::query(const Request &req, int64_t now_ns) {
   if (closed) {
     key = q.match + '\n' + std::to_string(q.from) + '\n' + std::to_string(q.to) + '\n' + std::to_string(q.points) +
           '\n' + method_name(q.method) + '\n' + tier_name(tier);
-    if (auto hit = cache_.get(key)) return {200, *hit};
+    if (auto hit = cache_.get(key)) return {200, std::move(hit)};
   }
-  std::string body = run(q, sel, tier);
-  if (closed) cache_.put(key, body, q.to, generation);
-  return {200, std::move(body)};
+  std::string body = run(q, sel, tier, now_ns);
+  if (!closed) return {200, std::move(body)};
+  auto shared = std::make_shared<const std::string>(std::move(body));
+  cache_.put(key, shared, q.to, generation);
+  return {200, std::move(shared)};
 }
 
 void QueryEngine::read_raw(int64_t series, int64_t from, int64_t to, std::vector<Point> &out) {
@@ -144,27 +152,40 @@ void QueryEngine::read_raw(int64_t series, int64_t from, int64_t to, std::vector
   raw_.reset();
 }
 
-bool QueryEngine::append_raw(int64_t series, int64_t from, int64_t to, std::string &out, int64_t &budget) {
-  raw_.bind(1, series).bind(2, from).bind(3, to);
-  bool any = false;
-  while (raw_.step()) {
-    if (--budget < 0) {
-      raw_.reset();
+void QueryEngine::append_raw_series(const RangeQuery &q, const std::vector<SeriesPtr> &matched, int64_t now_ns,
+                                    bool use_blocks, std::string &out) {
+  RawReader::Range range;
+  range.from = q.from;
+  range.to = q.to;
+  range.closed_before = now_ns - settings_.flush_interval_ns;
+  range.generation = blocks_.generation();
+  // A long range of a sparse series would walk (and cache) many empty blocks:
+  // past a week, read it straight.
+  constexpr uint64_t max_blocks = 7 * 24 * 12;
+  range.use_blocks = use_blocks && blocks_.enabled() &&
+                     (static_cast<uint64_t>(q.to) - static_cast<uint64_t>(q.from)) / RawBlocks::width_ns <= max_blocks;
+  int64_t budget = max_raw_samples;
+  bool first = true;
+  for (const auto &s : matched) {
+    size_t mark = out.size();
+    out += first ? "{" : ",{";
+    out += s->json_fields;
+    out += ",\"points\":[";
+    int64_t n = 0;
+    try {
+      n = raw_reader_.append(s->id, range, out, budget);
+    } catch (const std::length_error &) {
       throw BadRequest("the range holds more than " + std::to_string(max_raw_samples) +
                        " raw samples; ask for a shorter range, fewer series, or a downsampling method");
     }
-    out += any ? ",[" : "[";
-    any = true;
-    json::append_int(out, raw_.column_int(0));
-    out += ',';
-    if (raw_.column_is_null(1))
-      out += "null";
-    else
-      json::append_double(out, raw_.column_double(1));
-    out += ']';
+    if (n == 0) {
+      out.resize(mark);
+      continue;
+    }
+    out.back() = ']';  // the comma after the last point
+    out += '}';
+    first = false;
   }
-  raw_.reset();
-  return any;
 }
 
 void QueryEngine::read_rollup(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out) {
@@ -178,7 +199,7 @@ void QueryEngine::read_rollup(Tier tier, int64_t series, int64_t from, int64_t t
   s.reset();
 }
 
-std::string QueryEngine::run(const RangeQuery &q, const Selector &sel, Tier tier) {
+std::string QueryEngine::run(const RangeQuery &q, const Selector &sel, Tier tier, int64_t now_ns) {
   std::vector<SeriesPtr> matched = catalog_.match(sel);
   std::string out = "{\"from\":";
   json::append_int(out, q.from);
@@ -191,6 +212,7 @@ std::string QueryEngine::run(const RangeQuery &q, const Selector &sel, Tier tier
   out += "\",\"series\":[";
 
   std::lock_guard lock(mutex_);
+  if (q.method == Method::raw) out.reserve(raw_reserve_);
   // One snapshot for every series of the reply.
   begin_.run();
   struct EndRead {
@@ -202,27 +224,29 @@ std::string QueryEngine::run(const RangeQuery &q, const Selector &sel, Tier tier
       }
     }
   } end_read{end_};
-  int64_t raw_budget = max_raw_samples;
   std::vector<Point> points;
   std::vector<RollupRow> rows;
   bool first = true;
   size_t buckets = static_cast<size_t>(bucket_count(q.method, q.points));
   Buckets b(q.from, q.to, buckets);
-  for (const auto &s : matched) {
-    if (q.method == Method::raw) {
-      // Streamed straight into the reply: no copy of what may be a million rows.
-      size_t mark = out.size();
-      out += first ? "{" : ",{";
-      out += s->json_fields;
-      out += ",\"points\":[";
-      if (append_raw(s->id, q.from, q.to, out, raw_budget)) {
-        out += "]}";
-        first = false;
-      } else {
-        out.resize(mark);
-      }
-      continue;
+  if (q.method == Method::raw) {
+    // Streamed straight into the reply: no copy of what may be a million rows.
+    size_t head = out.size();
+    uint64_t generation = blocks_.generation();
+    append_raw_series(q, matched, now_ns, true, out);
+    // A late write dropped cached blocks while this ran: those taken before
+    // may predate the rows read from this snapshot. Read it all again, from
+    // the snapshot only, so that the reply is one consistent state.
+    if (blocks_.generation() != generation) {
+      out.resize(head);
+      append_raw_series(q, matched, now_ns, false, out);
     }
+    out += "]}";
+    // Up to 8 MiB: one huge reply must not make every later one reserve as much.
+    raw_reserve_ = std::min<size_t>(out.size() + out.size() / 8, 8u << 20);
+    return out;
+  }
+  for (const auto &s : matched) {
     std::vector<Point> result;
     if (tier == Tier::raw) {
       points.clear();

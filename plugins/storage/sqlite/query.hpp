@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "cache.hpp"
 #include "catalog.hpp"
@@ -14,6 +17,7 @@
 #include "counters.hpp"
 #include "db.hpp"
 #include "downsample.hpp"
+#include "raw_reader.hpp"
 #include "request.hpp"
 #include "tier.hpp"
 #include "vitals/selector.hpp"
@@ -21,8 +25,15 @@
 namespace vitals::sqlite {
 
 struct QueryReplyText {
+  QueryReplyText() = default;
+  QueryReplyText(int status, std::string body) : status(status), body(std::move(body)) {}
+  QueryReplyText(int status, std::shared_ptr<const std::string> shared) : status(status), shared(std::move(shared)) {}
+
   int status = 200;
   std::string body;
+  std::shared_ptr<const std::string> shared;  // the body when it is also in the reply cache
+
+  std::string_view text() const { return shared ? std::string_view(*shared) : std::string_view(body); }
 };
 
 // A request the engine refuses (answered with 400).
@@ -51,7 +62,7 @@ inline constexpr int64_t max_raw_samples = 1'000'000;
 
 class QueryEngine {
  public:
-  QueryEngine(Database &reader, Catalog &catalog, QueryCache &cache, const Settings &settings, Counters &counters);
+  QueryEngine(Database &reader, Catalog &catalog, Caches &caches, const Settings &settings, Counters &counters);
 
   QueryReplyText series(const Request &req);
   QueryReplyText query(const Request &req, int64_t now_ns);
@@ -64,9 +75,10 @@ class QueryEngine {
 
  private:
   Selector selector(const std::string &text);
-  std::string run(const RangeQuery &q, const Selector &sel, Tier tier);
-  // Appends the rows of series in [from, to] as [ts,value] pairs; false if none.
-  bool append_raw(int64_t series, int64_t from, int64_t to, std::string &out, int64_t &budget);
+  std::string run(const RangeQuery &q, const Selector &sel, Tier tier, int64_t now_ns);
+  // The "series" of a raw reply; use_blocks: from the raw block cache where it can.
+  void append_raw_series(const RangeQuery &q, const std::vector<SeriesPtr> &matched, int64_t now_ns, bool use_blocks,
+                         std::string &out);
   // Reads the non-null rows of series in [from, to].
   void read_raw(int64_t series, int64_t from, int64_t to, std::vector<Point> &out);
   void read_rollup(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out);
@@ -75,9 +87,12 @@ class QueryEngine {
   Database &db_;
   Catalog &catalog_;
   QueryCache &cache_;
+  RawBlocks &blocks_;
   const Settings &settings_;
   Counters &counters_;
   Statement begin_, end_, raw_, minute_, hour_;
+  RawReader raw_reader_{raw_, blocks_};
+  size_t raw_reserve_ = 0;  // the size of the last raw reply: the next one is likely alike
 };
 
 }  // namespace vitals::sqlite

@@ -90,6 +90,8 @@ void apply_pragmas(Database &db, const Settings &s, bool writer) {
   db.exec("PRAGMA synchronous = " + s.synchronous);
   // Checkpoints cost an fsync and a copy each: folding the WAL every 1000
   // pages (SQLite's default) halves ingest throughput against every 10000.
+  // Once open, the writer hands them to a thread (checkpointer.hpp), which
+  // turns this automatic one off; it still serves migrations.
   if (s.wal_autocheckpoint_pages > 0)
     db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(s.wal_autocheckpoint_pages));
   // After a checkpoint, a WAL grown by a burst is cut back to this size.

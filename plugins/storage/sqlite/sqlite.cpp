@@ -11,14 +11,15 @@
 #include "backup.hpp"
 #include "cache.hpp"
 #include "catalog.hpp"
+#include "checkpointer.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "db.hpp"
-#include "vitals/json_writer.hpp"
 #include "query.hpp"
 #include "retention.hpp"
 #include "sample_toml.h"
 #include "schema.hpp"
+#include "vitals/json_writer.hpp"
 #include "vitals/plugin.hpp"
 #include "writer.hpp"
 
@@ -35,6 +36,9 @@ int64_t wall_now_ns() {
 constexpr std::chrono::milliseconds maintenance_budget{20};
 // Total size of cached query replies.
 constexpr size_t query_cache_max_bytes = 32u << 20;
+// Total size of cached raw blocks (raw_blocks.hpp): 16 MiB holds about 40
+// series-hours of 1 Hz samples.
+constexpr size_t raw_block_cache_max_bytes = 16u << 20;
 
 std::string error_json(const std::string &message) {
   std::string out = "{\"error\":";
@@ -61,7 +65,8 @@ class SqliteStorage final : public Storage {
       : Storage(host),
         settings_(parse_settings(config, host.data_dir())),
         // Nothing would tell a read-only instance that another process wrote: no cache.
-        cache_(settings_.read_only ? 0 : static_cast<size_t>(settings_.query_cache_entries), query_cache_max_bytes) {
+        caches_(settings_.read_only ? 0 : static_cast<size_t>(settings_.query_cache_entries), query_cache_max_bytes,
+                settings_.read_only || settings_.query_cache_entries == 0 ? 0 : raw_block_cache_max_bytes) {
     if (settings_.read_only) {
       reader_db_ = Database(settings_.path, Database::Open::read_only);
       check_current(reader_db_);
@@ -72,7 +77,7 @@ class SqliteStorage final : public Storage {
     } else {
       open_for_writing(host);
     }
-    engine_ = std::make_unique<QueryEngine>(reader_db_, catalog_, cache_, settings_, counters_);
+    engine_ = std::make_unique<QueryEngine>(reader_db_, catalog_, caches_, settings_, counters_);
   }
 
   ~SqliteStorage() override {
@@ -83,6 +88,7 @@ class SqliteStorage final : public Storage {
     } catch (const std::exception &e) {
       host().error(std::string("closing: ") + e.what());
     }
+    if (checkpointer_) checkpointer_->detach(writer_db_);
   }
 
   // Writer thread. The batch joins the open transaction; its ack completes at commit.
@@ -91,6 +97,7 @@ class SqliteStorage final : public Storage {
     writer_->add(batch, ack);
     if (writer_->commit_due()) {
       writer_->commit();
+      if (checkpointer_) checkpointer_->finish(writer_db_);
       maintain();
     }
     return Status::pending;
@@ -100,6 +107,7 @@ class SqliteStorage final : public Storage {
   void flush() override {
     if (!writer_) return;
     bool ok = writer_->commit();
+    if (checkpointer_) checkpointer_->finish(writer_db_);
     maintain();
     if (!ok) throw std::runtime_error("commit failed; its batches were reported failed");
   }
@@ -135,7 +143,7 @@ class SqliteStorage final : public Storage {
       counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
       answer = {500, error_json(e.what())};
     }
-    reply.send(answer.status, "application/json", answer.body);
+    reply.send(answer.status, "application/json", answer.text());
   }
 
   void stats(const StatsVisitor &visit) override {
@@ -152,9 +160,9 @@ class SqliteStorage final : public Storage {
     v("retention_deleted", static_cast<double>(counters_.retention_deleted.load()));
     v("queries", static_cast<double>(counters_.queries.load()));
     v("query_errors", static_cast<double>(counters_.query_errors.load()));
-    v("query_cache_hits", static_cast<double>(cache_.hits()));
-    v("query_cache_misses", static_cast<double>(cache_.misses()));
-    v("query_cache_entries", static_cast<double>(cache_.entries()));
+    v("query_cache_hits", static_cast<double>(caches_.replies.hits()));
+    v("query_cache_misses", static_cast<double>(caches_.replies.misses()));
+    v("query_cache_entries", static_cast<double>(caches_.replies.entries()));
     v("db_bytes", static_cast<double>(file_size_or_zero(settings_.path)));
     v("wal_bytes", static_cast<double>(file_size_or_zero(settings_.path + "-wal")));
   }
@@ -194,12 +202,17 @@ class SqliteStorage final : public Storage {
                 std::to_string(schema_version));
     reader_db_ = Database(settings_.path, Database::Open::read_write);
     apply_pragmas(reader_db_, settings_, false);
-    writer_ = std::make_unique<Writer>(writer_db_, settings_, host, catalog_, cache_, counters_);
+    writer_ = std::make_unique<Writer>(writer_db_, settings_, host, catalog_, caches_, counters_);
     Stored stored = load_stored(writer_db_, catalog_);
     counters_.samples_stored = stored.sample_count;
     counters_.series = stored.series_ids.size();
     writer_->adopt(std::move(stored));
     retention_ = std::make_unique<Retention>(writer_db_, settings_);
+    if (settings_.journal_mode == "wal") {
+      checkpointer_ = std::make_unique<Checkpointer>(
+          settings_, settings_.wal_autocheckpoint_pages > 0 ? settings_.wal_autocheckpoint_pages : 1000);
+      checkpointer_->attach(writer_db_);
+    }
   }
 
   // Retention, when due, between commits on the writer thread.
@@ -216,7 +229,7 @@ class SqliteStorage final : public Storage {
       }
       if (r.samples_deleted + r.other_deleted > 0) {
         counters_.retention_deleted.fetch_add(static_cast<uint64_t>(r.samples_deleted + r.other_deleted));
-        cache_.clear();
+        caches_.clear();
       }
       next_maintenance_ = r.finished ? now + std::chrono::nanoseconds(settings_.maintenance_interval_ns) : now;
     } catch (const std::exception &e) {
@@ -252,11 +265,14 @@ class SqliteStorage final : public Storage {
     json::append_double(out, static_cast<double>(counters_.last_commit_ns.load()) / 1e6);
     field("last_commit_samples", counters_.last_commit_samples.load());
     field("rollup_recomputes", static_cast<int64_t>(counters_.rollup_recomputes.load()));
+    field("wal_checkpoints", static_cast<int64_t>(checkpointer_ ? checkpointer_->checkpoints() : 0));
+    field("wal_checkpoints_by_writer", static_cast<int64_t>(checkpointer_ ? checkpointer_->writer_checkpoints() : 0));
     field("retention_deleted", static_cast<int64_t>(counters_.retention_deleted.load()));
-    field("query_cache_entries", static_cast<int64_t>(cache_.entries()));
-    field("query_cache_bytes", static_cast<int64_t>(cache_.bytes()));
-    field("query_cache_hits", static_cast<int64_t>(cache_.hits()));
-    field("query_cache_misses", static_cast<int64_t>(cache_.misses()));
+    field("query_cache_entries", static_cast<int64_t>(caches_.replies.entries()));
+    field("query_cache_bytes", static_cast<int64_t>(caches_.replies.bytes()));
+    field("raw_block_cache_bytes", static_cast<int64_t>(caches_.blocks.bytes()));
+    field("query_cache_hits", static_cast<int64_t>(caches_.replies.hits()));
+    field("query_cache_misses", static_cast<int64_t>(caches_.replies.misses()));
     out += '}';
     return out;
   }
@@ -283,8 +299,9 @@ class SqliteStorage final : public Storage {
   Settings settings_;
   Counters counters_;
   Catalog catalog_;
-  QueryCache cache_;
+  Caches caches_;
   Database writer_db_, reader_db_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // destroyed before the connections
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<QueryEngine> engine_;

@@ -53,37 +53,18 @@ void Writer::Aggregate::merge(const Aggregate &o) {
   count += o.count;
 }
 
-void Writer::Staging::merge_into(Staging &tx) {
-  for (auto &[key, agg] : minutes) tx.minutes[key].merge(agg);
-  tx.dirty_minutes.insert(dirty_minutes.begin(), dirty_minutes.end());
-  for (auto &[series, l] : latest) {
-    auto [it, fresh] = tx.latest.try_emplace(series, l);
-    if (!fresh && l.ts >= it->second.ts) it->second = l;
-  }
-  for (auto &s : new_series) tx.new_series.push_back(std::move(s));
-  tx.min_ts = min_ts < tx.min_ts ? min_ts : tx.min_ts;
-  tx.samples += samples;
-  tx.added_rows += added_rows;
-  tx.events += events;
-  *this = Staging{};
-}
-
-Writer::Writer(Database &db, const Settings &settings, Host host, Catalog &catalog, QueryCache &cache,
-               Counters &counters)
+Writer::Writer(Database &db, const Settings &settings, Host host, Catalog &catalog, Caches &caches, Counters &counters)
     : max_batch_samples(settings.max_batch_samples),
       flush_interval_ns(settings.flush_interval_ns),
       db_(db),
       settings_(settings),
       host_(host),
       catalog_(catalog),
-      cache_(cache),
+      caches_(caches),
       counters_(counters) {
   begin_ = db_.prepare("BEGIN IMMEDIATE");
   commit_ = db_.prepare("COMMIT");
   rollback_ = db_.prepare("ROLLBACK");
-  savepoint_ = db_.prepare("SAVEPOINT batch");
-  release_ = db_.prepare("RELEASE batch");
-  rollback_to_ = db_.prepare("ROLLBACK TO batch");
   insert_sample_ = db_.prepare("INSERT OR REPLACE INTO samples(series_id, ts, value) VALUES(?1, ?2, ?3)");
   find_sample_ = db_.prepare("SELECT 1 FROM samples WHERE series_id = ?1 AND ts = ?2");
   insert_series_ = db_.prepare("INSERT INTO series(text, name, labels) VALUES(?1, ?2, ?3)");
@@ -110,13 +91,12 @@ void Writer::adopt(Stored stored) {
 }
 
 const Latest *Writer::current_latest(int64_t series) const {
-  if (auto it = batch_.latest.find(series); it != batch_.latest.end()) return &it->second;
   if (auto it = tx_.latest.find(series); it != tx_.latest.end()) return &it->second;
   if (auto it = committed_latest_.find(series); it != committed_latest_.end()) return &it->second;
   return nullptr;
 }
 
-int64_t Writer::resolve(SeriesId host_id, Staging &batch) {
+int64_t Writer::resolve(SeriesId host_id) {
   if (auto it = host_rows_.find(host_id); it != host_rows_.end()) return it->second;
   const vitals_series_t *s = host_.series(host_id);
   if (!s || !s->text || !s->name)
@@ -137,7 +117,7 @@ int64_t Writer::resolve(SeriesId host_id, Staging &batch) {
   with_id->id = id;
   host_rows_.emplace(host_id, id);
   text_rows_.emplace(with_id->text, id);
-  batch.new_series.push_back({host_id, std::move(with_id)});
+  tx_.new_series.push_back({host_id, std::move(with_id)});
   return id;
 }
 
@@ -147,7 +127,7 @@ int64_t Writer::resolve(SeriesId host_id, Staging &batch) {
 // minute is rebuilt from the raw rows at commit, and the hour from the minutes,
 // as long as raw rows still cover that hour (younger than retention). Older
 // than that, the raw rows are gone and the value is merged like a new one.
-void Writer::add_sample(int64_t series, int64_t ts, double value, int64_t recompute_after_ns, Staging &batch) {
+void Writer::add_sample(int64_t series, int64_t ts, double value, int64_t recompute_after_ns) {
   const Latest *cur = current_latest(series);
   bool late = cur && ts <= cur->ts;
   bool replaces = false;
@@ -158,16 +138,16 @@ void Writer::add_sample(int64_t series, int64_t ts, double value, int64_t recomp
   }
   insert_sample_.bind(1, series).bind(2, ts).bind(3, value);
   insert_sample_.run();
-  if (!replaces) ++batch.added_rows;
-  ++batch.samples;
-  if (ts < batch.min_ts) batch.min_ts = ts;
-  if (!cur || ts >= cur->ts) batch.latest[series] = Latest{ts, value};
+  if (!replaces) ++tx_.added_rows;
+  ++tx_.samples;
+  if (ts < tx_.min_ts) tx_.min_ts = ts;
+  if (!cur || ts >= cur->ts) tx_.latest[series] = Latest{ts, value};
 
   BucketKey minute{series, bucket_start(ts, minute_ns)};
   if (late && bucket_start(ts, hour_ns) >= recompute_after_ns)
-    batch.dirty_minutes.insert(minute);
+    tx_.dirty_minutes.insert(minute);
   else if (!std::isnan(value))
-    batch.minutes[minute].add(value);
+    tx_.minutes[minute].add(value);
 }
 
 void Writer::add_event(const vitals_event_t &e) {
@@ -186,42 +166,57 @@ void Writer::add_event(const vitals_event_t &e) {
   insert_event_.run();
 }
 
+template <typename Batch>
+void Writer::apply(const Batch &batch) {
+  const int64_t recompute_after = wall_now_ns() - settings_.retention_ns;
+  for (size_t i = 0; i < batch.size(); ++i)
+    add_sample(resolve(batch.series(i)), batch.ts_ns(i), batch.value(i), recompute_after);
+  for (size_t i = 0; i < batch.event_count(); ++i) add_event(batch.event(i));
+  tx_.events += static_cast<int64_t>(batch.event_count());
+}
+
 void Writer::add(const BatchView &batch, vitals_ack_t *ack) {
   if (!tx_open_) {
     begin_.run();
     tx_open_ = true;
     tx_started_ = std::chrono::steady_clock::now();
   }
-  batch_ = Staging{};
-  savepoint_.run();
+  log_.append(batch);
   try {
-    const int64_t recompute_after = wall_now_ns() - settings_.retention_ns;
-    for (size_t i = 0; i < batch.size(); ++i)
-      add_sample(resolve(batch.series(i), batch_), batch.ts_ns(i), batch.value(i), recompute_after, batch_);
-    for (size_t i = 0; i < batch.event_count(); ++i) add_event(batch.event(i));
-    batch_.events = static_cast<int64_t>(batch.event_count());
-    release_.run();
+    apply(batch);
   } catch (const std::exception &e) {
     counters_.batches_failed.fetch_add(1, std::memory_order_relaxed);
-    forget_series(batch_.new_series);
-    batch_ = Staging{};
     std::string why = e.what();
-    if (!db_.in_transaction()) {
-      // SQLite abandoned the whole transaction (disk full, I/O error): the
-      // batches before this one are gone too.
-      fail_transaction(why);
-    } else {
-      try {
-        rollback_to_.run();
-        release_.run();
-      } catch (const std::exception &) {
-        fail_transaction(why);
-      }
-    }
+    log_.drop_last();
+    recover(why);
     throw std::runtime_error(why);
   }
-  batch_.merge_into(tx_);
   acks_.push_back(ack);
+}
+
+// Some rows of the failed batch may be in the transaction already, and
+// SQLite cannot take back only those: the transaction goes, and the batches
+// before the failed one are written again from the log, as they were. If
+// that fails too, the transaction is gone for good and so are their acks.
+void Writer::recover(const std::string &why) {
+  if (db_.in_transaction()) {
+    try {
+      rollback_.run();
+    } catch (const std::exception &) {
+      // SQLite rolls back on its own when it cannot.
+    }
+  }
+  forget_series(tx_.new_series);
+  tx_ = Staging{};
+  tx_open_ = false;
+  if (log_.batches() == 0) return;
+  try {
+    begin_.run();
+    tx_open_ = true;
+    for (size_t i = 0; i < log_.batches(); ++i) apply(log_.batch(i));
+  } catch (const std::exception &e) {
+    fail_transaction(why + "; the transaction holding the batches before it failed too: " + e.what());
+  }
 }
 
 bool Writer::commit_due() const {
@@ -300,7 +295,7 @@ bool Writer::commit() {
   // flush_interval, as the query engine uses it, whatever a tunable says now)
   // can touch a cached reply. Measured after the commit, so that a query
   // taking its "now" later also sees the data.
-  if (tx_.samples > 0 && tx_.min_ts < wall_now_ns() - settings_.flush_interval_ns) cache_.invalidate_from(tx_.min_ts);
+  if (tx_.samples > 0 && tx_.min_ts < wall_now_ns() - settings_.flush_interval_ns) caches_.invalidate_from(tx_.min_ts);
 
   counters_.samples_written.fetch_add(static_cast<uint64_t>(tx_.samples), std::memory_order_relaxed);
   counters_.events_written.fetch_add(static_cast<uint64_t>(tx_.events), std::memory_order_relaxed);
@@ -310,6 +305,7 @@ bool Writer::commit() {
   counters_.last_commit_ns = elapsed.count();
   counters_.last_commit_samples = tx_.samples;
   tx_ = Staging{};
+  log_.clear();
   for (vitals_ack_t *ack : acks_) host_.complete(ack, Status::ok);
   acks_.clear();
   return true;
@@ -333,6 +329,7 @@ void Writer::fail_transaction(const std::string &why) {
   tx_open_ = false;
   forget_series(tx_.new_series);
   tx_ = Staging{};
+  log_.clear();
   for (vitals_ack_t *ack : acks_) host_.complete(ack, Status::error, why);
   acks_.clear();
 }

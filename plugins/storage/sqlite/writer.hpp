@@ -1,7 +1,8 @@
 // The write path, on the core's consumer thread: batches go into one open
-// transaction (one savepoint each) with prepared statements; rollups are
-// aggregated in memory per (series, minute) and written once per group at
-// commit; acks are completed only once their data is committed.
+// transaction with prepared statements (a copy of each kept until commit, so
+// a batch that fails halfway can be taken out whole: tx_log.hpp); rollups
+// are aggregated in memory per (series, minute) and written once per group
+// at commit; acks are completed only once their data is committed.
 #pragma once
 
 #include <atomic>
@@ -17,13 +18,14 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "db.hpp"
+#include "tx_log.hpp"
 #include "vitals/plugin.hpp"
 
 namespace vitals::sqlite {
 
 class Writer {
  public:
-  Writer(Database &db, const Settings &settings, Host host, Catalog &catalog, QueryCache &cache, Counters &counters);
+  Writer(Database &db, const Settings &settings, Host host, Catalog &catalog, Caches &caches, Counters &counters);
   Writer(const Writer &) = delete;
   Writer &operator=(const Writer &) = delete;
 
@@ -32,8 +34,10 @@ class Writer {
 
   // Adds a batch to the open transaction, opening one if needed, and keeps
   // ack to complete at commit. On failure nothing of the batch remains and
-  // this throws; if SQLite had to abandon the whole transaction, the acks
-  // it held are completed with the error first.
+  // this throws; the batches before it stay in the transaction, unless they
+  // cannot be written again either (SQLite abandoned the transaction: disk
+  // full, I/O error), in which case their acks are completed with the error
+  // first.
   void add(const BatchView &batch, vitals_ack_t *ack);
 
   // True when the open transaction is over max_batch_samples or flush_interval.
@@ -70,7 +74,7 @@ class Writer {
     SeriesId host_id;
     SeriesPtr info;
   };
-  // What a batch (and, merged, the open transaction) changed besides rows.
+  // What the open transaction changed besides rows.
   struct Staging {
     std::unordered_map<BucketKey, Aggregate, BucketKeyHash> minutes;  // merged into rollups at commit
     std::unordered_set<BucketKey, BucketKeyHash> dirty_minutes;       // rebuilt from raw rows at commit
@@ -78,12 +82,17 @@ class Writer {
     std::vector<NewSeries> new_series;
     int64_t min_ts = INT64_MAX;
     int64_t samples = 0, added_rows = 0, events = 0;
-    void merge_into(Staging &tx);
   };
 
-  int64_t resolve(SeriesId host_id, Staging &batch);
+  // Writes one batch (a BatchView, or a TxLog::View when writing again) into
+  // the open transaction and tx_; throws when SQLite refuses a row.
+  template <typename Batch>
+  void apply(const Batch &batch);
+  // After a batch failed halfway: rolls back, then writes the logged batches again.
+  void recover(const std::string &why);
+  int64_t resolve(SeriesId host_id);
   const Latest *current_latest(int64_t series) const;
-  void add_sample(int64_t series, int64_t ts, double value, int64_t recompute_after_ns, Staging &batch);
+  void add_sample(int64_t series, int64_t ts, double value, int64_t recompute_after_ns);
   void add_event(const vitals_event_t &e);
   void write_rollups();
   void forget_series(const std::vector<NewSeries> &added);
@@ -93,10 +102,10 @@ class Writer {
   const Settings &settings_;
   Host host_;
   Catalog &catalog_;
-  QueryCache &cache_;
+  Caches &caches_;
   Counters &counters_;
 
-  Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
+  Statement begin_, commit_, rollback_;
   Statement insert_sample_, find_sample_, insert_series_, insert_event_;
   Statement upsert_minute_, upsert_hour_, delete_minute_, rebuild_minute_, delete_hour_, rebuild_hour_;
   Statement add_count_;
@@ -108,8 +117,9 @@ class Writer {
 
   bool tx_open_ = false;
   std::chrono::steady_clock::time_point tx_started_;
-  Staging tx_, batch_;
-  std::vector<vitals_ack_t *> acks_;
+  Staging tx_;
+  TxLog log_;                         // the batches of the open transaction, in order
+  std::vector<vitals_ack_t *> acks_;  // one per logged batch
 };
 
 }  // namespace vitals::sqlite
