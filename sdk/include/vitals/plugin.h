@@ -308,7 +308,8 @@ typedef struct vitals_host {
    * streaming output uses it to notice a client that does not keep up. */
   size_t (*http_stream_buffered)(vitals_http_response_t *response);
 
-  /* ---- ABI 1.2: WebSocket, all on the loop thread ----------------------- */
+  /* ---- ABI 1.2: WebSocket, on the loop thread (ws_frame and
+   * ws_frame_release from any thread, so a frame may be encoded elsewhere) */
 
   /* Completes the WebSocket handshake of a request (101 Switching Protocols)
    * and returns the connection in *out; handlers and user are kept for its
