@@ -3,6 +3,7 @@
 // ping/pong, close handshake, protocol errors with their close codes, shared
 // frames to many clients).
 #include <doctest/doctest.h>
+#include <netinet/tcp.h>
 
 #include "http/websocket.hpp"
 #include "http_test_support.hpp"
@@ -32,6 +33,7 @@ struct WsServer {
   std::vector<WebSocket *> sockets;  // in accept order; loop thread only
   std::function<void(WebSocket *, WsOpcode, std::string_view)> on_message;
   std::vector<std::pair<uint16_t, std::string>> closes;  // what on_close reported
+  int keepalive = 0, keepidle = 0;                       // of the last accepted socket
 
   WsServer() {
     h.route("GET", "/ws", [this](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
@@ -50,8 +52,14 @@ struct WsServer {
                      handlers.on_close = [this](uint16_t code, std::string_view reason) {
                        closes.emplace_back(code, std::string(reason));
                      };
+                     uv_os_fd_t fd = -1;
+                     uv_fileno(reinterpret_cast<uv_handle_t *>(socket.get()), &fd);
                      sockets.push_back(
                          WebSocket::start(std::move(socket), std::move(already_read), std::move(handlers), limits));
+                     socklen_t len = sizeof keepalive;
+                     getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, &len);
+                     len = sizeof keepidle;
+                     getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepidle, &len);
                    });
     });
   }
@@ -321,4 +329,16 @@ TEST_CASE("a plain GET to a WebSocket route is told to upgrade") {
     r = c.read_response();
   });
   CHECK(r.status == 400);
+}
+
+TEST_CASE("an accepted WebSocket has TCP keepalive on, so a vanished client is found") {
+  WsServer s;
+  s.h.run([&] {
+    WsClient c(s.h.port(), "/ws");
+    REQUIRE(c.handshake_status() == 101);
+    c.send_close(1000);
+    c.wait_closed(2000);
+  });
+  CHECK(s.keepalive == 1);
+  CHECK(s.keepidle == 30);
 }

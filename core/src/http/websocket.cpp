@@ -20,6 +20,10 @@ struct WriteRequest {
 WebSocket *WebSocket::start(UvTcpPtr socket, std::string already_read, Handlers handlers, WsLimits limits) {
   auto *ws = new WebSocket(socket.release(), std::move(handlers), limits);
   ws->input_ = std::move(already_read);
+  // A stream may carry nothing for a long time, and a client that vanished
+  // without a FIN (a phone losing its network) would hold its slot forever:
+  // the kernel's keepalive probes find it after limits.keepalive_s of quiet.
+  if (limits.keepalive_s > 0) uv_tcp_keepalive(ws->tcp_, 1, limits.keepalive_s);
   uv_read_start(as_stream(ws->tcp_), on_alloc, on_read);
   // Frames that arrived with the handshake are parsed on the next loop turn,
   // so no handler runs before the caller has the pointer this returns.

@@ -26,6 +26,7 @@ using WsFrame = std::shared_ptr<const std::string>;
 struct WsLimits {
   size_t max_message = 64 * 1024;     // a larger incoming message closes with 1009
   uint64_t close_timeout_ms = 2'000;  // how long to wait for the client's close frame
+  unsigned keepalive_s = 30;          // TCP keepalive probes after this much quiet; 0: off
 };
 
 class WebSocket {
