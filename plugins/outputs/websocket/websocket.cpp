@@ -151,19 +151,19 @@ class WebSocketOutput final : public Output, public ClientEvents {
     if (client.gone) return;
     // A send that fails at once reports the client closed: it must not be
     // freed while this call still uses it.
-    iterating_ = true;
+    defer_reap_ = true;
     std::string error;
     if (opcode != VITALS_WS_TEXT || !apply_request(client, data, error)) {
       std::string out;
       error_message(out, opcode != VITALS_WS_TEXT ? "expected a JSON text message" : error);
       send_own(client, out);
     }
-    iterating_ = false;
+    defer_reap_ = false;
     reap();
   }
   void client_closed(Client &client) override {
     client.gone = true;
-    if (!iterating_) reap();
+    if (!defer_reap_) reap();
   }
 
  private:
@@ -249,7 +249,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
   }
 
   void on_flush_timer() {
-    if (!send_pending() && !any_coalescing()) {
+    if (!send_pending() && !behind_) {
       stop_timer(flush_timer_);
       flush_timer_ = 0;
     }
@@ -259,7 +259,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
   bool send_pending() {
     last_flush_ = std::chrono::steady_clock::now();
     bool had_data = !pending_.empty() || !pending_events_.empty();
-    iterating_ = true;
+    defer_reap_ = true;
     if (!pending_.empty()) {
       broadcast_samples();
       for (const Sample &s : pending_) remember_latest(s);
@@ -269,12 +269,13 @@ class WebSocketOutput final : public Output, public ClientEvents {
       for (auto &[key, client] : clients_) deliver(*client, frame);
     }
     catch_up_slow_clients();
-    iterating_ = false;
+    defer_reap_ = false;
     pending_.clear();
     pending_events_.clear();
     reap();
     // A client that fell behind must be looked at again even if no data comes.
-    if (!flush_timer_ && any_coalescing())
+    behind_ = any_coalescing();
+    if (!flush_timer_ && behind_)
       flush_timer_ = start_timer(std::max<uint64_t>(frame_interval_ms_, 1), std::max<uint64_t>(frame_interval_ms_, 1),
                                  [this] { on_flush_timer(); });
     return had_data;
@@ -348,9 +349,9 @@ class WebSocketOutput final : public Output, public ClientEvents {
 
   void heartbeat() {
     WsFrame ping(host(), VITALS_WS_PING, "");
-    iterating_ = true;
+    defer_reap_ = true;
     for (auto &[key, client] : clients_) deliver(*client, ping, false);
-    iterating_ = false;
+    defer_reap_ = false;
     reap();
   }
 
@@ -406,8 +407,9 @@ class WebSocketOutput final : public Output, public ClientEvents {
   std::vector<std::string> pending_events_;
   SteadyTime last_flush_{};
   uint64_t flush_timer_ = 0;
+  bool behind_ = false;  // some client was coalescing at the end of the last send_pending()
   uint64_t next_key_ = 0;
-  bool iterating_ = false;
+  bool defer_reap_ = false;  // clients are being walked or used: reap() must wait
   Metric clients_gauge_, messages_sent_, frames_encoded_, coalesced_, dropped_slow_, rejected_;
 };
 
