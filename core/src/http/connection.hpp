@@ -7,8 +7,10 @@
 #include <uv.h>
 
 #include <deque>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../uv_timer.hpp"
@@ -28,6 +30,9 @@ class Connection {
   // Output of `exchange`: written now if it is at the head of the queue, else
   // held until the responses before it are done.
   void output(Exchange *exchange, std::string first, std::string second);
+  // The same for bytes the caller keeps (a stream chunk and its framing):
+  // copied only if the socket does not take them at once.
+  void output_parts(Exchange *exchange, std::initializer_list<std::string_view> parts);
   void exchange_finished(Exchange *exchange);
   bool is_last(const Exchange *exchange) const;
   size_t buffered_bytes(const Exchange *exchange) const;

@@ -1,8 +1,10 @@
 // A connection's output side: the in-order response queue, socket writes,
 // graceful close (FIN, then linger) and the socket handover after an upgrade.
 #include <algorithm>
+#include <iterator>
 
 #include "connection.hpp"
+#include "send_now.hpp"
 #include "server_context.hpp"
 
 namespace vitals::core {
@@ -39,21 +41,40 @@ void Connection::output(Exchange *exchange, std::string first, std::string secon
   write(std::move(first), std::move(second));
 }
 
+void Connection::output_parts(Exchange *exchange, std::initializer_list<std::string_view> parts) {
+  if (closing_) return;
+  // A chunk written to many streams (SSE) need not be copied per client
+  // when the socket takes it whole, which is the usual case.
+  size_t sent = 0;
+  if (!queue_.empty() && queue_.front().get() == exchange) {
+    uv_buf_t bufs[4];
+    unsigned count = 0;
+    if (parts.size() <= std::size(bufs))
+      for (std::string_view part : parts)
+        if (!part.empty()) bufs[count++] = uv_buf_init(const_cast<char *>(part.data()), part.size());
+    sent = send_now(tcp_, bufs, count);
+    if (sent > 0 && ctx_) ctx_->stats.bytes_out += sent;
+  }
+  std::string rest;
+  for (std::string_view part : parts) {
+    size_t skip = std::min(sent, part.size());
+    sent -= skip;
+    rest.append(part.substr(skip));
+  }
+  if (!rest.empty()) output(exchange, std::move(rest), {});
+}
+
 void Connection::write(std::string first, std::string second) {
   if (closing_ || (first.empty() && second.empty())) return;
-  // Straight to the kernel when nothing is queued before it: what the socket
-  // takes whole needs no write request, no callback on a later loop turn and
-  // no epoll_ctl (streams to many clients pay that per chunk otherwise).
-  // uv_try_write refuses while earlier bytes are queued, so order holds; the
-  // rest, and any error, go through uv_write and write_done as before.
+  // Straight to the kernel when nothing is queued before it (send_now.hpp);
+  // the rest, and any error, go through uv_write and write_done as before.
   {
     uv_buf_t now[2];
     unsigned count = 0;
     if (!first.empty()) now[count++] = uv_buf_init(first.data(), static_cast<unsigned>(first.size()));
     if (!second.empty()) now[count++] = uv_buf_init(second.data(), static_cast<unsigned>(second.size()));
-    int written = uv_try_write(as_stream(tcp_), now, count);
-    if (written > 0) {
-      size_t n = static_cast<size_t>(written);
+    size_t n = send_now(tcp_, now, count);
+    if (n > 0) {
       if (ctx_) ctx_->stats.bytes_out += n;
       size_t from_first = std::min(n, first.size());
       first.erase(0, from_first);

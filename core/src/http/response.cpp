@@ -111,12 +111,9 @@ bool Exchange::write(std::string_view chunk) {
   if (framing_ == Framing::chunked) {
     char size_line[24];
     int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
-    std::string framed;
-    framed.reserve(static_cast<size_t>(n) + chunk.size() + 2);
-    framed.append(size_line, static_cast<size_t>(n)).append(chunk).append("\r\n");
-    emit(std::move(framed));
+    connection_->output_parts(this, {std::string_view(size_line, static_cast<size_t>(n)), chunk, "\r\n"});
   } else {
-    emit(std::string(chunk));
+    connection_->output_parts(this, {chunk});
   }
   return connection_ != nullptr;
 }

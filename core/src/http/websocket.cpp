@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "send_now.hpp"
+
 namespace vitals::core::http {
 
 namespace {
@@ -161,21 +163,12 @@ void WebSocket::wslay_message(wslay_event_context_ptr ctx, const wslay_event_on_
 }
 
 void WebSocket::write(WsFrame frame) {
-  // Straight to the kernel first: a frame the socket buffer takes whole
-  // needs no request, no callback on a later loop turn, and no epoll_ctl
-  // (libuv re-arms a socket's epoll interest after every queued write it
-  // completes; in a broadcast to 1,000 clients those system calls were about
-  // a tenth of the agent's CPU). uv_try_write refuses while earlier bytes are
-  // queued, so the order holds; the rest of a partial write, and any error,
-  // go through uv_write as before, which reports failures from write_done,
-  // never from inside send().
-  size_t offset = 0;
+  // Straight to the kernel when nothing is queued (send_now.hpp); the rest
+  // of a partial write, and any error, go through uv_write, which reports
+  // failures from write_done, never from inside send().
   uv_buf_t whole = uv_buf_init(const_cast<char *>(frame->data()), static_cast<unsigned>(frame->size()));
-  int written = uv_try_write(as_stream(tcp_), &whole, 1);
-  if (written > 0) {
-    offset = static_cast<size_t>(written);
-    if (offset == frame->size()) return;
-  }
+  size_t offset = send_now(tcp_, &whole, 1);
+  if (offset == frame->size()) return;
   auto *req = new WriteRequest{{}, std::move(frame)};
   req->req.data = this;
   uv_buf_t buf =
