@@ -50,6 +50,20 @@ async function waitForSeries(url, deadlineMs) {
   throw new Error('no synthetic series in /api/series');
 }
 
+// Waits until storage holds at least `count` records of the agent's RSS.
+async function waitForStoredSelfMetrics(url, count, deadlineMs) {
+  const until = Date.now() + deadlineMs;
+  let have = 0;
+  while (Date.now() < until) {
+    const reply = await fetch(`${url}/api/query?match=vitals_process_resident_memory_bytes&from=-10m&points=1000`)
+      .catch(() => null);
+    if (reply?.ok) have = (await reply.json()).series?.[0]?.points?.length ?? 0;
+    if (have >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`only ${have} stored records of vitals_process_resident_memory_bytes`);
+}
+
 async function main() {
   if (!fs.existsSync(CHROMIUM)) {
     const message = `${CHROMIUM} not found (Debian package chromium; scripts/install-deps installs it)`;
@@ -71,6 +85,10 @@ signals = 3
 rate = 4.0
 shape = "random_walk"
 amplitude = 0.5
+
+[input.agent]
+interval = "1s"
+include = ["vitals_*"]
 
 [storage.local]
 plugin = "sqlite"
@@ -164,8 +182,18 @@ inputs = []
     const desktopShot = path.join(artifacts, 'dashboard-24h.png');
     await page.screenshot({path: desktopShot, fullPage: true});
 
-    step('the agent page shows self-metrics');
+    step('the agent page shows self-metrics, its charts starting from the stored ones');
+    await waitForStoredSelfMetrics(agent.url, 8, 20000);
+    const opened = Date.now();
     await page.click('nav.tabs a[data-page="agent"]');
+    // Polling alone gives one point at once and the next after 2 s (rates
+    // need two); the agent metrics stored every second give many at once.
+    await page.waitForFunction(() => {
+      const p = window.vitals.agent()?.chartPoints;
+      return p && p.rssBytes >= 7 && p.cpuPercent >= 6 && p.ingestRate >= 6;
+    }, null, {timeout: 1500});
+    step(`charts backfilled ${Date.now() - opened} ms after opening the page: ` +
+      JSON.stringify(await page.evaluate(() => window.vitals.agent().chartPoints)));
     await page.waitForFunction(() => {
       const a = window.vitals.agent();
       return a && a.ingestRate !== null && a.ingestRate > 0 && a.rssBytes > 0 && a.cpuPercent !== null;

@@ -1,11 +1,13 @@
 // The agent page: the agent's own metrics from /api/performance/metrics,
 // polled every two seconds while the page is open: ingest rate, queue
 // depths, drops, errors, RSS and CPU, with charts of the last ten minutes
-// seen and a row per pipeline component.
+// (started from storage when it keeps the agent's own metrics) and a row
+// per pipeline component.
 import {alignTables, TimeChart} from './chart.js';
 import {h, replaceChildren} from './dom.js';
 import {formatBytes, formatPercent, formatRate, formatValue} from './format.js';
 import {SeriesBuffer} from './live_buffer.js';
+import {loadAgentHistory} from './agent_history.js';
 import {summarize} from './agent_metrics.js';
 
 const POLL_MS = 2000;
@@ -69,8 +71,26 @@ export class AgentPage {
       const area = this.chartCards[i].querySelector('.chart-plot');
       this.charts.set(c.key, new TimeChart(area, {labels: [c.title], format: c.format, height: 160}));
     });
+    if (!this.backfilled) this.backfill();
     this.poll();
     this.timer = setInterval(() => this.poll(), POLL_MS);
+  }
+
+  // Once per page load: the charts start with the stored last ten minutes.
+  // Without storage (or before the agent input's first record) they start
+  // empty, as before; that is not an error worth showing.
+  async backfill() {
+    this.backfilled = true;
+    try {
+      const history = await loadAgentHistory(this.api, {from: `-${WINDOW_SECONDS}s`});
+      for (const c of CHARTS) {
+        const {xs, ys} = history[c.key];
+        if (xs.length) this.buffers.get(c.key).setHistory(xs, ys);
+      }
+      if (this.visible) this.drawCharts(Date.now() / 1000);
+    } catch (e) {
+      if (e.name !== 'AbortError') console.info(`agent page: no stored history (${e.message})`);
+    }
   }
 
   hide() {
@@ -106,11 +126,9 @@ export class AgentPage {
       el.parentElement.classList.toggle('warn', Boolean(t.warn?.(s[t.key])));
     }
     for (const c of CHARTS) {
-      const buffer = this.buffers.get(c.key);
-      if (s[c.key] !== null && s[c.key] !== undefined) buffer.push(at, s[c.key]);
-      buffer.trimBefore(at - WINDOW_SECONDS);
-      this.charts.get(c.key)?.setData(alignTables([[buffer.xs, buffer.ys]]), at - WINDOW_SECONDS, at);
+      if (s[c.key] !== null && s[c.key] !== undefined) this.buffers.get(c.key).push(at, s[c.key]);
     }
+    this.drawCharts(at);
     const rate = (v) => (v === null || v === undefined ? '–' : formatValue(v));
     replaceChildren(this.tableBody, s.components.map((r) =>
       h('tr', {},
@@ -122,7 +140,17 @@ export class AgentPage {
         h('td', {class: r.errors > 0 ? 'num warn' : 'num'}, formatValue(r.errors)))));
   }
 
+  drawCharts(at) {
+    for (const c of CHARTS) {
+      const buffer = this.buffers.get(c.key);
+      buffer.trimBefore(at - WINDOW_SECONDS);
+      this.charts.get(c.key)?.setData(alignTables([[buffer.xs, buffer.ys]]), at - WINDOW_SECONDS, at);
+    }
+  }
+
   describe() {
-    return this.latest ? {...this.latest, components: this.latest.components.length} : null;
+    if (!this.latest) return null;
+    const chartPoints = Object.fromEntries(CHARTS.map((c) => [c.key, this.buffers.get(c.key).length]));
+    return {...this.latest, components: this.latest.components.length, chartPoints};
   }
 }
