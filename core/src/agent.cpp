@@ -144,6 +144,7 @@ class Agent {
     cfg.max_body_bytes = h.max_body_bytes;
     cfg.idle_timeout_ms = static_cast<uint64_t>(h.idle_timeout_ns / 1'000'000);
     cfg.slow_request_ms = static_cast<uint64_t>(h.slow_request_ns / 1'000'000);
+    cfg.response_timeout_ms = static_cast<uint64_t>(h.response_timeout_ns / 1'000'000);
     if (!h.token_file.empty() && !read_token(h.token_file, cfg.token, error)) return false;
     http_ = std::make_unique<HttpServer>(&loop_, cfg);
     if (!http_->listen(error)) return false;
@@ -161,6 +162,7 @@ class Agent {
       visit("vitals_http_bytes_out_total", {}, static_cast<double>(s.bytes_out));
       visit("vitals_http_timeouts_total", {}, static_cast<double>(s.request_timeouts + s.idle_timeouts));
       visit("vitals_http_slow_requests_total", {}, static_cast<double>(s.slow_requests));
+      visit("vitals_http_response_timeouts_total", {}, static_cast<double>(s.response_timeouts));
     });
     std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
     log_info("agent", "HTTP API on " + host + ":" + std::to_string(http_->port()) +

@@ -138,11 +138,13 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
       if (auto d = r.duration(v, key)) http.idle_timeout_ns = *d;
     } else if (key == "slow_request") {
       if (auto d = r.duration(v, key)) http.slow_request_ns = *d;
+    } else if (key == "response_timeout") {
+      if (auto d = r.duration(v, key)) http.response_timeout_ns = *d;
     } else if (key == "enabled") {
       if (auto b = r.boolean(v, key)) http.enabled = *b;
     } else {
       r.unknown(v, key, "[agent.http]",
-                "listen, token_file, max_connections, max_body, idle_timeout, slow_request, enabled");
+                "listen, token_file, max_connections, max_body, idle_timeout, slow_request, response_timeout, enabled");
     }
   }
 }

@@ -154,3 +154,47 @@ TEST_CASE("connections beyond max_connections get 503 and are counted") {
   CHECK(h.server->stats().connections_rejected == 1);
   CHECK(h.server->stats().connections_accepted == 3);
 }
+
+TEST_CASE("a handler that never answers costs a 504 after response_timeout, not the connection") {
+  auto config = test_config();
+  config.response_timeout_ms = 300;
+  Harness h(config);
+  std::shared_ptr<HttpResponse> kept;  // the handler holds its response and never answers
+  h.route("GET", "/hang", [&](const HttpRequest &, std::shared_ptr<HttpResponse> res) { kept = res; });
+  h.route("GET", "/x", text("x"));
+  // A stream that has begun owns its pace: it outlives the timeout.
+  h.route("GET", "/stream", [&](const HttpRequest &, std::shared_ptr<HttpResponse> res) {
+    res->start(200, HttpHeaders{{"Content-Type", "text/plain"}});
+    res->write("begun\n");
+    after(&h.loop, 600, [res] {
+      res->write("still here\n");
+      res->end();
+    });
+  });
+  ParsedResponse hung, behind, stream;
+  int64_t hung_ms = 0;
+  h.run([&] {
+    TestClient c(h.port());
+    auto t = Clock::now();
+    c.send(get_request("/hang") + get_request("/x"));  // the second waits behind the first
+    hung = c.read_response();
+    hung_ms = ms_since(t);
+    behind = c.read_response();
+    TestClient d(h.port());
+    d.send(get_request("/stream"));
+    stream = d.read_response();
+  });
+  CHECK(hung.status == 504);
+  CHECK(hung.body.find("did not answer within response_timeout") != std::string::npos);
+  CHECK(hung_ms >= 250);
+  CHECK(hung_ms < 1500);
+  CHECK(behind.status == 200);  // the connection, and the request queued behind, carry on
+  CHECK(behind.body == "x");
+  CHECK(stream.status == 200);
+  CHECK(stream.body == "begun\nstill here\n");
+  CHECK(h.server->stats().response_timeouts == 1);
+  // The handler's answer, arriving after all, is dropped harmlessly.
+  REQUIRE(kept);
+  kept->send(200, "text/plain", "too late");
+  CHECK(kept->finished());
+}

@@ -4,6 +4,7 @@
 
 #include <climits>
 
+#include "../log.hpp"
 #include "gzip.hpp"
 #include "server_context.hpp"
 #include "uri.hpp"
@@ -55,7 +56,8 @@ Connection::Connection(ServerContext *ctx, uv_tcp_t *tcp)
       tcp_(tcp),
       remote_address_(peer_name(tcp)),
       timer_(ctx->loop, [this] { on_timeout(); }),
-      resume_timer_(ctx->loop, [this] { resume_if_possible(); }) {
+      resume_timer_(ctx->loop, [this] { resume_if_possible(); }),
+      answer_timer_(ctx->loop, [this] { on_answer_timeout(); }) {
   tcp_->data = this;
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
@@ -258,6 +260,7 @@ void Connection::dispatch_request() {
   if (request.upgrade) stop_reading();
   arm_timer();
   ctx_->dispatch(request, exchange);
+  if (!closing_) arm_answer_timer();
 }
 
 void Connection::reject(int status, std::string_view message) {
@@ -326,6 +329,32 @@ void Connection::arm_timer() {
       timer_.stop();
       break;
   }
+}
+
+// Responses go out in request order, so only the oldest request can hold
+// the connection: a handler that never answers (a plugin bug, a storage that
+// hangs) would keep it, and every pipelined request behind it, forever.
+// Once the handler has begun (a stream, an upgrade) it owns the pace.
+void Connection::arm_answer_timer() {
+  uint64_t limit_ms = ctx_ ? ctx_->config.response_timeout_ms : 0;
+  if (closing_ || limit_ms == 0 || queue_.empty() || queue_.front()->started()) {
+    answer_timer_.stop();
+    return;
+  }
+  uint64_t waited_ms = (uv_hrtime() - queue_.front()->info.received_ns) / 1'000'000;
+  answer_timer_.start(waited_ms >= limit_ms ? 0 : limit_ms - waited_ms);
+}
+
+void Connection::on_answer_timeout() {
+  if (closing_ || !ctx_ || queue_.empty() || queue_.front()->started()) return;
+  std::shared_ptr<Exchange> late = queue_.front();
+  ++ctx_->stats.response_timeouts;
+  log_warn("http", late->info.method + " " + late->info.path + ": no answer within response_timeout (" +
+                       std::to_string(ctx_->config.response_timeout_ms) + " ms); answered 504");
+  // The handler's own answer, should it still come, finds the response
+  // finished and is dropped.
+  late->send(504, HttpHeaders{{"Content-Type", "application/json"}},
+             error_body("the handler of this route did not answer within response_timeout"));
 }
 
 void Connection::on_timeout() {

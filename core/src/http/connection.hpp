@@ -85,6 +85,8 @@ class Connection {
   void handover();
   void arm_timer();
   void on_timeout();
+  void arm_answer_timer();
+  void on_answer_timeout();
 
   ServerContext *ctx_;
   uv_tcp_t *tcp_;
@@ -97,6 +99,7 @@ class Connection {
   int writes_in_flight_ = 0;
   UvTimer timer_;
   UvTimer resume_timer_;  // resumes parsing outside the handler that freed a slot
+  UvTimer answer_timer_;  // response_timeout of the oldest unanswered request
   uv_shutdown_t shutdown_req_{};
 
   // The request being parsed.

@@ -163,6 +163,7 @@ void Connection::advance() {
   // Parsing resumes from a timer, not from inside the handler that answered.
   if (phase_ == Phase::awaiting_request && (!reading_ || !unparsed_.empty())) resume_timer_.start(0);
   arm_timer();
+  arm_answer_timer();
 }
 
 // ---------------------------------------------------------------- closing
@@ -170,6 +171,7 @@ void Connection::advance() {
 void Connection::shutdown_and_linger() {
   if (closing_ || phase_ == Phase::lingering) return;
   phase_ = Phase::lingering;
+  answer_timer_.stop();
   unparsed_.clear();
   auto rest = std::move(queue_);
   queue_.clear();
@@ -194,6 +196,7 @@ void Connection::close() {
   closing_ = true;
   timer_.stop();
   resume_timer_.stop();
+  answer_timer_.stop();
   reading_ = false;
   uv_close(reinterpret_cast<uv_handle_t *>(tcp_), on_closed);
   // Detaching runs the handlers' on_close callbacks: do it last, with the
@@ -235,6 +238,7 @@ void Connection::handover() {
   stop_reading();
   timer_.stop();
   resume_timer_.stop();
+  answer_timer_.stop();
   closing_ = true;
   uv_tcp_t *tcp = tcp_;
   tcp->data = nullptr;

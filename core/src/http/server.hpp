@@ -28,6 +28,7 @@ struct HttpServerConfig {
   uint64_t header_timeout_ms = 10'000;         // the whole header must arrive within it, else 408
   uint64_t idle_timeout_ms = 60'000;           // keep-alive idle and stalled bodies, then close
   uint64_t slow_request_ms = 1'000;            // slower answers are logged as warnings
+  uint64_t response_timeout_ms = 60'000;       // a handler that has not begun its answer by then: 504; 0: never
   uint32_t max_pending_requests = 16;          // per connection; reading pauses beyond it
   uint32_t gzip_min_bytes = 1024;              // smaller bodies are never compressed
   int gzip_level = 1;                          // fast: compression must not dominate query latency
@@ -62,9 +63,10 @@ struct HttpServerStats {
   std::array<uint64_t, 5> responses_by_class{};  // [0] 1xx ... [4] 5xx
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
-  uint64_t request_timeouts = 0;  // 408: header (or a stalled body) too slow
-  uint64_t idle_timeouts = 0;     // quiet keep-alive connections closed
-  uint64_t slow_requests = 0;     // answered after more than slow_request_ms
+  uint64_t request_timeouts = 0;   // 408: header (or a stalled body) too slow
+  uint64_t idle_timeouts = 0;      // quiet keep-alive connections closed
+  uint64_t slow_requests = 0;      // answered after more than slow_request_ms
+  uint64_t response_timeouts = 0;  // 504: the handler did not begin its answer within response_timeout_ms
 };
 
 class HttpServer {
