@@ -20,6 +20,8 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
     return VITALS_INVALID;
   for (uint32_t i = 0; i < batch->n_samples; ++i)
     if (!series_.contains(batch->series[i])) return VITALS_INVALID;
+  // Off the loop, a stopped input is refused before its batch is copied;
+  // emits on the loop are checked in emit_on_loop.
   if (stopping_ && inputs_stopped_ && from.kind() == VITALS_KIND_INPUT && !on_loop_thread()) return VITALS_STOPPED;
   if (batch->n_samples == 0 && batch->n_events == 0) {
     if (fn) {

@@ -57,7 +57,11 @@ Connection::Connection(ServerContext *ctx, uv_tcp_t *tcp)
       remote_address_(peer_name(tcp)),
       timer_(ctx->loop, [this] { on_timeout(); }),
       resume_timer_(ctx->loop, [this] { resume_if_possible(); }),
-      answer_timer_(ctx->loop, [this] { on_answer_timeout(); }) {
+      answer_timer_(ctx->loop, [this] { on_answer_timeout(); }),
+      handover_timer_(ctx->loop, [this] {
+        // An upgrade whose 101 head went out at once (no write_done to come).
+        if (upgrade_handler_ && writes_in_flight_ == 0 && !closing_) handover();  // frees this connection
+      }) {
   tcp_->data = this;
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
@@ -289,11 +293,6 @@ void Connection::stop_reading() {
 }
 
 void Connection::resume_if_possible() {
-  // An upgrade whose 101 head went out at once (no write_done to come).
-  if (upgrade_handler_ && writes_in_flight_ == 0 && !closing_) {
-    handover();  // frees this connection
-    return;
-  }
   if (closing_ || phase_ != Phase::awaiting_request) return;
   if (queue_.size() >= ctx_->config.max_pending_requests) return;
   if (!unparsed_.empty()) {

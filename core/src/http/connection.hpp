@@ -98,8 +98,9 @@ class Connection {
   bool closing_ = false;
   int writes_in_flight_ = 0;
   UvTimer timer_;
-  UvTimer resume_timer_;  // resumes parsing outside the handler that freed a slot
-  UvTimer answer_timer_;  // response_timeout of the oldest unanswered request
+  UvTimer resume_timer_;    // resumes parsing outside the handler that freed a slot
+  UvTimer answer_timer_;    // response_timeout of the oldest unanswered request
+  UvTimer handover_timer_;  // hands an upgraded socket over outside the handler that answered 101
   uv_shutdown_t shutdown_req_{};
 
   // The request being parsed.

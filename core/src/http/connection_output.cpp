@@ -139,7 +139,7 @@ void Connection::advance() {
       // it already left, for the next loop turn: not from inside the handler.
       upgrade_handler_ = std::move(done->upgrade_handler);
       done->detach();
-      if (writes_in_flight_ == 0) resume_timer_.start(0);
+      if (writes_in_flight_ == 0) handover_timer_.start(0);
       return;
     }
     bool closes = done->closes_connection;
@@ -197,6 +197,7 @@ void Connection::close() {
   timer_.stop();
   resume_timer_.stop();
   answer_timer_.stop();
+  handover_timer_.stop();
   reading_ = false;
   uv_close(reinterpret_cast<uv_handle_t *>(tcp_), on_closed);
   // Detaching runs the handlers' on_close callbacks: do it last, with the
@@ -239,6 +240,7 @@ void Connection::handover() {
   timer_.stop();
   resume_timer_.stop();
   answer_timer_.stop();
+  handover_timer_.stop();
   closing_ = true;
   uv_tcp_t *tcp = tcp_;
   tcp->data = nullptr;
