@@ -51,7 +51,8 @@ void Connection::output_parts(Exchange *exchange, std::initializer_list<std::str
     unsigned count = 0;
     if (parts.size() <= std::size(bufs))
       for (std::string_view part : parts)
-        if (!part.empty()) bufs[count++] = uv_buf_init(const_cast<char *>(part.data()), part.size());
+        if (!part.empty())
+          bufs[count++] = uv_buf_init(const_cast<char *>(part.data()), static_cast<unsigned>(part.size()));
     sent = send_now(tcp_, bufs, count);
     if (sent > 0 && ctx_) ctx_->stats.bytes_out += sent;
   }
