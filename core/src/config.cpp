@@ -313,8 +313,11 @@ void read_document(const std::shared_ptr<const toml::table> &document, Config &c
     }
     auto group = v.as_table();
     if (!group) {
-      r.diags.error(r.file, line_of(v),
-                    "'" + std::string(section) + "' must hold tables like [" + std::string(section) + ".my_id]");
+      // Built with append: GCC 12 at -O3 warns (-Wrestrict, a false
+      // positive) on "literal" + std::string temporaries here.
+      r.diags.error(
+          r.file, line_of(v),
+          std::string("'").append(section).append("' must hold tables like [").append(section).append(".my_id]"));
       continue;
     }
     for (auto &&[id, body] : *group) {
@@ -322,7 +325,7 @@ void read_document(const std::shared_ptr<const toml::table> &document, Config &c
         read_component(*kind, id.str(), *t, config, r, document);
       else
         r.diags.error(r.file, line_of(body),
-                      "'" + std::string(section) + "." + std::string(id.str()) + "' must be a table");
+                      std::string("'").append(section).append(".").append(id.str()).append("' must be a table"));
     }
   }
 }
