@@ -143,6 +143,7 @@ class Agent {
     cfg.max_connections = h.max_connections;
     cfg.max_body_bytes = h.max_body_bytes;
     cfg.idle_timeout_ms = static_cast<uint64_t>(h.idle_timeout_ns / 1'000'000);
+    cfg.min_body_rate = h.min_body_rate;
     cfg.slow_request_ms = static_cast<uint64_t>(h.slow_request_ns / 1'000'000);
     cfg.response_timeout_ms = static_cast<uint64_t>(h.response_timeout_ns / 1'000'000);
     if (!h.token_file.empty() && !read_token(h.token_file, cfg.token, error)) return false;

@@ -136,6 +136,8 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
       if (auto b = r.size(v, key)) http.max_body_bytes = *b;
     } else if (key == "idle_timeout") {
       if (auto d = r.duration(v, key)) http.idle_timeout_ns = *d;
+    } else if (key == "min_body_rate") {
+      if (auto b = r.size(v, key)) http.min_body_rate = *b;
     } else if (key == "slow_request") {
       if (auto d = r.duration(v, key)) http.slow_request_ns = *d;
     } else if (key == "response_timeout") {
@@ -144,7 +146,8 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
       if (auto b = r.boolean(v, key)) http.enabled = *b;
     } else {
       r.unknown(v, key, "[agent.http]",
-                "listen, token_file, max_connections, max_body, idle_timeout, slow_request, response_timeout, enabled");
+                "listen, token_file, max_connections, max_body, idle_timeout, min_body_rate, slow_request, "
+                "response_timeout, enabled");
     }
   }
 }

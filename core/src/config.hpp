@@ -37,6 +37,7 @@ struct HttpConfig {
   uint32_t max_connections = 256;
   uint64_t max_body_bytes = 16 * 1024 * 1024;
   int64_t idle_timeout_ns = 60'000'000'000;
+  uint64_t min_body_rate = 500;  // bytes per second
   int64_t slow_request_ns = 1'000'000'000;
   int64_t response_timeout_ns = 60'000'000'000;
   bool enabled = true;

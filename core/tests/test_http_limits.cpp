@@ -198,3 +198,45 @@ TEST_CASE("a handler that never answers costs a 504 after response_timeout, not 
   kept->send(200, "text/plain", "too late");
   CHECK(kept->finished());
 }
+
+TEST_CASE("a body trickling slower than min_body_rate gets 408; one at the rate is served") {
+  auto config = test_config();  // header_timeout_ms = 300: the body's grace
+  config.min_body_rate = 1000;  // bytes/s
+  config.idle_timeout_ms = 5'000;
+  Harness h(config);
+  size_t received = 0;
+  h.route("POST", "/in", [&](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
+    received = req.body.size();
+    res->send(204, "text/plain", "");
+  });
+  // Trickles `total` bytes in pieces of `piece` every 100 ms; returns the answer.
+  auto trickle = [&](size_t total, size_t piece, int64_t &elapsed_ms) {
+    TestClient c(h.port(), 5'000);
+    auto t = Clock::now();
+    c.send("POST /in HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n");
+    for (size_t sent = 0; sent < total; sent += piece) {
+      if (c.readable(100)) break;  // answered (cut off) before the body was all sent
+      if (!c.send(std::string(std::min(piece, total - sent), 'x'))) break;
+    }
+    ParsedResponse r = c.read_response();
+    elapsed_ms = ms_since(t);
+    return r;
+  };
+  ParsedResponse slow, steady;
+  int64_t slow_ms = 0, steady_ms = 0;
+  h.run([&] {
+    // 500 bytes/s: every read arrives well within idle_timeout, but the
+    // body falls behind 0.3 s + bytes/1000 after about 0.6 s.
+    slow = trickle(20'000, 50, slow_ms);
+    // 2,000 bytes/s for 1.5 s: always ahead of the minimum.
+    steady = trickle(3'000, 200, steady_ms);
+  });
+  CHECK(slow.status == 408);
+  CHECK(slow.body.find("slower than min_body_rate (1000 bytes/s)") != std::string::npos);
+  CHECK(slow_ms >= 500);
+  CHECK(slow_ms < 2'500);
+  CHECK(steady.status == 204);
+  CHECK(received == 3'000);
+  CHECK(steady_ms >= 1'400);
+  CHECK(h.server->stats().request_timeouts == 1);
+}

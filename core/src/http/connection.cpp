@@ -2,7 +2,9 @@
 // backpressure, the header/idle/body timeouts, and dispatch.
 #include "connection.hpp"
 
+#include <algorithm>
 #include <climits>
+#include <cstdint>
 
 #include "../log.hpp"
 #include "gzip.hpp"
@@ -96,9 +98,11 @@ void Connection::on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
     return;
   }
   c->ctx_->stats.bytes_in += static_cast<uint64_t>(nread);
-  if (c->phase_ == Phase::lingering) return;        // draining before close: discard
-  if (c->phase_ == Phase::in_body) c->arm_timer();  // a body only needs to keep moving
+  if (c->phase_ == Phase::lingering) return;  // draining before close: discard
   c->feed(buf->base, static_cast<size_t>(nread));
+  // A body keeps its connection while it keeps moving fast enough; the
+  // deadline moves with what arrived (counted by feed, hence after it).
+  if (c->phase_ == Phase::in_body && !c->closing_) c->arm_timer();
 }
 
 void Connection::feed(const char *data, size_t length) {
@@ -223,6 +227,7 @@ int Connection::on_headers_complete() {
   if (has_body && queue_.empty() && request_.http_minor >= 1 && request_.headers.has_token("Expect", "100-continue"))
     write("HTTP/1.1 100 Continue\r\n\r\n", {});
   phase_ = Phase::in_body;
+  body_started_ns_ = uv_hrtime();
   arm_timer();
   return 0;
 }
@@ -322,7 +327,7 @@ void Connection::arm_timer() {
     case Phase::lingering:   // the linger deadline runs from shutdown_and_linger
       break;
     case Phase::in_body:
-      timer_.start(ctx_->config.idle_timeout_ms);
+      timer_.start(std::min(ctx_->config.idle_timeout_ms, body_deadline_ms_from_now()));
       break;
     case Phase::stopped:
       timer_.stop();
@@ -356,6 +361,18 @@ void Connection::on_answer_timeout() {
              error_body("the handler of this route did not answer within response_timeout"));
 }
 
+// The slow-body defence (as Apache's mod_reqtimeout): a body gets
+// header_timeout, plus one second per min_body_rate bytes that arrived. A
+// client trickling a byte per idle_timeout would otherwise hold its
+// connection, and a max_connections slot, for as long as it likes.
+uint64_t Connection::body_deadline_ms_from_now() const {
+  uint64_t rate = ctx_->config.min_body_rate;
+  if (rate == 0) return UINT64_MAX;
+  uint64_t allowed_ms = ctx_->config.header_timeout_ms + request_.body.size() * 1000 / rate;
+  uint64_t elapsed_ms = (uv_hrtime() - body_started_ns_) / 1'000'000;
+  return allowed_ms > elapsed_ms ? allowed_ms - elapsed_ms : 0;
+}
+
 void Connection::on_timeout() {
   switch (phase_) {
     case Phase::awaiting_request:
@@ -369,7 +386,10 @@ void Connection::on_timeout() {
       // With earlier answers still pending, a 408 would have to wait for them
       // to go out in order; a client this slow gets the plain close instead.
       if (queue_.empty()) {
-        reject(408, "request not received in time");
+        bool too_slow = phase_ == Phase::in_body && body_deadline_ms_from_now() == 0;
+        reject(408, too_slow ? "request body arriving slower than min_body_rate (" +
+                                   std::to_string(ctx_->config.min_body_rate) + " bytes/s)"
+                             : "request not received in time");
       } else {
         close();
       }

@@ -84,6 +84,7 @@ class Connection {
   void shutdown_and_linger();
   void handover();
   void arm_timer();
+  uint64_t body_deadline_ms_from_now() const;
   void on_timeout();
   void arm_answer_timer();
   void on_answer_timeout();
@@ -110,6 +111,7 @@ class Connection {
   std::string field_, value_;  // the header field being read (it may arrive in pieces)
   bool in_value_ = false;
   bool headers_done_ = false;
+  uint64_t body_started_ns_ = 0;  // when the headers were complete
   bool keep_alive_ = true;
   int reject_status_ = 0;  // set by a callback that refuses the request
   std::string reject_message_;

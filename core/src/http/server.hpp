@@ -27,6 +27,7 @@ struct HttpServerConfig {
   uint64_t max_body_bytes = 16 * 1024 * 1024;  // else 413 (Content-Length checked before reading)
   uint64_t header_timeout_ms = 10'000;         // the whole header must arrive within it, else 408
   uint64_t idle_timeout_ms = 60'000;           // keep-alive idle and stalled bodies, then close
+  uint64_t min_body_rate = 500;                // bytes/s a body must average beyond header_timeout, else 408; 0: any
   uint64_t slow_request_ms = 1'000;            // slower answers are logged as warnings
   uint64_t response_timeout_ms = 60'000;       // a handler that has not begun its answer by then: 504; 0: never
   uint32_t max_pending_requests = 16;          // per connection; reading pauses beyond it
