@@ -200,8 +200,9 @@ TEST_CASE("a handler that never answers costs a 504 after response_timeout, not 
 }
 
 TEST_CASE("a body trickling slower than min_body_rate gets 408; one at the rate is served") {
-  auto config = test_config();  // header_timeout_ms = 300: the body's grace
-  config.min_body_rate = 1000;  // bytes/s
+  auto config = test_config();
+  config.header_timeout_ms = 1'000;  // the body's grace
+  config.min_body_rate = 1000;       // bytes/s
   config.idle_timeout_ms = 5'000;
   Harness h(config);
   size_t received = 0;
@@ -225,18 +226,18 @@ TEST_CASE("a body trickling slower than min_body_rate gets 408; one at the rate 
   ParsedResponse slow, steady;
   int64_t slow_ms = 0, steady_ms = 0;
   h.run([&] {
-    // 500 bytes/s: every read arrives well within idle_timeout, but the
-    // body falls behind 0.3 s + bytes/1000 after about 0.6 s.
-    slow = trickle(20'000, 50, slow_ms);
-    // 2,000 bytes/s for 1.5 s: always ahead of the minimum.
-    steady = trickle(3'000, 200, steady_ms);
+    // 200 bytes/s: every read arrives well within idle_timeout, but the
+    // body falls behind 1 s + bytes/1000 after about 1.25 s.
+    slow = trickle(20'000, 20, slow_ms);
+    // 5,000 bytes/s for 0.6 s: far ahead of the minimum, even with stalls.
+    steady = trickle(3'000, 500, steady_ms);
   });
   CHECK(slow.status == 408);
   CHECK(slow.body.find("slower than min_body_rate (1000 bytes/s)") != std::string::npos);
-  CHECK(slow_ms >= 500);
-  CHECK(slow_ms < 2'500);
+  CHECK(slow_ms >= 1'100);
+  CHECK(slow_ms < 3'500);
   CHECK(steady.status == 204);
   CHECK(received == 3'000);
-  CHECK(steady_ms >= 1'400);
+  CHECK(steady_ms >= 500);
   CHECK(h.server->stats().request_timeouts == 1);
 }
