@@ -194,6 +194,13 @@ class Db {
       throw std::runtime_error(sql + ": " + e);
     }
   }
+  // Fault injection: from now on the database refuses to store the value
+  // 666, failing the whole statement that tries.
+  void refuse_value_666() {
+    exec(
+        "CREATE TRIGGER refuse BEFORE INSERT ON samples WHEN NEW.value = 666 "
+        "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  }
   // Every row of a query, columns as text (NULL as "NULL").
   std::vector<std::vector<std::string>> rows(const std::string &sql) {
     sqlite3_stmt *s = nullptr;

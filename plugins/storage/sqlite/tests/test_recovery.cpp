@@ -12,9 +12,7 @@ TEST_CASE("the batches before a failed one are written again exactly, with their
   vitals::testing::Host host;
   auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
   Db db(host.data_dir() + "/metrics.db");
-  db.exec(
-      "CREATE TRIGGER refuse BEFORE INSERT ON samples WHEN NEW.value = 666 "
-      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  db.refuse_value_666();
   auto a = host.intern("a"), b = host.intern("b"), c = host.intern("c_only_in_the_failed_batch");
   const int64_t t = (now_ns() - 2 * hour) / minute * minute;
 
@@ -71,7 +69,7 @@ TEST_CASE("a failed first batch leaves no transaction behind") {
   vitals::testing::Host host;
   auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
   Db db(host.data_dir() + "/metrics.db");
-  db.exec("CREATE TRIGGER refuse BEFORE INSERT ON samples WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'no'); END");
+  db.refuse_value_666();
   auto a = host.intern("a");
   int64_t t = now_ns();
   CHECK(consume(storage, {{a, t, 1}, {a, t + 1, 666}}, 1) == VITALS_ERROR);

@@ -60,10 +60,7 @@ TEST_CASE("a failing batch is refused whole; the batches around it still commit"
   vitals::testing::Host host;
   auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
   Db db(host.data_dir() + "/metrics.db");
-  // Fault injection: the database refuses the value 666.
-  db.exec(
-      "CREATE TRIGGER refuse BEFORE INSERT ON samples WHEN NEW.value = 666 "
-      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  db.refuse_value_666();
   auto good = host.intern("good"), bad = host.intern("bad_series");
   int64_t t = now_ns();
   REQUIRE(consume(storage, {{good, t, 1}}, 1) == VITALS_PENDING);
