@@ -8,11 +8,22 @@
 
 namespace vitals::core {
 
+namespace {
+uint64_t next_instance_serial() {
+  static std::atomic<uint64_t> instances{0};
+  return ++instances;
+}
+}  // namespace
+
 Component::Component(Pipeline &pipeline, const ComponentConfig &config, std::shared_ptr<LoadedPlugin> plugin,
                      MetricsRegistry &metrics)
-    : queue(config.queue), config_(config), metrics_(metrics), plugin_(std::move(plugin)), ctx_{&pipeline, this} {
-  static std::atomic<uint64_t> instances{0};
-  metrics_owner_ = config_.id + "#" + std::to_string(++instances);
+    : queue(config.queue),
+      serial(next_instance_serial()),
+      config_(config),
+      metrics_(metrics),
+      plugin_(std::move(plugin)),
+      ctx_{&pipeline, this} {
+  metrics_owner_ = config_.id + "#" + std::to_string(serial);
   if (!config_.match.empty()) {
     Selector sel;
     std::string err;

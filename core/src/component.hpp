@@ -103,7 +103,10 @@ class Component {
   uint64_t outstanding_deliveries = 0;
   uint64_t pending_ack_callbacks = 0;  // into this plugin's code: it must outlive them
   bool started = false;
-  bool retiring = false;  // removed by a reload; destroyed once idle
+  bool retiring = false;  // removed by a reload or shutdown; destroyed once idle
+  bool quiesced = false;  // retiring, flushed and stopped; waits only for its output and callbacks
+  bool held = false;      // consumer not taking input while its own output waits for room
+  const uint64_t serial;  // unique per instance for the process's life
   int64_t last_error_log_ns = 0;
   uint64_t suppressed_errors = 0;
 

@@ -12,6 +12,7 @@ EdgeQueue::PushResult EdgeQueue::push(QueueItem item, std::vector<QueueItem> &ev
   size_t w = item.batch->weight();
   {
     std::lock_guard lock(mutex_);
+    if (closed_) return PushResult::closed;
     bool full = !items_.empty() && weight_ + w > config_.capacity_samples;
     if (full) {
       switch (config_.overflow) {
@@ -46,12 +47,20 @@ std::optional<QueueItem> EdgeQueue::try_pop() {
 
 std::optional<QueueItem> EdgeQueue::pop_wait() {
   std::unique_lock lock(mutex_);
-  cv_.wait(lock, [&] { return closed_ || !items_.empty(); });
+  cv_.wait(lock, [&] { return closed_ || (!items_.empty() && !paused_); });
   if (items_.empty()) return std::nullopt;
   QueueItem item = std::move(items_.front());
   items_.pop_front();
   weight_ -= item.batch->weight();
   return item;
+}
+
+void EdgeQueue::set_paused(bool paused) {
+  {
+    std::lock_guard lock(mutex_);
+    paused_ = paused;
+  }
+  cv_.notify_all();
 }
 
 void EdgeQueue::close() {

@@ -23,7 +23,8 @@ struct QueueItem {
 
 class EdgeQueue {
  public:
-  enum class PushResult { accepted, refused_full, dropped_newest };
+  // closed: the consumer has stopped; nothing will ever take the batch.
+  enum class PushResult { accepted, refused_full, dropped_newest, closed };
 
   explicit EdgeQueue(QueueConfig config) : config_(config) {}
 
@@ -35,9 +36,15 @@ class EdgeQueue {
   // checks full_for() first and applies backpressure instead.
   PushResult push(QueueItem item, std::vector<QueueItem> &evicted);
   std::optional<QueueItem> try_pop();
-  // Blocks until an item arrives; nothing once closed and empty.
+  // Blocks until an item arrives and the queue is not paused; nothing once
+  // closed and empty (a closed queue drains even while paused).
   std::optional<QueueItem> pop_wait();
+  // Holds pop_wait() while the consumer's own output waits for room
+  // downstream, so backpressure reaches its producers (try_pop ignores it:
+  // the loop checks the consumer's parked output itself).
+  void set_paused(bool paused);
   // Wakes pop_wait() callers; they drain what is left and then get nothing.
+  // Later pushes are refused with PushResult::closed.
   void close();
   // Removes and returns everything queued (for shutdown accounting).
   std::vector<QueueItem> take_all();
@@ -53,6 +60,7 @@ class EdgeQueue {
   std::deque<QueueItem> items_;
   size_t weight_ = 0;
   bool closed_ = false;
+  bool paused_ = false;
 };
 
 }  // namespace vitals::core

@@ -141,74 +141,168 @@ bool Pipeline::reload(const CheckedConfig &checked, Diagnostics &diags, ReloadRe
     return false;
   }
 
+  // Retire in the old topological order (producers first), so a processor
+  // hands what it holds to consumers that are still there.
   std::vector<std::shared_ptr<Component>> old_ones;
-  for (auto it = components_.begin(); it != components_.end();) {
-    if (keep.count(it->first)) {
-      report.kept.push_back(it->first);
-      ++it;
+  for (const auto &id : order_) {
+    auto it = components_.find(id);
+    if (it == components_.end()) continue;
+    if (keep.count(id)) {
+      report.kept.push_back(id);
     } else {
-      report.stopped.push_back(it->first);
+      report.stopped.push_back(id);
       old_ones.push_back(it->second);
-      it = components_.erase(it);
     }
   }
+  for (auto &c : old_ones) components_.erase(c->id());
   for (auto &c : old_ones) retire(c);
   for (auto &c : fresh) {
     report.started.push_back(c->id());
     components_[c->id()] = c;
+    awaiting_start_.push_back(c.get());
   }
   wire(checked.graph);
-  for (auto &c : fresh) start_component(*c);
+  // Successors start once their predecessors are gone (now, for most).
+  sweep_retiring();
   return true;
 }
 
-// Takes a component out of service: no new data reaches it; it finishes what
-// it holds, flushes, stops and is destroyed (now, or when its collect ends).
+// Takes a component out of service: no new data reaches it; it delivers what
+// it holds, is flushed and stopped, and is destroyed when nothing of it is
+// left in flight (sweep_retiring).
 void Pipeline::retire(const std::shared_ptr<Component> &c) {
   for (auto &[id, other] : components_) {
     auto &ds = other->downstream;
     ds.erase(std::remove(ds.begin(), ds.end(), c.get()), ds.end());
   }
+  awaiting_start_.erase(std::remove(awaiting_start_.begin(), awaiting_start_.end(), c.get()), awaiting_start_.end());
   c->retiring = true;
   c->tick_timer.reset();
   c->plugin_timers.clear();
   remove_component_routes(http_, *c);  // its successor may register the same paths
-  // Let it deliver what it already holds; stop() waits for a running collect.
   retiring_.push_back(c);
-  // A producer waits for its batches' acks: their callbacks run its code.
-  if (!c->collect_in_flight && c->parked.empty() && (c->is_consumer() || c->pending_ack_callbacks == 0)) finalize(c);
 }
 
-void Pipeline::finalize(const std::shared_ptr<Component> &c) {
-  if (c->is_consumer()) {
-    if (c->worker.joinable()) {
-      c->queue.close();
-      c->worker.join();
+bool Pipeline::feeds_retiring_consumer(const Component &upstream) const {
+  for (const Component *d : upstream.downstream)
+    if (d->retiring) return true;
+  return false;
+}
+
+bool Pipeline::can_quiesce(const Component &c) const {
+  if (c.collect_in_flight || c.offloop_pending.load() > 0 || !c.parked.empty()) return false;
+  if (!c.is_consumer()) return true;
+  // A successor replaced before it ever started fails what reached it.
+  if (c.started && !abandoning_ && c.queue.depth_batches() > 0) return false;
+  // Upstream first: a consumer stops only when no retiring producer can
+  // still hand it a batch.
+  for (const auto &r : retiring_) {
+    if (r.get() == &c) continue;
+    bool feeds = std::find(r->downstream.begin(), r->downstream.end(), &c) != r->downstream.end();
+    if (feeds && (!r->quiesced || !r->parked.empty() || r->offloop_pending.load() > 0)) return false;
+  }
+  return true;
+}
+
+void Pipeline::quiesce(Component &c) {
+  c.quiesced = true;
+  if (c.is_consumer() && !c.started) {
+    c.queue.close();
+    for (auto &item : c.queue.take_all())
+      resolve_delivery(item.delivery_id, VITALS_ERROR, "component replaced before it started");
+    ready_.erase(&c);
+  } else if (c.is_consumer()) {
+    if (c.worker.joinable()) {
+      c.queue.close();  // the worker drains what is left, then returns
+      c.worker.join();
     } else {
-      while (auto item = c->queue.try_pop()) consume_on_loop(*c, std::move(*item));
-      ready_.erase(c.get());
+      // Mid-consume context: what the plugin emits now parks instead of failing.
+      while (auto item = c.queue.try_pop()) consume_on_loop(c, std::move(*item));
     }
-    if (c->plugin().flush && c->plugin().flush(c->instance()) != VITALS_OK)
-      note_error(*c, "flush failed: " + c->last_error());
-    if (c->started && c->plugin().stop) c->plugin().stop(c->instance());
+    ready_.erase(&c);
+    c.queue.close();
+    Component *prev = consuming_;
+    AckNode *prev_node = consuming_node_;
+    consuming_ = &c;
+    consuming_node_ = nullptr;
+    if (c.plugin().flush && c.plugin().flush(c.instance()) != VITALS_OK)
+      note_error(c, "flush failed: " + c.last_error());
+    consuming_ = prev;
+    consuming_node_ = prev_node;
+    if (c.started && c.plugin().stop) c.plugin().stop(c.instance());
+    c.started = false;
     process_inbox();  // completions the last consumes and the flush posted
   } else {
-    stop_producer(*c);
+    stop_producer(c);
   }
-  remove_component_routes(http_, *c);
-  c->websockets.close_all(1001, "component stopped");  // what stop() left open
+  remove_component_routes(http_, c);
+  c.websockets.close_all(1001, "component stopped");  // what stop() left open
+  log_debug(c.id(), "stopped");
+}
+
+bool Pipeline::can_destroy(const Component &c) const {
+  // Its callbacks run its code, and its parked batches still name it.
+  return c.quiesced && c.parked.empty() && c.pending_ack_callbacks == 0 && c.offloop_pending.load() == 0;
+}
+
+void Pipeline::destroy(const std::shared_ptr<Component> &c) {
   // Deliveries the plugin never completed fail now: their senders must know.
   std::vector<uint64_t> orphaned;
   for (const auto &[id, d] : deliveries_)
     if (d.target == c.get()) orphaned.push_back(id);
   for (uint64_t id : orphaned) resolve_delivery(id, VITALS_ERROR, "component stopped before completing");
-  for (auto &p : c->parked)
-    if (p.node) acks_.resolve(p.node, VITALS_ERROR, "component stopped before delivering");
-  c->parked.clear();
+  auto forget = [&](std::vector<Component *> &ds) { ds.erase(std::remove(ds.begin(), ds.end(), c.get()), ds.end()); };
+  for (auto &[id, other] : components_) forget(other->downstream);
+  for (auto &r : retiring_) forget(r->downstream);
   parked_.erase(c.get());
   ready_.erase(c.get());
-  log_debug(c->id(), "stopped");
   retiring_.erase(std::remove(retiring_.begin(), retiring_.end(), c), retiring_.end());
+}
+
+void Pipeline::sweep_retiring() {
+  // quiesce() runs plugin code that may route and come back here.
+  if (sweeping_) {
+    sweep_again_ = true;
+    return;
+  }
+  sweeping_ = true;
+  for (bool progress = true; progress;) {
+    progress = false;
+    sweep_again_ = false;
+    for (auto &c : std::vector<std::shared_ptr<Component>>(retiring_)) {
+      if (!c->quiesced && can_quiesce(*c)) {
+        quiesce(*c);
+        progress = true;
+      }
+      if (can_destroy(*c)) {
+        destroy(c);
+        progress = true;
+      }
+    }
+    progress = progress || sweep_again_;
+  }
+  sweeping_ = false;
+  start_successors();
+}
+
+void Pipeline::start_successors() {
+  if (awaiting_start_.empty()) return;
+  std::vector<Component *> waiting;
+  waiting.swap(awaiting_start_);
+  for (Component *c : waiting) {
+    bool predecessor_alive =
+        std::any_of(retiring_.begin(), retiring_.end(), [&](const auto &r) { return r->id() == c->id(); });
+    if (predecessor_alive) {
+      awaiting_start_.push_back(c);
+      continue;
+    }
+    start_component(*c);
+    // What reached it while it waited.
+    if (c->is_consumer() && !c->consumes_on_thread() && c->queue.depth_batches() > 0) {
+      ready_.insert(c);
+      uv_idle_start(drain_idle_, [](uv_idle_t *h) { static_cast<Pipeline *>(h->data)->drain_ready(); });
+    }
+  }
 }
 
 void Pipeline::stop_producer(Component &c) {
@@ -218,9 +312,13 @@ void Pipeline::stop_producer(Component &c) {
 }
 
 bool Pipeline::drained() const {
-  for (const auto &[id, c] : components_) {
-    if (c->collect_in_flight || !c->parked.empty() || c->queue.depth_batches() > 0) return false;
-  }
+  auto busy = [](const Component &c) {
+    return c.collect_in_flight || !c.parked.empty() || c.queue.depth_batches() > 0 || c.offloop_pending.load() > 0;
+  };
+  for (const auto &[id, c] : components_)
+    if (busy(*c)) return false;
+  for (const auto &c : retiring_)
+    if (busy(*c)) return false;
   std::lock_guard lock(const_cast<std::mutex &>(inbox_mutex_));
   return deliveries_.empty() && inbox_.empty();
 }
@@ -248,32 +346,57 @@ void Pipeline::shutdown(int64_t timeout_ns, std::function<void(bool)> done) {
 
 void Pipeline::finish_shutdown(bool drained_in_time) {
   shutdown_timer_.reset();
+  drained_in_time_ = drained_in_time;
   if (!drained_in_time) {
     size_t queued = 0;
     for (auto &[id, c] : components_) queued += c->queue.depth_samples();
     log_error("agent", "shutdown timeout: " + std::to_string(queued) + " queued samples and " +
                            std::to_string(deliveries_.size()) + " unacknowledged batches abandoned");
   }
-  // Producers first: a processor's flush may emit, and its consumers come later.
-  for (const auto &id : order_) {
-    auto it = components_.find(id);
-    if (it == components_.end()) continue;
-    auto c = it->second;
-    if (c->kind() == VITALS_KIND_PROCESSOR || c->kind() == VITALS_KIND_OPTIMIZER) {
-      if (c->plugin().flush) c->plugin().flush(c->instance());
-      drain_ready();
-    }
-    if (c->is_consumer() && !drained_in_time) {
-      for (auto &item : c->queue.take_all()) resolve_delivery(item.delivery_id, VITALS_ERROR, "agent stopped");
-    }
-    finalize(c);
-  }
+  // Everything retires at once, links between components intact: producers
+  // are quiesced first (a processor's flush may still emit), consumers after.
+  std::vector<std::shared_ptr<Component>> all;
+  for (const auto &id : order_)
+    if (auto it = components_.find(id); it != components_.end()) all.push_back(it->second);
+  for (auto &[id, c] : components_)
+    if (std::find(all.begin(), all.end(), c) == all.end()) all.push_back(c);
   components_.clear();
+  awaiting_start_.clear();
+  for (auto &c : all) retire(c);
+  if (!drained_in_time) {
+    abandoning_ = true;
+    for (auto &c : retiring_) {
+      for (auto &item : c->queue.take_all()) resolve_delivery(item.delivery_id, VITALS_ERROR, "agent stopped");
+      for (auto &p : c->parked)
+        if (p.node) acks_.resolve(p.node, VITALS_ERROR, "agent stopped before delivering");
+      c->parked.clear();
+      parked_.erase(c.get());
+      c->queue.set_paused(false);
+    }
+  }
+  sweep_retiring();
+  if (retiring_.empty()) {
+    complete_shutdown();
+    return;
+  }
+  // A collect still running on the pool, or output still on its way: the
+  // instances live until it returns.
+  for (auto &c : retiring_)
+    if (c->collect_in_flight) log_info(c->id(), "waiting for a collect still running before stopping");
+  shutdown_timer_ = std::make_unique<UvTimer>(loop_, [this] {
+    sweep_retiring();
+    if (retiring_.empty()) complete_shutdown();
+  });
+  shutdown_timer_->start(5, 5);
+}
+
+void Pipeline::complete_shutdown() {
+  shutdown_timer_.reset();
   retiring_.clear();
   uv_unref(reinterpret_cast<uv_handle_t *>(inbox_async_));
   uv_idle_stop(drain_idle_);
   started_ = false;
-  if (shutdown_done_) shutdown_done_(drained_in_time);
+  if (shutdown_done_) shutdown_done_(drained_in_time_);
 }
 
 }  // namespace vitals::core

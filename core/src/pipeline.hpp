@@ -92,7 +92,12 @@ class Pipeline {
   };
   struct InboxItem {
     enum class Kind { emit, completion, space_freed, flush_failed } kind;
-    std::string from_id{};
+    // The emitting instance (Component::serial): a retiring instance and its
+    // successor share an id, and an emit belongs to the one that made it.
+    uint64_t from_serial = 0;
+    // The delivery an on-thread consumer was consuming when it emitted: what
+    // it emits is part of that delivery's acknowledgement.
+    uint64_t parent_delivery = 0;
     BatchPtr batch{};
     vitals_ack_fn fn = nullptr;
     void *user = nullptr;
@@ -109,7 +114,8 @@ class Pipeline {
   void on_tick(Component &c);
   void dispatch_collect(Component &c, int64_t tick_ns);
 
-  int emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, bool park_when_blocked);
+  int emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, bool park_when_blocked,
+                   AckNode *parent);
   bool blocked(const Component &from, const Batch &batch) const;
   void deliver(Component &from, const BatchPtr &batch, AckNode *node);
   void deliver_to(Component &target, const BatchPtr &batch, AckNode *node);
@@ -122,12 +128,28 @@ class Pipeline {
   void process_inbox();
   void note_error(Component &c, const std::string &what);
 
+  // Parks or resumes a consumer whose own output waits for room downstream.
+  void hold_consumer(Component &c, bool hold);
+  Component *find_instance(uint64_t serial) const;
+
   // Calls stop() on an input or optimizer once (never while it collects).
   void stop_producer(Component &c);
+  // Retiring: a component removed by a reload (or by shutdown) receives
+  // nothing new, delivers what it holds, then is quiesced (flush, stop) and
+  // destroyed. sweep_retiring() moves every retiring component along as far
+  // as it can; producers always go before the consumers they feed.
   void retire(const std::shared_ptr<Component> &c);
-  void finalize(const std::shared_ptr<Component> &c);
+  void sweep_retiring();
+  bool feeds_retiring_consumer(const Component &upstream) const;
+  bool can_quiesce(const Component &c) const;
+  void quiesce(Component &c);
+  bool can_destroy(const Component &c) const;
+  void destroy(const std::shared_ptr<Component> &c);
+  // Starts successors whose predecessor (same id) is gone.
+  void start_successors();
   bool drained() const;
   void finish_shutdown(bool drained);
+  void complete_shutdown();
 
   uv_loop_t *loop_;
   HttpServer *http_ = nullptr;
@@ -140,6 +162,14 @@ class Pipeline {
   std::map<std::string, std::shared_ptr<Component>> components_;
   std::vector<std::string> order_;  // topological: producers first
   std::vector<std::shared_ptr<Component>> retiring_;
+  // Successors created by a reload that wait for their predecessor to be
+  // destroyed before they start: two instances must never own the same
+  // resource (a database file, a port) at once.
+  std::vector<Component *> awaiting_start_;
+  // Shutdown past its timeout: what is queued is failed, not delivered.
+  bool abandoning_ = false;
+  bool drained_in_time_ = true;
+  bool sweeping_ = false, sweep_again_ = false;
 
   AckTracker acks_;
   std::unordered_map<uint64_t, Delivery> deliveries_;

@@ -12,6 +12,14 @@ namespace vitals::core {
 namespace {
 // Off-loop emits not yet routed, per component, before emit() answers AGAIN.
 constexpr int64_t kMaxOffloopPendingSamples = 1'000'000;
+
+// The delivery a consumer's own thread is consuming, so that what it emits
+// meanwhile joins that delivery's acknowledgement (as on the loop).
+struct ThreadConsuming {
+  const Component *component = nullptr;
+  uint64_t delivery_id = 0;
+};
+thread_local ThreadConsuming thread_consuming;
 }  // namespace
 
 int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user) {
@@ -38,7 +46,8 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
   if (on_loop_thread()) {
     bool in_collect = collecting_ == &from;
     bool in_consume = consuming_ == &from;
-    return emit_on_loop(from, std::move(owned), fn, user, in_collect || in_consume);
+    AckNode *parent = in_consume ? consuming_node_ : nullptr;
+    return emit_on_loop(from, std::move(owned), fn, user, in_collect || in_consume, parent);
   }
   int64_t weight = static_cast<int64_t>(owned->weight());
   if (from.offloop_pending.load() + weight > kMaxOffloopPendingSamples) return VITALS_AGAIN;
@@ -47,8 +56,9 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
   item.batch = std::move(owned);
   item.fn = fn;
   item.user = user;
-  // components_ is loop-only; the inbox looks the component up again there.
-  item.from_id = from.id();
+  // components_ is loop-only; the inbox looks the instance up again there.
+  item.from_serial = from.serial;
+  if (thread_consuming.component == &from) item.parent_delivery = thread_consuming.delivery_id;
   post(std::move(item));
   return VITALS_OK;
 }
@@ -59,9 +69,9 @@ bool Pipeline::blocked(const Component &from, const Batch &batch) const {
   return false;
 }
 
-int Pipeline::emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, bool park_when_blocked) {
+int Pipeline::emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, bool park_when_blocked,
+                           AckNode *parent) {
   if (stopping_ && inputs_stopped_ && from.kind() == VITALS_KIND_INPUT && !park_when_blocked) return VITALS_STOPPED;
-  AckNode *parent = consuming_ == &from ? consuming_node_ : nullptr;
   bool must_wait = !from.parked.empty() || blocked(from, *batch);
   if (must_wait && !park_when_blocked) return VITALS_AGAIN;
   AckNode *node = (fn || parent) ? acks_.create(parent, fn, user, &from.pending_ack_callbacks) : nullptr;
@@ -73,6 +83,9 @@ int Pipeline::emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, vo
     from.parked.push_back({std::move(batch), node});
     parked_.insert(&from);
     any_parked_ = true;
+    // A processor whose output waits takes no more input: its queue fills
+    // and its own producers see the backpressure.
+    if (from.is_consumer()) hold_consumer(from, true);
     return VITALS_OK;
   }
   deliver(from, batch, node);
@@ -97,6 +110,12 @@ void Pipeline::deliver_to(Component &target, const BatchPtr &batch, AckNode *nod
     target.m.dropped->add(static_cast<double>(e.batch->weight()));
     resolve_delivery(e.delivery_id, VITALS_ERROR, "dropped: queue full (overflow drop_oldest)");
   }
+  if (result == EdgeQueue::PushResult::closed) {
+    // A bug, not a policy: a consumer stopped while something still fed it.
+    log_error(target.id(), "batch pushed after the component stopped; failing it");
+    resolve_delivery(id, VITALS_ERROR, "component stopped: batch refused");
+    return;
+  }
   if (result != EdgeQueue::PushResult::accepted) {
     // drop_newest, or block reached through a path that could not wait.
     target.m.dropped->add(static_cast<double>(filtered->weight()));
@@ -104,7 +123,7 @@ void Pipeline::deliver_to(Component &target, const BatchPtr &batch, AckNode *nod
     return;
   }
   target.m.queue_depth->set(static_cast<double>(target.queue.depth_samples()));
-  if (!target.consumes_on_thread()) {
+  if (!target.consumes_on_thread() && target.started && !target.held) {
     ready_.insert(&target);
     uv_idle_start(drain_idle_, [](uv_idle_t *h) { static_cast<Pipeline *>(h->data)->drain_ready(); });
   }
@@ -144,7 +163,7 @@ void Pipeline::drain_ready() {
   constexpr int kBatchesPerTurn = 64;
   std::vector<Component *> work(ready_.begin(), ready_.end());
   for (Component *c : work) {
-    for (int i = 0; i < kBatchesPerTurn; ++i) {
+    for (int i = 0; i < kBatchesPerTurn && !c->held; ++i) {
       auto item = c->queue.try_pop();
       if (!item) {
         ready_.erase(c);
@@ -152,14 +171,37 @@ void Pipeline::drain_ready() {
       }
       consume_on_loop(*c, std::move(*item));
     }
+    if (c->held) ready_.erase(c);  // back when its output drains (hold_consumer)
     c->m.queue_depth->set(static_cast<double>(c->queue.depth_samples()));
   }
   retry_parked();
   if (ready_.empty()) uv_idle_stop(drain_idle_);
 }
 
+void Pipeline::hold_consumer(Component &c, bool hold) {
+  if (c.held == hold) return;
+  c.held = hold;
+  if (c.consumes_on_thread()) {
+    c.queue.set_paused(hold);
+  } else if (!hold && c.started && c.queue.depth_batches() > 0) {
+    ready_.insert(&c);
+    uv_idle_start(drain_idle_, [](uv_idle_t *h) { static_cast<Pipeline *>(h->data)->drain_ready(); });
+  }
+}
+
+Component *Pipeline::find_instance(uint64_t serial) const {
+  for (const auto &[id, c] : components_)
+    if (c->serial == serial) return c.get();
+  for (const auto &c : retiring_)
+    if (c->serial == serial) return c.get();
+  return nullptr;
+}
+
 void Pipeline::retry_parked() {
-  if (parked_.empty()) return;
+  if (parked_.empty()) {
+    if (!retiring_.empty()) sweep_retiring();
+    return;
+  }
   std::vector<Component *> producers(parked_.begin(), parked_.end());
   for (Component *p : producers) {
     while (!p->parked.empty() && !blocked(*p, *p->parked.front().batch)) {
@@ -167,11 +209,13 @@ void Pipeline::retry_parked() {
       p->parked.pop_front();
       deliver(*p, b.batch, b.node);
     }
-    if (p->parked.empty()) parked_.erase(p);
+    if (p->parked.empty()) {
+      parked_.erase(p);
+      if (p->is_consumer()) hold_consumer(*p, false);
+    }
   }
   any_parked_ = !parked_.empty();
-  for (auto &c : std::vector<std::shared_ptr<Component>>(retiring_))
-    if (!c->collect_in_flight && c->parked.empty() && !c->is_consumer() && c->pending_ack_callbacks == 0) finalize(c);
+  if (!retiring_.empty()) sweep_retiring();
 }
 
 void Pipeline::worker_main(Component *c) {
@@ -182,7 +226,9 @@ void Pipeline::worker_main(Component *c) {
     c->m.queue_depth->set(static_cast<double>(c->queue.depth_samples()));
     BatchCView view(*item->batch);
     int64_t t0 = monotonic_ns();
+    thread_consuming = {c, item->delivery_id};
     int status = c->plugin().consume(c->instance(), view.get(), reinterpret_cast<vitals_ack_t *>(item->delivery_id));
+    thread_consuming = {};
     c->m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
     if (status != VITALS_PENDING) {
       InboxItem done{InboxItem::Kind::completion};
@@ -195,7 +241,7 @@ void Pipeline::worker_main(Component *c) {
     // (group commit), on this same thread.
     if (c->queue.depth_batches() == 0 && c->plugin().flush && c->plugin().flush(c->instance()) != VITALS_OK) {
       InboxItem failed{InboxItem::Kind::flush_failed};
-      failed.from_id = c->id();
+      failed.from_serial = c->serial;
       failed.error = c->last_error();
       post(std::move(failed));
     }
@@ -232,29 +278,32 @@ void Pipeline::process_inbox() {
       case InboxItem::Kind::space_freed:
         break;
       case InboxItem::Kind::flush_failed:
-        if (Component *c = find(item.from_id)) note_error(*c, "flush failed: " + item.error);
+        if (Component *c = find_instance(item.from_serial)) note_error(*c, "flush failed: " + item.error);
         break;
       case InboxItem::Kind::emit: {
         if (item.batch->empty()) {
           if (item.fn) item.fn(item.user, VITALS_OK, nullptr);
           break;
         }
-        Component *from = find(item.from_id);
-        if (!from) {
-          for (auto &r : retiring_)
-            if (r->id() == item.from_id) from = r.get();
-        }
+        // Never null: an instance with emits in the inbox is not destroyed.
+        Component *from = find_instance(item.from_serial);
         if (!from) {
           if (item.fn) item.fn(item.user, VITALS_STOPPED, "component stopped");
           break;
         }
         from->offloop_pending -= static_cast<int64_t>(item.batch->weight());
-        emit_on_loop(*from, std::move(item.batch), item.fn, item.user, /*park_when_blocked=*/true);
+        AckNode *parent = nullptr;
+        if (item.parent_delivery) {
+          // Posted before the consume's own completion, so still open.
+          auto d = deliveries_.find(item.parent_delivery);
+          if (d != deliveries_.end()) parent = d->second.node;
+        }
+        emit_on_loop(*from, std::move(item.batch), item.fn, item.user, /*park_when_blocked=*/true, parent);
         break;
       }
     }
   }
-  retry_parked();
+  retry_parked();  // and moves retiring components along
 }
 
 void Pipeline::note_error(Component &c, const std::string &what) {

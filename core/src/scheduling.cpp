@@ -74,10 +74,7 @@ void Pipeline::after_collect(Component &c, int status, const std::string &error,
   // Off-loop emits from this collect may still be in the inbox: route them first.
   process_inbox();
   if (inputs_stopped_ && c.kind() == VITALS_KIND_INPUT) stop_producer(c);
-  if (c.retiring && c.parked.empty() && c.pending_ack_callbacks == 0) {
-    for (auto &r : std::vector<std::shared_ptr<Component>>(retiring_))
-      if (r.get() == &c) finalize(r);
-  }
+  if (c.retiring) sweep_retiring();
 }
 
 void Pipeline::collect_all_once(std::function<void()> done) {

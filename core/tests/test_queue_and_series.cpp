@@ -1,6 +1,8 @@
 // Edge queue policies, series interning and scheduler alignment.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "edge_queue.hpp"
@@ -120,4 +122,32 @@ TEST_CASE("scheduler does not drift over hours of ticks") {
   }
   CHECK(tick % interval == 0);
   CHECK(tick - now <= interval);
+}
+
+TEST_CASE("edge queue refuses a push once closed, loudly, and drains what it held") {
+  EdgeQueue q({10, Overflow::block});
+  std::vector<QueueItem> evicted;
+  CHECK(q.push(item_of(2, 1), evicted) == EdgeQueue::PushResult::accepted);
+  q.close();
+  CHECK(q.push(item_of(2, 2), evicted) == EdgeQueue::PushResult::closed);
+  auto first = q.pop_wait();
+  REQUIRE(first);
+  CHECK(first->delivery_id == 1);
+  CHECK_FALSE(q.pop_wait());
+}
+
+TEST_CASE("a paused edge queue holds its consumer until resumed") {
+  EdgeQueue q({10, Overflow::block});
+  std::vector<QueueItem> evicted;
+  q.set_paused(true);
+  CHECK(q.push(item_of(2, 1), evicted) == EdgeQueue::PushResult::accepted);
+  std::atomic<bool> popped{false};
+  std::thread consumer([&] {
+    if (q.pop_wait()) popped = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  CHECK_FALSE(popped.load());
+  q.set_paused(false);
+  consumer.join();
+  CHECK(popped.load());
 }
