@@ -1,6 +1,9 @@
 // Applies plugin schemas to component tables; the host adds file:line.
 #include "config_check.hpp"
 
+#include <cjson/cJSON.h>
+
+#include <set>
 #include <span>
 
 #include "vitals/config_schema.hpp"
@@ -32,11 +35,59 @@ void check_plugin_configs(Config &config, PluginCatalog &catalog,
   }
 }
 
+namespace {
+
+// The input's checked `ack` setting, if its plugin declares one.
+std::string ack_mode(const ComponentConfig &c) {
+  cJSON *json = cJSON_Parse(c.plugin_json.c_str());
+  if (!json) return {};
+  const cJSON *ack = cJSON_GetObjectItemCaseSensitive(json, "ack");
+  std::string mode = cJSON_IsString(ack) ? ack->valuestring : "";
+  cJSON_Delete(json);
+  return mode;
+}
+
+bool reaches_storage(const Config &config, const Graph &graph, const std::string &from) {
+  std::set<std::string> seen{from};
+  std::vector<std::string> todo{from};
+  while (!todo.empty()) {
+    std::string id = todo.back();
+    todo.pop_back();
+    auto it = graph.downstream.find(id);
+    if (it == graph.downstream.end()) continue;
+    for (const auto &next : it->second) {
+      if (!seen.insert(next).second) continue;
+      const ComponentConfig *c = config.find(next);
+      if (c && c->enabled && c->kind == VITALS_KIND_STORAGE) return true;
+      todo.push_back(next);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+// An input that promises "2xx only once committed" (ack = "committed", as
+// http_telemetry declares it) with no storage behind it would answer every
+// request with success and keep nothing.
+void check_committed_acks_reach_storage(const Config &config, const Graph &graph, Diagnostics &diags) {
+  for (const auto &c : config.components) {
+    if (!c.enabled || c.kind != VITALS_KIND_INPUT || ack_mode(c) != "committed") continue;
+    if (reaches_storage(config, graph, c.id)) continue;
+    diags.error(c.file, c.line,
+                "[input." + c.id +
+                    "]: ack = \"committed\" but no enabled storage receives its data, so every request would be "
+                    "acknowledged with nothing stored; add a storage with inputs = [\"" +
+                    c.id + "\"] (or through a processor), enable it, or set ack = \"accepted\"");
+  }
+}
+
 CheckedConfig check_config(Config config, PluginCatalog &catalog, Diagnostics &diags) {
   CheckedConfig out;
   out.config = std::move(config);
   check_plugin_configs(out.config, catalog, out.plugins, diags);
   out.graph = build_graph(out.config, diags);
+  check_committed_acks_reach_storage(out.config, out.graph, diags);
   return out;
 }
 

@@ -24,6 +24,10 @@ struct CheckedConfig {
 void check_plugin_configs(Config &config, PluginCatalog &catalog,
                           std::map<std::string, std::shared_ptr<LoadedPlugin>> &plugins, Diagnostics &diags);
 
+// Refuses an input with ack = "committed" from which no enabled storage is
+// reachable (every request would be acknowledged, nothing kept).
+void check_committed_acks_reach_storage(const Config &config, const Graph &graph, Diagnostics &diags);
+
 // Everything at once. The result is usable only if diags has no errors.
 CheckedConfig check_config_dir(const std::filesystem::path &dir, PluginCatalog &catalog, Diagnostics &diags);
 // The same for an already-parsed config (tests, reload).

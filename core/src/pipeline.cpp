@@ -79,11 +79,16 @@ void Pipeline::wire(const Graph &graph) {
   order_ = graph.topological_order;
 }
 
-void Pipeline::start_component(Component &c, bool schedule) {
+bool Pipeline::start_component(Component &c, bool schedule) {
+  bool ok = true;
   if (c.plugin().start && c.plugin().start(c.instance()) != VITALS_OK) {
     note_error(c, "start failed: " + c.last_error());
+    ok = false;
   }
   c.started = true;
+  // A consumer that failed to start still takes batches, to fail them with
+  // its reason; a producer that failed is not collected.
+  if (!ok && !c.is_consumer()) return false;
   if (c.is_consumer() && c.consumes_on_thread()) c.worker = std::thread([this, comp = &c] { worker_main(comp); });
   if (schedule && c.is_scheduled()) {
     c.tick_timer = std::make_unique<UvTimer>(loop_, [this, comp = &c] { on_tick(*comp); });
@@ -95,6 +100,7 @@ void Pipeline::start_component(Component &c, bool schedule) {
     if (c.kind() == VITALS_KIND_INPUT) dispatch_collect(c, now);
   }
   log_debug(c.id(), std::string("started ") + kind_name(c.kind()) + " (plugin " + c.config().plugin + ")");
+  return ok;
 }
 
 bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool schedule) {
@@ -111,8 +117,30 @@ bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool sche
   }
   for (auto &c : created) components_[c->id()] = c;
   wire(checked.graph);
-  // Consumers first, so nothing an input emits at start finds its sink unstarted.
-  for (auto it = order_.rbegin(); it != order_.rend(); ++it) start_component(*find(*it), schedule);
+  // Consumers first, so nothing an input emits at start finds its sink
+  // unstarted. At start-up a component that cannot start (a storage whose
+  // file is locked by another agent) stops the agent with its reason; after
+  // a reload it stays, failing what reaches it, and its error is logged.
+  for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+    Component &c = *find(*it);
+    if (start_component(c, schedule)) continue;
+    diags.error(c.config().file, c.config().line,
+                "[" + std::string(kind_name(c.kind())) + "." + c.id() + "]: start failed: " + c.last_error());
+    for (auto &[id, other] : components_) {
+      other->tick_timer.reset();
+      if (other->worker.joinable()) {
+        other->queue.close();
+        other->worker.join();
+      }
+      if (other->started && other->plugin().stop) other->plugin().stop(other->instance());
+      other->started = false;
+      remove_component_routes(http_, *other);
+    }
+    components_.clear();
+    order_.clear();
+    uv_unref(reinterpret_cast<uv_handle_t *>(inbox_async_));
+    return false;
+  }
   started_ = true;
   log_info("agent", "pipeline started: " + std::to_string(components_.size()) + " components");
   return true;
@@ -162,7 +190,9 @@ bool Pipeline::reload(const CheckedConfig &checked, Diagnostics &diags, ReloadRe
     awaiting_start_.push_back(c.get());
   }
   wire(checked.graph);
-  // Successors start once their predecessors are gone (now, for most).
+  // Successors start once their predecessors are destroyed (now, for most):
+  // hold no reference here that would keep one alive.
+  old_ones.clear();
   sweep_retiring();
   return true;
 }

@@ -109,7 +109,7 @@ class Pipeline {
   std::shared_ptr<Component> make_component(const ComponentConfig &cfg, const CheckedConfig &checked,
                                             Diagnostics &diags);
   void wire(const Graph &graph);
-  void start_component(Component &c, bool schedule = true);
+  bool start_component(Component &c, bool schedule = true);
   void schedule_next(Component &c);
   void on_tick(Component &c);
   void dispatch_collect(Component &c, int64_t tick_ns);

@@ -161,6 +161,23 @@ class CountedSplitter final : public vitals::Processor {
   }
 };
 
+// A push input that, like http_telemetry, promises committed acks.
+class CommittedSource final : public vitals::PushInput {
+ public:
+  static constexpr vitals_config_field_t config_fields[] = {
+      {"ack", VITALS_CONFIG_STRING, 0, "\"committed\"", "committed or accepted", {}},
+  };
+  CommittedSource(vitals::Host host, const vitals::Config &) : PushInput(host) {}
+};
+
+// A storage that keeps nothing: only its kind matters here.
+class NullStorage final : public vitals::Storage {
+ public:
+  NullStorage(vitals::Host host, const vitals::Config &) : Storage(host) {}
+  vitals::Status consume(const vitals::BatchView &, vitals_ack_t *) override { return vitals::Status::ok; }
+  void query(const std::string &, vitals::Reply reply) override { reply.send(200, "application/json", "{}"); }
+};
+
 template <typename T>
 std::shared_ptr<LoadedPlugin> in_process(const char *name) {
   auto p = std::make_shared<LoadedPlugin>();
@@ -187,6 +204,8 @@ struct Harness {
     catalog.add(in_process<ThreadSplitter>("thread_splitter"));
     catalog.add(in_process<SlowInput>("slow_input"));
     catalog.add(in_process<CountedSplitter>("counted_splitter"));
+    catalog.add(in_process<CommittedSource>("committed_source"));
+    catalog.add(in_process<NullStorage>("null_storage"));
     g_events.clear();
   }
   ~Harness() {
@@ -688,4 +707,36 @@ mode = "pending"
   for (auto *a : sink.pending) sink.host->complete(sink.host->ctx, a, VITALS_OK, nullptr);
   REQUIRE(h.run_until([&] { return ack.calls > 0; }));
   CHECK(ack.status == VITALS_OK);
+}
+
+TEST_CASE("an input promising committed acks must reach an enabled storage") {
+  Harness h;
+  auto errors_for = [&](const std::string &toml) {
+    Config config;
+    Diagnostics diags;
+    load_config_text(toml, "test.toml", config, diags);
+    check_config(std::move(config), h.catalog, diags);
+    std::string all;
+    for (const auto &d : diags.items())
+      if (d.severity == Diagnostic::Severity::error) all += d.to_string() + "\n";
+    return all;
+  };
+  std::string base = R"(
+[input.push]
+plugin = "committed_source"
+[processor.split]
+plugin = "splitter"
+inputs = ["push"]
+[output.live]
+plugin = "sink"
+inputs = ["push"]
+)";
+  std::string only_outputs = errors_for(base);
+  CHECK(only_outputs.find("test.toml:2") != std::string::npos);
+  CHECK(only_outputs.find("no enabled storage") != std::string::npos);
+  CHECK(errors_for(base + "[storage.db]\nplugin = \"null_storage\"\ninputs = [\"split\"]\nenabled = false\n") != "");
+  CHECK(errors_for(base + "[storage.db]\nplugin = \"null_storage\"\ninputs = [\"split\"]\n") == "");
+  std::string accepted = base;
+  accepted.replace(accepted.find("\n[processor"), 0, "\nack = \"accepted\"");
+  CHECK(errors_for(accepted) == "");
 }

@@ -43,9 +43,16 @@ void exercise(const std::string &name, const LoadedPlugin &plugin, const fs::pat
   catalog.scan({VITALS_BUILD_PLUGIN_DIR});
   CheckedConfig checked = check_config(std::move(config), catalog, diags);
   std::string all;
-  for (const auto &x : diags.items()) all += x.to_string() + "\n";
+  bool errors = false;
+  for (const auto &x : diags.items()) {
+    // Run alone, an input promising committed acks has no storage behind
+    // it: that wiring check is about the whole config, not this plugin.
+    if (x.message.find("no enabled storage receives its data") != std::string::npos) continue;
+    all += x.to_string() + "\n";
+    errors |= x.severity == Diagnostic::Severity::error;
+  }
   INFO(all);
-  REQUIRE_FALSE(diags.has_errors());
+  REQUIRE_FALSE(errors);
   bool has_this_plugin = false;
   for (const auto &c : checked.config.components) has_this_plugin |= c.plugin == name;
   CHECK_MESSAGE(has_this_plugin, "the sample of " << name << " does not use it");
@@ -56,7 +63,8 @@ void exercise(const std::string &name, const LoadedPlugin &plugin, const fs::pat
     SeriesRegistry series;
     MetricsRegistry metrics;
     Pipeline pipeline(&loop, series, metrics, data_dir.string());
-    REQUIRE(pipeline.start(checked, diags, /*schedule=*/false));
+    Diagnostics start_diags;
+    REQUIRE(pipeline.start(checked, start_diags, /*schedule=*/false));
     bool collected = false, stopped = false;
     pipeline.collect_all_once([&] {
       collected = true;

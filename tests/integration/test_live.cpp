@@ -23,6 +23,7 @@ namespace {
 const char *kLive = R"(
 [input.telemetry]
 plugin = "http_telemetry"
+ack = "accepted"  # live streams only, no storage to commit to
 
 [output.live]
 plugin = "websocket"

@@ -27,8 +27,9 @@ inline constexpr vitals_config_field_t config_fields[] = {
     {"synchronous",
      VITALS_CONFIG_STRING,
      0,
-     "\"normal\"",
-     "\"normal\" (WAL: durable at checkpoint, safe from corruption) or \"full\" (durable at every commit)",
+     "\"full\"",
+     "\"full\" (every commit is on disk before its batches are acknowledged: survives a power cut) or "
+     "\"normal\" (WAL: survives a crash of the agent, not a power cut; never corrupts)",
      {}},
     {"journal_mode", VITALS_CONFIG_STRING, 0, "\"wal\"", "\"wal\", \"delete\", \"truncate\" or \"persist\"", {}},
     {"cache_size", VITALS_CONFIG_SIZE, 0, "\"16MiB\"", "page cache of each of the two connections", {}},

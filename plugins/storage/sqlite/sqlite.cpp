@@ -22,6 +22,7 @@
 #include "vitals/json_writer.hpp"
 #include "vitals/plugin.hpp"
 #include "writer.hpp"
+#include "writer_lock.hpp"
 
 namespace vitals::sqlite {
 
@@ -74,10 +75,25 @@ class SqliteStorage final : public Storage {
       Stored stored = load_stored(reader_db_, catalog_);
       counters_.samples_stored = stored.sample_count;
       counters_.series = stored.series_ids.size();
-    } else {
-      open_for_writing(host);
+      engine_ = std::make_unique<QueryEngine>(reader_db_, catalog_, caches_, settings_, counters_);
+      open_.store(true, std::memory_order_release);
+      return;
     }
+    // A writer opens the file in start(): on a reload the core starts this
+    // instance only once its predecessor has closed the same file. What can
+    // be checked without the file is checked here, so a bad path still
+    // refuses the config.
+    std::filesystem::path path(settings_.path);
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw std::runtime_error("path: cannot create " + path.parent_path().string() + ": " + ec.message());
+  }
+
+  void start() override {
+    if (settings_.read_only) return;
+    open_for_writing(host());
     engine_ = std::make_unique<QueryEngine>(reader_db_, catalog_, caches_, settings_, counters_);
+    open_.store(true, std::memory_order_release);
   }
 
   ~SqliteStorage() override {
@@ -93,7 +109,8 @@ class SqliteStorage final : public Storage {
 
   // Writer thread. The batch joins the open transaction; its ack completes at commit.
   Status consume(const BatchView &batch, vitals_ack_t *ack) override {
-    if (!writer_) throw std::runtime_error("read_only: this storage does not write; batch refused");
+    if (settings_.read_only) throw std::runtime_error("read_only: this storage does not write; batch refused");
+    if (!writer_) throw std::runtime_error(settings_.path + " is not open (see the start error); batch refused");
     writer_->add(batch, ack);
     if (writer_->commit_due()) {
       writer_->commit();
@@ -117,6 +134,10 @@ class SqliteStorage final : public Storage {
   // and atomics, and answers before returning.
   void query(const std::string &request_json, Reply reply) override {
     counters_.queries.fetch_add(1, std::memory_order_relaxed);
+    if (!open_.load(std::memory_order_acquire)) {
+      reply.send(503, "application/json", error_json(settings_.path + " is not open yet; retry"));
+      return;
+    }
     QueryReplyText answer;
     try {
       std::string error;
@@ -190,10 +211,7 @@ class SqliteStorage final : public Storage {
 
  private:
   void open_for_writing(const Host &host) {
-    std::filesystem::path path(settings_.path);
-    std::error_code ec;
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) throw std::runtime_error("path: cannot create " + path.parent_path().string() + ": " + ec.message());
+    lock_ = WriterLock(settings_.path);
     writer_db_ = Database(settings_.path, Database::Open::create);
     apply_pragmas(writer_db_, settings_, true);
     int found = migrate(writer_db_);
@@ -300,6 +318,7 @@ class SqliteStorage final : public Storage {
   Counters counters_;
   Catalog catalog_;
   Caches caches_;
+  WriterLock lock_;  // released after the connections below are closed
   Database writer_db_, reader_db_;
   std::unique_ptr<Checkpointer> checkpointer_;  // destroyed before the connections
   std::unique_ptr<Writer> writer_;
@@ -308,6 +327,7 @@ class SqliteStorage final : public Storage {
   std::chrono::steady_clock::time_point next_maintenance_{};  // due at the first commit
 
   std::atomic<bool> backup_running_{false};
+  std::atomic<bool> open_{false};  // queries (any thread) wait for start()
 };
 
 }  // namespace vitals::sqlite

@@ -67,7 +67,11 @@ Writer::Writer(Database &db, const Settings &settings, Host host, Catalog &catal
   rollback_ = db_.prepare("ROLLBACK");
   insert_sample_ = db_.prepare("INSERT OR REPLACE INTO samples(series_id, ts, value) VALUES(?1, ?2, ?3)");
   find_sample_ = db_.prepare("SELECT 1 FROM samples WHERE series_id = ?1 AND ts = ?2");
-  insert_series_ = db_.prepare("INSERT INTO series(text, name, labels) VALUES(?1, ?2, ?3)");
+  // A row another writer of this file added (an older agent, or a version
+  // without the writer lock) is adopted, not a failure of every later batch.
+  insert_series_ = db_.prepare(
+      "INSERT INTO series(text, name, labels) VALUES(?1, ?2, ?3) ON CONFLICT(text) DO UPDATE SET text = excluded.text "
+      "RETURNING id");
   insert_event_ = db_.prepare("INSERT INTO events(ts, severity, source, message, labels) VALUES(?1, ?2, ?3, ?4, ?5)");
   upsert_minute_ = db_.prepare(for_table(upsert_sql, "rollup_1m"));
   upsert_hour_ = db_.prepare(for_table(upsert_sql, "rollup_1h"));
@@ -111,8 +115,10 @@ int64_t Writer::resolve(SeriesId host_id) {
   SeriesPtr info = make_series_info(0, s->text, s->name, std::move(labels));
   insert_series_.bind(1, std::string_view(info->text)).bind(2, std::string_view(info->name));
   insert_series_.bind(3, std::string_view(labels_json(info->labels)));
-  insert_series_.run();
-  int64_t id = db_.last_insert_rowid();
+  int64_t id = 0;
+  if (!insert_series_.step()) throw std::runtime_error("series insert returned no id");
+  id = insert_series_.column_int(0);
+  insert_series_.reset();
   auto with_id = std::make_shared<SeriesInfo>(*info);
   with_id->id = id;
   host_rows_.emplace(host_id, id);

@@ -305,6 +305,13 @@ class Host {
     return Instance(this, plugin, inst);
   }
 
+  // Creates and starts an instance, as the agent does; throws if either fails.
+  Instance create_started(const vitals_plugin_t *plugin, const std::string &toml_config = "") {
+    Instance inst = create(plugin, toml_config);
+    if (inst.start() != VITALS_OK) throw std::runtime_error("start failed: " + inst.last_error());
+    return inst;
+  }
+
   // The JSON the plugin would receive for toml_config; throws on config errors.
   static std::string check_config(const vitals_plugin_t *plugin, const std::string &toml_config) {
     toml::table table;

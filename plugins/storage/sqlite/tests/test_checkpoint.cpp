@@ -11,7 +11,7 @@ using namespace test;
 TEST_CASE("checkpoints run off the commit path and keep the WAL bounded") {
   vitals::testing::Host host;
   // A small threshold (100 pages, 400 KiB), one commit per batch.
-  auto storage = host.create(vitals_plugin(), "wal_autocheckpoint = 100\nflush_interval = \"0s\"");
+  auto storage = host.create_started(vitals_plugin(), "wal_autocheckpoint = 100\nflush_interval = \"0s\"");
   auto id = host.intern("w");
   const int64_t t = now_ns() - day;
   for (int64_t batch = 0; batch < 300; ++batch) {
@@ -36,7 +36,7 @@ TEST_CASE("checkpoints run off the commit path and keep the WAL bounded") {
 
 TEST_CASE("no checkpointer outside WAL mode") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin(), "journal_mode = \"delete\"\nflush_interval = \"0s\"");
+  auto storage = host.create_started(vitals_plugin(), "journal_mode = \"delete\"\nflush_interval = \"0s\"");
   auto id = host.intern("d");
   REQUIRE(consume(storage, {{id, now_ns(), 1}}, 1) == VITALS_PENDING);
   CHECK(query(host, storage, R"({"op":"stats"})")["wal_checkpoints"].integer() == 0);

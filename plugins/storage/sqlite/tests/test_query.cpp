@@ -28,7 +28,7 @@ std::vector<std::string> names(const Json &series) {
 
 TEST_CASE("what was written is what a raw query returns, bit for bit") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   auto id = host.intern("exact", {{"unit", "°C"}});
   // Odd nanoseconds a day ago (inside retention), values that need all 17 digits.
   const int64_t t = (now_ns() - day) / second * second;
@@ -68,7 +68,7 @@ TEST_CASE("what was written is what a raw query returns, bit for bit") {
 
 TEST_CASE("series listing and selectors: globs, equality, negation, regex") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   int64_t t = now_ns();
   REQUIRE(consume(storage,
                   {{host.intern("cpu_usage", {{"cpu", "0"}, {"mode", "user"}}), t, 1},
@@ -107,7 +107,7 @@ TEST_CASE("series listing and selectors: globs, equality, negation, regex") {
 
 TEST_CASE("latest returns the newest sample of each matching series") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   auto a = host.intern("t", {{"room", "a"}}), b = host.intern("t", {{"room", "b"}});
   int64_t t = now_ns();
   REQUIRE(consume(storage, {{a, t + 10, 1}, {a, t + 30, 3}, {a, t + 20, 2}, {b, t + 5, 0.5}}, 1) == VITALS_PENDING);
@@ -124,7 +124,7 @@ TEST_CASE("latest returns the newest sample of each matching series") {
 
 TEST_CASE("downsampled queries: at most `points` per series, first and last kept by lttb") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   auto id = host.intern("wave");
   int64_t start = (now_ns() / hour - 2) * hour;
   std::vector<Row> rows;
@@ -182,7 +182,7 @@ TEST_CASE("downsampled queries: at most `points` per series, first and last kept
 
 TEST_CASE("a closed range is answered from the cache until a late write touches it") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   auto id = host.intern("c");
   int64_t start = now_ns() - hour;
   REQUIRE(consume(storage, {{id, start, 1}, {id, start + minute, 2}}, 1) == VITALS_PENDING);
@@ -222,7 +222,7 @@ TEST_CASE("a closed range is answered from the cache until a late write touches 
 
 TEST_CASE("bad requests get 400 and a reason") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   auto reason = [&](const std::string &request) { return query(host, storage, request, 400)["error"].str(); };
   CHECK(reason("not json").find("invalid JSON") != std::string::npos);
   CHECK(reason(R"({"op":"drop"})").find("unknown op \"drop\"") != std::string::npos);
@@ -238,7 +238,7 @@ TEST_CASE("bad requests get 400 and a reason") {
 
 TEST_CASE("backup copies the live database to a readable file with the same rows") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
   auto id = host.intern("b");
   std::vector<Row> rows;
   int64_t t0 = now_ns() - hour;
@@ -261,7 +261,7 @@ TEST_CASE("backup copies the live database to a readable file with the same rows
     CHECK(copy.rows("PRAGMA journal_mode")[0][0] == "delete");
   }
   // It opens as a vitals database.
-  auto restored = host.create(vitals_plugin(), "path = \"copy.db\"");
+  auto restored = host.create_started(vitals_plugin(), "path = \"copy.db\"");
   CHECK(query(host, restored, R"({"op":"stats"})")["samples"].integer() == 20000);
   // Never over an existing file.
   CHECK(query(host, storage, R"({"op":"backup","to":")" + to + "\"}", 400)["error"].str().find("already exists") !=
@@ -271,7 +271,7 @@ TEST_CASE("backup copies the live database to a readable file with the same rows
 
 TEST_CASE("stats: database figures and counters") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   auto a = host.intern("a"), b = host.intern("b");
   int64_t t = now_ns();
   REQUIRE(consume(storage, {{a, t + 1, 1}, {a, t + 2, 2}, {b, t + 1, 3}}, 1) == VITALS_PENDING);
@@ -303,7 +303,7 @@ TEST_CASE("stats: database figures and counters") {
 
 TEST_CASE("queries run while the writer thread writes, and see whole commits only") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
   std::vector<vitals_series_id_t> ids{host.intern("w", {{"n", "1"}}), host.intern("w", {{"n", "2"}})};
   int64_t t0 = now_ns() - hour;
   std::atomic<bool> done{false};
@@ -341,7 +341,7 @@ TEST_CASE("queries run while the writer thread writes, and see whole commits onl
 
 TEST_CASE("backup of a file larger than one step, while the writer commits, is one consistent snapshot") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
   auto id = host.intern("big");
   int64_t t0 = now_ns() - 10 * hour;
   int64_t next = 0;

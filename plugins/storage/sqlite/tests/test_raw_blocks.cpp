@@ -35,7 +35,7 @@ TEST_CASE("render_point writes what json::append_int and append_double write") {
 
 TEST_CASE("raw queries from cached blocks equal reading SQLite, for any range") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin(), "flush_interval = \"1s\"");
+  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1s\"");
   auto dense = host.intern("blk", {{"k", "dense"}}), sparse = host.intern("blk", {{"k", "sparse"}});
   // Three hours ending ten minutes ago: a dense series at odd nanoseconds
   // with NaNs, and a sparse one with empty blocks between its samples.
@@ -53,7 +53,7 @@ TEST_CASE("raw queries from cached blocks equal reading SQLite, for any range") 
                                      rows.begin() + static_cast<std::ptrdiff_t>(std::min(i + 1000, rows.size()))),
                     i + 1) == VITALS_PENDING);
   REQUIRE(storage.flush() == VITALS_OK);
-  auto reference = host.create(vitals_plugin(), "read_only = true");
+  auto reference = host.create_started(vitals_plugin(), "read_only = true");
 
   // Overlapping ranges (as a refreshing chart asks), ranges cutting blocks
   // anywhere, ranges reaching into the still-open present, empty ones.
@@ -83,7 +83,7 @@ TEST_CASE("raw queries from cached blocks equal reading SQLite, for any range") 
 
 TEST_CASE("a late write drops the cached blocks it touches, and the next raw query has it") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   auto id = host.intern("late");
   const int64_t t = (now_ns() - 2 * hour) / hour * hour;
   std::vector<Row> rows;
@@ -108,7 +108,7 @@ TEST_CASE("a late write drops the cached blocks it touches, and the next raw que
 
 TEST_CASE("the raw sample limit holds whether the points come from cached blocks or SQLite") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   auto a = host.intern("lim", {{"n", "a"}}), b = host.intern("lim", {{"n", "b"}});
   // 2 x 500,000 samples, 10 ms apart: exactly the 1,000,000 a raw reply may hold.
   const int64_t t = (now_ns() - 3 * hour) / minute * minute, step = 10'000'000;

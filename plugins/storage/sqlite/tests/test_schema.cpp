@@ -35,7 +35,7 @@ TEST_CASE("a version 1 file is migrated to the current version and keeps its dat
   const int rows = 500;  // 10 s apart: 83 minutes, two hours touched
   write_v1_file(host.data_dir() + "/old.db", start, rows);
   {
-    auto storage = host.create(vitals_plugin(), "path = \"old.db\"");
+    auto storage = host.create_started(vitals_plugin(), "path = \"old.db\"");
     Db db(host.data_dir() + "/old.db");
     CHECK(db.integer("PRAGMA user_version") == vitals::sqlite::schema_version);
     CHECK(db.integer("SELECT value FROM meta WHERE key = 'sample_count'") == rows);
@@ -77,7 +77,7 @@ TEST_CASE("a file from a newer vitals is refused with a clear message") {
     db.exec("CREATE TABLE future(x); PRAGMA user_version = 9;");
   }
   CHECK_THROWS_WITH(
-      host.create(vitals_plugin(), "path = \"new.db\""),
+      host.create_started(vitals_plugin(), "path = \"new.db\""),
       doctest::Contains((path + ": schema version 9 is newer than this vitals supports (2); upgrade vitals").c_str()));
   Db db(path);
   CHECK(db.integer("PRAGMA user_version") == 9);  // untouched
@@ -89,12 +89,13 @@ TEST_CASE("a database of another application is refused, not migrated") {
     Db db(host.data_dir() + "/other.db");
     db.exec("CREATE TABLE accounts(id INTEGER PRIMARY KEY)");
   }
-  CHECK_THROWS_WITH(host.create(vitals_plugin(), "path = \"other.db\""), doctest::Contains("not a vitals database"));
+  CHECK_THROWS_WITH(host.create_started(vitals_plugin(), "path = \"other.db\""),
+                    doctest::Contains("not a vitals database"));
   {
     Db db(host.data_dir() + "/app.db");
     db.exec("PRAGMA application_id = 42");
   }
-  CHECK_THROWS_WITH(host.create(vitals_plugin(), "path = \"app.db\""), doctest::Contains("application_id 42"));
+  CHECK_THROWS_WITH(host.create_started(vitals_plugin(), "path = \"app.db\""), doctest::Contains("application_id 42"));
 }
 
 TEST_CASE("every migration step applies to the file the previous one left") {
@@ -117,11 +118,11 @@ TEST_CASE("reopening a file restores series, latest values and counts") {
   auto a = host.intern("a", {{"k", "v"}});
   auto b = host.intern("b");
   {
-    auto storage = host.create(vitals_plugin());
+    auto storage = host.create_started(vitals_plugin());
     REQUIRE(consume(storage, {{a, t, 1}, {a, t + 1, 2}, {b, t, 3}}, 1) == VITALS_PENDING);
     REQUIRE(storage.flush() == VITALS_OK);
   }
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   auto latest = query(host, storage, R"({"op":"latest","match":"*"})")["series"];
   REQUIRE(latest.size() == 2);
   CHECK(latest[0]["series"].str() == "a{k=\"v\"}");
@@ -143,11 +144,11 @@ TEST_CASE("read_only: answers queries on a file another instance writes, never w
   vitals::testing::Host host;
   auto id = host.intern("m");
   int64_t t = now_ns() - minute;
-  auto writer = host.create(vitals_plugin());
+  auto writer = host.create_started(vitals_plugin());
   REQUIRE(consume(writer, {{id, t, 1}, {id, t + 1, 2}}, 1) == VITALS_PENDING);
   REQUIRE(writer.flush() == VITALS_OK);
 
-  auto reader = host.create(vitals_plugin(), "read_only = true");
+  auto reader = host.create_started(vitals_plugin(), "read_only = true");
   CHECK(query(host, reader, R"({"op":"latest","match":"m"})")["series"][0]["value"].number() == 2);
   CHECK(consume(reader, {{id, t + 2, 3}}, 2) == VITALS_ERROR);
   CHECK(reader.last_error().find("read_only") != std::string::npos);
@@ -165,11 +166,11 @@ TEST_CASE("read_only: answers queries on a file another instance writes, never w
 TEST_CASE("read_only: an older file is not migrated; a missing one is not created") {
   vitals::testing::Host host;
   write_v1_file(host.data_dir() + "/old.db", now_ns() - hour, 10);
-  CHECK_THROWS_WITH(host.create(vitals_plugin(), "path = \"old.db\"\nread_only = true"),
+  CHECK_THROWS_WITH(host.create_started(vitals_plugin(), "path = \"old.db\"\nread_only = true"),
                     doctest::Contains("schema version 1 is older than this vitals (2); open it read-write once"));
   Db db(host.data_dir() + "/old.db");
   CHECK(db.integer("PRAGMA user_version") == 1);
-  CHECK_THROWS_WITH(host.create(vitals_plugin(), "path = \"none.db\"\nread_only = true"),
+  CHECK_THROWS_WITH(host.create_started(vitals_plugin(), "path = \"none.db\"\nread_only = true"),
                     doctest::Contains("none.db: cannot open"));
   CHECK_FALSE(std::filesystem::exists(host.data_dir() + "/none.db"));
 }

@@ -26,7 +26,7 @@ TEST_CASE("config: defaults, and refusals naming the key") {
   vitals::testing::Host host;
   auto refused = [&](const std::string &toml, const std::string &why) {
     CAPTURE(toml);
-    CHECK_THROWS_WITH(host.create(vitals_plugin(), toml), doctest::Contains(why.c_str()));
+    CHECK_THROWS_WITH(host.create_started(vitals_plugin(), toml), doctest::Contains(why.c_str()));
   };
   refused("synchronous = \"off\"", "synchronous: must be one of \"normal\", \"full\"");
   refused("journal_mode = \"wal2\"", "journal_mode: must be one of");
@@ -39,7 +39,7 @@ TEST_CASE("config: defaults, and refusals naming the key") {
   refused("nonsense = 1", "nonsense");
   refused("path = \"\"", "path: must not be empty");
 
-  auto storage = host.create(vitals_plugin(), "synchronous = \"full\"\npath = \"sub/dir/m.db\"");
+  auto storage = host.create_started(vitals_plugin(), "synchronous = \"full\"\npath = \"sub/dir/m.db\"");
   CHECK(std::filesystem::exists(host.data_dir() + "/sub/dir/m.db"));
   Db db(host.data_dir() + "/sub/dir/m.db");
   CHECK(db.rows("PRAGMA journal_mode")[0][0] == "wal");
@@ -49,7 +49,7 @@ TEST_CASE("destroying the storage commits what it holds and completes the acks")
   vitals::testing::Host host;
   auto id = host.intern("m");
   {
-    auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
+    auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
     REQUIRE(consume(storage, {{id, 1, 1}, {id, 2, 2}}, 9) == VITALS_PENDING);
     CHECK(host.completions().empty());
   }
@@ -60,7 +60,7 @@ TEST_CASE("destroying the storage commits what it holds and completes the acks")
 
 TEST_CASE("tunables: batch size and flush interval") {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
   const vitals_plugin_t *p = storage.plugin();
   vitals_tunable_t t[4];
   REQUIRE(p->tunables(storage.raw(), t, 4) == 2);
@@ -81,7 +81,8 @@ TEST_CASE("throughput: samples per second into the plugin, batches of 1000" * do
     vitals::testing::Host host;
     // VITALS_SQLITE_BENCH_CONFIG adds TOML lines, e.g. 'cache_size = "8MiB"'.
     const char *extra = std::getenv("VITALS_SQLITE_BENCH_CONFIG");
-    auto storage = host.create(vitals_plugin(), std::string("synchronous = \"") + sync + "\"\n" + (extra ? extra : ""));
+    auto storage =
+        host.create_started(vitals_plugin(), std::string("synchronous = \"") + sync + "\"\n" + (extra ? extra : ""));
     std::vector<vitals_series_id_t> ids;
     for (int i = 0; i < 100; ++i) ids.push_back(host.intern("bench", {{"n", std::to_string(i)}}));
     const int batches = 2000;
@@ -103,7 +104,7 @@ TEST_CASE("throughput: samples per second into the plugin, batches of 1000" * do
 
 TEST_CASE("query latency: 10 series at 1 Hz, the bench/query shapes" * doctest::skip()) {
   vitals::testing::Host host;
-  auto storage = host.create(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin());
   std::vector<vitals_series_id_t> ids;
   for (int i = 0; i < 10; ++i) ids.push_back(host.intern("sensor", {{"n", std::to_string(i)}}));
   int64_t now = now_ns() / second * second;
@@ -156,4 +157,12 @@ TEST_CASE("query latency: 10 series at 1 Hz, the bench/query shapes" * doctest::
   time_query("30 days minmax 1000", R"({"op":"query","match":"sensor","method":"minmax","points":1000,"from":"-30d"})");
   time_query("30 days avg 500", R"({"op":"query","match":"sensor","method":"avg","points":500,"from":"-30d"})");
   time_query("30 days avg 100", R"({"op":"query","match":"sensor","method":"avg","points":100,"from":"-30d"})");
+}
+
+TEST_CASE("by default a commit is on disk before its acks: synchronous = full (power-cut safe)") {
+  const vitals_plugin_t *p = vitals_plugin();
+  std::string found;
+  for (uint32_t i = 0; i < p->n_config_fields; ++i)
+    if (std::string(p->config_fields[i].key) == "synchronous") found = p->config_fields[i].default_value;
+  CHECK(found == "\"full\"");
 }
