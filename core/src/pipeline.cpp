@@ -320,9 +320,13 @@ void Pipeline::start_successors() {
   std::vector<Component *> waiting;
   waiting.swap(awaiting_start_);
   for (Component *c : waiting) {
-    bool predecessor_alive =
-        std::any_of(retiring_.begin(), retiring_.end(), [&](const auto &r) { return r->id() == c->id(); });
-    if (predecessor_alive) {
+    // A producer's predecessor must have stopped (released its routes, ports
+    // and connections; it may still wait for acks); a consumer's must be
+    // destroyed (a storage closes its file in its destructor).
+    bool predecessor_holds = std::any_of(retiring_.begin(), retiring_.end(), [&](const auto &r) {
+      return r->id() == c->id() && (!r->quiesced || r->is_consumer());
+    });
+    if (predecessor_holds) {
       awaiting_start_.push_back(c);
       continue;
     }

@@ -162,9 +162,9 @@ class Pipeline {
   std::map<std::string, std::shared_ptr<Component>> components_;
   std::vector<std::string> order_;  // topological: producers first
   std::vector<std::shared_ptr<Component>> retiring_;
-  // Successors created by a reload that wait for their predecessor to be
-  // destroyed before they start: two instances must never own the same
-  // resource (a database file, a port) at once.
+  // Successors created by a reload that wait for their predecessor to stop
+  // (a producer) or be destroyed (a consumer) before they start: two
+  // instances must never own the same resource (a database file, a port).
   std::vector<Component *> awaiting_start_;
   // Shutdown past its timeout: what is queued is failed, not delivered.
   bool abandoning_ = false;
