@@ -112,8 +112,12 @@ class Parser {
     if (p == series_begin) return fail(p, "missing measurement");
     measurement_ = {series_begin, p};
     tags_.clear();
+    tag_keys_.clear();
     while (p < n_ && s_[p] == ',') {
       Span key{++p, 0};
+      // Refused before any more work: a line may carry 100,000 tags.
+      if (tags_.size() == options_.limits.max_labels)
+        return fail(p, "too many tags: more than " + std::to_string(options_.limits.max_labels) + " (max_labels)");
       p = scan(p, true, true);
       key.end = p;
       if (key.end == key.begin) return fail(p, "missing tag key");
@@ -123,8 +127,7 @@ class Parser {
       p = scan(p, false, true);
       value.end = p;
       if (value.end == value.begin) return fail(p, "missing value for tag " + quoted(text(key)));
-      for (const auto &t : tags_)
-        if (text(t.first) == text(key)) return fail(key.begin, "duplicate tag " + quoted(text(key)));
+      if (tag_keys_.insert(text(key), tags_.size())) return fail(key.begin, "duplicate tag " + quoted(text(key)));
       tags_.emplace_back(key, value);
     }
     const size_t series_end = p;
@@ -133,6 +136,7 @@ class Parser {
       return fail(p, "missing fields (expected a space, then field=value after the measurement and tags)");
 
     fields_.clear();
+    field_keys_.clear();
     for (;;) {
       Span key{p, 0};
       p = scan(p, true, true);
@@ -141,8 +145,7 @@ class Parser {
       if (p >= n_ || s_[p] != '=')
         return fail(p, "field " + quoted(text(key)) + " has no value (expected '=' after the field key)");
       ++p;
-      for (const auto &f : fields_)
-        if (text(f.key) == text(key)) return fail(key.begin, "duplicate field " + quoted(text(key)));
+      if (field_keys_.insert(text(key), fields_.size())) return fail(key.begin, "duplicate field " + quoted(text(key)));
       Field field{key, 0, true};
       if (p < n_ && s_[p] == '"') {
         size_t quote = p++;
@@ -303,7 +306,7 @@ class Parser {
       labels_.push_back({std::move(k), unescape(text(value), true)});
     }
     std::string error;
-    id = series_.add(key_, name, labels_, error);
+    id = series_.add(key_, name, labels_, options_.limits, error);
     if (!id) return fail(measurement_.begin, error);
     return std::nullopt;
   }
@@ -325,7 +328,9 @@ class Parser {
 
   Span measurement_{0, 0};
   std::vector<std::pair<Span, Span>> tags_;
+  DuplicateFinder<std::string_view> tag_keys_;  // raw keys: equal text, equal key
   std::vector<Field> fields_;
+  DuplicateFinder<std::string_view> field_keys_;
   std::string key_;
   std::vector<vitals::Label> labels_;
 };
