@@ -215,6 +215,8 @@ TEST_CASE("line protocol: invalid UTF-8 and NUL bytes are refused with their byt
   expect_error(in.line_protocol("m,t=\xf4\x90\x80\x80 v=1"), "invalid UTF-8", 1, 5);               // past U+10FFFF
   expect_error(in.line_protocol("m,t=\xe2\x82 v=1"), "invalid UTF-8", 1, 5);                       // truncated
   expect_error(in.line_protocol(std::string_view("m v=1 1\0", 8)), "NUL byte in the body at byte offset 7", 1, 8);
+  // In a tag value a NUL would cut the label value short: refused, not truncated.
+  expect_error(in.line_protocol(std::string_view("m,t=a\0b v=1 1", 14)), "NUL byte in the body at byte offset 5", 1, 6);
   expect_samples(in.line_protocol("m,t=\xe2\x82\xac,u=\xf0\x9f\x8c\xa1 v=1 1"),
                  {{"m_v{t=\"\xe2\x82\xac\",u=\"\xf0\x9f\x8c\xa1\"}", 1, 1}});
 }
