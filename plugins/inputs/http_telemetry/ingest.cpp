@@ -95,8 +95,12 @@ std::string sanitize(std::string_view in, Allowed allowed) {
 
 }  // namespace
 
-std::optional<IngestError> check_utf8(std::string_view body) {
-  size_t i = 0, n = body.size();
+std::optional<IngestError> check_utf8(std::string_view body) { return check_utf8(body, 0, body.size()); }
+
+std::optional<IngestError> check_utf8(std::string_view whole, size_t from, size_t to) {
+  // Sequences are read within [from, to): a line's last character ends at its line end.
+  std::string_view body = whole.substr(0, to);
+  size_t i = from, n = body.size();
   while (i < n) {
     if (i + 8 <= n) {
       uint64_t w;

@@ -57,6 +57,8 @@ struct IngestCounts {
 // The offset of the first byte that is not part of valid UTF-8 (overlong
 // forms, surrogates and code points past U+10FFFF included) or is NUL.
 std::optional<IngestError> check_utf8(std::string_view body);
+// The same for body[from, to), the error positioned in the whole body.
+std::optional<IngestError> check_utf8(std::string_view body, size_t from, size_t to);
 
 bool valid_series_name(std::string_view name);
 bool valid_label_key(std::string_view key);

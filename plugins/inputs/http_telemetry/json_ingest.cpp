@@ -135,10 +135,19 @@ class Walker {
     }
     key_ += '\x01';
     prefix_size_ = key_.size();
+    item_series_.clear();
+    signal_names_.clear();
     for (const cJSON *s = signals->child; s; s = s->next) {
       double v;
       if (auto e = value(s, signals_path, s->string, v)) return e;
-      if (auto e = add(s->string, t, v, signals_path, s->string)) return e;
+      vitals_series_id_t id;
+      if (auto e = add(s->string, t, v, signals_path, s->string, id)) return e;
+      // Distinct names can sanitize to one (rx-bytes, rx_bytes): the second
+      // sample would overwrite the first at the same timestamp.
+      if (auto earlier = item_series_.insert(id, signal_names_.size()))
+        return at(signals_path, "signals " + quoted(signal_names_[*earlier]) + " and " + quoted(s->string) +
+                                    " name the same series once sanitized; rename one");
+      signal_names_.push_back(s->string);
     }
     return std::nullopt;
   }
@@ -170,7 +179,8 @@ class Walker {
     if (auto e = begin_labels(labels, path)) return e;
     key_ += '\x01';
     prefix_size_ = key_.size();
-    return add(name->valuestring, t, v, path, "name");
+    vitals_series_id_t id;
+    return add(name->valuestring, t, v, path, "name", id);
   }
 
   // Checks the item's labels and starts its cache key with them.
@@ -234,7 +244,7 @@ class Walker {
   }
 
   std::optional<IngestError> add(const char *raw_name, int64_t ts, double v, const std::string &parent,
-                                 std::string_view key) {
+                                 std::string_view key, vitals_series_id_t &id) {
     if (counts_.samples >= options_.max_samples) {
       IngestError e;
       e.status = 413;
@@ -244,7 +254,7 @@ class Walker {
     }
     key_.resize(prefix_size_);
     key_ += raw_name;
-    vitals_series_id_t id = series_.find(key_);
+    id = series_.find(key_);
     if (!id) {
       std::string_view raw(raw_name);
       if (raw.empty()) return at(join(parent, key), "empty series name");
@@ -298,6 +308,8 @@ class Walker {
   std::vector<vitals::Label> labels_;
   bool labels_built_ = false;
   DuplicateFinder<std::string_view> member_keys_;
+  DuplicateFinder<vitals_series_id_t> item_series_;  // signal index by series id
+  std::vector<const char *> signal_names_;
 };
 
 }  // namespace

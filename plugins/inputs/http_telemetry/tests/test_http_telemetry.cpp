@@ -320,3 +320,14 @@ TEST_CASE("a route another component owns is an error at start") {
   CHECK(second.start() == VITALS_ERROR);
   CHECK(second.last_error() == "cannot register POST /api/telemetry: already taken");
 }
+
+TEST_CASE("an empty line protocol body is answered 204 with nothing emitted, as InfluxDB does") {
+  Plugin p;
+  auto r = p.host.http("POST", "/api/write", "");
+  CHECK(r->status == 204);
+  r = p.host.http("POST", "/api/write", "# only a comment\n\n");
+  CHECK(r->status == 204);
+  CHECK(p.host.emit_calls() == 0);
+  // JSON keeps refusing it: an empty body is no JSON value.
+  CHECK(p.host.http("POST", "/api/telemetry", "")->status == 400);
+}

@@ -318,3 +318,14 @@ TEST_CASE("json: \\u0000 is refused, since names and label values are C strings 
                                                                                      "b\"}",
                                                                                      kNow, 1}});
 }
+
+TEST_CASE("json: signals that sanitize to one series name are refused, naming both") {
+  Ingest in;
+  expect_path_error(in.json(R"({"signals": {"rx-bytes": 1, "rx_bytes": 2}})"),
+                    "signals 'rx-bytes' and 'rx_bytes' name the same series once sanitized; rename one at signals",
+                    "signals");
+  // Separate items may write one series, at their own timestamps.
+  expect_samples(
+      in.json(R"([{"signals": {"rx-bytes": 1}, "timestamp": 1}, {"signals": {"rx_bytes": 2}, "timestamp": 2}])"),
+      {{"rx_bytes", 1'000'000'000, 1}, {"rx_bytes", 2'000'000'000, 2}});
+}
