@@ -19,7 +19,7 @@ namespace {
 // and also '=' in tag keys, tag values and field keys; the backslash is then
 // dropped. Before any other character, a backslash included, it is a literal
 // backslash and the next character is read as usual: C:\\temp stays C:\\temp,
-// and two\\\ words is "two\ words".
+// and two\\ words is "two\ words" (a literal backslash, an escaped space).
 bool escapable(char c, bool with_equals) { return c == ',' || c == ' ' || (with_equals && c == '='); }
 
 std::string unescape(std::string_view raw, bool with_equals) {
