@@ -23,6 +23,18 @@ enum class AckMode { committed, accepted };
 enum class Format { json, line_protocol };
 
 constexpr int64_t kMaxSamplesLimit = 10'000'000;
+// Ceilings of the per-series limits: past them a series is no longer a
+// telemetry series but a document.
+constexpr int64_t kMaxLabelsLimit = 1000;
+constexpr int64_t kMaxLengthLimit = 65536;
+
+size_t bounded(const vitals::Config &config, const char *key, int64_t low, int64_t high) {
+  int64_t v = config.integer(key);
+  if (v < low || v > high)
+    throw std::invalid_argument(std::string(key) + ": must be between " + std::to_string(low) + " and " +
+                                std::to_string(high) + " (got " + std::to_string(v) + ")");
+  return static_cast<size_t>(v);
+}
 
 // What an acknowledgement needs; it may arrive after the instance is gone (a
 // reload stopped it while its last batch was still being committed).
@@ -84,6 +96,14 @@ class HttpTelemetry final : public vitals::PushInput {
        "replace characters names may not hold with '_' (false: refuse the request)",
        {}},
       {"labels", VITALS_CONFIG_ANY, 0, nullptr, "labels added to every sample that does not set them, as a table", {}},
+      {"max_labels",
+       VITALS_CONFIG_INT,
+       0,
+       "64",
+       "most labels one series may carry, configured labels included (more: 400)",
+       {}},
+      {"max_name_length", VITALS_CONFIG_INT, 0, "256", "longest series name or label key, in bytes (longer: 400)", {}},
+      {"max_label_value_length", VITALS_CONFIG_INT, 0, "4096", "longest label value, in bytes (longer: 400)", {}},
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 
@@ -112,6 +132,13 @@ class HttpTelemetry final : public vitals::PushInput {
       throw std::invalid_argument("max_samples: must be between 1 and " + std::to_string(kMaxSamplesLimit) + " (got " +
                                   std::to_string(max_samples) + ")");
     max_samples_ = static_cast<size_t>(max_samples);
+    limits_.max_labels = bounded(config, "max_labels", 1, kMaxLabelsLimit);
+    limits_.max_name_length = bounded(config, "max_name_length", 1, kMaxLengthLimit);
+    limits_.max_label_value_length = bounded(config, "max_label_value_length", 1, kMaxLengthLimit);
+    if (resolver_.extra_label_count() > limits_.max_labels)
+      throw std::invalid_argument("labels: " + std::to_string(resolver_.extra_label_count()) +
+                                  " configured labels, more than " + "max_labels (" +
+                                  std::to_string(limits_.max_labels) + ")");
 
     requests_ = host.metric("vitals_http_telemetry_requests_total", VITALS_METRIC_COUNTER, "Requests received");
     rejected_ = host.metric("vitals_http_telemetry_rejected_total", VITALS_METRIC_COUNTER,
@@ -169,7 +196,7 @@ class HttpTelemetry final : public vitals::PushInput {
       }
     }
 
-    IngestOptions options{wall_clock_ns(), sanitize_names_, max_samples_};
+    IngestOptions options{wall_clock_ns(), sanitize_names_, max_samples_, limits_};
     IngestCounts counts;
     batch_.clear();
     auto error = format == Format::json
@@ -232,6 +259,7 @@ class HttpTelemetry final : public vitals::PushInput {
   std::string path_, write_path_;
   AckMode ack_ = AckMode::committed;
   size_t max_samples_ = 0;
+  SeriesLimits limits_;
   bool sanitize_names_;
   SeriesResolver resolver_;
   vitals::Batch batch_;  // reused: emit copies it

@@ -95,8 +95,12 @@ std::string sanitize(std::string_view in, Allowed allowed) {
 
 }  // namespace
 
-std::optional<IngestError> check_utf8(std::string_view body) {
-  size_t i = 0, n = body.size();
+std::optional<IngestError> check_utf8(std::string_view body) { return check_utf8(body, 0, body.size()); }
+
+std::optional<IngestError> check_utf8(std::string_view whole, size_t from, size_t to) {
+  // Sequences are read within [from, to): a line's last character ends at its line end.
+  std::string_view body = whole.substr(0, to);
+  size_t i = from, n = body.size();
   while (i < n) {
     if (i + 8 <= n) {
       uint64_t w;
@@ -145,23 +149,47 @@ std::string quoted(std::string_view text) {
   return "'" + std::string(text.substr(0, cut)) + "...'";
 }
 
+namespace {
+
+std::string too_long(const std::string &what, size_t length, size_t limit, const char *setting) {
+  return what + " is " + std::to_string(length) + " bytes long: more than " + std::to_string(limit) + " (" + setting +
+         ")";
+}
+
+}  // namespace
+
 vitals_series_id_t SeriesResolver::add(std::string_view key, const std::string &name,
-                                       const std::vector<vitals::Label> &labels, std::string &error) {
+                                       const std::vector<vitals::Label> &labels, const SeriesLimits &limits,
+                                       std::string &error) {
+  if (name.size() > limits.max_name_length) {
+    error = too_long("series name " + quoted(name), name.size(), limits.max_name_length, "max_name_length");
+    return 0;
+  }
   c_labels_.clear();
+  label_keys_.clear();
   for (const auto &l : labels) {
-    for (const auto &seen : c_labels_) {
-      if (l.key == seen.key) {
-        error = "duplicate label " + quoted(l.key);
-        return 0;
-      }
+    if (label_keys_.insert(l.key, c_labels_.size())) {
+      error = "duplicate label " + quoted(l.key);
+      return 0;
+    }
+    if (l.key.size() > limits.max_name_length) {
+      error = too_long("label key " + quoted(l.key), l.key.size(), limits.max_name_length, "max_name_length");
+      return 0;
+    }
+    if (l.value.size() > limits.max_label_value_length) {
+      error = too_long("value of label " + quoted(l.key), l.value.size(), limits.max_label_value_length,
+                       "max_label_value_length");
+      return 0;
     }
     c_labels_.push_back({l.key.c_str(), l.value.c_str()});
   }
-  size_t own = c_labels_.size();
-  for (const auto &extra : extra_labels_) {
-    bool set = false;
-    for (size_t i = 0; i < own && !set; ++i) set = extra.key == c_labels_[i].key;
-    if (!set) c_labels_.push_back({extra.key.c_str(), extra.value.c_str()});
+  // Configured labels fill in what the request did not set.
+  for (const auto &extra : extra_labels_)
+    if (!label_keys_.insert(extra.key, c_labels_.size())) c_labels_.push_back({extra.key.c_str(), extra.value.c_str()});
+  if (c_labels_.size() > limits.max_labels) {
+    error = "too many labels: " + std::to_string(c_labels_.size()) + " with the configured ones, more than " +
+            std::to_string(limits.max_labels) + " (max_labels)";
+    return 0;
   }
   vitals_series_id_t id = intern_(name.c_str(), c_labels_.data(), static_cast<uint32_t>(c_labels_.size()));
   if (!id) {

@@ -10,15 +10,27 @@
 #include <string_view>
 #include <vector>
 
+#include "duplicate_finder.hpp"
 #include "series_cache.hpp"
 #include "vitals/plugin.hpp"
 
 namespace vitals::http_telemetry {
 
+// What one series may hold. A client picks its names; without bounds one
+// request could make the agent intern, and every storage index, names of
+// megabytes or series with thousands of labels. Lengths are in bytes, of the
+// name as stored (after unescaping and sanitizing).
+struct SeriesLimits {
+  size_t max_labels = 64;                // labels of a series, configured `labels` included
+  size_t max_name_length = 256;          // a series name or a label key
+  size_t max_label_value_length = 4096;  // a label value
+};
+
 struct IngestOptions {
   int64_t now_ns = 0;           // the timestamp of samples that carry none
   bool sanitize_names = true;   // replace invalid characters instead of rejecting
   size_t max_samples = 100000;  // more in one request is refused with 413
+  SeriesLimits limits;
 };
 
 // Why a request was refused. Positions are filled where they mean something:
@@ -45,6 +57,8 @@ struct IngestCounts {
 // The offset of the first byte that is not part of valid UTF-8 (overlong
 // forms, surrogates and code points past U+10FFFF included) or is NUL.
 std::optional<IngestError> check_utf8(std::string_view body);
+// The same for body[from, to), the error positioned in the whole body.
+std::optional<IngestError> check_utf8(std::string_view body, size_t from, size_t to);
 
 bool valid_series_name(std::string_view name);
 bool valid_label_key(std::string_view key);
@@ -70,11 +84,13 @@ class SeriesResolver {
       : intern_(std::move(intern)), extra_labels_(std::move(extra_labels)), cache_(cache_capacity) {}
 
   vitals_series_id_t find(std::string_view key) { return cache_.find(key); }
-  // Returns 0 and sets error when two labels share a key or the host refuses.
+  // Returns 0 and sets error when two labels share a key, the series breaks
+  // a limit or the host refuses it.
   vitals_series_id_t add(std::string_view key, const std::string &name, const std::vector<vitals::Label> &labels,
-                         std::string &error);
+                         const SeriesLimits &limits, std::string &error);
 
   const SeriesCache &cache() const { return cache_; }
+  size_t extra_label_count() const { return extra_labels_.size(); }
   uint64_t interned() const { return interned_; }
 
  private:
@@ -82,6 +98,7 @@ class SeriesResolver {
   std::vector<vitals::Label> extra_labels_;
   SeriesCache cache_;
   std::vector<vitals_label_t> c_labels_;
+  DuplicateFinder<std::string_view> label_keys_;
   uint64_t interned_ = 0;
 };
 

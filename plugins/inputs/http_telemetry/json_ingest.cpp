@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "duplicate_finder.hpp"
 #include "json_syntax.hpp"
 #include "timestamp.hpp"
 
@@ -54,26 +55,6 @@ IngestError cjson_error(std::string_view body, size_t cjson_offset) {
   return error_at(body, offset, "invalid JSON near " + quoted(rest.substr(0, cut)));
 }
 
-// cJSON keeps every member of an object, duplicates included.
-std::optional<IngestError> find_duplicates(const cJSON *node, const std::string &path) {
-  if (cJSON_IsObject(node)) {
-    std::vector<std::string_view> keys;
-    for (const cJSON *c = node->child; c; c = c->next) keys.emplace_back(c->string ? c->string : "");
-    std::sort(keys.begin(), keys.end());
-    if (auto it = std::adjacent_find(keys.begin(), keys.end()); it != keys.end())
-      return at(path, "duplicate key " + quoted(*it));
-    for (const cJSON *c = node->child; c; c = c->next)
-      if (cJSON_IsObject(c) || cJSON_IsArray(c))
-        if (auto e = find_duplicates(c, join(path, c->string ? c->string : ""))) return e;
-  } else if (cJSON_IsArray(node)) {
-    size_t i = 0;
-    for (const cJSON *c = node->child; c; c = c->next, ++i)
-      if (cJSON_IsObject(c) || cJSON_IsArray(c))
-        if (auto e = find_duplicates(c, element(path, i))) return e;
-  }
-  return std::nullopt;
-}
-
 const char *const kNameRule =
     " (names match [a-zA-Z_:][a-zA-Z0-9_:.]*; sanitize_names = true replaces invalid characters)";
 const char *const kLabelRule =
@@ -97,7 +78,21 @@ class Walker {
   }
 
  private:
+  // cJSON keeps every member of an object, duplicates included. Only the
+  // objects the walk reads are checked: anything nested deeper is refused as
+  // a wrong type anyway, and a check of the whole tree that spelled out a
+  // path per level cost memory quadratic in the depth (1000 levels under
+  // 16 KB keys: gigabytes).
+  std::optional<IngestError> unique_members(const cJSON *obj, const std::string &path) {
+    member_keys_.clear();
+    size_t i = 0;
+    for (const cJSON *c = obj->child; c; c = c->next, ++i)
+      if (member_keys_.insert(c->string ? c->string : "", i)) return at(path, "duplicate key " + quoted(c->string));
+    return std::nullopt;
+  }
+
   std::optional<IngestError> item(const cJSON *obj, const std::string &path) {
+    if (auto e = unique_members(obj, path)) return e;
     if (cJSON_GetObjectItemCaseSensitive(obj, "signals")) return sensor(obj, path);
     if (cJSON_GetObjectItemCaseSensitive(obj, "name")) return explicit_form(obj, path);
     return at(path, "expected \"signals\" (sensor shape) or \"name\" (explicit form)");
@@ -127,6 +122,7 @@ class Walker {
     std::string signals_path = join(path, "signals");
     if (!cJSON_IsObject(signals))
       return at(signals_path, std::string("\"signals\" must be an object of name: value, got ") + type_name(signals));
+    if (auto e = unique_members(signals, signals_path)) return e;
     if (auto e = begin_labels(labels, path)) return e;
     if (device) {
       std::string device_path = join(path, device->string);
@@ -139,10 +135,19 @@ class Walker {
     }
     key_ += '\x01';
     prefix_size_ = key_.size();
+    item_series_.clear();
+    signal_names_.clear();
     for (const cJSON *s = signals->child; s; s = s->next) {
       double v;
       if (auto e = value(s, signals_path, s->string, v)) return e;
-      if (auto e = add(s->string, t, v, signals_path, s->string)) return e;
+      vitals_series_id_t id;
+      if (auto e = add(s->string, t, v, signals_path, s->string, id)) return e;
+      // Distinct names can sanitize to one (rx-bytes, rx_bytes): the second
+      // sample would overwrite the first at the same timestamp.
+      if (auto earlier = item_series_.insert(id, signal_names_.size()))
+        return at(signals_path, "signals " + quoted(signal_names_[*earlier]) + " and " + quoted(s->string) +
+                                    " name the same series once sanitized; rename one");
+      signal_names_.push_back(s->string);
     }
     return std::nullopt;
   }
@@ -174,7 +179,8 @@ class Walker {
     if (auto e = begin_labels(labels, path)) return e;
     key_ += '\x01';
     prefix_size_ = key_.size();
-    return add(name->valuestring, t, v, path, "name");
+    vitals_series_id_t id;
+    return add(name->valuestring, t, v, path, "name", id);
   }
 
   // Checks the item's labels and starts its cache key with them.
@@ -186,6 +192,10 @@ class Walker {
     std::string labels_path = join(path, "labels");
     if (!cJSON_IsObject(labels))
       return at(labels_path, std::string("\"labels\" must be an object of string values, got ") + type_name(labels));
+    if (static_cast<size_t>(cJSON_GetArraySize(labels)) > options_.limits.max_labels)
+      return at(labels_path,
+                "too many labels: more than " + std::to_string(options_.limits.max_labels) + " (max_labels)");
+    if (auto e = unique_members(labels, labels_path)) return e;
     for (const cJSON *l = labels->child; l; l = l->next) {
       if (!cJSON_IsString(l))
         return at(join(labels_path, l->string), std::string("a label value must be a string, got ") + type_name(l));
@@ -234,7 +244,7 @@ class Walker {
   }
 
   std::optional<IngestError> add(const char *raw_name, int64_t ts, double v, const std::string &parent,
-                                 std::string_view key) {
+                                 std::string_view key, vitals_series_id_t &id) {
     if (counts_.samples >= options_.max_samples) {
       IngestError e;
       e.status = 413;
@@ -244,7 +254,7 @@ class Walker {
     }
     key_.resize(prefix_size_);
     key_ += raw_name;
-    vitals_series_id_t id = series_.find(key_);
+    id = series_.find(key_);
     if (!id) {
       std::string_view raw(raw_name);
       if (raw.empty()) return at(join(parent, key), "empty series name");
@@ -258,7 +268,7 @@ class Walker {
       }
       if (auto e = build_labels()) return e;
       std::string error;
-      id = series_.add(key_, name, labels_, error);
+      id = series_.add(key_, name, labels_, options_.limits, error);
       if (!id) return at(join(parent, key), error);
     }
     out_.add(id, ts, v);
@@ -297,6 +307,9 @@ class Walker {
   std::string labels_path_;
   std::vector<vitals::Label> labels_;
   bool labels_built_ = false;
+  DuplicateFinder<std::string_view> member_keys_;
+  DuplicateFinder<vitals_series_id_t> item_series_;  // signal index by series id
+  std::vector<const char *> signal_names_;
 };
 
 }  // namespace
@@ -313,7 +326,6 @@ std::optional<IngestError> parse_json_telemetry(std::string_view body, const Ing
                                                        cJSON_Delete);
   size_t offset = end ? static_cast<size_t>(end - body.data()) : 0;
   if (!root) return cjson_error(body, offset);
-  if (auto e = find_duplicates(root.get(), "")) return e;
   return Walker(options, series, out, counts).root(root.get());
 }
 

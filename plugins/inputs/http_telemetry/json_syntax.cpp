@@ -118,6 +118,9 @@ class Checker {
       if (e == 'u') {
         long unit = hex4(p_);
         if (unit < 0) return fail("invalid \\u escape in a string");
+        // cJSON decodes into C strings, and so does every name and label
+        // value after it: "a\u0000b" would be stored as "a", silently.
+        if (unit == 0) return fail("\\u0000 (NUL) is not allowed in a string: names and label values cannot hold it");
         if (unit >= 0xDC00 && unit <= 0xDFFF) return fail("unpaired UTF-16 surrogate in a \\u escape");
         if (unit >= 0xD800 && unit <= 0xDBFF) {
           long low = hex4(p_ + 6);

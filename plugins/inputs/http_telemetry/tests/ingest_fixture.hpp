@@ -50,7 +50,7 @@ class Ingest {
   }
 
   vitals::testing::Host host;
-  IngestOptions options{kNow, true, 100000};
+  IngestOptions options{kNow, true, 100000, {}};
   size_t interns = 0;
   SeriesResolver &resolver() { return resolver_; }
 

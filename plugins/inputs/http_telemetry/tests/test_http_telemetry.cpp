@@ -289,6 +289,27 @@ TEST_CASE("bad settings are refused with the key") {
   refused("path = \"\"\nwrite_path = \"\"", "both are \"\"");
   refused("write_path = \"/api/telemetry\"", "write_path: must differ from path");
   refused("sanitize = true", "sanitize");
+  refused("max_labels = 0", "max_labels: must be between 1 and 1000 (got 0)");
+  refused("max_name_length = 70000", "max_name_length: must be between 1 and 65536 (got 70000)");
+  refused("max_label_value_length = -1", "max_label_value_length: must be between 1 and 65536 (got -1)");
+  refused("max_labels = 1\nlabels = { a = \"1\", b = \"2\" }", "labels: 2 configured labels, more than max_labels (1)");
+}
+
+TEST_CASE("the series limits are configurable and answered with 400") {
+  Plugin p("max_labels = 2\nmax_name_length = 8\nmax_label_value_length = 3\nlabels = { site = \"lab\" }");
+  auto r = p.host.http("POST", "/api/write", "m,a=1,b=2 v=1 1\n");
+  CHECK(r->status == 400);
+  CHECK(field(*r, "error") == "too many labels: 3 with the configured ones, more than 2 (max_labels)");
+  r = p.host.http("POST", "/api/write", "m,a=1234 v=1 1\n");
+  CHECK(r->status == 400);
+  CHECK(field(*r, "error") == "value of label 'a' is 4 bytes long: more than 3 (max_label_value_length)");
+  r = p.host.http("POST", "/api/telemetry", R"({"signals": {"long_name": 1}})");
+  CHECK(r->status == 400);
+  CHECK(field(*r, "error") ==
+        "series name 'long_name' is 9 bytes long: more than 8 (max_name_length) at signals.long_name");
+  CHECK(p.host.emit_calls() == 0);
+  r = p.host.http("POST", "/api/write", "m,a=123 v=1 1\n");
+  CHECK(p.host.emit_calls() == 1);
 }
 
 TEST_CASE("a route another component owns is an error at start") {
@@ -298,4 +319,15 @@ TEST_CASE("a route another component owns is an error at start") {
   auto second = host.create(vitals_plugin(), "");
   CHECK(second.start() == VITALS_ERROR);
   CHECK(second.last_error() == "cannot register POST /api/telemetry: already taken");
+}
+
+TEST_CASE("an empty line protocol body is answered 204 with nothing emitted, as InfluxDB does") {
+  Plugin p;
+  auto r = p.host.http("POST", "/api/write", "");
+  CHECK(r->status == 204);
+  r = p.host.http("POST", "/api/write", "# only a comment\n\n");
+  CHECK(r->status == 204);
+  CHECK(p.host.emit_calls() == 0);
+  // JSON keeps refusing it: an empty body is no JSON value.
+  CHECK(p.host.http("POST", "/api/telemetry", "")->status == 400);
 }

@@ -295,3 +295,37 @@ TEST_CASE("json: parse throughput (reported, not asserted)") {
                           << " M samples/s per core (thread CPU time; wall clock: " << samples / seconds / 1e6
                           << " M/s)");
 }
+
+TEST_CASE("json: \\u0000 is refused, since names and label values are C strings it would cut short") {
+  Ingest in;
+  const std::string message =
+      "invalid JSON: \\u0000 (NUL) is not allowed in a string: names and label values cannot hold it";
+  // Two label values that differ only after the NUL would become one series.
+  std::string body =
+      R"([{"signals": {"t": 1}, "labels": {"k": "a\u0000b"}}, {"signals": {"t": 2}, "labels": {"k": "a\u0000c"}}])";
+  auto p = in.json(body);
+  expect_error(p, message, 1, body.find("\\u0000") + 1);
+  CHECK(p.error->offset == body.find("\\u0000"));
+  body = R"({"signals": {"t\u0000x": 1}})";
+  expect_error(in.json(body), message, 1, body.find("\\u0000") + 1);
+  body = R"({"name": "n", "value": 1, "labels": {"k\u0000": "v"}})";
+  expect_error(in.json(body), message, 1, body.find("\\u0000") + 1);
+  body = R"({"signals": {"t": 1}, "device": "\u0000"})";
+  expect_error(in.json(body), message, 1, body.find("\\u0000") + 1);
+  CHECK(in.interns == 0);
+  // Other control characters, escaped, are label value text like any other.
+  expect_samples(in.json(R"({"signals": {"t": 1}, "labels": {"k": "a\u0001b"}})"), {{"t{k=\"a\x01"
+                                                                                     "b\"}",
+                                                                                     kNow, 1}});
+}
+
+TEST_CASE("json: signals that sanitize to one series name are refused, naming both") {
+  Ingest in;
+  expect_path_error(in.json(R"({"signals": {"rx-bytes": 1, "rx_bytes": 2}})"),
+                    "signals 'rx-bytes' and 'rx_bytes' name the same series once sanitized; rename one at signals",
+                    "signals");
+  // Separate items may write one series, at their own timestamps.
+  expect_samples(
+      in.json(R"([{"signals": {"rx-bytes": 1}, "timestamp": 1}, {"signals": {"rx_bytes": 2}, "timestamp": 2}])"),
+      {{"rx_bytes", 1'000'000'000, 1}, {"rx_bytes", 2'000'000'000, 2}});
+}
