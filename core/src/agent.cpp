@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -97,6 +98,10 @@ class Agent {
     agent_config_ = checked.config.agent;
     series_.set_limit(agent_config_.max_series);
     pipeline_ = std::make_unique<Pipeline>(&loop_, series_, metrics_, data_dir.string());
+    // Before anything is announced (the HTTP port, readiness): a SIGTERM from
+    // then on is a drain, not the default death. libuv runs the handlers
+    // only once the loop runs, after start-up.
+    install_signals();
     if (agent_config_.http.enabled && !start_http(error)) {
       log_error("agent", error);
       return 1;
@@ -107,7 +112,6 @@ class Agent {
       return 1;
     }
     pipeline_->set_reload_handler([this] { reload(); });
-    install_signals();
     start_watchdog();
     service::ready();
     uv_run(&loop_, UV_RUN_DEFAULT);
@@ -116,6 +120,11 @@ class Agent {
 
  private:
   void install_signals() {
+    // A file-size limit (RLIMIT_FSIZE) or a full quota must fail the write
+    // with EFBIG, which the storage reports as 503s, not kill the agent;
+    // writes to a closed socket are errors, not SIGPIPE.
+    std::signal(SIGXFSZ, SIG_IGN);
+    std::signal(SIGPIPE, SIG_IGN);
     for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
       auto *sig = new uv_signal_t;
       uv_signal_init(&loop_, sig);

@@ -1,0 +1,202 @@
+// Faults a real machine meets, on the real binary: SIGKILL at random moments
+// under ingest, a disk that fills up (RLIMIT_FSIZE set on the running agent)
+// and comes back, and a database file that is not what it should be.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "agent_process.hpp"
+#include "http_client.hpp"
+#include "line_writers.hpp"
+
+using namespace vitals::test;
+
+namespace {
+
+const std::string kStore = R"(
+[input.telemetry]
+plugin = "http_telemetry"
+
+[storage.local]
+plugin = "sqlite"
+inputs = ["telemetry"]
+path = "metrics.db"
+)";
+
+// Runs 4 writers against the agent until `until` says stop.
+template <typename Until>
+void with_writers(uint16_t port, const std::string &name, int64_t base, std::vector<std::atomic<int64_t>> &next,
+                  AckLedger &ledger, Until until) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w)
+    writers.emplace_back(post_lines, port, name, w, base, 20, std::cref(stop), std::ref(next[static_cast<size_t>(w)]),
+                         std::ref(ledger));
+  until();
+  stop = true;
+  for (auto &t : writers) t.join();
+}
+
+uint64_t file_size_or_zero(const fs::path &p) {
+  std::error_code ec;
+  auto n = fs::file_size(p, ec);
+  return ec ? 0 : n;
+}
+
+// The soft limit only: raising it again needs no privilege (CAP_SYS_RESOURCE
+// is what raising a hard limit would need).
+void set_file_size_limit(pid_t pid, rlim_t bytes) {
+  struct rlimit limit {
+    bytes, RLIM_INFINITY
+  };
+  int rc = ::prlimit(pid, RLIMIT_FSIZE, &limit, nullptr);
+  INFO("prlimit: " << std::strerror(errno));
+  REQUIRE(rc == 0);
+}
+
+}  // namespace
+
+TEST_CASE("100 SIGKILLs at random moments under 4 writers: every 204 sample stored exactly once") {
+  AgentProcess agent;
+  agent.write_config("p.toml", kStore);
+  AckLedger ledger;
+  std::vector<std::atomic<int64_t>> next(4);
+  int64_t base = (wall_now_ns() / 1'000'000'000 - 3600) * 1'000'000'000;
+  std::mt19937 rng(20261206);
+  std::uniform_int_distribution<int> run_ms(20, 120);
+  for (int kill = 0; kill < 100; ++kill) {
+    agent.start();
+    uint16_t port = agent.http_port();
+    REQUIRE_MESSAGE(port != 0, agent.err());
+    with_writers(port, "kill_test", base, next, ledger, [&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(run_ms(rng)));
+      agent.signal(SIGKILL);
+      REQUIRE(agent.wait_exit() == 128 + SIGKILL);
+    });
+  }
+  // A clean start and stop after the last kill, as a user would.
+  agent.start();
+  REQUIRE(agent.http_port() != 0);
+  agent.signal(SIGTERM);
+  REQUIRE(agent.wait_exit() == 0);
+  StoredSamples stored = read_stored((agent.data_dir() / "metrics.db").string(), "kill_test");
+  MESSAGE(ledger.ok.load() << " requests acknowledged, " << ledger.failed.load() << " cut by a kill");
+  CHECK(ledger.ok > 100);
+  CHECK(stored.rows == stored.keys.size());
+  CHECK(count_missing(ledger.acked, stored) == 0);
+}
+
+TEST_CASE("a full disk: 503s with a clear error, no corruption, and ingest resumes when space returns") {
+  AgentProcess agent;
+  agent.write_config("p.toml", kStore);
+  agent.start();
+  uint16_t port = agent.http_port();
+  REQUIRE(port != 0);
+  AckLedger ledger;
+  std::vector<std::atomic<int64_t>> next(4);
+  int64_t base = (wall_now_ns() / 1'000'000'000 - 3600) * 1'000'000'000;
+  fs::path db = agent.data_dir() / "metrics.db";
+  // Some data first, then the disk "fills": no file may grow past its size now.
+  with_writers(port, "full_test", base, next, ledger,
+               [] { std::this_thread::sleep_for(std::chrono::milliseconds(200)); });
+  REQUIRE(ledger.ok > 0);
+  uint64_t largest = std::max(file_size_or_zero(db), file_size_or_zero(fs::path(db.string() + "-wal")));
+  set_file_size_limit(agent.pid(), static_cast<rlim_t>(largest + 64 * 1024));
+  with_writers(port, "full_test", base, next, ledger,
+               [&] { wait_for([&] { return ledger.busy > 20; }, std::chrono::seconds(20)); });
+  CHECK(ledger.busy > 20);
+  CHECK(agent.running());
+  CHECK(http_request(port, "GET", "/healthz").status == 200);
+  INFO(agent.err());
+  CHECK(agent.err().find("commit failed") != std::string::npos);
+
+  // Space returns: ingest resumes without a restart.
+  set_file_size_limit(agent.pid(), RLIM_INFINITY);
+  int ok_before = ledger.ok;
+  with_writers(port, "full_test", base, next, ledger,
+               [&] { wait_for([&] { return ledger.ok > ok_before + 20; }, std::chrono::seconds(20)); });
+  CHECK(ledger.ok > ok_before + 20);
+  agent.signal(SIGTERM);
+  CHECK(agent.wait_exit() == 0);
+  CHECK(ledger.failed == 0);
+
+  sqlite3 *check = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &check) == SQLITE_OK);
+  sqlite3_stmt *stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(check, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char *>(sqlite3_column_text(stmt, 0))) == "ok");
+  sqlite3_finalize(stmt);
+  sqlite3_close(check);
+  StoredSamples stored = read_stored(db.string(), "full_test");
+  CHECK(stored.rows == stored.keys.size());
+  CHECK(count_missing(ledger.acked, stored) == 0);
+}
+
+TEST_CASE("a database file that is not a database: a clear message naming it, exit 1, no crash") {
+  AgentProcess agent;
+  agent.write_config("p.toml", kStore);
+  std::string garbage(64 * 1024, '\0');
+  std::mt19937 rng(7);
+  for (auto &c : garbage) c = static_cast<char>(rng());
+  write_file(agent.data_dir() / "metrics.db", garbage);
+  CHECK(agent.run_to_exit("run") == 1);
+  INFO(agent.err());
+  CHECK(agent.err().find("metrics.db") != std::string::npos);
+  CHECK(agent.err().find("local") != std::string::npos);
+}
+
+TEST_CASE("a database with damaged pages: the agent answers, reports errors and never crashes") {
+  AgentProcess agent;
+  agent.write_config("p.toml", kStore);
+  agent.start();
+  uint16_t port = agent.http_port();
+  REQUIRE(port != 0);
+  AckLedger ledger;
+  std::vector<std::atomic<int64_t>> next(4);
+  int64_t base = (wall_now_ns() / 1'000'000'000 - 3600) * 1'000'000'000;
+  with_writers(port, "damage_test", base, next, ledger,
+               [] { std::this_thread::sleep_for(std::chrono::milliseconds(300)); });
+  agent.signal(SIGTERM);
+  REQUIRE(agent.wait_exit() == 0);
+  fs::path db = agent.data_dir() / "metrics.db";
+  uint64_t size = file_size_or_zero(db);
+  REQUIRE(size > 8 * 4096);
+  {
+    // Overwrite the second half of the file (past the header and schema).
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    std::string junk(size / 2, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  // Refusing to start with a message naming the file is one right answer;
+  // running and answering with errors is the other.
+  agent.start();
+  bool started = agent.wait_for_log("pipeline started", 1, std::chrono::seconds(5)) && agent.running();
+  if (started) {
+    port = agent.http_port();
+    CHECK(http_request(port, "GET", "/healthz").status == 200);
+    auto write = http_request(port, "POST", "/api/write", "damage_test,writer=9 v=1\n");
+    CHECK((write.status == 204 || write.status == 503));
+    auto query = http_request(port, "GET", "/api/query?match=damage_test_v&from=-2h&method=raw");
+    CHECK(query.status != 0);
+    CHECK(agent.running());
+    agent.signal(SIGTERM);
+  }
+  int code = agent.wait_exit();
+  INFO(agent.err());
+  if (started) {
+    CHECK(code == 0);
+  } else {
+    CHECK(code == 1);  // an exit with a reason, never a signal
+    CHECK(agent.err().find("metrics.db") != std::string::npos);
+  }
+}
