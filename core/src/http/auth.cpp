@@ -2,7 +2,6 @@
 #include "auth.hpp"
 
 #include <optional>
-#include <vector>
 
 namespace vitals::core::http {
 
@@ -54,16 +53,22 @@ AuthDecision authorize(RouteAccess access, std::string_view token, const HttpReq
   if (access == RouteAccess::open) return AuthDecision::allow;
   if (token.empty()) return access == RouteAccess::admin ? AuthDecision::admin_disabled : AuthDecision::allow;
 
-  std::vector<std::string_view> presented;
-  if (auto t = bearer_token(request)) presented.push_back(*t);
-  if (auto t = request.param("token")) presented.push_back(*t);
-  if (auto t = cookie_token(request)) presented.push_back(*t);
-  if (presented.empty()) return AuthDecision::missing_token;
-  // Any one matching credential is enough: a browser may carry a stale cookie
-  // next to a fresh header.
-  bool ok = false;
-  for (auto p : presented) ok |= constant_time_equals(token, p);
-  return ok ? AuthDecision::allow : AuthDecision::invalid_token;
+  // Explicit credentials before the cookie: a browser may carry a stale
+  // cookie next to a fresh header or ?token=, never the other way round.
+  std::optional<std::string_view> presented = bearer_token(request);
+  if (!presented) presented = request.param("token");
+  if (!presented) presented = cookie_token(request);
+  if (!presented) return AuthDecision::missing_token;
+  return constant_time_equals(token, *presented) ? AuthDecision::allow : AuthDecision::invalid_token;
+}
+
+RouteAccess required_access(RouteAccess route_access, std::string_view method, std::string_view path) {
+  auto under = [&](std::string_view prefix) {
+    return path == prefix || (path.starts_with(prefix) && path.size() > prefix.size() && path[prefix.size()] == '/');
+  };
+  bool read = method == "GET" || method == "HEAD";
+  if (under("/api/admin") || (under("/api/performance") && !read)) return RouteAccess::admin;
+  return route_access;
 }
 
 }  // namespace vitals::core::http

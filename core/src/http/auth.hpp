@@ -17,8 +17,19 @@ enum class AuthDecision {
   admin_disabled,  // 403, admin route while no token is configured
 };
 
-// `token` is the configured token, empty when auth is off.
+// `token` is the configured token, empty when auth is off. One credential
+// decides: the first presented of the Authorization header, ?token= and the
+// vitals_token cookie. An explicit credential that is wrong is refused even
+// next to a good cookie: otherwise a link with a wrong ?token= would reach the
+// dashboard, which would then replace the browser's good cookie with it.
 AuthDecision authorize(RouteAccess access, std::string_view token, const HttpRequest &request);
+
+// The access a request needs: its route's, raised to admin for every method
+// under /api/admin/ and for every write under /api/performance/ (reads there
+// stay normal: the dashboard polls /api/performance/metrics). Decided by the
+// request's path, so that no route (a prefix route, a plugin's route with
+// the wrong flags, DELETE or PATCH) escapes it. This policy is the core's.
+RouteAccess required_access(RouteAccess route_access, std::string_view method, std::string_view path);
 
 // Compares in time that depends only on `expected`'s length, so that response
 // timing does not reveal how much of a guess was right.

@@ -1,5 +1,6 @@
-// From a complete request to its handler: routing (404/405), access control
-// (401/403), and containment of handler exceptions (500).
+// From a complete request to its handler: access control (401/403, before
+// anything about the routes is told), routing (404/405), and containment of
+// handler exceptions (500).
 #include "../log.hpp"
 #include "auth.hpp"
 #include "exchange.hpp"
@@ -33,18 +34,9 @@ void ServerContext::dispatch(HttpRequest &request, const std::shared_ptr<Exchang
   ++stats.requests;
   std::shared_ptr<HttpResponse> response = make_response(exchange);
   RouteMatch match = router.match(request.method, request.path);
-  if (!match.entry) {
-    HttpHeaders headers = json_headers();
-    if (match.status == 405) headers.add("Allow", match.allow);
-    response->send(match.status, std::move(headers),
-                   error_body(match.status == 405 ? "method not allowed" : "not found"));
-    return;
-  }
-  const HttpRoute &route = match.entry->route;
-  request.route = route.path;
-  exchange->info.route = route.method + " " + route.path;
-
-  switch (authorize(route.access, config.token, request)) {
+  // Auth before 404 and 405: without the token a client must not learn
+  // which paths exist or which methods they take.
+  switch (authorize(required_access(match.access, request.method, request.path), config.token, request)) {
     case AuthDecision::allow:
       break;
     case AuthDecision::missing_token: {
@@ -63,6 +55,17 @@ void ServerContext::dispatch(HttpRequest &request, const std::shared_ptr<Exchang
       response->send(403, json_headers(), error_body("admin routes are disabled: set [agent.http] token_file"));
       return;
   }
+
+  if (!match.entry) {
+    HttpHeaders headers = json_headers();
+    if (match.status == 405) headers.add("Allow", match.allow);
+    response->send(match.status, std::move(headers),
+                   error_body(match.status == 405 ? "method not allowed" : "not found"));
+    return;
+  }
+  const HttpRoute &route = match.entry->route;
+  request.route = route.path;
+  exchange->info.route = route.method + " " + route.path;
 
   // A handler's exception must cost one 500, never the connection or the loop.
   try {
