@@ -1,6 +1,6 @@
-// Bearer-token access control: which routes need the token and whether a
-// request presents it (Authorization header, ?token= or the vitals_token
-// cookie that the dashboard sets).
+// Token access control: which routes need the token and whether a request
+// presents it (Authorization header, ?token=, the vitals_token cookie that
+// the dashboard sets, or InfluxDB's ?p=).
 #pragma once
 
 #include <string_view>
@@ -18,8 +18,9 @@ enum class AuthDecision {
 };
 
 // `token` is the configured token, empty when auth is off. One credential
-// decides: the first presented of the Authorization header, ?token= and the
-// vitals_token cookie. An explicit credential that is wrong is refused even
+// decides: the first presented of the Authorization header (Bearer, Token,
+// or Basic with the token as password), ?token=, the vitals_token cookie and
+// ?p= (InfluxDB 1 clients). An explicit credential that is wrong is refused even
 // next to a good cookie: otherwise a link with a wrong ?token= would reach the
 // dashboard, which would then replace the browser's good cookie with it.
 AuthDecision authorize(RouteAccess access, std::string_view token, const HttpRequest &request);

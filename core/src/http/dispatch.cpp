@@ -1,8 +1,9 @@
 // From a complete request to its handler: access control (401/403, before
-// anything about the routes is told), routing (404/405), and containment of
-// handler exceptions (500).
+// anything about the routes is told), routing (404/405), request body
+// decoding (413/400), and containment of handler exceptions (500).
 #include "../log.hpp"
 #include "auth.hpp"
+#include "content_decoding.hpp"
 #include "exchange.hpp"
 #include "server_context.hpp"
 
@@ -66,6 +67,25 @@ void ServerContext::dispatch(HttpRequest &request, const std::shared_ptr<Exchang
   const HttpRoute &route = match.entry->route;
   request.route = route.path;
   exchange->info.route = route.method + " " + route.path;
+
+  // Compressed bodies (Telegraf gzips by default) are decoded once the
+  // client is known to be allowed in: no inflating for strangers.
+  std::string encoding(request.header("Content-Encoding").value_or(""));
+  std::string decode_error;
+  switch (decode_content(encoding, request.body, config.max_body_bytes, decode_error)) {
+    case DecodeStatus::decoded:
+      request.headers.remove("Content-Encoding");
+      break;
+    case DecodeStatus::too_large:
+      response->send(413, json_headers(), error_body(decode_error));
+      return;
+    case DecodeStatus::corrupt:
+      response->send(400, json_headers(), error_body(decode_error));
+      return;
+    case DecodeStatus::not_encoded:
+    case DecodeStatus::unsupported:  // the route may know it, or answer 415
+      break;
+  }
 
   // A handler's exception must cost one 500, never the connection or the loop.
   try {
