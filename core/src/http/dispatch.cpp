@@ -5,6 +5,7 @@
 #include "auth.hpp"
 #include "content_decoding.hpp"
 #include "exchange.hpp"
+#include "host_origin.hpp"
 #include "server_context.hpp"
 
 namespace vitals::core::http {
@@ -34,6 +35,24 @@ std::string error_body(std::string_view message) {
 void ServerContext::dispatch(HttpRequest &request, const std::shared_ptr<Exchange> &exchange) {
   ++stats.requests;
   std::shared_ptr<HttpResponse> response = make_response(exchange);
+  // Before anything else, token or not: a page must not reach the agent
+  // under a name of its own (DNS rebinding) or write to it from its origin.
+  std::string_view host = request.header("Host").value_or("");
+  if (!host_allowed(host, loopback_listener, config.allowed_hosts)) {
+    response->send(421, json_headers(),
+                   error_body("Host \"" + std::string(host) +
+                              "\" is not a name of this agent: use its address or localhost, or add the name to "
+                              "[agent.http] allowed_hosts"));
+    return;
+  }
+  if (auto origin = request.header("Origin"); origin && needs_same_origin(request.method, request.upgrade) &&
+                                              !origin_allowed(*origin, host, config.allowed_hosts)) {
+    response->send(
+        403, json_headers(),
+        error_body("cross-origin request refused: Origin \"" + std::string(*origin) +
+                   "\" is not this agent's origin (add its host to [agent.http] allowed_hosts to allow it)"));
+    return;
+  }
   RouteMatch match = router.match(request.method, request.path);
   // Auth before 404 and 405: without the token a client must not learn
   // which paths exist or which methods they take.
