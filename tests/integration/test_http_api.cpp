@@ -100,7 +100,7 @@ TEST_CASE("an oversized body is refused with 413 without reading it") {
   uint16_t port = agent.http_port();
   REQUIRE(port != 0);
   RawSocket s(port);
-  s.send("POST /api/admin/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+  s.send("POST /api/admin/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000\r\n\r\n");
   auto reply = parse_reply(s.read_all(3000));
   CHECK(reply.status == 413);
   CHECK(http_request(port, "GET", "/healthz").status == 200);
