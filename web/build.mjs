@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds the dashboard into OUT: index.html, favicon.svg, licenses.txt and
-// content-hashed bundles under assets/ (JavaScript and CSS, uPlot included,
-// with source maps). Dependencies come from package-lock.json through `npm ci`, run in
+// content-hashed bundles under assets/ (JavaScript and CSS, uPlot included).
+// Source maps only with VITALS_WEB_SOURCEMAPS=1: they carry this machine's
+// paths and the whole sources, and would be installed and served with the
+// rest. Dependencies come from package-lock.json through `npm ci`, run in
 // DEPS (default: this folder) only when the lock file changed.
 //
 //   node build.mjs --out DIR [--deps DIR]
@@ -63,7 +65,7 @@ async function bundle(deps, out) {
     format: 'esm',
     target: ['es2020'],
     minify: true,
-    sourcemap: 'linked',
+    sourcemap: process.env.VITALS_WEB_SOURCEMAPS === '1' ? 'linked' : false,
     sourcesContent: true,
     legalComments: 'none',  // licenses.txt carries them
     nodePaths: [path.join(deps, 'node_modules')],

@@ -155,6 +155,7 @@ class Agent {
     cfg.min_body_rate = h.min_body_rate;
     cfg.slow_request_ms = static_cast<uint64_t>(h.slow_request_ns / 1'000'000);
     cfg.response_timeout_ms = static_cast<uint64_t>(h.response_timeout_ns / 1'000'000);
+    cfg.allowed_hosts = h.allowed_hosts;
     if (!h.token_file.empty() && !read_token(h.token_file, cfg.token, error)) return false;
     http_ = std::make_unique<HttpServer>(&loop_, cfg);
     if (!http_->listen(error)) return false;

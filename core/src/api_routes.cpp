@@ -64,6 +64,12 @@ void register_core_routes(HttpServer &server, Pipeline &pipeline) {
   add(server, "GET", "/healthz", RouteAccess::open, [](const HttpRequest &, std::shared_ptr<HttpResponse> res) {
     res->send(200, "application/json", "{\"status\":\"ok\"}");
   });
+  // InfluxDB's health route, which InfluxDB clients and load balancers in
+  // front of Telegraf probe; open like /healthz, in InfluxDB's shape.
+  add(server, "GET", "/health", RouteAccess::open, [](const HttpRequest &, std::shared_ptr<HttpResponse> res) {
+    res->send(200, "application/json",
+              "{\"name\":\"vitals\",\"message\":\"ready for queries and writes\",\"status\":\"pass\",\"checks\":[]}");
+  });
   add(server, "GET", "/readyz", RouteAccess::normal,
       [&pipeline](const HttpRequest &, std::shared_ptr<HttpResponse> res) {
         bool ready = pipeline.ready();

@@ -144,10 +144,12 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
       if (auto d = r.duration(v, key)) http.response_timeout_ns = *d;
     } else if (key == "enabled") {
       if (auto b = r.boolean(v, key)) http.enabled = *b;
+    } else if (key == "allowed_hosts") {
+      if (auto list = r.strings(v, key)) http.allowed_hosts = std::move(*list);
     } else {
       r.unknown(v, key, "[agent.http]",
-                "listen, token_file, max_connections, max_body, idle_timeout, min_body_rate, slow_request, "
-                "response_timeout, enabled");
+                "listen, token_file, allowed_hosts, max_connections, max_body, idle_timeout, min_body_rate, "
+                "slow_request, response_timeout, enabled");
     }
   }
 }

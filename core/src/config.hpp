@@ -40,6 +40,7 @@ struct HttpConfig {
   uint64_t min_body_rate = 500;  // bytes per second
   int64_t slow_request_ns = 1'000'000'000;
   int64_t response_timeout_ns = 60'000'000'000;
+  std::vector<std::string> allowed_hosts;  // Host names served besides local names and IP literals
   bool enabled = true;
 };
 

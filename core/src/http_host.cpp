@@ -32,13 +32,11 @@ int http_route(vitals_host_ctx_t *ctx, const char *method, const char *path, uin
   route.method = method;
   route.path = path;
   if (flags & VITALS_HTTP_PREFIX) route.path += route.path.ends_with('/') ? "*" : "/*";
-  // Writes under the admin prefixes are admin whatever the plugin asked for
-  // (DESIGN.md section 6): that policy is the core's.
-  bool admin_path = (route.method == "POST" || route.method == "PUT") &&
-                    (route.path.rfind("/api/performance/", 0) == 0 || route.path.rfind("/api/admin/", 0) == 0);
-  route.access = (admin_path || (flags & VITALS_HTTP_ADMIN)) ? RouteAccess::admin
-                 : (flags & VITALS_HTTP_PUBLIC)              ? RouteAccess::open
-                                                             : RouteAccess::normal;
+  // Requests under the admin prefixes are admin whatever the plugin asked
+  // for: the server decides that per request (http::required_access).
+  route.access = (flags & VITALS_HTTP_ADMIN)    ? RouteAccess::admin
+                 : (flags & VITALS_HTTP_PUBLIC) ? RouteAccess::open
+                                                : RouteAccess::normal;
   route.handler = [handler, user, &hc](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
     std::vector<std::string> names;
     std::vector<vitals_label_t> headers;

@@ -224,6 +224,7 @@ inline core::HttpServerConfig test_config() {
   c.header_timeout_ms = 300;
   c.idle_timeout_ms = 2'000;
   c.linger_ms = 200;
+  c.allowed_hosts = {"t", "test", "x"};  // the Host names the tests send
   return c;
 }
 

@@ -123,7 +123,9 @@ TEST_CASE("token comparison and where a token may come from") {
   CHECK(authorize(RouteAccess::normal, "t", r) == AuthDecision::missing_token);
   r.headers.add("authorization", "bearer t");
   CHECK(authorize(RouteAccess::admin, "t", r) == AuthDecision::allow);
-  r.headers = HttpHeaders{{"Authorization", "Basic dDp0"}};
+  r.headers = HttpHeaders{{"Authorization", "Basic dDp0"}};  // "t:t": InfluxDB 1 clients, the token as password
+  CHECK(authorize(RouteAccess::normal, "t", r) == AuthDecision::allow);
+  r.headers = HttpHeaders{{"Authorization", "Digest x"}};  // not a scheme that carries the token
   CHECK(authorize(RouteAccess::normal, "t", r) == AuthDecision::missing_token);
   r.headers = HttpHeaders{{"Cookie", "theme=dark; vitals_token=t"}};
   CHECK(authorize(RouteAccess::normal, "t", r) == AuthDecision::allow);

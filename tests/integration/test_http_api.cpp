@@ -100,7 +100,7 @@ TEST_CASE("an oversized body is refused with 413 without reading it") {
   uint16_t port = agent.http_port();
   REQUIRE(port != 0);
   RawSocket s(port);
-  s.send("POST /api/admin/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+  s.send("POST /api/admin/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000\r\n\r\n");
   auto reply = parse_reply(s.read_all(3000));
   CHECK(reply.status == 413);
   CHECK(http_request(port, "GET", "/healthz").status == 200);
@@ -113,4 +113,28 @@ TEST_CASE("oversized headers are refused with 431") {
   uint16_t port = agent.http_port();
   auto r = http_request(port, "GET", "/healthz", "", "X-Big: " + std::string(64 * 1024, 'a') + "\r\n");
   CHECK(r.status == 431);
+}
+
+TEST_CASE("Host names: local names and IP literals by default, others only from allowed_hosts (421)") {
+  AgentProcess agent(false);
+  agent.write_config("00-http.toml", "[agent.http]\nlisten = \"127.0.0.1:0\"\nallowed_hosts = [\"vitals.lan\"]\n");
+  agent.write_config("p.toml", kPipeline);
+  agent.start();
+  uint16_t port = agent.http_port();
+  REQUIRE(port != 0);
+  auto with_host = [&](const std::string &host) {
+    RawSocket s(port);
+    s.send("GET /healthz HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    return parse_reply(s.read_all());
+  };
+  CHECK(with_host("127.0.0.1:" + std::to_string(port)).status == 200);
+  CHECK(with_host("localhost:" + std::to_string(port)).status == 200);
+  CHECK(with_host("vitals.lan:" + std::to_string(port)).status == 200);
+  auto rebound = with_host("attacker.example:" + std::to_string(port));
+  CHECK(rebound.status == 421);
+  CHECK(rebound.body.find("allowed_hosts") != std::string::npos);
+  // A foreign page's write is refused by its Origin; the agent's own page may write.
+  auto foreign = http_request(port, "POST", "/api/admin/reload", "", "Origin: http://attacker.example\r\n");
+  CHECK(foreign.status == 403);
+  CHECK(foreign.body.find("cross-origin") != std::string::npos);
 }

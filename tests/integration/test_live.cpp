@@ -242,7 +242,7 @@ TEST_CASE("an SSE client reconnecting with Last-Event-ID receives exactly the ev
   std::string first;
   {
     RawSocket s(port);
-    REQUIRE(s.send("GET /api/events?match=temp HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(s.send("GET /api/events?match=temp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     for (int i = 1; i <= 3; ++i) REQUIRE(post(port, "temp", 1'000 + i, i));
     while (values_of(first, "temp").size() < 3) {
       std::string chunk = s.read_all(500);
@@ -255,7 +255,7 @@ TEST_CASE("an SSE client reconnecting with Last-Event-ID receives exactly the ev
   std::string last_id = first.substr(id_at + 4, first.find('\n', id_at) - id_at - 4);
   for (int i = 4; i <= 6; ++i) REQUIRE(post(port, "temp", 1'000 + i, i));
   RawSocket again(port);
-  REQUIRE(again.send("GET /api/events?match=temp HTTP/1.1\r\nHost: x\r\nLast-Event-ID: " + last_id + "\r\n\r\n"));
+  REQUIRE(again.send("GET /api/events?match=temp HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: " + last_id + "\r\n\r\n"));
   std::string resumed;
   while (values_of(resumed, "temp").size() < 3) {
     std::string chunk = again.read_all(500);

@@ -48,6 +48,7 @@ const http_parser_settings Connection::parser_settings = [] {
   s.on_header_field = [](http_parser *p, const char *at, size_t n) { return self(p)->on_header_field(at, n); };
   s.on_header_value = [](http_parser *p, const char *at, size_t n) { return self(p)->on_header_value(at, n); };
   s.on_headers_complete = [](http_parser *p) { return self(p)->on_headers_complete(); };
+  s.on_chunk_header = [](http_parser *p) { return self(p)->on_chunk_header(); };
   s.on_body = [](http_parser *p, const char *at, size_t n) { return self(p)->on_body(at, n); };
   s.on_message_complete = [](http_parser *p) { return self(p)->on_message_complete(); };
   return s;
@@ -172,15 +173,24 @@ int Connection::on_url(const char *at, size_t length) {
   return add_header_bytes(length) ? 0 : 1;
 }
 
-void Connection::commit_header() {
+bool Connection::commit_header() {
+  // http-parser (not built strict) takes "Transfer-Encoding : chunked" as
+  // Transfer-Encoding; a proxy in front may not, and that disagreement about
+  // framing is what request smuggling needs. RFC 9112 section 5.1: 400.
+  if (field_.find_first_of(" \t") != std::string::npos) {
+    reject_status_ = 400;
+    reject_message_ = "whitespace between a header field name and its colon";
+    return false;
+  }
   // Trailers after a chunked body count against the limits but are dropped.
   if (!headers_done_) request_.headers.add(std::move(field_), std::move(value_));
   field_.clear();
   value_.clear();
+  return true;
 }
 
 int Connection::on_header_field(const char *at, size_t length) {
-  if (in_value_) commit_header();
+  if (in_value_ && !commit_header()) return 1;
   in_value_ = false;
   if (field_.empty()) {
     if (++header_count_ > ctx_->config.max_header_count) {
@@ -200,13 +210,37 @@ int Connection::on_header_value(const char *at, size_t length) {
   return add_header_bytes(length) ? 0 : 1;
 }
 
+// RFC 9110 section 2.5 and RFC 9112 section 3.2: what makes a request line
+// and header unanswerable whatever the route. Empty when the request is fine.
+std::string Connection::version_and_host_problem(int &status) const {
+  if (parser_.http_major != 1) {
+    status = 505;
+    return "HTTP/" + std::to_string(parser_.http_major) + "." + std::to_string(parser_.http_minor) +
+           " is not supported: this server speaks HTTP/1.1";
+  }
+  size_t hosts = 0;
+  for (const auto &[name, value] : request_.headers) hosts += iequals(name, "Host") ? 1 : 0;
+  status = 400;
+  // Two Host fields let two parsers pick two different ones.
+  if (hosts > 1) return "more than one Host header field";
+  if (hosts == 0 && parser_.http_minor >= 1) return "an HTTP/1.1 request needs a Host header field";
+  return {};
+}
+
 int Connection::on_headers_complete() {
-  if (!field_.empty()) commit_header();
+  if (!field_.empty() && !commit_header()) return -1;
   in_value_ = false;
   headers_done_ = true;
   request_.method = http_method_str(static_cast<http_method>(parser_.method));
+  int status = 0;
+  if (std::string problem = version_and_host_problem(status); !problem.empty()) {
+    reject_status_ = status;
+    reject_message_ = std::move(problem);
+    return -1;
+  }
   request_.http_major = parser_.http_major;
-  request_.http_minor = parser_.http_minor;
+  // A later 1.x minor is read as the highest we implement (RFC 9110 section 2.5).
+  request_.http_minor = std::min(parser_.http_minor, static_cast<unsigned short>(1));
   request_.upgrade = parser_.upgrade != 0;
   if (!split_target(request_.target, request_.path, request_.query_string)) {
     reject_status_ = 400;
@@ -229,6 +263,18 @@ int Connection::on_headers_complete() {
   phase_ = Phase::in_body;
   body_started_ns_ = uv_hrtime();
   arm_timer();
+  return 0;
+}
+
+int Connection::on_chunk_header() {
+  // The chunk size is known before its bytes: a chunk that cannot fit is
+  // refused now, not after waiting for data the client may never send.
+  if (parser_.content_length != ULLONG_MAX &&
+      request_.body.size() + parser_.content_length > ctx_->config.max_body_bytes) {
+    reject_status_ = 413;
+    reject_message_ = "request body larger than " + std::to_string(ctx_->config.max_body_bytes) + " bytes";
+    return 1;
+  }
   return 0;
 }
 

@@ -67,12 +67,14 @@ class Connection {
   int on_header_field(const char *at, size_t length);
   int on_header_value(const char *at, size_t length);
   int on_headers_complete();
+  int on_chunk_header();
   int on_body(const char *at, size_t length);
   int on_message_complete();
 
   void feed(const char *data, size_t length);
   bool add_header_bytes(size_t n);
-  void commit_header();
+  bool commit_header();  // false: the field is malformed (reject_status_ is set)
+  std::string version_and_host_problem(int &status) const;
   void dispatch_request();
   void reject(int status, std::string_view message);
   void write(std::string first, std::string second);

@@ -1,8 +1,11 @@
-// From a complete request to its handler: routing (404/405), access control
-// (401/403), and containment of handler exceptions (500).
+// From a complete request to its handler: access control (401/403, before
+// anything about the routes is told), routing (404/405), request body
+// decoding (413/400), and containment of handler exceptions (500).
 #include "../log.hpp"
 #include "auth.hpp"
+#include "content_decoding.hpp"
 #include "exchange.hpp"
+#include "host_origin.hpp"
 #include "server_context.hpp"
 
 namespace vitals::core::http {
@@ -32,19 +35,28 @@ std::string error_body(std::string_view message) {
 void ServerContext::dispatch(HttpRequest &request, const std::shared_ptr<Exchange> &exchange) {
   ++stats.requests;
   std::shared_ptr<HttpResponse> response = make_response(exchange);
-  RouteMatch match = router.match(request.method, request.path);
-  if (!match.entry) {
-    HttpHeaders headers = json_headers();
-    if (match.status == 405) headers.add("Allow", match.allow);
-    response->send(match.status, std::move(headers),
-                   error_body(match.status == 405 ? "method not allowed" : "not found"));
+  // Before anything else, token or not: a page must not reach the agent
+  // under a name of its own (DNS rebinding) or write to it from its origin.
+  std::string_view host = request.header("Host").value_or("");
+  if (!host_allowed(host, loopback_listener, config.allowed_hosts)) {
+    response->send(421, json_headers(),
+                   error_body("Host \"" + std::string(host) +
+                              "\" is not a name of this agent: use its address or localhost, or add the name to "
+                              "[agent.http] allowed_hosts"));
     return;
   }
-  const HttpRoute &route = match.entry->route;
-  request.route = route.path;
-  exchange->info.route = route.method + " " + route.path;
-
-  switch (authorize(route.access, config.token, request)) {
+  if (auto origin = request.header("Origin"); origin && needs_same_origin(request.method, request.upgrade) &&
+                                              !origin_allowed(*origin, host, config.allowed_hosts)) {
+    response->send(
+        403, json_headers(),
+        error_body("cross-origin request refused: Origin \"" + std::string(*origin) +
+                   "\" is not this agent's origin (add its host to [agent.http] allowed_hosts to allow it)"));
+    return;
+  }
+  RouteMatch match = router.match(request.method, request.path);
+  // Auth before 404 and 405: without the token a client must not learn
+  // which paths exist or which methods they take.
+  switch (authorize(required_access(match.access, request.method, request.path), config.token, request)) {
     case AuthDecision::allow:
       break;
     case AuthDecision::missing_token: {
@@ -62,6 +74,36 @@ void ServerContext::dispatch(HttpRequest &request, const std::shared_ptr<Exchang
     case AuthDecision::admin_disabled:
       response->send(403, json_headers(), error_body("admin routes are disabled: set [agent.http] token_file"));
       return;
+  }
+
+  if (!match.entry) {
+    HttpHeaders headers = json_headers();
+    if (match.status == 405) headers.add("Allow", match.allow);
+    response->send(match.status, std::move(headers),
+                   error_body(match.status == 405 ? "method not allowed" : "not found"));
+    return;
+  }
+  const HttpRoute &route = match.entry->route;
+  request.route = route.path;
+  exchange->info.route = route.method + " " + route.path;
+
+  // Compressed bodies (Telegraf gzips by default) are decoded once the
+  // client is known to be allowed in: no inflating for strangers.
+  std::string encoding(request.header("Content-Encoding").value_or(""));
+  std::string decode_error;
+  switch (decode_content(encoding, request.body, config.max_body_bytes, decode_error)) {
+    case DecodeStatus::decoded:
+      request.headers.remove("Content-Encoding");
+      break;
+    case DecodeStatus::too_large:
+      response->send(413, json_headers(), error_body(decode_error));
+      return;
+    case DecodeStatus::corrupt:
+      response->send(400, json_headers(), error_body(decode_error));
+      return;
+    case DecodeStatus::not_encoded:
+    case DecodeStatus::unsupported:  // the route may know it, or answer 415
+      break;
   }
 
   // A handler's exception must cost one 500, never the connection or the loop.

@@ -19,6 +19,11 @@ bool prefix_matches(const RouteEntry &e, std::string_view path) {
   return path.starts_with(e.prefix) || (!bare.empty() && path == bare);
 }
 
+RouteAccess stricter(RouteAccess a, RouteAccess b) {
+  auto rank = [](RouteAccess x) { return x == RouteAccess::open ? 0 : x == RouteAccess::normal ? 1 : 2; };
+  return rank(a) >= rank(b) ? a : b;
+}
+
 const RouteEntry *find_method(const std::vector<std::shared_ptr<const RouteEntry>> &entries, std::string_view method) {
   for (const auto &e : entries)
     if (e->route.method == method) return e.get();
@@ -92,22 +97,27 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
     return nullptr;
   };
   if (exact != exact_.end())
-    if (auto e = pick(exact->second)) return {e, 0, {}};
+    if (auto e = pick(exact->second)) return {e, 0, {}, e->route.access};
   Entries matching_prefixes;
   for (const auto &e : prefixes_)
     if (prefix_matches(*e, path)) matching_prefixes.push_back(e);
   // Longest prefix first: the first match of the method is the most specific.
-  if (auto e = pick(matching_prefixes)) return {e, 0, {}};
+  if (auto e = pick(matching_prefixes)) return {e, 0, {}, e->route.access};
 
   std::set<std::string> allowed;
+  RouteAccess access = RouteAccess::open;
+  auto note = [&](const RouteEntry &e) {
+    allowed.insert(e.route.method);
+    access = stricter(access, e.route.access);
+  };
   if (exact != exact_.end())
-    for (const auto &e : exact->second) allowed.insert(e->route.method);
-  for (const auto &e : matching_prefixes) allowed.insert(e->route.method);
-  if (allowed.empty()) return {nullptr, 404, {}};
+    for (const auto &e : exact->second) note(*e);
+  for (const auto &e : matching_prefixes) note(*e);
+  if (allowed.empty()) return {nullptr, 404, {}, RouteAccess::normal};
   if (allowed.contains("GET")) allowed.insert("HEAD");
   std::string allow;
   for (const auto &m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-  return {nullptr, 405, allow};
+  return {nullptr, 405, allow, access};
 }
 
 }  // namespace vitals::core::http

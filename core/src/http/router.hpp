@@ -23,6 +23,9 @@ struct RouteMatch {
   std::shared_ptr<const RouteEntry> entry;
   int status = 0;     // 404 or 405 when `entry` is null
   std::string allow;  // for 405: "GET, HEAD, POST"
+  // For 405: the strictest access of the routes at that path, so that a
+  // client without the token cannot learn which methods they take.
+  RouteAccess access = RouteAccess::normal;
 };
 
 class Router {

@@ -127,6 +127,9 @@ bool ServerContext::listen(std::string &error) {
   uv_tcp_getsockname(tcp.get(), reinterpret_cast<sockaddr *>(&bound), &len);
   port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port
                                            : reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
+  loopback_listener = bound.ss_family == AF_INET6
+                          ? IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_addr)
+                          : (ntohl(reinterpret_cast<sockaddr_in *>(&bound)->sin_addr.s_addr) >> 24) == 127;
   listener = tcp.release();  // freed by on_listener_closed
   listener_closed = false;
   return true;

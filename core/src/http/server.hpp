@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "request.hpp"
 #include "response.hpp"
@@ -35,6 +36,9 @@ struct HttpServerConfig {
   int gzip_level = 1;                          // fast: compression must not dominate query latency
   uint64_t linger_ms = 2'000;                  // reading is drained this long before a close
   std::string token;                           // bearer token; empty: no auth, and admin routes are refused
+  // Host names served besides "localhost", *.localhost and IP literals ("*":
+  // any). Empty on a non-loopback listen address: any name. See host_origin.hpp.
+  std::vector<std::string> allowed_hosts;
 };
 
 enum class RouteAccess {

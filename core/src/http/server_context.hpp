@@ -32,6 +32,8 @@ struct ServerContext {
   // Owned; freed by its close callback, which may run after we are gone.
   uv_tcp_t *listener = nullptr;
   uint16_t port = 0;
+  // Bound to 127.0.0.0/8 or ::1: only local Host names are served (DNS rebinding).
+  bool loopback_listener = true;
   // Connections free themselves in their socket's close callback and leave
   // this set then; the set never owns them.
   std::unordered_set<Connection *> connections;

@@ -1,5 +1,6 @@
 // The http_telemetry input: POST /api/telemetry (JSON) and POST /api/write
-// (InfluxDB line protocol) into the pipeline as one batch per request,
+// (InfluxDB line protocol; also at InfluxDB's /write and /api/v2/write, with
+// /ping) into the pipeline as one batch per request,
 // answered 204 once every storage committed it (or at once, ack = "accepted").
 #include <chrono>
 #include <memory>
@@ -35,6 +36,9 @@ size_t bounded(const vitals::Config &config, const char *key, int64_t low, int64
                                 std::to_string(high) + " (got " + std::to_string(v) + ")");
   return static_cast<size_t>(v);
 }
+
+// The InfluxDB write API whose shape /write follows, as /ping reports it.
+constexpr const char *kInfluxApiVersion = "1.8";
 
 // What an acknowledgement needs; it may arrive after the instance is gone (a
 // reload stopped it while its last batch was still being committed).
@@ -82,6 +86,13 @@ class HttpTelemetry final : public vitals::PushInput {
        "\"/api/write\"",
        "route for InfluxDB line protocol; \"\" turns it off",
        {}},
+      {"influx_routes",
+       VITALS_CONFIG_BOOL,
+       0,
+       "true",
+       "also take line protocol at /write and /api/v2/write, and answer GET /ping, as InfluxDB 1 and 2 do "
+       "(Telegraf's influxdb and influxdb_v2 outputs); needs write_path",
+       {}},
       {"ack",
        VITALS_CONFIG_STRING,
        0,
@@ -111,6 +122,7 @@ class HttpTelemetry final : public vitals::PushInput {
       : PushInput(host),
         path_(check_path("path", config.string("path"))),
         write_path_(check_path("write_path", config.string("write_path"))),
+        influx_routes_(config.boolean("influx_routes", true)),
         sanitize_names_(config.boolean("sanitize_names", true)),
         resolver_([h = host.raw()](const char *name, const vitals_label_t *labels,
                                    uint32_t n) { return h->intern(h->ctx, name, labels, n); },
@@ -157,6 +169,7 @@ class HttpTelemetry final : public vitals::PushInput {
     try {
       serve(path_, Format::json);
       serve(write_path_, Format::line_protocol);
+      if (influx_routes_ && !write_path_.empty()) serve_influx_routes();
     } catch (const vitals::HttpUnavailable &e) {
       // Without an HTTP server this input has nothing to do, but the rest of
       // the pipeline runs on; a route another component owns stays an error.
@@ -178,6 +191,20 @@ class HttpTelemetry final : public vitals::PushInput {
     if (path.empty()) return;
     route("POST", path, 0, [this, format](const vitals::HttpRequest &request, vitals::HttpResponse response) {
       handle(request, response, format);
+    });
+  }
+
+  // InfluxDB's own paths, so that Telegraf's InfluxDB outputs work with
+  // their defaults: /write (1.x, ?db= and ?rp= are ignored), /api/v2/write
+  // (?org= and ?bucket= are ignored) and the /ping liveness probe, which
+  // InfluxDB answers 204 with its version (and which needs no token there).
+  void serve_influx_routes() {
+    for (const char *alias : {"/write", "/api/v2/write"})
+      if (write_path_ != alias) serve(alias, Format::line_protocol);
+    route("GET", "/ping", VITALS_HTTP_PUBLIC, [](const vitals::HttpRequest &, vitals::HttpResponse response) {
+      response.header("X-Influxdb-Version", kInfluxApiVersion);
+      response.header("X-Influxdb-Build", "vitals");
+      response.respond(204, "", "");
     });
   }
 
@@ -257,6 +284,7 @@ class HttpTelemetry final : public vitals::PushInput {
   }
 
   std::string path_, write_path_;
+  bool influx_routes_;
   AckMode ack_ = AckMode::committed;
   size_t max_samples_ = 0;
   SeriesLimits limits_;

@@ -68,6 +68,12 @@ class Dashboard final : public Output {
        "\"64MiB\"",
        "most bytes read from root (all files together); more refuses to start",
        {}},
+      {"serve_source_maps",
+       VITALS_CONFIG_BOOL,
+       0,
+       "false",
+       "also serve *.map files (they carry build paths and sources; for debugging only)",
+       {}},
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 
@@ -75,9 +81,11 @@ class Dashboard final : public Output {
     uint64_t max_total = config.size_bytes("max_total_size", 64ull << 20);
     if (max_total == 0) throw std::invalid_argument("max_total_size: must be more than 0");
     root_ = resolve_root(config.string("root"));
-    files_ = StaticFiles::load(root_, max_total);
+    files_ = StaticFiles::load(root_, {max_total, config.boolean("serve_source_maps", false)});
     host.info("serving " + std::to_string(files_.count()) + " files (" + std::to_string(files_.total_bytes()) +
               " bytes) from " + root_.string());
+    if (files_.links_refused() > 0)
+      host.warn("left out " + std::to_string(files_.links_refused()) + " symlink(s) leading out of " + root_.string());
     not_found_ = host.metric("vitals_dashboard_not_found_total", VITALS_METRIC_COUNTER,
                              "Requests for paths the dashboard does not have");
     not_modified_ =

@@ -48,6 +48,15 @@ bool safe_relative(std::string_view rel) {
   return true;
 }
 
+// Whether `path`, with every link resolved, is below `real_root` (canonical).
+bool inside(const fs::path &real_root, const fs::path &path) {
+  std::error_code ec;
+  fs::path target = fs::canonical(path, ec);
+  if (ec) return false;
+  auto [root_end, unused] = std::mismatch(real_root.begin(), real_root.end(), target.begin(), target.end());
+  return root_end == real_root.end();
+}
+
 std::string read_whole(const fs::path &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::invalid_argument("root: cannot read " + path.string());
@@ -58,10 +67,14 @@ std::string read_whole(const fs::path &path) {
 
 }  // namespace
 
-StaticFiles StaticFiles::load(const fs::path &root, uint64_t max_total_bytes) {
+StaticFiles StaticFiles::load(const fs::path &root, const Options &options) {
+  const uint64_t max_total_bytes = options.max_total_bytes;
   std::error_code ec;
   if (!fs::exists(root, ec)) throw std::invalid_argument("root: " + root.string() + " does not exist");
   if (!fs::is_directory(root, ec)) throw std::invalid_argument("root: " + root.string() + " is not a directory");
+  // Where root really is (it may itself be a link, e.g. to the installed copy).
+  const fs::path real_root = fs::canonical(root, ec);
+  if (ec) throw std::invalid_argument("root: cannot read " + root.string() + ": " + ec.message());
   StaticFiles files;
   fs::recursive_directory_iterator it(root, ec), end;
   if (ec) throw std::invalid_argument("root: cannot read " + root.string() + ": " + ec.message());
@@ -74,6 +87,13 @@ StaticFiles StaticFiles::load(const fs::path &root, uint64_t max_total_bytes) {
       continue;
     }
     if (!it->is_regular_file(ec)) continue;  // directories (walked), sockets, dangling links
+    if (!options.source_maps && path.extension() == ".map") continue;
+    // A link to a file elsewhere (a stray "ln -s /etc/passwd" in the web
+    // folder) would serve that file: only links that stay inside are kept.
+    if (it->is_symlink(ec) && !inside(real_root, path)) {
+      ++files.links_refused_;
+      continue;
+    }
     std::string rel = path.lexically_relative(root).generic_string();
     if (!safe_relative(rel)) continue;
     uint64_t size = it->file_size(ec);

@@ -22,20 +22,32 @@ struct StaticFile {
 
 class StaticFiles {
  public:
-  // Reads every regular file below root (names starting with '.' and
-  // directories through symlinks are skipped). Throws std::invalid_argument
-  // naming the problem when root is missing, not a directory, unreadable,
-  // holds no index.html, or holds more than max_total_bytes.
-  static StaticFiles load(const std::filesystem::path &root, uint64_t max_total_bytes);
+  struct Options {
+    uint64_t max_total_bytes = 64ull << 20;
+    // Source maps carry the build machine's paths and the whole sources:
+    // left out unless asked for.
+    bool source_maps = false;
+  };
+
+  // Reads every regular file below root. Skipped: names starting with '.',
+  // directories through symlinks, symlinks whose target is outside root
+  // (counted in links_refused()), and *.map unless options.source_maps.
+  // Throws std::invalid_argument naming the problem when root is missing,
+  // not a directory, unreadable, holds no index.html, or holds more than
+  // options.max_total_bytes.
+  static StaticFiles load(const std::filesystem::path &root, const Options &options);
 
   // The file at a path relative to root ("index.html", "assets/main-X.js").
   const StaticFile *find(std::string_view relative) const;
   size_t count() const { return files_.size(); }
   uint64_t total_bytes() const { return total_bytes_; }
+  // Symlinks left out because they lead out of root.
+  size_t links_refused() const { return links_refused_; }
 
  private:
   std::map<std::string, StaticFile, std::less<>> files_;
   uint64_t total_bytes_ = 0;
+  size_t links_refused_ = 0;
 };
 
 // The file a request path names: "/", "/dashboard" and "/dashboard/" give

@@ -40,7 +40,10 @@ struct Plugin {
 
 TEST_CASE("registers POST /api/telemetry and POST /api/write") {
   Plugin p;
-  CHECK(p.host.routes() == std::vector<std::string>{"POST /api/telemetry", "POST /api/write"});
+  CHECK(p.host.routes() == std::vector<std::string>{"POST /api/telemetry", "POST /api/write", "POST /write",
+                                                    "POST /api/v2/write", "GET /ping"});
+  Plugin plain("influx_routes = false");
+  CHECK(plain.host.routes() == std::vector<std::string>{"POST /api/telemetry", "POST /api/write"});
   Plugin custom("path = \"/ingest/json\"\nwrite_path = \"\"");
   CHECK(custom.host.routes() == std::vector<std::string>{"POST /ingest/json"});
 }

@@ -168,8 +168,8 @@ TEST_CASE("dashboard serves content-hashed assets as immutable, other files reva
   CHECK(css->status == 200);
   CHECK(css->content_type == "text/css; charset=utf-8");
 
-  auto map = host.http("GET", "/dashboard/assets/main-UYFGQ3OE.js.map");
-  CHECK(map->content_type == "application/json; charset=utf-8");
+  // Source maps carry build paths and sources: left out unless asked for.
+  CHECK(host.http("GET", "/dashboard/assets/main-UYFGQ3OE.js.map")->status == 404);
 
   auto icon = host.http("GET", "/dashboard/favicon.svg");
   CHECK(icon->status == 200);
@@ -196,6 +196,34 @@ TEST_CASE("dashboard answers 404 for unknown paths and never leaves its root") {
   // Nothing outside /, /dashboard and below is the dashboard's.
   CHECK(host.http("GET", "/index.html")->status == 404);
   CHECK(host.http("GET", "/secret.txt")->status == 404);
+}
+
+TEST_CASE("dashboard serves source maps only when serve_source_maps is set") {
+  Site site;
+  vitals::testing::Host host;
+  auto inst = host.create(vitals_plugin(), site.config() + "serve_source_maps = true\n");
+  REQUIRE(inst.start() == VITALS_OK);
+  auto map = host.http("GET", "/dashboard/assets/main-UYFGQ3OE.js.map");
+  CHECK(map->status == 200);
+  CHECK(map->content_type == "application/json; charset=utf-8");
+}
+
+TEST_CASE("dashboard never serves a symlink that leads out of its root") {
+  Site site;
+  site.write("outside/private.key", "top secret key");
+  fs::create_symlink(site.dir() / "secret.txt", site.root() / "leak.txt");
+  fs::create_directory_symlink(site.dir() / "outside", site.root() / "linked-dir");
+  fs::create_symlink("favicon.svg", site.root() / "icon.svg");  // inside the root: harmless
+  vitals::testing::Host host;
+  auto inst = host.create(vitals_plugin(), site.config());
+  REQUIRE(inst.start() == VITALS_OK);
+  for (const char *path : {"/dashboard/leak.txt", "/dashboard/linked-dir/private.key"}) {
+    INFO(path);
+    auto r = host.http("GET", path);
+    CHECK(r->status == 404);
+    CHECK(r->body.find("secret") == std::string::npos);
+  }
+  CHECK(host.http("GET", "/dashboard/icon.svg")->status == 200);
 }
 
 TEST_CASE("dashboard hands the token from ?token= to the browser as an HttpOnly cookie") {
@@ -269,6 +297,6 @@ TEST_CASE("dashboard accepts batches from any wiring and ignores them") {
   auto inst = host.create(vitals_plugin(), site.config());
   REQUIRE(inst.start() == VITALS_OK);
   CHECK(inst.consume({{"cpu_usage{cpu=\"total\"}", 1, 2.5}}) == VITALS_OK);
-  CHECK(inst.stats().at("files") == 5);
+  CHECK(inst.stats().at("files") == 4);  // the source map is left out
   CHECK(inst.stop() == VITALS_OK);
 }
