@@ -151,6 +151,7 @@ class Agent {
     cfg.listen = h.listen;
     cfg.max_connections = h.max_connections;
     cfg.max_body_bytes = h.max_body_bytes;
+    cfg.max_output_buffer = h.max_output_buffer;
     cfg.idle_timeout_ms = static_cast<uint64_t>(h.idle_timeout_ns / 1'000'000);
     cfg.min_body_rate = h.min_body_rate;
     cfg.slow_request_ms = static_cast<uint64_t>(h.slow_request_ns / 1'000'000);

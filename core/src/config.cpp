@@ -136,6 +136,8 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
       if (auto b = r.size(v, key)) http.max_body_bytes = *b;
     } else if (key == "idle_timeout") {
       if (auto d = r.duration(v, key)) http.idle_timeout_ns = *d;
+    } else if (key == "max_output_buffer") {
+      if (auto b = r.size(v, key)) http.max_output_buffer = *b;
     } else if (key == "min_body_rate") {
       if (auto b = r.size(v, key)) http.min_body_rate = *b;
     } else if (key == "slow_request") {
@@ -148,7 +150,8 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
       if (auto list = r.strings(v, key)) http.allowed_hosts = std::move(*list);
     } else {
       r.unknown(v, key, "[agent.http]",
-                "listen, token_file, allowed_hosts, max_connections, max_body, idle_timeout, min_body_rate, "
+                "listen, token_file, allowed_hosts, max_connections, max_body, max_output_buffer, idle_timeout, "
+                "min_body_rate, "
                 "slow_request, response_timeout, enabled");
     }
   }

@@ -36,6 +36,7 @@ struct HttpConfig {
   std::string token_file;
   uint32_t max_connections = 256;
   uint64_t max_body_bytes = 16 * 1024 * 1024;
+  uint64_t max_output_buffer = 1024 * 1024;  // unsent answer bytes per connection before reading pauses
   int64_t idle_timeout_ns = 60'000'000'000;
   uint64_t min_body_rate = 500;  // bytes per second
   int64_t slow_request_ns = 1'000'000'000;

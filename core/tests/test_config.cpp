@@ -199,3 +199,11 @@ TEST_CASE("graph: disabled components are left out") {
   Graph g = build_graph(p.config, p.diags);
   CHECK(g.upstream["o"] == std::vector<std::string>{"mem"});
 }
+
+TEST_CASE("[agent.http] max_output_buffer takes a size") {
+  auto p = parse("[agent.http]\nmax_output_buffer = \"64KiB\"\n");
+  CHECK_FALSE(p.diags.has_errors());
+  CHECK(p.config.agent.http.max_output_buffer == 64 * 1024);
+  CHECK(parse("").config.agent.http.max_output_buffer == 1024 * 1024);
+  CHECK(has(parse("[agent.http]\nmax_output_buffer = \"lots\"\n").diags, "conf.d/10-test.toml:2", "max_output_buffer"));
+}

@@ -241,3 +241,57 @@ TEST_CASE("a body trickling slower than min_body_rate gets 408; one at the rate 
   CHECK(steady_ms >= 500);
   CHECK(h.server->stats().request_timeouts == 1);
 }
+
+TEST_CASE("a pipelining client that never reads its answers stops being read: its output stays bounded") {
+  auto config = test_config();
+  config.idle_timeout_ms = 10'000;
+  Harness h(config);
+  std::atomic<int> answered{0};
+  std::string four_kib(4096, 'a');
+  h.route("GET", "/big", [&](const HttpRequest &, std::shared_ptr<HttpResponse> res) {
+    ++answered;
+    res->send(200, "text/plain", four_kib);
+  });
+  h.run([&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(h.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+    timeval timeout{0, 300'000};  // a send the server no longer reads gives up
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    std::string requests;
+    for (int i = 0; i < 1000; ++i) requests += get_request("/big");
+    // 40,000 requests would be 160 MB of answers that nobody reads.
+    for (int round = 0; round < 40; ++round)
+      if (::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL) <= 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ::close(fd);
+  });
+  // The kernel's socket buffers on loopback plus the server's bound hold a
+  // few thousand 4 KiB answers at most.
+  CHECK(answered.load() < 8000);
+}
+
+TEST_CASE("a pipelining client that reads slowly gets every answer, in order, past the output bound") {
+  auto config = test_config();
+  config.max_output_buffer = 16 * 1024;
+  Harness h(config);
+  std::string body(4096, 'b');
+  h.route("GET", "/big", text(body));
+  int complete = 0;
+  h.run([&] {
+    TestClient c(h.port());
+    std::string requests;
+    for (int i = 0; i < 300; ++i) requests += get_request("/big");
+    std::thread sender([&] { c.send(requests); });
+    for (int i = 0; i < 300; ++i) {
+      if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow reader
+      ParsedResponse r = c.read_response();
+      if (r.status == 200 && r.body == body) ++complete;
+    }
+    sender.join();
+  });
+  CHECK(complete == 300);
+}

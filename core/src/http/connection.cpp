@@ -110,9 +110,10 @@ void Connection::feed(const char *data, size_t length) {
   size_t offset = 0;
   while (offset < length) {
     if (closing_ || phase_ == Phase::stopped || phase_ == Phase::lingering) return;
-    if (queue_.size() >= ctx_->config.max_pending_requests) {
+    if (must_pause_input()) {
       // Backpressure: keep the rest unparsed and stop reading until responses
-      // drain, so one pipelining client cannot queue unbounded work.
+      // drain, so one pipelining client cannot queue unbounded work, nor
+      // unbounded answers by never reading them.
       unparsed_.assign(data + offset, length - offset);
       stop_reading();
       arm_timer();
@@ -343,16 +344,28 @@ void Connection::stop_reading() {
   reading_ = false;
 }
 
+size_t Connection::output_backlog() const {
+  size_t n = uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t *>(tcp_));
+  for (const auto &e : queue_)
+    for (const auto &s : e->held_output) n += s.size();
+  return n;
+}
+
+bool Connection::must_pause_input() const {
+  if (!ctx_) return true;
+  return queue_.size() >= ctx_->config.max_pending_requests || output_backlog() >= ctx_->config.max_output_buffer;
+}
+
 void Connection::resume_if_possible() {
   if (closing_ || phase_ != Phase::awaiting_request) return;
-  if (queue_.size() >= ctx_->config.max_pending_requests) return;
+  if (must_pause_input()) return;
   if (!unparsed_.empty()) {
     std::string input = std::move(unparsed_);
     unparsed_.clear();
     feed(input.data(), input.size());
   }
   if (closing_ || phase_ == Phase::stopped || phase_ == Phase::lingering) return;
-  if (queue_.size() < ctx_->config.max_pending_requests) start_reading();
+  if (!must_pause_input()) start_reading();
   arm_timer();
 }
 

@@ -80,6 +80,11 @@ class Connection {
   void write(std::string first, std::string second);
   void write_done(int status, size_t bytes);
   void advance();
+  // Answers not yet taken by the socket (queued writes and held output).
+  size_t output_backlog() const;
+  // Too many requests pending, or too many answer bytes unsent: the client
+  // is not reading, so it gets no more parsing until it does.
+  bool must_pause_input() const;
   void start_reading();
   void stop_reading();
   void resume_if_possible();

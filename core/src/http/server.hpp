@@ -32,6 +32,7 @@ struct HttpServerConfig {
   uint64_t slow_request_ms = 1'000;            // slower answers are logged as warnings
   uint64_t response_timeout_ms = 60'000;       // a handler that has not begun its answer by then: 504; 0: never
   uint32_t max_pending_requests = 16;          // per connection; reading pauses beyond it
+  uint64_t max_output_buffer = 1024 * 1024;    // unsent answer bytes per connection; reading pauses beyond it
   uint32_t gzip_min_bytes = 1024;              // smaller bodies are never compressed
   int gzip_level = 1;                          // fast: compression must not dominate query latency
   uint64_t linger_ms = 2'000;                  // reading is drained this long before a close
