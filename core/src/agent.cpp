@@ -152,6 +152,7 @@ class Agent {
     cfg.max_connections = h.max_connections;
     cfg.max_body_bytes = h.max_body_bytes;
     cfg.max_output_buffer = h.max_output_buffer;
+    cfg.max_bodies_in_flight = h.max_bodies_in_flight;
     cfg.idle_timeout_ms = static_cast<uint64_t>(h.idle_timeout_ns / 1'000'000);
     cfg.min_body_rate = h.min_body_rate;
     cfg.slow_request_ms = static_cast<uint64_t>(h.slow_request_ns / 1'000'000);
@@ -175,6 +176,7 @@ class Agent {
       visit("vitals_http_timeouts_total", {}, static_cast<double>(s.request_timeouts + s.idle_timeouts));
       visit("vitals_http_slow_requests_total", {}, static_cast<double>(s.slow_requests));
       visit("vitals_http_response_timeouts_total", {}, static_cast<double>(s.response_timeouts));
+      visit("vitals_http_bodies_refused_total", {}, static_cast<double>(s.bodies_refused));
     });
     std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
     log_info("agent", "HTTP API on " + host + ":" + std::to_string(http_->port()) +

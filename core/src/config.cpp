@@ -136,6 +136,8 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
       if (auto b = r.size(v, key)) http.max_body_bytes = *b;
     } else if (key == "idle_timeout") {
       if (auto d = r.duration(v, key)) http.idle_timeout_ns = *d;
+    } else if (key == "max_bodies_in_flight") {
+      if (auto b = r.size(v, key)) http.max_bodies_in_flight = *b;
     } else if (key == "max_output_buffer") {
       if (auto b = r.size(v, key)) http.max_output_buffer = *b;
     } else if (key == "min_body_rate") {
@@ -149,10 +151,12 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
     } else if (key == "allowed_hosts") {
       if (auto list = r.strings(v, key)) http.allowed_hosts = std::move(*list);
     } else {
-      r.unknown(v, key, "[agent.http]",
-                "listen, token_file, allowed_hosts, max_connections, max_body, max_output_buffer, idle_timeout, "
-                "min_body_rate, "
-                "slow_request, response_timeout, enabled");
+      r.unknown(
+          v, key, "[agent.http]",
+          "listen, token_file, allowed_hosts, max_connections, max_body, max_bodies_in_flight, max_output_buffer, "
+          "idle_timeout, "
+          "min_body_rate, "
+          "slow_request, response_timeout, enabled");
     }
   }
 }

@@ -36,7 +36,8 @@ struct HttpConfig {
   std::string token_file;
   uint32_t max_connections = 256;
   uint64_t max_body_bytes = 16 * 1024 * 1024;
-  uint64_t max_output_buffer = 1024 * 1024;  // unsent answer bytes per connection before reading pauses
+  uint64_t max_output_buffer = 1024 * 1024;          // unsent answer bytes per connection before reading pauses
+  uint64_t max_bodies_in_flight = 64 * 1024 * 1024;  // request body bytes over all connections
   int64_t idle_timeout_ns = 60'000'000'000;
   uint64_t min_body_rate = 500;  // bytes per second
   int64_t slow_request_ns = 1'000'000'000;

@@ -234,7 +234,7 @@ TEST_CASE("a body trickling slower than min_body_rate gets 408; one at the rate 
   });
   CHECK(slow.status == 408);
   CHECK(slow.body.find("slower than min_body_rate (1000 bytes/s)") != std::string::npos);
-  CHECK(slow_ms >= 1'100);
+  CHECK(slow_ms >= 900);
   CHECK(slow_ms < 3'500);
   CHECK(steady.status == 204);
   CHECK(received == 3'000);
@@ -294,4 +294,66 @@ TEST_CASE("a pipelining client that reads slowly gets every answer, in order, pa
     sender.join();
   });
   CHECK(complete == 300);
+}
+
+TEST_CASE("a fast start buys one window: a body that bursts then trickles still gets 408") {
+  auto config = test_config();
+  config.header_timeout_ms = 1'000;  // the rate window
+  config.min_body_rate = 1000;       // bytes/s: 1,000 bytes per window
+  config.idle_timeout_ms = 10'000;
+  Harness h(config);
+  h.route("POST", "/in",
+          [&](const HttpRequest &, std::shared_ptr<HttpResponse> res) { res->send(204, "text/plain", ""); });
+  ParsedResponse r;
+  int64_t cut_ms = 0;
+  h.run([&] {
+    TestClient c(h.port(), 8'000);
+    auto t = Clock::now();
+    size_t total = 200'000;
+    c.send("POST /in HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n");
+    c.send(std::string(100'000, 'x'));  // a cumulative average would allow 100 s of trickling after this
+    for (size_t sent = 100'000; sent < total; sent += 20) {
+      if (c.readable(100)) break;
+      if (!c.send(std::string(20, 'x'))) break;
+    }
+    r = c.read_response();
+    cut_ms = ms_since(t);
+  });
+  CHECK(r.status == 408);
+  CHECK(cut_ms < 4'000);
+}
+
+TEST_CASE("request bodies in flight are bounded over all connections: the one past the bound gets 503") {
+  auto config = test_config();
+  config.max_bodies_in_flight = 100'000;
+  config.header_timeout_ms = 5'000;
+  config.min_body_rate = 0;
+  Harness h(config);
+  h.route("POST", "/in",
+          [&](const HttpRequest &, std::shared_ptr<HttpResponse> res) { res->send(204, "text/plain", ""); });
+  ParsedResponse third, after;
+  h.run([&] {
+    // Two clients announce 40 KB each and send half: 80 KB held.
+    TestClient a(h.port()), b(h.port());
+    for (TestClient *c : {&a, &b}) {
+      c->send("POST /in HTTP/1.1\r\nHost: t\r\nContent-Length: 40000\r\n\r\n");
+      c->send(std::string(20'000, 'x'));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    TestClient c(h.port());
+    c.send("POST /in HTTP/1.1\r\nHost: t\r\nContent-Length: 40000\r\n\r\n");
+    third = c.read_response();
+    // The first two finish: their share is released, the next one fits.
+    a.send(std::string(20'000, 'x'));
+    b.send(std::string(20'000, 'x'));
+    CHECK(a.read_response().status == 204);
+    CHECK(b.read_response().status == 204);
+    TestClient d(h.port());
+    d.send("POST /in HTTP/1.1\r\nHost: t\r\nContent-Length: 40000\r\n\r\n" + std::string(40'000, 'y'));
+    after = d.read_response();
+  });
+  CHECK(third.status == 503);
+  CHECK(third.body.find("max_bodies_in_flight") != std::string::npos);
+  CHECK(after.status == 204);
+  CHECK(h.server->stats().bodies_refused == 1);
 }

@@ -261,8 +261,11 @@ int Connection::on_headers_complete() {
   // it in the queue: an interim response must not overtake earlier answers.
   if (has_body && queue_.empty() && request_.http_minor >= 1 && request_.headers.has_token("Expect", "100-continue"))
     write("HTTP/1.1 100 Continue\r\n\r\n", {});
+  // A known length is reserved whole, before any of it is read.
+  if (!chunked && parser_.content_length != ULLONG_MAX && !reserve_body_bytes(parser_.content_length)) return -1;
   phase_ = Phase::in_body;
-  body_started_ns_ = uv_hrtime();
+  rate_window_start_ns_ = uv_hrtime();
+  rate_window_bytes_ = 0;
   arm_timer();
   return 0;
 }
@@ -286,8 +289,35 @@ int Connection::on_body(const char *at, size_t length) {
     reject_message_ = "request body larger than " + std::to_string(ctx_->config.max_body_bytes) + " bytes";
     return 1;
   }
+  if (request_.body.size() + length > body_reserved_ &&
+      !reserve_body_bytes(request_.body.size() + length - body_reserved_))
+    return 1;
   request_.body.append(at, length);
+  rate_window_bytes_ += length;
+  uint64_t window_ms = ctx_->config.header_timeout_ms;
+  if (rate_window_bytes_ * 1000 >= ctx_->config.min_body_rate * window_ms) {  // this window is satisfied
+    rate_window_start_ns_ = uv_hrtime();
+    rate_window_bytes_ = 0;
+  }
   return 0;
+}
+
+bool Connection::reserve_body_bytes(uint64_t n) {
+  if (ctx_->body_bytes_in_flight + n > ctx_->config.max_bodies_in_flight) {
+    ++ctx_->stats.bodies_refused;
+    reject_status_ = 503;
+    reject_message_ = "too many request bodies in flight (max_bodies_in_flight " +
+                      std::to_string(ctx_->config.max_bodies_in_flight) + " bytes); retry";
+    return false;
+  }
+  ctx_->body_bytes_in_flight += n;
+  body_reserved_ += n;
+  return true;
+}
+
+void Connection::release_body_bytes() {
+  if (ctx_) ctx_->body_bytes_in_flight -= body_reserved_;
+  body_reserved_ = 0;
 }
 
 int Connection::on_message_complete() {
@@ -316,10 +346,13 @@ void Connection::dispatch_request() {
   if (request.upgrade) stop_reading();
   arm_timer();
   ctx_->dispatch(request, exchange);
+  // The handler has read the body (what it keeps, it copied).
+  release_body_bytes();
   if (!closing_) arm_answer_timer();
 }
 
 void Connection::reject(int status, std::string_view message) {
+  release_body_bytes();
   stop_reading();
   phase_ = Phase::stopped;
   ExchangeInfo info;
@@ -425,10 +458,9 @@ void Connection::on_answer_timeout() {
 // client trickling a byte per idle_timeout would otherwise hold its
 // connection, and a max_connections slot, for as long as it likes.
 uint64_t Connection::body_deadline_ms_from_now() const {
-  uint64_t rate = ctx_->config.min_body_rate;
-  if (rate == 0) return UINT64_MAX;
-  uint64_t allowed_ms = ctx_->config.header_timeout_ms + request_.body.size() * 1000 / rate;
-  uint64_t elapsed_ms = (uv_hrtime() - body_started_ns_) / 1'000'000;
+  if (ctx_->config.min_body_rate == 0) return UINT64_MAX;
+  uint64_t allowed_ms = ctx_->config.header_timeout_ms;
+  uint64_t elapsed_ms = (uv_hrtime() - rate_window_start_ns_) / 1'000'000;
   return allowed_ms > elapsed_ms ? allowed_ms - elapsed_ms : 0;
 }
 

@@ -118,7 +118,15 @@ class Connection {
   std::string field_, value_;  // the header field being read (it may arrive in pieces)
   bool in_value_ = false;
   bool headers_done_ = false;
-  uint64_t body_started_ns_ = 0;  // when the headers were complete
+  // The body's rate is judged per window of header_timeout: each window must
+  // bring min_body_rate bytes per second of it, so an early burst buys one
+  // window, not the right to trickle for the rest of the body.
+  uint64_t rate_window_start_ns_ = 0;
+  uint64_t rate_window_bytes_ = 0;
+  // This request's share of ServerContext::body_bytes_in_flight.
+  uint64_t body_reserved_ = 0;
+  bool reserve_body_bytes(uint64_t n);  // false: reject_status_ is set (503)
+  void release_body_bytes();
   bool keep_alive_ = true;
   int reject_status_ = 0;  // set by a callback that refuses the request
   std::string reject_message_;

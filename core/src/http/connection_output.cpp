@@ -198,6 +198,7 @@ void Connection::shutdown_and_linger() {
 void Connection::close() {
   if (closing_) return;
   closing_ = true;
+  release_body_bytes();
   timer_.stop();
   resume_timer_.stop();
   answer_timer_.stop();

@@ -28,15 +28,16 @@ struct HttpServerConfig {
   uint64_t max_body_bytes = 16 * 1024 * 1024;  // else 413 (Content-Length checked before reading)
   uint64_t header_timeout_ms = 10'000;         // the whole header must arrive within it, else 408
   uint64_t idle_timeout_ms = 60'000;           // keep-alive idle and stalled bodies, then close
-  uint64_t min_body_rate = 500;                // bytes/s a body must average beyond header_timeout, else 408; 0: any
-  uint64_t slow_request_ms = 1'000;            // slower answers are logged as warnings
-  uint64_t response_timeout_ms = 60'000;       // a handler that has not begun its answer by then: 504; 0: never
-  uint32_t max_pending_requests = 16;          // per connection; reading pauses beyond it
-  uint64_t max_output_buffer = 1024 * 1024;    // unsent answer bytes per connection; reading pauses beyond it
-  uint32_t gzip_min_bytes = 1024;              // smaller bodies are never compressed
-  int gzip_level = 1;                          // fast: compression must not dominate query latency
-  uint64_t linger_ms = 2'000;                  // reading is drained this long before a close
-  std::string token;                           // bearer token; empty: no auth, and admin routes are refused
+  uint64_t min_body_rate = 500;  // bytes/s a body must bring in every header_timeout window, else 408; 0: any
+  uint64_t max_bodies_in_flight = 64 * 1024 * 1024;  // request body bytes held by all connections; else 503
+  uint64_t slow_request_ms = 1'000;                  // slower answers are logged as warnings
+  uint64_t response_timeout_ms = 60'000;             // a handler that has not begun its answer by then: 504; 0: never
+  uint32_t max_pending_requests = 16;                // per connection; reading pauses beyond it
+  uint64_t max_output_buffer = 1024 * 1024;          // unsent answer bytes per connection; reading pauses beyond it
+  uint32_t gzip_min_bytes = 1024;                    // smaller bodies are never compressed
+  int gzip_level = 1;                                // fast: compression must not dominate query latency
+  uint64_t linger_ms = 2'000;                        // reading is drained this long before a close
+  std::string token;                                 // bearer token; empty: no auth, and admin routes are refused
   // Host names served besides "localhost", *.localhost and IP literals ("*":
   // any). Empty on a non-loopback listen address: any name. See host_origin.hpp.
   std::vector<std::string> allowed_hosts;
@@ -73,6 +74,7 @@ struct HttpServerStats {
   uint64_t idle_timeouts = 0;      // quiet keep-alive connections closed
   uint64_t slow_requests = 0;      // answered after more than slow_request_ms
   uint64_t response_timeouts = 0;  // 504: the handler did not begin its answer within response_timeout_ms
+  uint64_t bodies_refused = 0;     // 503: max_bodies_in_flight reached
 };
 
 class HttpServer {

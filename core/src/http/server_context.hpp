@@ -38,6 +38,11 @@ struct ServerContext {
   // this set then; the set never owns them.
   std::unordered_set<Connection *> connections;
 
+  // Request body bytes received or announced (Content-Length) and not yet
+  // handed to a handler, over every connection: max_connections x max_body
+  // would be gigabytes.
+  uint64_t body_bytes_in_flight = 0;
+
   bool draining = false;
   bool listener_closed = true;
   std::function<void()> close_done;
