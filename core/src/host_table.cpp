@@ -5,10 +5,10 @@
 
 #include "component.hpp"
 #include "http_host.hpp"
-#include "ws_host.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "query_reply.hpp"
+#include "ws_host.hpp"
 
 namespace vitals::core {
 
@@ -102,6 +102,7 @@ void host_metrics_snapshot(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit, v
   }
   c_labels.clear();
   visit(user, "vitals_series_count", nullptr, 0, static_cast<double>(p.series().size()));
+  visit(user, "vitals_series_refused_total", nullptr, 0, static_cast<double>(p.series().refused_at_limit()));
 }
 
 const char *host_data_dir(vitals_host_ctx_t *ctx) { return ctx_of(ctx).pipeline->data_dir().c_str(); }

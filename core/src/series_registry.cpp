@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <mutex>
 
+#include "log.hpp"
+#include "scheduler.hpp"
+
 namespace vitals::core {
 
 namespace {
@@ -87,7 +90,18 @@ vitals_series_id_t SeriesRegistry::intern(std::string_view name,
   }
   std::unique_lock lock(mutex_);
   if (auto it = by_text_.find(text); it != by_text_.end()) return it->second;
-  if (by_id_.size() >= max_series_) return 0;
+  if (by_id_.size() >= max_series_) {
+    refused_at_limit_.fetch_add(1, std::memory_order_relaxed);
+    // Once a minute at most: a full registry refuses every new series.
+    int64_t now = monotonic_ns();
+    if (last_limit_log_ns_ == 0 || now - last_limit_log_ns_ > 60'000'000'000) {
+      last_limit_log_ns_ = now;
+      log_warn("agent", "series limit reached: " + std::to_string(max_series_) +
+                            " series ([agent] max_series); new series are refused until a restart with a higher "
+                            "limit (vitals_series_refused_total counts them)");
+    }
+    return 0;
+  }
   vitals_series_id_t id = fnv1a64(text);
   while (id == 0 || by_id_.count(id)) ++id;
   auto entry = std::make_unique<Entry>();

@@ -2,6 +2,7 @@
 // inputs intern from the libuv thread pool while the loop reads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -34,6 +35,8 @@ class SeriesRegistry {
   bool contains(vitals_series_id_t id) const { return find(id) != nullptr; }
   size_t size() const;
   void set_limit(size_t max_series) { max_series_ = max_series; }
+  // New series refused because the registry held max_series already.
+  uint64_t refused_at_limit() const { return refused_at_limit_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry {
@@ -46,6 +49,8 @@ class SeriesRegistry {
   std::unordered_map<vitals_series_id_t, std::unique_ptr<Entry>> by_id_;
   std::unordered_map<std::string, vitals_series_id_t> by_text_;
   size_t max_series_ = 1'000'000;
+  std::atomic<uint64_t> refused_at_limit_{0};
+  int64_t last_limit_log_ns_ = 0;  // under mutex_
 };
 
 }  // namespace vitals::core

@@ -151,3 +151,16 @@ TEST_CASE("a paused edge queue holds its consumer until resumed") {
   consumer.join();
   CHECK(popped.load());
 }
+
+TEST_CASE("a full series registry refuses new series, keeps known ones, and counts the refusals") {
+  SeriesRegistry r;
+  r.set_limit(2);
+  auto a = r.intern("a");
+  CHECK(a != 0);
+  CHECK(r.intern("b") != 0);
+  CHECK(r.intern("c") == 0);
+  CHECK(r.intern("d") == 0);
+  CHECK(r.intern("a") == a);
+  CHECK(r.refused_at_limit() == 2);
+  CHECK(r.size() == 2);
+}

@@ -192,8 +192,10 @@ vitals_series_id_t SeriesResolver::add(std::string_view key, const std::string &
     return 0;
   }
   vitals_series_id_t id = intern_(name.c_str(), c_labels_.data(), static_cast<uint32_t>(c_labels_.size()));
+  host_refused_ = id == 0;
   if (!id) {
-    error = "the agent refused series " + quoted(name);
+    error = "the agent refused the new series " + quoted(name) +
+            ": its series limit is reached ([agent] max_series); retry later, or raise the limit";
     return 0;
   }
   cache_.insert(key, id);

@@ -89,6 +89,10 @@ class SeriesResolver {
   vitals_series_id_t add(std::string_view key, const std::string &name, const std::vector<vitals::Label> &labels,
                          const SeriesLimits &limits, std::string &error);
 
+  // True when the last add() failed because the host refused the series:
+  // with names already checked here, that means its series limit is
+  // reached ([agent] max_series), a condition to retry (503), not a 400.
+  bool host_refused() const { return host_refused_; }
   const SeriesCache &cache() const { return cache_; }
   size_t extra_label_count() const { return extra_labels_.size(); }
   uint64_t interned() const { return interned_; }
@@ -100,6 +104,7 @@ class SeriesResolver {
   std::vector<vitals_label_t> c_labels_;
   DuplicateFinder<std::string_view> label_keys_;
   uint64_t interned_ = 0;
+  bool host_refused_ = false;
 };
 
 }  // namespace vitals::http_telemetry

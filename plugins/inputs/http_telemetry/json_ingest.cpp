@@ -269,7 +269,11 @@ class Walker {
       if (auto e = build_labels()) return e;
       std::string error;
       id = series_.add(key_, name, labels_, options_.limits, error);
-      if (!id) return at(join(parent, key), error);
+      if (!id) {
+        IngestError e = at(join(parent, key), error);
+        if (series_.host_refused()) e.status = 503;
+        return e;
+      }
     }
     out_.add(id, ts, v);
     ++counts_.samples;

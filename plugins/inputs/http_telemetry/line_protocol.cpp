@@ -393,7 +393,11 @@ class Parser {
     }
     std::string error;
     id = series_.add(key_, name, labels_, options_.limits, error);
-    if (!id) return fail(measurement_.begin, error);
+    if (!id) {
+      IngestError e = fail(measurement_.begin, error);
+      if (series_.host_refused()) e.status = 503;
+      return e;
+    }
     return std::nullopt;
   }
 

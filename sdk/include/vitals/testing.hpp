@@ -369,6 +369,9 @@ class Host {
     return it == metrics_.end() ? 0 : it->second->value.load();
   }
   // Makes the next emits answer VITALS_AGAIN, as a full "block" queue would.
+  // New series past this many are refused (intern() answers 0), as the
+  // agent does at [agent] max_series.
+  void set_series_limit(size_t limit) { series_limit_ = limit; }
   void set_backpressure(bool on) { backpressure_ = on; }
   // Acks to emits with a callback are delivered when the test calls this.
   void deliver_acks(int status = VITALS_OK) {
@@ -515,6 +518,7 @@ class Host {
     }
     std::lock_guard lock(mutex_);
     if (auto it = ids_.find(text); it != ids_.end()) return it->second;
+    if (series_.size() >= series_limit_) return 0;  // as the agent at [agent] max_series
     auto entry = std::make_unique<SeriesEntry>();
     entry->name = name;
     entry->text = text;
@@ -580,6 +584,7 @@ class Host {
   Ctx ctx_{};
   vitals_host_t table_{};
   std::mutex mutex_;
+  size_t series_limit_ = SIZE_MAX;
   std::vector<std::unique_ptr<SeriesEntry>> series_;
   std::map<std::string, vitals_series_id_t> ids_;
   std::vector<Sample> samples_;

@@ -334,3 +334,20 @@ TEST_CASE("an empty line protocol body is answered 204 with nothing emitted, as 
   // JSON keeps refusing it: an empty body is no JSON value.
   CHECK(p.host.http("POST", "/api/telemetry", "")->status == 400);
 }
+
+TEST_CASE("a full series registry answers 503 with the reason, not a 400 that clients treat as final") {
+  Plugin p;
+  p.host.set_series_limit(2);
+  auto fits = p.host.http("POST", "/api/write", "m,k=a v=1 1\nm,k=b v=1 1\n");
+  p.host.deliver_acks(VITALS_OK);
+  CHECK(fits->status == 204);
+  auto full = p.host.http("POST", "/api/write", "m,k=c v=1 1\n");
+  CHECK(full->status == 503);
+  CHECK(field(*full, "error").find("max_series") != std::string::npos);
+  auto json = p.host.http("POST", "/api/telemetry", R"({"signals": {"other": 1}})");
+  CHECK(json->status == 503);
+  CHECK(field(*json, "error").find("max_series") != std::string::npos);
+  auto known = p.host.http("POST", "/api/write", "m,k=a v=2 2\n");  // an existing series still works
+  p.host.deliver_acks(VITALS_OK);
+  CHECK(known->status == 204);
+}
