@@ -10,6 +10,32 @@ namespace vitals::core {
 
 namespace {
 
+// Times are int64 nanoseconds since the epoch, which reach from 1677 to 2262.
+// Arithmetic on user input is checked: a time outside that range is refused
+// rather than wrapped (signed overflow is undefined behaviour).
+bool checked_mul(int64_t a, int64_t b, int64_t &out) { return !__builtin_mul_overflow(a, b, &out); }
+bool checked_add(int64_t a, int64_t b, int64_t &out) { return !__builtin_add_overflow(a, b, &out); }
+
+// Seconds plus a nanosecond fraction in [0, 1e9), as nanoseconds.
+std::optional<int64_t> seconds_to_ns(int64_t secs, int64_t frac_ns) {
+  // Before 1970 with a fraction, secs * 1e9 alone may fall below INT64_MIN
+  // when the sum does not (1677-09-21T00:12:43.145224192Z is INT64_MIN).
+  if (secs < 0 && frac_ns > 0) {
+    secs += 1;
+    frac_ns -= 1'000'000'000;
+  }
+  int64_t ns;
+  if (!checked_mul(secs, 1'000'000'000, ns) || !checked_add(ns, frac_ns, ns)) return std::nullopt;
+  return ns;
+}
+
+bool is_leap_year(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+int days_in_month(int year, int month) {
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && is_leap_year(year) ? 29 : days[month - 1];
+}
+
 bool digits(std::string_view s, size_t pos, size_t n, int &out) {
   if (pos + n > s.size()) return false;
   out = 0;
@@ -30,12 +56,18 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-std::optional<int64_t> parse_rfc3339(std::string_view s) {
+// Parses an RFC 3339 time into seconds since the epoch and a nanosecond
+// fraction; nothing if it is malformed or names a date that does not exist.
+struct CivilTime {
+  int64_t secs = 0;
+  int64_t frac_ns = 0;
+};
+std::optional<CivilTime> parse_rfc3339(std::string_view s) {
   int year, month, day, hour = 0, minute = 0, second = 0;
   if (!digits(s, 0, 4, year) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
       !digits(s, 8, 2, day))
     return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
   size_t i = 10;
   int64_t frac_ns = 0, offset_s = 0;
   if (i < s.size()) {
@@ -69,9 +101,10 @@ std::optional<int64_t> parse_rfc3339(std::string_view s) {
     }
     if (i != s.size()) return std::nullopt;
   }
+  // Four-digit years: these seconds fit in int64 with room to spare.
   int64_t secs = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600 +
                  minute * 60 + second - offset_s;
-  return secs * 1'000'000'000 + frac_ns;
+  return CivilTime{secs, frac_ns};
 }
 
 }  // namespace
@@ -82,15 +115,22 @@ std::optional<int64_t> parse_time(std::string_view text, int64_t now_ns, std::st
             "': use RFC 3339 (2026-11-24T05:00:00Z), epoch seconds/ms/ns, now, or a relative time like -1h";
     return std::nullopt;
   };
+  auto out_of_range = [&]() -> std::optional<int64_t> {
+    error = "invalid time '" + std::string(text) +
+            "': outside the range of nanosecond timestamps, 1677-09-21T00:12:43.145224192Z to "
+            "2262-04-11T23:47:16.854775807Z";
+    return std::nullopt;
+  };
   if (text.empty()) return fail();
   if (text == "now") return now_ns;
   if (text[0] == '-' || text[0] == '+') {
     auto d = parse_duration(text.substr(1));
     if (!d) return fail();
-    return text[0] == '-' ? now_ns - *d : now_ns + *d;
+    int64_t t;
+    bool ok = text[0] == '-' ? !__builtin_sub_overflow(now_ns, *d, &t) : checked_add(now_ns, *d, t);
+    if (!ok) return out_of_range();
+    return t;
   }
-  // Plain numbers: epoch seconds, milliseconds or nanoseconds, told apart by
-  // magnitude (seconds until the year 5138, ms until 2286 * 1000, ...).
   // Plain numbers: epoch seconds, milliseconds, microseconds or nanoseconds,
   // told apart by magnitude (seconds reach 1e11 only in the year 5138).
   // Integer arithmetic throughout, so nanoseconds stay exact.
@@ -101,6 +141,7 @@ std::optional<int64_t> parse_time(std::string_view text, int64_t now_ns, std::st
     std::string_view fraction = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
     int64_t integer = 0;
     auto [ptr, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), integer);
+    if (ec == std::errc::result_out_of_range) return out_of_range();
     if (whole.empty() || ec != std::errc() || ptr != whole.data() + whole.size()) return fail();
     if (fraction.find('.') != std::string_view::npos || (dot != std::string_view::npos && fraction.empty()))
       return fail();
@@ -108,15 +149,19 @@ std::optional<int64_t> parse_time(std::string_view text, int64_t now_ns, std::st
                           : integer < 100'000'000'000'000     ? 1'000'000
                           : integer < 100'000'000'000'000'000 ? 1'000
                                                               : 1;
-    int64_t ns = integer * ns_per_unit;
+    int64_t ns;
+    if (!checked_mul(integer, ns_per_unit, ns)) return out_of_range();
     int64_t scale = ns_per_unit / 10;
     for (char c : fraction) {
-      ns += (c - '0') * scale;
+      if (!checked_add(ns, (c - '0') * scale, ns)) return out_of_range();
       scale /= 10;
     }
     return ns;
   }
-  if (auto t = parse_rfc3339(text)) return t;
+  if (auto t = parse_rfc3339(text)) {
+    if (auto ns = seconds_to_ns(t->secs, t->frac_ns)) return ns;
+    return out_of_range();
+  }
   return fail();
 }
 

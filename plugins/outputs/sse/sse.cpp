@@ -1,5 +1,6 @@
 // Output `sse`: live samples and events as Server-Sent Events on GET
 // /api/events, with ids, heartbeats and resume from a replay ring.
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <memory>
@@ -23,6 +24,12 @@ class Sse final : public Output {
       {"path", VITALS_CONFIG_STRING, 0, "\"/api/events\"", "route of the event stream", {}},
       {"heartbeat", VITALS_CONFIG_DURATION, 0, "\"15s\"", "interval of `: ping` comments; 0 turns them off", {}},
       {"replay_buffer", VITALS_CONFIG_INT, 0, "1000", "events kept for clients resuming with Last-Event-ID", {}},
+      {"replay_buffer_bytes",
+       VITALS_CONFIG_SIZE,
+       0,
+       "\"64MiB\"",
+       "memory the replay events may hold, frames cached for them included; the oldest go first",
+       {}},
       {"max_client_buffer",
        VITALS_CONFIG_SIZE,
        0,
@@ -39,16 +46,23 @@ class Sse final : public Output {
         heartbeat_ms_(static_cast<uint64_t>(config.duration_ns("heartbeat", 15'000'000'000) / 1'000'000)),
         max_client_buffer_(config.size_bytes("max_client_buffer", 4u << 20)),
         max_clients_(config.integer("max_clients", 1000)),
-        ring_(static_cast<size_t>(config.integer("replay_buffer", 1000))) {
+        // A frame at most a quarter of a client's buffer: a batch that would
+        // make a larger one is split into several events.
+        ring_(static_cast<size_t>(std::max<int64_t>(config.integer("replay_buffer", 1000), 0)),
+              config.size_bytes("replay_buffer_bytes", 64u << 20), std::max<size_t>(max_client_buffer_ / 4, 1)) {
     if (path_.empty() || path_[0] != '/') throw std::invalid_argument("path: must start with '/'");
     if (config.integer("replay_buffer", 1000) < 0) throw std::invalid_argument("replay_buffer: must be 0 or more");
     if (config.duration_ns("heartbeat", 0) < 0) throw std::invalid_argument("heartbeat: must be 0 or more");
     if (max_clients_ < 1) throw std::invalid_argument("max_clients: must be 1 or more");
     if (max_client_buffer_ == 0) throw std::invalid_argument("max_client_buffer: must be more than 0");
+    if (config.size_bytes("replay_buffer_bytes", 64u << 20) == 0)
+      throw std::invalid_argument("replay_buffer_bytes: must be more than 0");
     clients_gauge_ = host.metric("vitals_sse_clients", VITALS_METRIC_GAUGE, "Connected event-stream clients");
     events_sent_ = host.metric("vitals_sse_events_sent_total", VITALS_METRIC_COUNTER, "SSE events written to clients");
     dropped_slow_ = host.metric("vitals_sse_clients_dropped_slow_total", VITALS_METRIC_COUNTER,
                                 "Clients disconnected for not reading fast enough (max_client_buffer)");
+    replay_bytes_ = host.metric("vitals_sse_replay_bytes", VITALS_METRIC_GAUGE,
+                                "Memory held by the replay ring (replay_buffer_bytes bounds it)");
     rejected_ = host.metric("vitals_sse_clients_rejected_total", VITALS_METRIC_COUNTER,
                             "Connections answered 503 because max_clients streams were open");
   }
@@ -67,15 +81,17 @@ class Sse final : public Output {
   void stop() override { end_all(); }
 
   Status consume(const BatchView &batch, vitals_ack_t *) override {
-    std::vector<RingEvent *> added = ring_.add(batch);
+    std::vector<RingEvent *> added = ring_.add(host(), batch);
     if (!added.empty() && !clients_.empty()) broadcast(added);
     ring_.trim();
+    replay_bytes_.update(static_cast<double>(ring_.bytes()));
     return Status::ok;
   }
 
   void stats(const StatsVisitor &visit) override {
     visit("clients", static_cast<double>(clients_.size()), {});
     visit("replay_events", static_cast<double>(ring_.size()), {});
+    visit("replay_bytes", static_cast<double>(ring_.bytes()), {});
     visit("last_event_id", static_cast<double>(ring_.next_id() - 1), {});
   }
 
@@ -142,7 +158,8 @@ class Sse final : public Output {
     } else if (last_id + 1 < oldest) {
       out += reset_frame("gap too old", oldest);
     }
-    ring_.for_each_after(last_id, [&](RingEvent &e) { frames += e.append_frame(host(), *client.subscription, out); });
+    ring_.for_each_after(last_id,
+                         [&](RingEvent &e) { frames += ring_.append_frame(e, host(), *client.subscription, out); });
     if (out.empty()) return true;
     if (!client.response.stream_write(out)) return false;
     events_sent_.update(static_cast<double>(frames));
@@ -162,7 +179,7 @@ class Sse final : public Output {
       auto [it, fresh] = payloads.try_emplace(client->subscription.get());
       Payload &p = it->second;
       if (fresh)
-        for (RingEvent *e : added) p.frames += e->append_frame(host(), *client->subscription, p.bytes);
+        for (RingEvent *e : added) p.frames += ring_.append_frame(*e, host(), *client->subscription, p.bytes);
       if (!p.bytes.empty()) send(*client, p.bytes, p.frames);
     }
     broadcasting_ = false;
@@ -183,7 +200,11 @@ class Sse final : public Output {
       return;
     }
     events_sent_.update(static_cast<double>(frames));
-    if (client.response.stream_buffered() > max_client_buffer_) {
+    // What this write added does not count: a batch larger than the buffer
+    // must not drop a client that reads. A client that has not read what was
+    // written before, beyond max_client_buffer, is not keeping up.
+    size_t buffered = client.response.stream_buffered();
+    if (buffered > bytes.size() && buffered - bytes.size() > max_client_buffer_) {
       dropped_slow_.update(1);
       host().info("sse: disconnecting a client that did not keep up (max_client_buffer)");
       client.gone = true;
@@ -235,7 +256,7 @@ class Sse final : public Output {
   std::unordered_map<std::string, std::weak_ptr<Subscription>> subscriptions_;
   uint64_t next_client_key_ = 0;
   bool broadcasting_ = false;
-  Metric clients_gauge_, events_sent_, dropped_slow_, rejected_;
+  Metric clients_gauge_, events_sent_, dropped_slow_, rejected_, replay_bytes_;
 };
 
 }  // namespace vitals::sse

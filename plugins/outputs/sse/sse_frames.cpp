@@ -29,12 +29,13 @@ bool Subscription::matches(const Host &host, SeriesId id) {
   return match;
 }
 
-std::unique_ptr<RingEvent> RingEvent::samples(uint64_t id, const BatchView &batch) {
+std::unique_ptr<RingEvent> RingEvent::samples(uint64_t id, const BatchView &batch, size_t begin, size_t end) {
   std::unique_ptr<RingEvent> e(new RingEvent(id));
   const vitals_batch_t &b = batch.raw();
-  e->series_.assign(b.series, b.series + b.n_samples);
-  e->ts_ns_.assign(b.ts_ns, b.ts_ns + b.n_samples);
-  e->values_.assign(b.values, b.values + b.n_samples);
+  e->series_.assign(b.series + begin, b.series + end);
+  e->ts_ns_.assign(b.ts_ns + begin, b.ts_ns + end);
+  e->values_.assign(b.values + begin, b.values + end);
+  e->bytes_ += (end - begin) * (sizeof(SeriesId) + sizeof(int64_t) + sizeof(double));
   return e;
 }
 
@@ -48,6 +49,7 @@ std::unique_ptr<RingEvent> RingEvent::event(uint64_t id, const vitals_event_t &e
   out += ',';
   json::append_event_fields(out, vitals::severity_name(ev.severity), ev);
   out += "}\n\n";
+  e->bytes_ += out.size();
   return e;
 }
 
@@ -91,7 +93,10 @@ bool RingEvent::append_frame(const Host &host, Subscription &sub, std::string &o
   }
   size_t start = out.size();
   encode_samples(host, sub, out);
-  if (frames_.size() < max_cached_frames) frames_.emplace_back(sub.text(), out.substr(start));
+  if (frames_.size() < max_cached_frames) {
+    frames_.emplace_back(sub.text(), out.substr(start));
+    bytes_ += sub.text().size() + (out.size() - start);
+  }
   return out.size() > start;
 }
 
@@ -104,21 +109,60 @@ std::string reset_frame(const char *reason, uint64_t oldest_id) {
   return out;
 }
 
-std::vector<RingEvent *> ReplayRing::add(const BatchView &batch) {
+namespace {
+
+// "id: 18446744073709551615\nevent: samples\ndata: {\"samples\":[" and "]}\n\n".
+constexpr size_t samples_frame_overhead = 64;
+
+// An upper bound of one sample's bytes in a samples frame: every
+// subscription's frame holds a subset of the batch's samples.
+size_t sample_bytes_bound(const Host &host, SeriesId id, std::string &scratch) {
+  const vitals_series_t *s = host.series(id);
+  scratch.clear();
+  json::append_string(scratch, s && s->text ? s->text : "");
+  // {"series":<text>,"ts":<int64>,"value":<double>}, and a comma.
+  return scratch.size() + 64;
+}
+
+}  // namespace
+
+void ReplayRing::push(std::unique_ptr<RingEvent> event, std::vector<RingEvent *> &added) {
+  bytes_ += event->bytes();
+  added.push_back(event.get());
+  ring_.push_back(std::move(event));
+}
+
+std::vector<RingEvent *> ReplayRing::add(const Host &host, const BatchView &batch) {
   std::vector<RingEvent *> added;
-  if (batch.size() > 0) {
-    ring_.push_back(RingEvent::samples(next_id_++, batch));
-    added.push_back(ring_.back().get());
+  const vitals_batch_t &b = batch.raw();
+  std::string scratch;
+  size_t begin = 0, frame_bytes = samples_frame_overhead;
+  for (size_t i = 0; i < b.n_samples; ++i) {
+    size_t sample_bytes = sample_bytes_bound(host, b.series[i], scratch);
+    if (i > begin && frame_bytes + sample_bytes > max_frame_bytes_) {
+      push(RingEvent::samples(next_id_++, batch, begin, i), added);
+      begin = i;
+      frame_bytes = samples_frame_overhead;
+    }
+    frame_bytes += sample_bytes;
   }
-  for (size_t i = 0; i < batch.event_count(); ++i) {
-    ring_.push_back(RingEvent::event(next_id_++, batch.event(i)));
-    added.push_back(ring_.back().get());
-  }
+  if (b.n_samples > begin) push(RingEvent::samples(next_id_++, batch, begin, b.n_samples), added);
+  for (size_t i = 0; i < batch.event_count(); ++i) push(RingEvent::event(next_id_++, batch.event(i)), added);
   return added;
 }
 
+bool ReplayRing::append_frame(RingEvent &event, const Host &host, Subscription &sub, std::string &out) {
+  size_t before = event.bytes();
+  bool appended = event.append_frame(host, sub, out);
+  bytes_ += event.bytes() - before;
+  return appended;
+}
+
 void ReplayRing::trim() {
-  while (ring_.size() > capacity_) ring_.pop_front();
+  while (!ring_.empty() && (ring_.size() > capacity_ || bytes_ > capacity_bytes_)) {
+    bytes_ -= ring_.front()->bytes();
+    ring_.pop_front();
+  }
 }
 
 }  // namespace vitals::sse

@@ -29,14 +29,16 @@ class Subscription {
   std::unordered_map<SeriesId, bool> memo_;  // the regexes run once per series
 };
 
-// One SSE event: the samples of a batch (filtered per subscription) or one
-// vitals event (the same for every client).
+// One SSE event: samples [begin, end) of a batch (filtered per subscription)
+// or one vitals event (the same for every client).
 class RingEvent {
  public:
-  static std::unique_ptr<RingEvent> samples(uint64_t id, const BatchView &batch);
+  static std::unique_ptr<RingEvent> samples(uint64_t id, const BatchView &batch, size_t begin, size_t end);
   static std::unique_ptr<RingEvent> event(uint64_t id, const vitals_event_t &event);
 
   uint64_t id() const { return id_; }
+  // Memory this event holds: its samples and every frame cached for it.
+  size_t bytes() const { return bytes_; }
   // Appends this event as sub sees it; false (nothing appended) if no sample matches.
   bool append_frame(const Host &host, Subscription &sub, std::string &out);
 
@@ -46,6 +48,7 @@ class RingEvent {
   void encode_samples(const Host &host, Subscription &sub, std::string &out) const;
 
   uint64_t id_;
+  size_t bytes_ = sizeof(RingEvent);
   bool is_event_ = false;
   std::string event_frame_;
   std::vector<SeriesId> series_;
@@ -57,16 +60,23 @@ class RingEvent {
 // `event: reset`, sent before a replay that cannot be complete.
 std::string reset_frame(const char *reason, uint64_t oldest_id);
 
-// The last `capacity` events, ids contiguous.
+// The last events, ids contiguous, at most `capacity` of them holding at most
+// `capacity_bytes` (frames cached for them included). A batch whose frame
+// could exceed `max_frame_bytes` becomes several events (one sample at least
+// each), so that no frame outgrows a client's buffer.
 class ReplayRing {
  public:
-  explicit ReplayRing(size_t capacity) : capacity_(capacity) {}
+  ReplayRing(size_t capacity, size_t capacity_bytes, size_t max_frame_bytes)
+      : capacity_(capacity), capacity_bytes_(capacity_bytes), max_frame_bytes_(max_frame_bytes) {}
   uint64_t next_id() const { return next_id_; }
   // The oldest id still held (next_id() when empty).
   uint64_t oldest_id() const { return ring_.empty() ? next_id_ : ring_.front()->id(); }
   // Takes a batch: returns its events (for the live broadcast), kept in the ring.
-  std::vector<RingEvent *> add(const BatchView &batch);
-  // Drops what exceeds the capacity (after the live broadcast used it).
+  std::vector<RingEvent *> add(const Host &host, const BatchView &batch);
+  // RingEvent::append_frame for an event of this ring, counting the frame it
+  // may cache against capacity_bytes.
+  bool append_frame(RingEvent &event, const Host &host, Subscription &sub, std::string &out);
+  // Drops what exceeds the capacities (after the live broadcast used it).
   void trim();
   // Every event with an id above last_id, oldest first.
   template <typename Fn>
@@ -76,9 +86,15 @@ class ReplayRing {
     for (size_t i = start; i < ring_.size(); ++i) fn(*ring_[i]);
   }
   size_t size() const { return ring_.size(); }
+  size_t bytes() const { return bytes_; }
 
  private:
+  void push(std::unique_ptr<RingEvent> event, std::vector<RingEvent *> &added);
+
   size_t capacity_;
+  size_t capacity_bytes_;
+  size_t max_frame_bytes_;
+  size_t bytes_ = 0;
   uint64_t next_id_ = 1;
   std::deque<std::unique_ptr<RingEvent>> ring_;
 };

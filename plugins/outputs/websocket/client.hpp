@@ -25,12 +25,20 @@ class ClientEvents {
   virtual void client_closed(struct Client &client) = 0;
 };
 
+// A snapshot being sent in slices: the next position in the latest values,
+// and the set the client had before (whose series it already got).
+struct Snapshot {
+  std::shared_ptr<Group> before;
+  size_t next = 0;
+};
+
 struct Client {
   ClientEvents *owner;
   uint64_t key;
   std::optional<WebSocket> ws;             // empty once the connection ended
   std::vector<std::string> subscriptions;  // selector texts, in the order given
   std::shared_ptr<Group> group;            // null while subscribed to nothing
+  std::optional<Snapshot> snapshot;        // while a snapshot is under way
   bool gone = false;
 
   // A client whose send queue passed max_client_buffer gets no live

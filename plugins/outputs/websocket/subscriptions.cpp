@@ -6,7 +6,7 @@
 namespace vitals::websocket {
 
 bool Group::matches(const Host &host, SeriesId id) {
-  if (auto it = memo_.find(id); it != memo_.end()) return it->second;
+  if (auto known = memo_.find(id)) return *known;
   const vitals_series_t *s = host.series(id);
   bool match = false;
   if (s) {
@@ -17,8 +17,7 @@ bool Group::matches(const Host &host, SeriesId id) {
         break;
       }
   }
-  if (memo_.size() >= max_memo_entries) memo_.clear();
-  memo_.emplace(id, match);
+  memo_.store(id, match);
   return match;
 }
 
@@ -42,12 +41,31 @@ std::shared_ptr<Group> GroupTable::get(std::vector<std::string> texts, std::stri
     }
     selectors.push_back(std::move(sel));
   }
-  // Clients that try many selector sets leave expired entries behind.
-  if (groups_.size() >= sweep_above)
-    for (auto it = groups_.begin(); it != groups_.end();) it = it->second.expired() ? groups_.erase(it) : std::next(it);
-  auto g = std::make_shared<Group>(key, std::move(texts), std::move(selectors));
+  if (groups_.size() >= max_groups_) sweep();
+  if (groups_.size() >= max_groups_) {
+    error =
+        "too many distinct subscription sets on this agent (max_subscription_sets = " + std::to_string(max_groups_) +
+        "); subscribe to a set another client already uses, or retry later";
+    return nullptr;
+  }
+  auto g = std::make_shared<Group>(key, std::move(texts), std::move(selectors), match_cache_entries_);
   groups_[g->key()] = g;
   return g;
+}
+
+}  // namespace vitals::websocket
+
+namespace vitals::websocket {
+
+void GroupTable::sweep() {
+  for (auto it = groups_.begin(); it != groups_.end();) it = it->second.expired() ? groups_.erase(it) : std::next(it);
+}
+
+size_t GroupTable::cache_bytes() const {
+  size_t total = 0;
+  for (const auto &[key, weak] : groups_)
+    if (auto g = weak.lock()) total += g->cache_bytes();
+  return total;
 }
 
 }  // namespace vitals::websocket

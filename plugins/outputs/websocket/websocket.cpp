@@ -75,6 +75,18 @@ class WebSocketOutput final : public Output, public ClientEvents {
        {}},
       {"max_subscriptions", VITALS_CONFIG_INT, 0, "64", "selectors one client may hold", {}},
       {"max_series", VITALS_CONFIG_INT, 0, "100000", "series whose latest value is kept for snapshots", {}},
+      {"max_subscription_sets",
+       VITALS_CONFIG_INT,
+       0,
+       "256",
+       "distinct selector sets subscribed at once, over all clients; a new one beyond is refused",
+       {}},
+      {"match_cache_entries",
+       VITALS_CONFIG_INT,
+       0,
+       "4096",
+       "series whose match result each selector set remembers (16 bytes each)",
+       {}},
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 
@@ -87,7 +99,9 @@ class WebSocketOutput final : public Output, public ClientEvents {
         max_client_buffer_(config.size_bytes("max_client_buffer", 1u << 20)),
         slow_client_timeout_(std::chrono::nanoseconds(config.duration_ns("slow_client_timeout", 10'000'000'000))),
         max_subscriptions_(config.integer("max_subscriptions", 64)),
-        max_series_(config.integer("max_series", 100'000)) {
+        max_series_(config.integer("max_series", 100'000)),
+        groups_(static_cast<size_t>(std::max<int64_t>(config.integer("max_subscription_sets", 256), 1)),
+                static_cast<size_t>(std::max<int64_t>(config.integer("match_cache_entries", 4096), 1))) {
     if (path_.empty() || path_[0] != '/') throw std::invalid_argument("path: must start with '/'");
     if (config.duration_ns("frame_interval", 0) < 0) throw std::invalid_argument("frame_interval: must be 0 or more");
     if (config.duration_ns("heartbeat", 0) < 0) throw std::invalid_argument("heartbeat: must be 0 or more");
@@ -96,6 +110,10 @@ class WebSocketOutput final : public Output, public ClientEvents {
     if (slow_client_timeout_.count() <= 0) throw std::invalid_argument("slow_client_timeout: must be more than 0");
     if (max_subscriptions_ < 1) throw std::invalid_argument("max_subscriptions: must be 1 or more");
     if (max_series_ < 0) throw std::invalid_argument("max_series: must be 0 or more");
+    if (config.integer("max_subscription_sets", 256) < 1)
+      throw std::invalid_argument("max_subscription_sets: must be 1 or more");
+    if (config.integer("match_cache_entries", 4096) < 1)
+      throw std::invalid_argument("match_cache_entries: must be 1 or more");
     clients_gauge_ = host.metric("vitals_websocket_clients", VITALS_METRIC_GAUGE, "Connected /api/stream clients");
     messages_sent_ = host.metric("vitals_websocket_messages_sent_total", VITALS_METRIC_COUNTER,
                                  "Messages written to WebSocket clients (each client counts)");
@@ -105,6 +123,8 @@ class WebSocketOutput final : public Output, public ClientEvents {
                              "Times a client fell behind and got coalesced updates (max_client_buffer)");
     dropped_slow_ = host.metric("vitals_websocket_clients_dropped_slow_total", VITALS_METRIC_COUNTER,
                                 "Clients disconnected for staying behind longer than slow_client_timeout");
+    match_cache_bytes_ = host.metric("vitals_websocket_match_cache_bytes", VITALS_METRIC_GAUGE,
+                                     "Memory of the selector sets' match caches (match_cache_entries each)");
     rejected_ = host.metric("vitals_websocket_clients_rejected_total", VITALS_METRIC_COUNTER,
                             "Connections answered 503 because max_connections streams were open");
   }
@@ -143,7 +163,8 @@ class WebSocketOutput final : public Output, public ClientEvents {
 
   void stats(const StatsVisitor &visit) override {
     visit("clients", static_cast<double>(clients_.size()), {});
-    visit("latest_series", static_cast<double>(latest_.size()), {});
+    visit("latest_series", static_cast<double>(latest_list_.size()), {});
+    visit("match_cache_bytes", static_cast<double>(groups_.cache_bytes()), {});
   }
 
   // ClientEvents
@@ -168,6 +189,8 @@ class WebSocketOutput final : public Output, public ClientEvents {
 
  private:
   static constexpr size_t max_pending_samples = 65'536;
+  // Series a snapshot scans per loop turn, over all clients.
+  static constexpr size_t snapshot_series_per_turn = 4096;
 
   void accept(const HttpResponse &response) {
     if (static_cast<int64_t>(clients_.size()) >= max_connections_) {
@@ -220,32 +243,82 @@ class WebSocketOutput final : public Output, public ClientEvents {
       error = "subscribe: at most " + std::to_string(max_subscriptions_) + " selectors per connection";
       return false;
     }
+    // Let go of the client's own set first: the set it moves to may take
+    // its place under max_subscription_sets.
+    std::shared_ptr<Group> before = std::move(client.group);
     std::shared_ptr<Group> group;
     if (!next.empty()) {
       std::string why;
       group = groups_.get(next, why);
-      if (!group) return error = "subscribe: " + why, false;
+      if (!group) {
+        client.group = std::move(before);
+        return error = "subscribe: " + why, false;
+      }
     }
-    std::shared_ptr<Group> before = std::move(client.group);
     client.subscriptions = std::move(next);
     client.group = std::move(group);
     std::string out;
     subscribed_message(out, client.subscriptions);
     send_own(client, out);
-    send_snapshot(client, before.get());
+    start_snapshot(client, std::move(before));
     return true;
   }
 
-  // The latest value of every series the client now gets and did not before.
-  void send_snapshot(Client &client, Group *before) {
+  // Sends the latest value of every series the client now gets and did not
+  // before, snapshot_series_per_turn series at a time: matching every known
+  // series in one loop turn would stall the loop (many clients, many series).
+  void start_snapshot(Client &client, std::shared_ptr<Group> before) {
+    // A snapshot still under way was for the previous set, which `before`
+    // then only partly covers: compare against nothing, sending too much
+    // rather than too little.
+    if (client.snapshot) before.reset();
+    client.snapshot.reset();
     if (!client.group) return;
+    client.snapshot = Snapshot{std::move(before), 0};
+    size_t budget = snapshot_series_per_turn;
+    continue_snapshot(client, budget);
+    if (client.snapshot && !snapshot_timer_) snapshot_timer_ = start_timer(1, 1, [this] { on_snapshot_timer(); });
+  }
+
+  // One slice of a client's snapshot, scanning at most `budget` series.
+  void continue_snapshot(Client &client, size_t &budget) {
+    if (!client.snapshot || !client.group || client.gone) {
+      client.snapshot.reset();
+      return;
+    }
+    Snapshot &snap = *client.snapshot;
     std::vector<Sample> fresh;
-    for (const auto &[id, sample] : latest_)
-      if (client.group->matches(host(), id) && !(before && before->matches(host(), id))) fresh.push_back(sample);
+    size_t end = std::min(latest_list_.size(), snap.next + budget);
+    for (size_t i = snap.next; i < end; ++i) {
+      const Sample &sample = latest_list_[i];
+      if (client.group->matches(host(), sample.series) && !(snap.before && snap.before->matches(host(), sample.series)))
+        fresh.push_back(sample);
+    }
+    budget -= end - snap.next;
+    snap.next = end;
     std::sort(fresh.begin(), fresh.end(), [](const Sample &a, const Sample &b) { return a.series < b.series; });
     std::string out;
     samples_message(out, "snapshot", fresh, false, [this](SeriesId id) { return series_text(id); });
     if (!out.empty()) send_own(client, out);
+    // Series added meanwhile are past the cursor and are sent too.
+    if (snap.next >= latest_list_.size()) client.snapshot.reset();
+  }
+
+  void on_snapshot_timer() {
+    size_t budget = snapshot_series_per_turn;
+    bool pending = false;
+    defer_reap_ = true;
+    for (auto &[key, client] : clients_) {
+      if (!client->snapshot) continue;
+      if (budget > 0) continue_snapshot(*client, budget);
+      pending = pending || client->snapshot.has_value();
+    }
+    defer_reap_ = false;
+    reap();
+    if (!pending) {
+      stop_timer(snapshot_timer_);
+      snapshot_timer_ = 0;
+    }
   }
 
   void on_flush_timer() {
@@ -273,6 +346,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
     pending_.clear();
     pending_events_.clear();
     reap();
+    match_cache_bytes_.update(static_cast<double>(groups_.cache_bytes()));
     // A client that fell behind must be looked at again even if no data comes.
     behind_ = any_coalescing();
     if (!flush_timer_ && behind_)
@@ -364,11 +438,13 @@ class WebSocketOutput final : public Output, public ClientEvents {
   void send_own(Client &client, std::string_view text) { deliver(client, WsFrame::text(host(), text)); }
 
   void remember_latest(const Sample &s) {
-    auto it = latest_.find(s.series);
-    if (it != latest_.end()) {
-      if (s.ts_ns >= it->second.ts_ns) it->second = s;  // a late sample is not the current value
-    } else if (static_cast<int64_t>(latest_.size()) < max_series_) {
-      latest_.emplace(s.series, s);
+    auto it = latest_index_.find(s.series);
+    if (it != latest_index_.end()) {
+      Sample &current = latest_list_[it->second];
+      if (s.ts_ns >= current.ts_ns) current = s;  // a late sample is not the current value
+    } else if (static_cast<int64_t>(latest_list_.size()) < max_series_) {
+      latest_index_.emplace(s.series, latest_list_.size());
+      latest_list_.push_back(s);
     }
   }
 
@@ -402,7 +478,11 @@ class WebSocketOutput final : public Output, public ClientEvents {
 
   std::map<uint64_t, std::unique_ptr<Client>> clients_;
   GroupTable groups_;
-  std::unordered_map<SeriesId, Sample> latest_;
+  // The latest value per series, in the order first seen (only ever
+  // appended, so a snapshot's cursor into it stays valid across loop turns).
+  std::vector<Sample> latest_list_;
+  std::unordered_map<SeriesId, size_t> latest_index_;  // series -> position in latest_list_
+  uint64_t snapshot_timer_ = 0;
   std::vector<Sample> pending_;
   std::vector<std::string> pending_events_;
   SteadyTime last_flush_{};
@@ -410,7 +490,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
   bool behind_ = false;  // some client was coalescing at the end of the last send_pending()
   uint64_t next_key_ = 0;
   bool defer_reap_ = false;  // clients are being walked or used: reap() must wait
-  Metric clients_gauge_, messages_sent_, frames_encoded_, coalesced_, dropped_slow_, rejected_;
+  Metric clients_gauge_, messages_sent_, frames_encoded_, coalesced_, dropped_slow_, rejected_, match_cache_bytes_;
 };
 
 }  // namespace vitals::websocket

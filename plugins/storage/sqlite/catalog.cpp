@@ -3,10 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
 
-#include "vitals/json_writer.hpp"
 #include "request.hpp"
+#include "vitals/json_writer.hpp"
 
 namespace vitals::sqlite {
 
@@ -56,9 +57,11 @@ void Catalog::add(std::vector<SeriesPtr> series) {
   auto by_text = [](const SeriesPtr &a, const SeriesPtr &b) { return a->text < b->text; };
   std::sort(series.begin(), series.end(), by_text);
   std::lock_guard lock(mutex_);
-  size_t old_size = series_.size();
-  for (auto &s : series) series_.push_back(std::move(s));
-  std::inplace_merge(series_.begin(), series_.begin() + static_cast<std::ptrdiff_t>(old_size), series_.end(), by_text);
+  auto merged = std::make_shared<std::vector<SeriesPtr>>();
+  merged->reserve(series_->size() + series.size());
+  std::merge(series_->begin(), series_->end(), series.begin(), series.end(), std::back_inserter(*merged), by_text);
+  series_ = std::move(merged);
+  ++series_generation_;
   matched_.clear();
 }
 
@@ -75,32 +78,44 @@ void Catalog::drop_latest_before(int64_t cutoff_ns) {
   std::erase_if(latest_, [&](const auto &kv) { return kv.second.ts < cutoff_ns; });
 }
 
-std::vector<SeriesPtr> Catalog::match_locked(const Selector &sel) {
-  if (auto it = matched_.find(sel.text()); it != matched_.end()) return it->second;
+std::vector<SeriesPtr> Catalog::match_if(const std::string &cache_key, const Predicate &pred) {
+  SeriesList snapshot;
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = matched_.find(cache_key); it != matched_.end()) return it->second;
+    snapshot = series_;
+    generation = series_generation_;
+  }
   std::vector<SeriesPtr> out;
-  for (const auto &s : series_)
-    if (sel.matches(s->name, s->labels)) out.push_back(s);
-  if (matched_.size() >= max_cached_selectors) matched_.clear();
-  matched_.emplace(sel.text(), out);
+  for (const auto &s : *snapshot)
+    if (pred(*s)) out.push_back(s);
+  std::lock_guard lock(mutex_);
+  // A result computed on a list that has since been replaced is returned
+  // (it was true when the query started) but not kept.
+  if (generation == series_generation_) {
+    if (matched_.size() >= max_cached_selectors) matched_.clear();
+    matched_.emplace(cache_key, out);
+  }
   return out;
 }
 
 std::vector<SeriesPtr> Catalog::match(const Selector &sel) {
-  std::lock_guard lock(mutex_);
-  return match_locked(sel);
+  return match_if(sel.text(), [&](const SeriesInfo &s) { return sel.matches(s.name, s.labels); });
 }
 
 std::vector<std::pair<SeriesPtr, Latest>> Catalog::latest(const Selector &sel) {
+  std::vector<SeriesPtr> matched = match(sel);
   std::lock_guard lock(mutex_);
   std::vector<std::pair<SeriesPtr, Latest>> out;
-  for (auto &s : match_locked(sel))
+  for (auto &s : matched)
     if (auto it = latest_.find(s->id); it != latest_.end()) out.emplace_back(s, it->second);
   return out;
 }
 
 size_t Catalog::size() const {
   std::lock_guard lock(mutex_);
-  return series_.size();
+  return series_->size();
 }
 
 }  // namespace vitals::sqlite

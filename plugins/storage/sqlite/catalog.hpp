@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,13 +62,22 @@ class Catalog {
   // Series matching sel, sorted by text.
   std::vector<SeriesPtr> match(const Selector &sel);
   std::vector<std::pair<SeriesPtr, Latest>> latest(const Selector &sel);
+  // Series for which `pred` is true, sorted by text; results are cached under
+  // `cache_key` until the series list changes.
+  using Predicate = std::function<bool(const SeriesInfo &)>;
+  std::vector<SeriesPtr> match_if(const std::string &cache_key, const Predicate &pred);
   size_t size() const;
 
  private:
-  std::vector<SeriesPtr> match_locked(const Selector &sel);
+  using SeriesList = std::shared_ptr<const std::vector<SeriesPtr>>;
 
+  // Guards the members below, never a selector's evaluation: the writer
+  // takes it after every commit, and a user's pattern may be slow.
   mutable std::mutex mutex_;
-  std::vector<SeriesPtr> series_;  // sorted by text
+  // Sorted by text. Replaced, never changed in place, so that a query can
+  // take it under the lock and match against it after letting go.
+  SeriesList series_ = std::make_shared<const std::vector<SeriesPtr>>();
+  uint64_t series_generation_ = 0;  // counts replacements of series_
   std::unordered_map<int64_t, Latest> latest_;
   // Recent selector results, valid while the series list is unchanged.
   std::unordered_map<std::string, std::vector<SeriesPtr>> matched_;

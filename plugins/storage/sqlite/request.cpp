@@ -340,7 +340,11 @@ int64_t parse_time(const JsonScalar &v, int64_t now_ns, std::string_view key) {
   if (!relative.empty() && (relative[0] == '-' || relative[0] == '+')) {
     auto d = parse_duration(relative.substr(1));
     if (!d) throw bad("bad relative time \"" + v.text + "\" (use e.g. \"-1h\" or \"now-30m\")");
-    return relative[0] == '-' ? now_ns - *d : now_ns + *d;
+    // Checked: a far offset must be refused, not wrap (signed overflow is UB).
+    int64_t t;
+    if (relative[0] == '-' ? __builtin_sub_overflow(now_ns, *d, &t) : __builtin_add_overflow(now_ns, *d, &t))
+      throw bad("out of range: " + v.text + " (representable: 1677-09-21 to 2262-04-11)");
+    return t;
   }
   if (all_digits(s)) {
     int64_t n = 0;

@@ -1,21 +1,36 @@
 // Series selectors: name{label="v", label!="v", label=~"re", label!~"re"},
 // with `*` globs in the name. Used by `match` keys, relabel rules and queries.
 // Header-only; shared by the host and plugins so both agree on the syntax.
+//
+// Regular expressions are RE2 (see sdk/selectors.md): selectors come from
+// users (HTTP queries, subscriptions), and RE2 matches in time linear in the
+// subject with bounded stack, where a backtracking engine (std::regex) could
+// recurse once per character or take exponential time. Link with re2
+// (pkg-config re2; vitals-sdk.pc requires it).
 #pragma once
 
-#include <regex>
+#include <re2/re2.h>
+
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace vitals {
 
+// Longest regular expression a selector accepts, in bytes after unquoting:
+// bounds the compile time and memory a user can ask for.
+inline constexpr size_t max_regex_length = 1024;
+
 struct LabelMatcher {
   enum class Op { equal, not_equal, regex, not_regex };
   std::string key;
   Op op = Op::equal;
   std::string value;
-  std::regex pattern;  // for regex ops, anchored at both ends
+  // For regex ops: compiled once at parse, matched against the whole value.
+  // Shared, because RE2 cannot be copied and is safe to match from many
+  // threads at once.
+  std::shared_ptr<const re2::RE2> pattern;
 };
 
 // True if `text` matches `pattern`, where `*` matches any run of characters.
@@ -91,7 +106,11 @@ class Selector {
         skip_space();
         if (i >= text.size() || text[i] != '"') return fail("expected a quoted value");
         ++i;
+        // Where each byte of the unquoted value starts in `text`, so that a
+        // regular expression error can point into the selector.
+        std::vector<size_t> value_offsets;
         while (i < text.size() && text[i] != '"') {
+          value_offsets.push_back(i);
           if (text[i] == '\\' && i + 1 < text.size()) {
             char c = text[++i];
             m.value += c == 'n' ? '\n' : c == 't' ? '\t' : c;
@@ -101,12 +120,15 @@ class Selector {
           ++i;
         }
         if (i >= text.size()) return fail("unterminated quoted value");
+        size_t value_end = i;
         ++i;
         if (m.op == LabelMatcher::Op::regex || m.op == LabelMatcher::Op::not_regex) {
-          try {
-            m.pattern = std::regex("^(?:" + m.value + ")$", std::regex::ECMAScript | std::regex::optimize);
-          } catch (const std::regex_error &e) {
-            return fail(std::string("invalid regular expression: ") + e.what());
+          std::string regex_error;
+          size_t error_at = 0;
+          m.pattern = compile_regex(m.value, regex_error, error_at);
+          if (!m.pattern) {
+            i = error_at < value_offsets.size() ? value_offsets[error_at] : value_end;
+            return fail(regex_error);
           }
         }
         out.matchers_.push_back(std::move(m));
@@ -148,10 +170,10 @@ class Selector {
           if (value == m.value) return false;
           break;
         case LabelMatcher::Op::regex:
-          if (!std::regex_match(value.begin(), value.end(), m.pattern)) return false;
+          if (!re2::RE2::FullMatch(value, *m.pattern)) return false;
           break;
         case LabelMatcher::Op::not_regex:
-          if (std::regex_match(value.begin(), value.end(), m.pattern)) return false;
+          if (re2::RE2::FullMatch(value, *m.pattern)) return false;
           break;
       }
     }
@@ -164,6 +186,34 @@ class Selector {
   const std::string &text() const { return text_; }
 
  private:
+  // Compiles `pattern` for whole-value matching; on failure returns null,
+  // sets `error` and `error_at` (an offset into `pattern`).
+  static std::shared_ptr<const re2::RE2> compile_regex(const std::string &pattern, std::string &error,
+                                                       size_t &error_at) {
+    error_at = 0;
+    if (pattern.size() > max_regex_length) {
+      error = "regular expression longer than " + std::to_string(max_regex_length) + " bytes (" +
+              std::to_string(pattern.size()) + ")";
+      return nullptr;
+    }
+    re2::RE2::Options options;
+    options.set_log_errors(false);  // the error goes back to whoever wrote the selector
+    // Latin-1: label values are bytes, and `.` matches any one byte, as the
+    // ECMAScript engine used before did; UTF-8 literals still match their bytes.
+    options.set_encoding(re2::RE2::Options::EncodingLatin1);
+    auto re = std::make_shared<const re2::RE2>(pattern, options);
+    if (re->ok()) return re;
+    error = "invalid regular expression: " + re->error();
+    if (re->error_code() == re2::RE2::ErrorBadPerlOp)
+      error += " (RE2 syntax: lookaround such as (?= (?! (?<= is not supported)";
+    else if (re->error_code() == re2::RE2::ErrorBadEscape && re->error_arg().size() == 2 && re->error_arg()[1] >= '1' &&
+             re->error_arg()[1] <= '9')
+      error += " (RE2 syntax: backreferences are not supported)";
+    size_t at = re->error_arg().empty() ? std::string::npos : pattern.find(re->error_arg());
+    error_at = at == std::string::npos ? pattern.size() : at;
+    return nullptr;
+  }
+
   static bool is_name_char(char c, bool first) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || c == '*' ||
            (!first && ((c >= '0' && c <= '9') || c == '.'));

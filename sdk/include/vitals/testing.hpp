@@ -102,6 +102,10 @@ struct HttpResult {
   bool finished = false;
   bool client_gone = false;   // set by the test to make stream writes fail
   size_t buffered_bytes = 0;  // set by the test to simulate a slow reader
+  // When set, every stream write adds to buffered_bytes, as if the client had
+  // read nothing yet; the test resets buffered_bytes when it "reads".
+  bool writes_stay_buffered = false;
+  std::vector<size_t> write_sizes;  // the length of each stream write, in order
   vitals_http_close_fn on_close = nullptr;
   void *on_close_user = nullptr;
   std::shared_ptr<TestWebSocket> websocket;  // set (status 101) once the plugin accepted one
@@ -235,6 +239,8 @@ class Host {
       auto *res = reinterpret_cast<HttpResult *>(r);
       if (res->client_gone) return static_cast<int>(VITALS_STOPPED);
       res->body.append(data, len);
+      res->write_sizes.push_back(len);
+      if (res->writes_stay_buffered) res->buffered_bytes += len;
       return static_cast<int>(VITALS_OK);
     };
     table_.http_stream_end = [](vitals_http_response_t *r) { reinterpret_cast<HttpResult *>(r)->finished = true; };

@@ -199,3 +199,64 @@ TEST_CASE("sse refuses bad settings") {
   CHECK_THROWS_WITH_AS(host.create(vitals_plugin(), "replay_buffer = -1"), doctest::Contains("replay_buffer"),
                        std::runtime_error);
 }
+
+namespace {
+// A batch of n samples of distinct series, about 60 bytes each as JSON.
+std::vector<vitals::testing::Sample> big_batch(int n, int64_t ts = 1) {
+  std::vector<vitals::testing::Sample> samples;
+  for (int i = 0; i < n; ++i) samples.push_back({"m{i=\"" + std::to_string(i) + "\"}", ts, double(i)});
+  return samples;
+}
+}  // namespace
+
+TEST_CASE("sse splits a batch larger than a client's buffer into frames below it; readers stay connected") {
+  vitals::testing::Host host;
+  auto inst = host.create(vitals_plugin(), "max_client_buffer = \"64KiB\"");
+  REQUIRE(inst.start() == VITALS_OK);
+  auto a = host.http("GET", "/api/events");
+  auto b = host.http("GET", "/api/events?match=m");
+  for (auto *r : {a.get(), b.get()}) r->writes_stay_buffered = true;
+  // 5,000 samples: about 300 KB of frames, several times the client buffer.
+  REQUIRE(inst.consume(big_batch(5000)) == VITALS_OK);
+  for (auto *r : {a.get(), b.get()}) {
+    CHECK_FALSE(r->finished);
+    CHECK(r->body.size() > 200 * 1024);
+    std::vector<std::string> ids = ids_of(r->body);
+    CHECK(ids.size() > 4);
+    // Every frame is below the client buffer; ids are contiguous from 1.
+    size_t start = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      CHECK(ids[i] == std::to_string(i + 1));
+      size_t end = r->body.find("\n\n", start) + 2;
+      CHECK(end - start < 64 * 1024);
+      start = end;
+    }
+    CHECK(r->body.find("\"series\":\"m{i=\\\"4999\\\"}\"") != std::string::npos);
+  }
+  CHECK(host.metric("vitals_sse_clients_dropped_slow_total") == 0);
+  // A client that read what it got stays; one that read nothing is dropped
+  // at the next batch.
+  a->buffered_bytes = 0;
+  REQUIRE(inst.consume({{"m", 2, 2}}) == VITALS_OK);
+  CHECK_FALSE(a->finished);
+  CHECK(b->finished);
+  CHECK(host.metric("vitals_sse_clients_dropped_slow_total") == 1);
+}
+
+TEST_CASE("sse bounds the replay ring in bytes (replay_buffer_bytes)") {
+  vitals::testing::Host host;
+  auto inst = host.create(vitals_plugin(), "replay_buffer = 100000\nreplay_buffer_bytes = \"64KiB\"");
+  REQUIRE(inst.start() == VITALS_OK);
+  // Each batch holds about 6 KB of samples (and frames once encoded): 100
+  // batches are ten times the byte bound, far below the event count bound.
+  for (int i = 0; i < 100; ++i) REQUIRE(inst.consume(big_batch(100, i)) == VITALS_OK);
+  auto r = host.http("GET", "/api/events", "", {{"last-event-id", "1"}});
+  CHECK(r->body.rfind("event: reset\ndata: {\"reason\":\"gap too old\"", 0) == 0);
+  std::vector<std::string> ids = ids_of(r->body);
+  CHECK(ids.size() < 50);
+  REQUIRE_FALSE(ids.empty());
+  CHECK(ids.back() == "100");
+  CHECK(host.metric("vitals_sse_replay_bytes") <= 64 * 1024);
+  CHECK_THROWS_WITH_AS(host.create(vitals_plugin(), "replay_buffer_bytes = 0"),
+                       doctest::Contains("replay_buffer_bytes"), std::runtime_error);
+}

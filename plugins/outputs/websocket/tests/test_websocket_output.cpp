@@ -230,10 +230,79 @@ TEST_CASE("stop closes every connection as going away") {
 
 TEST_CASE("bad configuration is refused with the key named") {
   vitals::testing::Host host;
-  for (const char *bad : {"path = \"api\"", "max_connections = 0", "max_client_buffer = 0",
-                          "slow_client_timeout = \"0s\"", "max_subscriptions = 0"}) {
+  for (const char *bad :
+       {"path = \"api\"", "max_connections = 0", "max_client_buffer = 0", "slow_client_timeout = \"0s\"",
+        "max_subscriptions = 0", "max_subscription_sets = 0", "match_cache_entries = 0"}) {
     CAPTURE(bad);
     std::string key = std::string(bad).substr(0, std::string(bad).find(' '));
     CHECK_THROWS_WITH_AS(host.create(vitals_plugin(), bad), doctest::Contains(key.c_str()), std::runtime_error);
   }
+}
+
+namespace {
+// The samples of every message of `type` among `texts`, counted by series.
+size_t count_samples(const std::vector<std::string> &texts, const std::string &type) {
+  size_t n = 0;
+  for (const auto &t : texts) {
+    if (t.find("\"type\":\"" + type + "\"") == std::string::npos) continue;
+    for (size_t at = t.find("\"series\":"); at != std::string::npos; at = t.find("\"series\":", at + 1)) ++n;
+  }
+  return n;
+}
+}  // namespace
+
+TEST_CASE("a snapshot of many series goes out in slices over several loop turns") {
+  vitals::testing::Host host;
+  auto inst = host.create(vitals_plugin(), instant);
+  REQUIRE(inst.start() == VITALS_OK);
+  std::vector<vitals::testing::Sample> samples;
+  for (int i = 0; i < 20'000; ++i) samples.push_back({"m{i=\"" + std::to_string(i) + "\"}", 1000, double(i)});
+  REQUIRE(inst.consume(samples) == VITALS_OK);
+  auto ws = connect(host);
+  ws->receive(R"({"subscribe":"m"})");
+  // The subscribe handler scans a bounded slice of the series, not all of them.
+  size_t first_turn = count_samples(ws->texts(), "snapshot");
+  CHECK(first_turn > 0);
+  CHECK(first_turn <= 4096);
+  // The rest follows on later turns (a few ms each; generous under sanitizers).
+  for (int i = 0; i < 100 && count_samples(ws->texts(), "snapshot") < 20'000; ++i) host.run_for_ms(50);
+  CHECK(count_samples(ws->texts(), "snapshot") == 20'000);
+}
+
+TEST_CASE("limits: max_subscription_sets bounds the distinct selector sets, with a refusal to the client") {
+  vitals::testing::Host host;
+  auto inst = host.create(vitals_plugin(), std::string(instant) + "max_subscription_sets = 2\n");
+  REQUIRE(inst.start() == VITALS_OK);
+  auto a = connect(host), b = connect(host), c = connect(host);
+  a->receive(R"({"subscribe":"a"})");
+  b->receive(R"({"subscribe":"b"})");
+  c->receive(R"({"subscribe":"c"})");
+  CHECK(c->texts().back().find("\"type\":\"error\"") != std::string::npos);
+  CHECK(c->texts().back().find("max_subscription_sets") != std::string::npos);
+  c->receive(R"({"subscribe":"a"})");  // a set in use costs nothing more
+  CHECK(c->texts().back() == R"({"type":"subscribed","subscriptions":["a"]})");
+  b->disconnect();
+  CHECK(inst.consume({{"a", 1, 1}}) == VITALS_OK);
+  c->receive(R"({"subscribe":"d"})");  // b's set is gone: room again
+  CHECK(c->texts().back() == R"({"type":"subscribed","subscriptions":["a","d"]})");
+}
+
+TEST_CASE("limits: a subscription set's match cache holds at most match_cache_entries series") {
+  vitals::testing::Host host;
+  auto inst = host.create(vitals_plugin(), std::string(instant) + "match_cache_entries = 256\n");
+  REQUIRE(inst.start() == VITALS_OK);
+  std::vector<std::shared_ptr<TestWebSocket>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(connect(host));
+    clients.back()->receive(R"({"subscribe":"m{i=~\".*)" + std::to_string(i) + R"(\"}"})");
+  }
+  std::vector<vitals::testing::Sample> samples;
+  for (int i = 0; i < 10'000; ++i) samples.push_back({"m{i=\"" + std::to_string(i) + "\"}", 2000, double(i)});
+  REQUIRE(inst.consume(samples) == VITALS_OK);
+  // Matching is still right past the cache's size...
+  for (int i = 0; i < 4; ++i) CHECK(count_samples(clients[i]->texts(), "samples") == 1000);
+  // ...and the caches of the four sets stay within their bound.
+  double bytes = host.metric("vitals_websocket_match_cache_bytes");
+  CHECK(bytes > 0);
+  CHECK(bytes <= 4 * 256 * 16);
 }

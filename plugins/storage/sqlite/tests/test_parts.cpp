@@ -30,11 +30,11 @@ JsonScalar num(const std::string &t) { return {JsonScalar::Kind::number, t}; }
 }  // namespace
 
 TEST_CASE("tier: the coarsest whose resolution is at most twice an output bucket") {
-  CHECK(tier(Method::lttb, h, 1000) == Tier::raw);           // 3.6 s per point
-  CHECK(tier(Method::lttb, d, 1000) == Tier::minute);        // 86.4 s
-  CHECK(tier(Method::avg, 30 * d, 1000) == Tier::hour);      // 43.2 min: 720 hourly points
-  CHECK(tier(Method::avg, 30 * d, 2000) == Tier::minute);    // 21.6 min
-  CHECK(tier(Method::avg, 500 * m, 1000) == Tier::minute);   // exactly 30 s
+  CHECK(tier(Method::lttb, h, 1000) == Tier::raw);          // 3.6 s per point
+  CHECK(tier(Method::lttb, d, 1000) == Tier::minute);       // 86.4 s
+  CHECK(tier(Method::avg, 30 * d, 1000) == Tier::hour);     // 43.2 min: 720 hourly points
+  CHECK(tier(Method::avg, 30 * d, 2000) == Tier::minute);   // 21.6 min
+  CHECK(tier(Method::avg, 500 * m, 1000) == Tier::minute);  // exactly 30 s
   CHECK(tier(Method::avg, 500 * m - 1000, 1000) == Tier::raw);
   CHECK(tier(Method::avg, 500 * h, 1000) == Tier::hour);  // exactly 30 min
   // minmax spends two points per bucket: 1 h / 100 points = 50 buckets of 72 s.
@@ -88,6 +88,14 @@ TEST_CASE("times: integer nanoseconds exactly, and the human forms") {
     CHECK_THROWS_WITH(parse_time(str(bad), now, "from"), doctest::Contains("\"from\""));
   }
   CHECK_THROWS(parse_time(JsonScalar{JsonScalar::Kind::boolean, "true"}, now, "from"));
+}
+
+TEST_CASE("times: a relative time past the int64 nanosecond range is refused, naming the input") {
+  // now + 106000 days is past 2262: refused, not wrapped (UBSan runs this).
+  CHECK_THROWS_WITH(parse_time(str("+106000d"), now, "to"), doctest::Contains("+106000d"));
+  CHECK_THROWS_WITH(parse_time(str("now+106000d"), now, "to"), doctest::Contains("out of range"));
+  CHECK(parse_time(str("-106000d"), now, "from") == now - 106'000 * d);
+  CHECK_THROWS_WITH(parse_time(str("2026-02-31T00:00:00Z"), now, "from"), doctest::Contains("2026-02-31"));
 }
 
 TEST_CASE("requests: a JSON object read exactly, refused when malformed") {
