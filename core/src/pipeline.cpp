@@ -85,12 +85,18 @@ bool Pipeline::start_component(Component &c, bool schedule) {
     note_error(c, "start failed: " + c.last_error());
     ok = false;
   }
-  c.started = true;
   // A consumer that failed to start still takes batches, to fail them with
-  // its reason; a producer that failed is not collected.
+  // its reason; a producer that failed is not collected (nor stopped).
   if (!ok && !c.is_consumer()) return false;
+  c.started = true;
   if (c.is_consumer() && c.consumes_on_thread()) c.worker = std::thread([this, comp = &c] { worker_main(comp); });
-  if (schedule && c.is_scheduled()) {
+  if (schedule) schedule_component(c);
+  log_debug(c.id(), std::string("started ") + kind_name(c.kind()) + " (plugin " + c.config().plugin + ")");
+  return ok;
+}
+
+void Pipeline::schedule_component(Component &c) {
+  if (c.is_scheduled()) {
     c.tick_timer = std::make_unique<UvTimer>(loop_, [this, comp = &c] { on_tick(*comp); });
     int64_t now = wall_clock_ns();
     c.next_tick_ns = next_aligned_tick(now, c.interval_ns);
@@ -99,8 +105,6 @@ bool Pipeline::start_component(Component &c, bool schedule) {
     // a 5-minute input silent for up to 5 minutes after start or reload.
     if (c.kind() == VITALS_KIND_INPUT) dispatch_collect(c, now);
   }
-  log_debug(c.id(), std::string("started ") + kind_name(c.kind()) + " (plugin " + c.config().plugin + ")");
-  return ok;
 }
 
 bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool schedule) {
@@ -121,9 +125,11 @@ bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool sche
   // unstarted. At start-up a component that cannot start (a storage whose
   // file is locked by another agent) stops the agent with its reason; after
   // a reload it stays, failing what reaches it, and its error is logged.
+  // Nothing is collected before every component started: a failure must
+  // not leave a collect running on the pool for an instance freed below.
   for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
     Component &c = *find(*it);
-    if (start_component(c, schedule)) continue;
+    if (start_component(c, /*schedule=*/false)) continue;
     diags.error(c.config().file, c.config().line,
                 "[" + std::string(kind_name(c.kind())) + "." + c.id() + "]: start failed: " + c.last_error());
     for (auto &[id, other] : components_) {
@@ -141,6 +147,8 @@ bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool sche
     uv_unref(reinterpret_cast<uv_handle_t *>(inbox_async_));
     return false;
   }
+  if (schedule)
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) schedule_component(*find(*it));
   started_ = true;
   log_info("agent", "pipeline started: " + std::to_string(components_.size()) + " components");
   return true;
@@ -320,12 +328,11 @@ void Pipeline::start_successors() {
   std::vector<Component *> waiting;
   waiting.swap(awaiting_start_);
   for (Component *c : waiting) {
-    // A producer's predecessor must have stopped (released its routes, ports
-    // and connections; it may still wait for acks); a consumer's must be
-    // destroyed (a storage closes its file in its destructor).
-    bool predecessor_holds = std::any_of(retiring_.begin(), retiring_.end(), [&](const auto &r) {
-      return r->id() == c->id() && (!r->quiesced || r->is_consumer());
-    });
+    // The predecessor must have stopped: stop() releases what two instances
+    // cannot share (routes, ports, a database file and its lock). It may
+    // live on a little (acks to deliver, a query still running on the pool).
+    bool predecessor_holds = std::any_of(retiring_.begin(), retiring_.end(),
+                                         [&](const auto &r) { return r->id() == c->id() && !r->quiesced; });
     if (predecessor_holds) {
       awaiting_start_.push_back(c);
       continue;

@@ -110,6 +110,8 @@ class Pipeline {
                                             Diagnostics &diags);
   void wire(const Graph &graph);
   bool start_component(Component &c, bool schedule = true);
+  // Ticks an input or optimizer from now on, and collects an input at once.
+  void schedule_component(Component &c);
   void schedule_next(Component &c);
   void on_tick(Component &c);
   void dispatch_collect(Component &c, int64_t tick_ns);
@@ -163,8 +165,8 @@ class Pipeline {
   std::vector<std::string> order_;  // topological: producers first
   std::vector<std::shared_ptr<Component>> retiring_;
   // Successors created by a reload that wait for their predecessor to stop
-  // (a producer) or be destroyed (a consumer) before they start: two
-  // instances must never own the same resource (a database file, a port).
+  // before they start: two instances must never own the same resource (a
+  // database file, a port).
   std::vector<Component *> awaiting_start_;
   // Shutdown past its timeout: what is queued is failed, not delivered.
   bool abandoning_ = false;

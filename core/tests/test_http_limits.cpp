@@ -333,19 +333,20 @@ TEST_CASE("request bodies in flight are bounded over all connections: the one pa
           [&](const HttpRequest &, std::shared_ptr<HttpResponse> res) { res->send(204, "text/plain", ""); });
   ParsedResponse third, after;
   h.run([&] {
-    // Two clients announce 40 KB each and send half: 80 KB held.
+    // Two clients announce 40 KB each and send 35 KB: 70 KB held.
     TestClient a(h.port()), b(h.port());
     for (TestClient *c : {&a, &b}) {
       c->send("POST /in HTTP/1.1\r\nHost: t\r\nContent-Length: 40000\r\n\r\n");
-      c->send(std::string(20'000, 'x'));
+      c->send(std::string(35'000, 'x'));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     TestClient c(h.port());
     c.send("POST /in HTTP/1.1\r\nHost: t\r\nContent-Length: 40000\r\n\r\n");
+    c.send(std::string(40'000, 'z'));  // bodies count as they arrive: this one passes the bound
     third = c.read_response();
     // The first two finish: their share is released, the next one fits.
-    a.send(std::string(20'000, 'x'));
-    b.send(std::string(20'000, 'x'));
+    a.send(std::string(5'000, 'x'));
+    b.send(std::string(5'000, 'x'));
     CHECK(a.read_response().status == 204);
     CHECK(b.read_response().status == 204);
     TestClient d(h.port());
@@ -356,4 +357,31 @@ TEST_CASE("request bodies in flight are bounded over all connections: the one pa
   CHECK(third.body.find("max_bodies_in_flight") != std::string::npos);
   CHECK(after.status == 204);
   CHECK(h.server->stats().bodies_refused == 1);
+}
+
+TEST_CASE("a connection paused because its answers are not read is closed after idle_timeout") {
+  auto config = test_config();
+  config.idle_timeout_ms = 300;
+  config.max_output_buffer = 16 * 1024;
+  Harness h(config);
+  std::string big(64 * 1024, 'c');
+  h.route("GET", "/big", text(big));
+  h.run([&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(h.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+    timeval timeout{0, 300'000};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    std::string requests;
+    for (int i = 0; i < 200; ++i) requests += get_request("/big");  // 12.8 MB of answers
+    ::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // never reads
+    ::close(fd);
+  });
+  // Paused for output with nothing pending at the handlers, the connection
+  // is idle on the client's side and must not be held forever.
+  CHECK(h.server->stats().idle_timeouts >= 1);
 }

@@ -261,8 +261,6 @@ int Connection::on_headers_complete() {
   // it in the queue: an interim response must not overtake earlier answers.
   if (has_body && queue_.empty() && request_.http_minor >= 1 && request_.headers.has_token("Expect", "100-continue"))
     write("HTTP/1.1 100 Continue\r\n\r\n", {});
-  // A known length is reserved whole, before any of it is read.
-  if (!chunked && parser_.content_length != ULLONG_MAX && !reserve_body_bytes(parser_.content_length)) return -1;
   phase_ = Phase::in_body;
   rate_window_start_ns_ = uv_hrtime();
   rate_window_bytes_ = 0;
@@ -386,7 +384,10 @@ size_t Connection::output_backlog() const {
 
 bool Connection::must_pause_input() const {
   if (!ctx_) return true;
-  return queue_.size() >= ctx_->config.max_pending_requests || output_backlog() >= ctx_->config.max_output_buffer;
+  if (queue_.size() >= ctx_->config.max_pending_requests) return true;
+  // Only between requests: a request half read stays on its own deadlines,
+  // which the server must not run out by pausing it.
+  return phase_ == Phase::awaiting_request && output_backlog() >= ctx_->config.max_output_buffer;
 }
 
 void Connection::resume_if_possible() {
@@ -408,9 +409,12 @@ void Connection::arm_timer() {
   switch (phase_) {
     case Phase::awaiting_request:
       // Waiting on our own handlers (or paused by backpressure) is not the
-      // client's idleness.
-      if (!queue_.empty() || !reading_) {
+      // client's idleness; answers the client does not read are: the idle
+      // deadline runs, restarted whenever the socket takes more (write_done).
+      if (!queue_.empty()) {
         timer_.stop();
+      } else if (!reading_) {
+        timer_.start(ctx_->config.idle_timeout_ms);
       } else {
         timer_.start(first_request_ ? ctx_->config.header_timeout_ms : ctx_->config.idle_timeout_ms);
       }

@@ -113,8 +113,12 @@ void Connection::write_done(int status, size_t bytes) {
   }
   if (ctx_) ctx_->stats.bytes_out += bytes;
   // The client reads again: parse what it sent while its answers waited.
-  if (!closing_ && phase_ == Phase::awaiting_request && (!reading_ || !unparsed_.empty()) && !must_pause_input())
-    resume_timer_.start(0);
+  if (!closing_ && phase_ == Phase::awaiting_request && (!reading_ || !unparsed_.empty())) {
+    if (!must_pause_input())
+      resume_timer_.start(0);
+    else
+      arm_timer();  // progress: the idle deadline starts over
+  }
   // The 101 head is out: the socket can change hands. Must stay last: it
   // frees this connection.
   if (upgrade_handler_ && writes_in_flight_ == 0 && !closing_) handover();

@@ -117,6 +117,8 @@ int check_identity(Database &db) {
 
 }  // namespace
 
+void check_writable(Database &db) { check_identity(db); }
+
 void check_current(Database &db) {
   int found = check_identity(db);
   if (found < schema_version)

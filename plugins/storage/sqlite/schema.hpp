@@ -33,5 +33,8 @@ int migrate(Database &db);
 // Checks, without writing, that the file is a Vitals database of exactly
 // schema_version (what a read-only open needs); throws std::runtime_error.
 void check_current(Database &db);
+// Throws unless a writer could open (and if needed migrate) the file: it is a
+// vitals database (or empty) and not newer than this agent.
+void check_writable(Database &db);
 
 }  // namespace vitals::sqlite

@@ -87,6 +87,12 @@ class SqliteStorage final : public Storage {
     std::error_code ec;
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) throw std::runtime_error("path: cannot create " + path.parent_path().string() + ": " + ec.message());
+    // A file that is not a vitals database (or is newer than this agent)
+    // refuses the config now, so a reload keeps the running storage.
+    if (std::filesystem::exists(path, ec)) {
+      Database probe(settings_.path, Database::Open::read_only);
+      check_writable(probe);
+    }
   }
 
   void start() override {
@@ -96,16 +102,13 @@ class SqliteStorage final : public Storage {
     open_.store(true, std::memory_order_release);
   }
 
-  ~SqliteStorage() override {
-    if (!writer_) return;
-    try {
-      writer_->commit();
-      writer_db_.exec("PRAGMA optimize");
-    } catch (const std::exception &e) {
-      host().error(std::string("closing: ") + e.what());
-    }
-    if (checkpointer_) checkpointer_->detach(writer_db_);
-  }
+  ~SqliteStorage() override { close_writer(); }
+
+  // The core stops a storage once nothing more reaches it; the file and its
+  // writer lock are released here, not at destruction, because a query still
+  // running on the pool may keep this instance alive while a reload's
+  // successor needs the file.
+  void stop() override { close_writer(); }
 
   // Writer thread. The batch joins the open transaction; its ack completes at commit.
   Status consume(const BatchView &batch, vitals_ack_t *ack) override {
@@ -231,6 +234,22 @@ class SqliteStorage final : public Storage {
           settings_, settings_.wal_autocheckpoint_pages > 0 ? settings_.wal_autocheckpoint_pages : 1000);
       checkpointer_->attach(writer_db_);
     }
+  }
+
+  void close_writer() {
+    if (!writer_) return;
+    try {
+      writer_->commit();
+      writer_db_.exec("PRAGMA optimize");
+    } catch (const std::exception &e) {
+      host().error(std::string("closing: ") + e.what());
+    }
+    if (checkpointer_) checkpointer_->detach(writer_db_);
+    checkpointer_.reset();
+    retention_.reset();
+    writer_.reset();
+    writer_db_ = Database();  // closes the writer connection (queries keep theirs)
+    lock_ = WriterLock();
   }
 
   // Retention, when due, between commits on the writer thread.

@@ -2,6 +2,7 @@
 // that leave nothing partial, rollups against a brute-force aggregation,
 // retention, latest values and events.
 #include <algorithm>
+#include <fstream>
 #include <random>
 
 #include "../retention.hpp"
@@ -321,4 +322,22 @@ TEST_CASE("a series row this writer did not load is adopted, not a failure of ev
   CHECK(host.completions() == Completions{{1, VITALS_OK}, {2, VITALS_OK}});
   CHECK(db.integer("SELECT count(*) FROM samples WHERE series_id = " + std::to_string(row)) == 2);
   CHECK(db.integer("SELECT count(*) FROM series") == 1);
+}
+
+TEST_CASE("stop releases the file and its writer lock, though the instance lives on (a query may hold it)") {
+  vitals::testing::Host host;
+  auto first = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto id = host.intern("m");
+  CHECK(consume(first, {{id, now_ns(), 1}}, 1) == VITALS_PENDING);
+  REQUIRE(first.stop() == VITALS_OK);
+  CHECK(host.completions() == Completions{{1, VITALS_OK}});  // committed on stop
+  CHECK_NOTHROW(host.create_started(vitals_plugin(), "flush_interval = \"0s\""));
+  // Queries still answer from the stopped instance.
+  CHECK(query(host, first, R"({"op":"latest","match":"m"})")["series"].size() == 1);
+}
+
+TEST_CASE("a file that is not a vitals database refuses the config at create, before any start") {
+  vitals::testing::Host host;
+  std::ofstream(host.data_dir() + "/metrics.db") << std::string(8192, 'x');
+  CHECK_THROWS_WITH(host.create(vitals_plugin()), doctest::Contains("metrics.db"));
 }
