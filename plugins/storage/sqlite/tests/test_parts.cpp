@@ -2,6 +2,8 @@
 // parsing, the LRU cache, bucket arithmetic.
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "../cache.hpp"
 #include "../query.hpp"
 #include "../request.hpp"
@@ -30,11 +32,11 @@ JsonScalar num(const std::string &t) { return {JsonScalar::Kind::number, t}; }
 }  // namespace
 
 TEST_CASE("tier: the coarsest whose resolution is at most twice an output bucket") {
-  CHECK(tier(Method::lttb, h, 1000) == Tier::raw);           // 3.6 s per point
-  CHECK(tier(Method::lttb, d, 1000) == Tier::minute);        // 86.4 s
-  CHECK(tier(Method::avg, 30 * d, 1000) == Tier::hour);      // 43.2 min: 720 hourly points
-  CHECK(tier(Method::avg, 30 * d, 2000) == Tier::minute);    // 21.6 min
-  CHECK(tier(Method::avg, 500 * m, 1000) == Tier::minute);   // exactly 30 s
+  CHECK(tier(Method::lttb, h, 1000) == Tier::raw);          // 3.6 s per point
+  CHECK(tier(Method::lttb, d, 1000) == Tier::minute);       // 86.4 s
+  CHECK(tier(Method::avg, 30 * d, 1000) == Tier::hour);     // 43.2 min: 720 hourly points
+  CHECK(tier(Method::avg, 30 * d, 2000) == Tier::minute);   // 21.6 min
+  CHECK(tier(Method::avg, 500 * m, 1000) == Tier::minute);  // exactly 30 s
   CHECK(tier(Method::avg, 500 * m - 1000, 1000) == Tier::raw);
   CHECK(tier(Method::avg, 500 * h, 1000) == Tier::hour);  // exactly 30 min
   // minmax spends two points per bucket: 1 h / 100 points = 50 buckets of 72 s.
@@ -142,6 +144,16 @@ TEST_CASE("range query fields: defaults and refusals") {
   refused(R"({"method":"median"})", "unknown method \"median\"");
   refused(R"({"from":"soon"})", "\"from\"");
   refused(R"({"match":5})", "\"match\" must be a string");
+}
+
+TEST_CASE("range query fields: the default from of a to near the earliest time does not wrap") {
+  // Found by fuzzing (tests/fuzz/regressions/query_request): to - 1 h overflowed.
+  constexpr int64_t earliest = std::numeric_limits<int64_t>::min();
+  RangeQuery q = parse_range_query(req(R"({"to":-9223372036854775807})"), now);
+  CHECK(q.to == earliest + 1);
+  CHECK(q.from == earliest);
+  q = parse_range_query(req(R"({"to":-9223368436854775808})"), now);  // exactly an hour after the earliest
+  CHECK(q.from == earliest);
 }
 
 TEST_CASE("query cache: least recently used goes first; writes drop what they touch") {
