@@ -50,12 +50,13 @@ test-sanitize: deps $(ASAN_BUILD)/build.ninja
 # libFuzzer with ASan and UBSan (clang), in its own build dir: coverage
 # instrumentation everywhere, only the fuzz targets built.
 $(FUZZ_BUILD)/build.ninja:
-	CC=clang CXX=clang++ meson setup -Dwerror=false -Dfuzzing=true -Ddebug=true -Doptimization=1 \
+	CC=clang CXX=clang++ $(MESON_SETUP) -Dfuzzing=true -Ddebug=true -Doptimization=1 \
 	  -Db_sanitize=address,undefined -Db_lundef=false $(FUZZ_BUILD)
 
-fuzz:
+fuzz: deps
 	@scripts/install-deps --fuzz
 	$(MAKE) $(FUZZ_BUILD)/build.ninja
+	meson configure $(FUZZ_BUILD) -Dwerror=$(WERROR) >/dev/null
 	ninja -C $(FUZZ_BUILD) $(addprefix tests/fuzz/fuzz_,$(FUZZ_TARGETS))
 	scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_MERGE) $(FUZZ_TARGETS)
 
