@@ -3,12 +3,18 @@
 # is idempotent and quick when nothing is missing).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+# make fuzz: seconds per target, which targets, and whether to merge new
+# coverage back into the committed corpora (tests/fuzz/README.md).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= line_protocol json_telemetry http_request http_parts websocket selector time_parse config query_request
+FUZZ_MERGE   ?= 0
 # CI sets WERROR=true: warnings are errors there.
 WERROR     ?= false
 MESON_SETUP = meson setup -Dwerror=$(WERROR)
 VITALS      = $(BUILD)/core/vitals
 
-.PHONY: all deps build run test test-sanitize bench install format clean
+.PHONY: all deps build run test test-sanitize fuzz bench install format clean
 
 all: build
 
@@ -41,6 +47,19 @@ test-sanitize: deps $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
 
+# libFuzzer with ASan and UBSan (clang), in its own build dir: coverage
+# instrumentation everywhere, only the fuzz targets built.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang CXX=clang++ $(MESON_SETUP) -Dfuzzing=true -Ddebug=true -Doptimization=1 \
+	  -Db_sanitize=address,undefined -Db_lundef=false $(FUZZ_BUILD)
+
+fuzz: deps
+	@scripts/install-deps --fuzz
+	$(MAKE) $(FUZZ_BUILD)/build.ninja
+	meson configure $(FUZZ_BUILD) -Dwerror=$(WERROR) >/dev/null
+	ninja -C $(FUZZ_BUILD) $(addprefix tests/fuzz/fuzz_,$(FUZZ_TARGETS))
+	scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_MERGE) $(FUZZ_TARGETS)
+
 bench: build
 	bench/run-all $(BUILD)
 
@@ -51,4 +70,4 @@ format:
 	find core sdk plugins tests bench -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.c' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

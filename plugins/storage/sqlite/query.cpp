@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "vitals/json_writer.hpp"
 #include "vitals/selector.hpp"
@@ -43,7 +44,11 @@ RangeQuery parse_range_query(const Request &req, int64_t now_ns) {
     const JsonScalar *to = req.get("to");
     q.to = to && to->kind != JsonScalar::Kind::null ? parse_time(*to, now_ns, "to") : now_ns;
     const JsonScalar *from = req.get("from");
-    q.from = from && from->kind != JsonScalar::Kind::null ? parse_time(*from, now_ns, "from") : q.to - hour_ns;
+    // Default: an hour before `to`, or the earliest time for a `to` within an hour of it.
+    constexpr int64_t earliest = std::numeric_limits<int64_t>::min();
+    q.from = from && from->kind != JsonScalar::Kind::null ? parse_time(*from, now_ns, "from")
+             : q.to < earliest + hour_ns                  ? earliest
+                                                          : q.to - hour_ns;
     std::string method = req.string("method", "lttb");
     auto m = method_from_name(method);
     if (!m) throw BadRequest("unknown method \"" + method + "\" (use lttb, minmax, avg or raw)");

@@ -2,6 +2,8 @@
 // parsing, the LRU cache, bucket arithmetic.
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "../cache.hpp"
 #include "../query.hpp"
 #include "../request.hpp"
@@ -150,6 +152,16 @@ TEST_CASE("range query fields: defaults and refusals") {
   refused(R"({"method":"median"})", "unknown method \"median\"");
   refused(R"({"from":"soon"})", "\"from\"");
   refused(R"({"match":5})", "\"match\" must be a string");
+}
+
+TEST_CASE("range query fields: the default from of a to near the earliest time does not wrap") {
+  // Found by fuzzing (tests/fuzz/regressions/query_request): to - 1 h overflowed.
+  constexpr int64_t earliest = std::numeric_limits<int64_t>::min();
+  RangeQuery q = parse_range_query(req(R"({"to":-9223372036854775807})"), now);
+  CHECK(q.to == earliest + 1);
+  CHECK(q.from == earliest);
+  q = parse_range_query(req(R"({"to":-9223368436854775808})"), now);  // exactly an hour after the earliest
+  CHECK(q.from == earliest);
 }
 
 TEST_CASE("query cache: least recently used goes first; writes drop what they touch") {

@@ -1,0 +1,126 @@
+// What the two http_telemetry targets share: options picked by the input's
+// first byte, a deterministic interner, and the oracle that parsing the same
+// body twice through one resolver (the second time from its cache, partly
+// evicted) gives the same samples and the same error.
+//
+// First byte: bits 0-1 precision (ns, us, ms, s; line protocol only), bit 2
+// sanitize_names off, bit 3 a configured extra label, bit 4 tight limits
+// (3 labels, 16-byte names and values, 5 samples). ' ' (0x20) is all
+// defaults, so seed files are a space followed by the body.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../../plugins/inputs/http_telemetry/ingest.hpp"
+#include "../../plugins/inputs/http_telemetry/timestamp.hpp"
+
+namespace vitals::fuzz {
+
+struct TelemetryCase {
+  http_telemetry::Precision precision = http_telemetry::Precision::ns;
+  http_telemetry::IngestOptions options;
+  std::vector<vitals::Label> extra_labels;
+  std::string_view body;
+};
+
+inline TelemetryCase telemetry_case(const uint8_t *data, size_t size) {
+  TelemetryCase c;
+  c.options.now_ns = 1'700'000'000'000'000'000;
+  if (size == 0) return c;
+  uint8_t flags = data[0];
+  static constexpr http_telemetry::Precision precisions[] = {
+      http_telemetry::Precision::ns, http_telemetry::Precision::us, http_telemetry::Precision::ms,
+      http_telemetry::Precision::s};
+  c.precision = precisions[flags & 3];
+  c.options.sanitize_names = (flags & 4) == 0;
+  if (flags & 8) c.extra_labels = {{"host", "fuzz"}};
+  if (flags & 16) {
+    c.options.max_samples = 5;
+    c.options.limits = {3, 16, 16};
+  }
+  c.body = std::string_view(reinterpret_cast<const char *>(data) + 1, size - 1);
+  return c;
+}
+
+// The host's intern(), deterministic: the same series always gets the same
+// id, and series named "refused..." are refused (the host's error path).
+class FuzzInterner {
+ public:
+  vitals_series_id_t intern(const char *name, const vitals_label_t *labels, uint32_t n) {
+    if (std::string_view(name).starts_with("refused")) return 0;
+    std::string key(name);
+    for (uint32_t i = 0; i < n; ++i) {
+      key += '\0';
+      key += labels[i].key;
+      key += '\0';
+      key += labels[i].value;
+    }
+    auto [it, added] = ids_.try_emplace(std::move(key), ids_.size() + 1);
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, vitals_series_id_t> ids_;
+};
+
+struct TelemetryResult {
+  std::optional<http_telemetry::IngestError> error;
+  std::vector<vitals_series_id_t> series;
+  std::vector<int64_t> ts;
+  std::vector<double> values;
+  http_telemetry::IngestCounts counts;
+};
+
+inline void check_same(const TelemetryResult &a, const TelemetryResult &b) {
+  bool same = a.error.has_value() == b.error.has_value() && a.series == b.series && a.ts == b.ts &&
+              a.counts.samples == b.counts.samples && a.counts.string_fields_skipped == b.counts.string_fields_skipped;
+  if (same && a.error) same = a.error->json() == b.error->json();
+  if (same) {
+    for (size_t i = 0; i < a.values.size(); ++i) {
+      // NaN never equals itself; compare bits of the rest.
+      bool both_nan = a.values[i] != a.values[i] && b.values[i] != b.values[i];
+      if (!both_nan && a.values[i] != b.values[i]) same = false;
+    }
+  }
+  if (!same) {
+    std::fprintf(stderr, "parsing the same body twice gave different results (the series cache?)\n");
+    std::abort();
+  }
+}
+
+// Runs parse(options, resolver, batch, counts) twice through one resolver
+// with a small cache and checks both runs agree.
+template <typename Parse>
+void run_telemetry(const TelemetryCase &c, Parse parse) {
+  FuzzInterner interner;
+  http_telemetry::SeriesResolver resolver([&interner](const char *name, const vitals_label_t *labels,
+                                                      uint32_t n) { return interner.intern(name, labels, n); },
+                                          c.extra_labels, 8);
+  TelemetryResult runs[2];
+  for (auto &r : runs) {
+    vitals::Batch batch;
+    r.error = parse(c.options, resolver, batch, r.counts);
+    if (r.error) {
+      (void)r.error->json();
+      if (r.error->status != 400 && r.error->status != 413) std::abort();
+      continue;
+    }
+    const vitals_batch_t &v = batch.view();
+    if (v.n_samples > c.options.max_samples) std::abort();
+    r.series.assign(v.series, v.series + v.n_samples);
+    r.ts.assign(v.ts_ns, v.ts_ns + v.n_samples);
+    r.values.assign(v.values, v.values + v.n_samples);
+    for (auto id : r.series)
+      if (id == 0) std::abort();
+  }
+  check_same(runs[0], runs[1]);
+}
+
+}  // namespace vitals::fuzz
