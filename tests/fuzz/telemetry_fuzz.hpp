@@ -109,7 +109,8 @@ void run_telemetry(const TelemetryCase &c, Parse parse) {
     r.error = parse(c.options, resolver, batch, r.counts);
     if (r.error) {
       (void)r.error->json();
-      if (r.error->status != 400 && r.error->status != 413) std::abort();
+      // 503: the interner refused a series (the agent's series limit).
+      if (r.error->status != 400 && r.error->status != 413 && r.error->status != 503) std::abort();
       continue;
     }
     const vitals_batch_t &v = batch.view();
