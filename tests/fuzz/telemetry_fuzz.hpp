@@ -109,8 +109,9 @@ void run_telemetry(const TelemetryCase &c, Parse parse) {
     r.error = parse(c.options, resolver, batch, r.counts);
     if (r.error) {
       (void)r.error->json();
-      // 503: the interner refused a series (the agent's series limit).
-      if (r.error->status != 400 && r.error->status != 413 && r.error->status != 503) std::abort();
+      // 400 malformed, 413 too many samples, 503 the host refused a series (its limit).
+      int status = r.error->status;
+      if (status != 400 && status != 413 && status != 503) std::abort();
       continue;
     }
     const vitals_batch_t &v = batch.view();
