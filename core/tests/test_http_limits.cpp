@@ -253,14 +253,8 @@ TEST_CASE("a pipelining client that never reads its answers stops being read: it
     res->send(200, "text/plain", four_kib);
   });
   h.run([&] {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(h.port());
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
-    timeval timeout{0, 300'000};  // a send the server no longer reads gives up
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    int fd = connect_raw(h.port(), 300);
+    REQUIRE(fd >= 0);
     std::string requests;
     for (int i = 0; i < 1000; ++i) requests += get_request("/big");
     // 40,000 requests would be 160 MB of answers that nobody reads.
@@ -367,14 +361,8 @@ TEST_CASE("a connection paused because its answers are not read is closed after 
   std::string big(64 * 1024, 'c');
   h.route("GET", "/big", text(big));
   h.run([&] {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(h.port());
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
-    timeval timeout{0, 300'000};
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    int fd = connect_raw(h.port(), 300);
+    REQUIRE(fd >= 0);
     std::string requests;
     for (int i = 0; i < 200; ++i) requests += get_request("/big");  // 12.8 MB of answers
     ::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL);

@@ -76,7 +76,7 @@ class ThreadSink final : public Sink {
 };
 
 // Splits every batch into one batch per sample (a processor that fans out).
-class Splitter final : public vitals::Processor {
+class Splitter : public vitals::Processor {
  public:
   Splitter(vitals::Host host, const vitals::Config &) : Processor(host) {}
   vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *) override {
@@ -90,18 +90,10 @@ class Splitter final : public vitals::Processor {
 };
 
 // The same on the consumer's own thread.
-class ThreadSplitter final : public vitals::Processor {
+class ThreadSplitter final : public Splitter {
  public:
+  using Splitter::Splitter;
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
-  ThreadSplitter(vitals::Host host, const vitals::Config &) : Processor(host) {}
-  vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *) override {
-    for (size_t i = 0; i < batch.size(); ++i) {
-      vitals::Batch one;
-      one.add(batch.series(i), batch.ts_ns(i), batch.value(i));
-      host().emit(one);
-    }
-    return vitals::Status::ok;
-  }
 };
 
 // What the lifecycle tests watch: instances alive, and the order in which
@@ -144,21 +136,13 @@ class SlowInput final : public vitals::Input {
 };
 
 // A splitter that counts its live instances.
-class CountedSplitter final : public vitals::Processor {
+class CountedSplitter final : public Splitter {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
       {"generation", VITALS_CONFIG_INT, 0, "0", "changes the fingerprint", {}},
   };
-  CountedSplitter(vitals::Host host, const vitals::Config &) : Processor(host) { ++g_alive_processors; }
+  CountedSplitter(vitals::Host host, const vitals::Config &config) : Splitter(host, config) { ++g_alive_processors; }
   ~CountedSplitter() override { --g_alive_processors; }
-  vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *) override {
-    for (size_t i = 0; i < batch.size(); ++i) {
-      vitals::Batch one;
-      one.add(batch.series(i), batch.ts_ns(i), batch.value(i));
-      host().emit(one);
-    }
-    return vitals::Status::ok;
-  }
 };
 
 // A push input that, like http_telemetry, promises committed acks.
