@@ -71,10 +71,11 @@ void Pipeline::after_collect(Component &c, int status, const std::string &error,
   c.collect_in_flight = false;
   if (started_ns) c.m.latency_seconds->observe(static_cast<double>(monotonic_ns() - started_ns) / 1e9);
   if (status != VITALS_OK) note_error(c, "collect failed: " + error);
-  // Off-loop emits from this collect may still be in the inbox: route them first.
-  process_inbox();
   if (inputs_stopped_ && c.kind() == VITALS_KIND_INPUT) stop_producer(c);
-  if (c.retiring) sweep_retiring();
+  // Off-loop emits from this collect may still be in the inbox: route them.
+  // This also moves retiring components along, and may destroy `c` if it
+  // was retiring: nothing below may touch it.
+  process_inbox();
 }
 
 void Pipeline::collect_all_once(std::function<void()> done) {
