@@ -49,17 +49,17 @@ std::string ack_mode(const ComponentConfig &c) {
 
 bool reaches_storage(const Config &config, const Graph &graph, const std::string &from) {
   std::set<std::string> seen{from};
-  std::vector<std::string> todo{from};
-  while (!todo.empty()) {
-    std::string id = todo.back();
-    todo.pop_back();
+  std::vector<std::string> frontier{from};
+  while (!frontier.empty()) {
+    std::string id = frontier.back();
+    frontier.pop_back();
     auto it = graph.downstream.find(id);
     if (it == graph.downstream.end()) continue;
     for (const auto &next : it->second) {
       if (!seen.insert(next).second) continue;
       const ComponentConfig *c = config.find(next);
       if (c && c->enabled && c->kind == VITALS_KIND_STORAGE) return true;
-      todo.push_back(next);
+      frontier.push_back(next);
     }
   }
   return false;
