@@ -102,8 +102,9 @@ vitals_series_id_t SeriesRegistry::intern(std::string_view name,
     }
     return 0;
   }
-  vitals_series_id_t id = fnv1a64(text);
-  while (id == 0 || by_id_.count(id)) ++id;
+  // Ids from VITALS_SERIES_ID_PLACEHOLDER_MIN up are the plugins' (plugin.h).
+  vitals_series_id_t id = fnv1a64(text) % VITALS_SERIES_ID_PLACEHOLDER_MIN;
+  while (id == 0 || by_id_.count(id)) id = (id + 1) % VITALS_SERIES_ID_PLACEHOLDER_MIN;
   auto entry = std::make_unique<Entry>();
   entry->name = std::string(name);
   entry->text = text;

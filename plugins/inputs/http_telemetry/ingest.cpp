@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -191,16 +192,65 @@ vitals_series_id_t SeriesResolver::add(std::string_view key, const std::string &
             std::to_string(limits.max_labels) + " (max_labels)";
     return 0;
   }
-  vitals_series_id_t id = intern_(name.c_str(), c_labels_.data(), static_cast<uint32_t>(c_labels_.size()));
-  host_refused_ = id == 0;
-  if (!id) {
-    error = "the agent refused the new series " + quoted(name) +
-            ": its series limit is reached ([agent] max_series); retry later, or raise the limit";
-    return 0;
+  // The series' identity: its name and labels sorted by key (keys are
+  // unique), NUL-separated (neither format lets a NUL into a name or value).
+  std::sort(c_labels_.begin(), c_labels_.end(),
+            [](const vitals_label_t &a, const vitals_label_t &b) { return std::strcmp(a.key, b.key) < 0; });
+  identity_ = name;
+  for (const auto &l : c_labels_) {
+    identity_ += '\0';
+    identity_ += l.key;
+    identity_ += '\0';
+    identity_ += l.value;
   }
-  cache_.insert(key, id);
-  ++interned_;
-  return id;
+  if (vitals_series_id_t id = cache_.find_identity(identity_)) {
+    cache_.insert(key, identity_, id);
+    return id;
+  }
+  auto [it, added] = new_by_identity_.try_emplace(identity_, new_series_.size());
+  if (added) {
+    NewSeries series{name, identity_, {}, 0};
+    for (const auto &l : c_labels_) series.labels.push_back({l.key, l.value});
+    new_series_.push_back(std::move(series));
+  }
+  pending_keys_.try_emplace(std::string(key), it->second);
+  return placeholder(it->second);
+}
+
+std::optional<IngestError> SeriesResolver::finish(vitals::Batch &out, size_t first,
+                                                  std::optional<IngestError> parse_error) {
+  if (parse_error || new_series_.empty()) {
+    forget_new_series();
+    return parse_error;
+  }
+  for (NewSeries &series : new_series_) {
+    c_labels_.clear();
+    for (const auto &l : series.labels) c_labels_.push_back({l.key.c_str(), l.value.c_str()});
+    series.id = intern_(series.name.c_str(), c_labels_.data(), static_cast<uint32_t>(c_labels_.size()));
+    if (!series.id) {
+      // Names were checked here: a refusal means the registry is full, a
+      // condition to retry (503), not a 400 that clients drop.
+      IngestError e;
+      e.status = 503;
+      e.message = "the agent refused the new series " + quoted(series.name) +
+                  ": its series limit is reached ([agent] max_series); retry later, or raise the limit";
+      forget_new_series();
+      return e;
+    }
+    ++interned_;
+  }
+  for (size_t i = first; i < out.size(); ++i)
+    if (vitals_series_id_t id = out.series(i); id >= VITALS_SERIES_ID_PLACEHOLDER_MIN)
+      out.set_series(i, new_series_[id - VITALS_SERIES_ID_PLACEHOLDER_MIN].id);
+  for (const auto &[key, index] : pending_keys_) cache_.insert(key, new_series_[index].identity, new_series_[index].id);
+  forget_new_series();
+  return std::nullopt;
+}
+
+void SeriesResolver::forget_new_series() {
+  new_series_.clear();
+  new_by_identity_.clear();
+  pending_keys_.clear();
 }
 
 }  // namespace vitals::http_telemetry

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "duplicate_finder.hpp"
@@ -72,7 +73,11 @@ std::string quoted(std::string_view text);
 
 // Turns a parsed series into the host's id through the cache. On a miss the
 // parser describes the series (name and labels, already valid) and add()
-// interns it together with the configured extra labels the request did not set.
+// checks it against the limits, with the configured extra labels the request
+// did not set. A series new to the agent is not interned yet: it gets a
+// placeholder id (plugin.h), and finish() interns the request's new series
+// only once the whole request parsed, so a refused request leaves nothing in
+// the agent's registry.
 class SeriesResolver {
  public:
   // The host's intern(): 0 when it refuses the series.
@@ -83,28 +88,56 @@ class SeriesResolver {
                  size_t cache_capacity = default_cache_capacity)
       : intern_(std::move(intern)), extra_labels_(std::move(extra_labels)), cache_(cache_capacity) {}
 
-  vitals_series_id_t find(std::string_view key) { return cache_.find(key); }
-  // Returns 0 and sets error when two labels share a key, the series breaks
-  // a limit or the host refuses it.
+  // The id (maybe a placeholder) a raw key resolved to before, or 0.
+  vitals_series_id_t find(std::string_view key) {
+    if (!pending_keys_.empty()) {
+      if (auto it = pending_keys_.find(key); it != pending_keys_.end()) {
+        cache_.count_hit();  // the cache's by the end of the request
+        return placeholder(it->second);
+      }
+    }
+    return cache_.find(key);
+  }
+  // Returns 0 and sets error when two labels share a key or the series
+  // breaks a limit. Series that are one get one id, whatever their raw keys.
   vitals_series_id_t add(std::string_view key, const std::string &name, const std::vector<vitals::Label> &labels,
                          const SeriesLimits &limits, std::string &error);
+  // Ends a request whose samples from out[first] on were resolved here. After
+  // a parse error, forgets its new series and returns that error. Otherwise
+  // interns them and replaces their placeholders in out; if the host refuses
+  // one (its [agent] max_series is reached) the request gets 503.
+  std::optional<IngestError> finish(vitals::Batch &out, size_t first, std::optional<IngestError> parse_error);
 
-  // True when the last add() failed because the host refused the series:
-  // with names already checked here, that means its series limit is
-  // reached ([agent] max_series), a condition to retry (503), not a 400.
-  bool host_refused() const { return host_refused_; }
   const SeriesCache &cache() const { return cache_; }
   size_t extra_label_count() const { return extra_labels_.size(); }
   uint64_t interned() const { return interned_; }
 
  private:
+  struct NewSeries {
+    std::string name, identity;
+    std::vector<vitals::Label> labels;  // with the extra labels
+    vitals_series_id_t id = 0;          // once interned
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Index = std::unordered_map<std::string, size_t, Hash, std::equal_to<>>;
+
+  static vitals_series_id_t placeholder(size_t index) { return VITALS_SERIES_ID_PLACEHOLDER_MIN + index; }
+  void forget_new_series();
+
   Interner intern_;
   std::vector<vitals::Label> extra_labels_;
   SeriesCache cache_;
   std::vector<vitals_label_t> c_labels_;
   DuplicateFinder<std::string_view> label_keys_;
+  std::string identity_;
+  // The current request's series new to this cache, by identity and by raw key.
+  std::vector<NewSeries> new_series_;
+  Index new_by_identity_;
+  Index pending_keys_;
   uint64_t interned_ = 0;
-  bool host_refused_ = false;
 };
 
 }  // namespace vitals::http_telemetry

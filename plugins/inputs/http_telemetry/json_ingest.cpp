@@ -65,16 +65,16 @@ class Walker {
   Walker(const IngestOptions &options, SeriesResolver &series, vitals::Batch &out, IngestCounts &counts)
       : options_(options), series_(series), out_(out), counts_(counts) {}
 
-  std::optional<IngestError> root(const cJSON *root) {
-    if (cJSON_IsObject(root)) return item(root, "");
-    if (!cJSON_IsArray(root))
-      return at("", std::string("the body must be a JSON object or an array of objects, got ") + type_name(root));
-    size_t i = 0;
-    for (const cJSON *c = root->child; c; c = c->next, ++i) {
-      if (!cJSON_IsObject(c)) return at(element("", i), std::string("expected an object, got ") + type_name(c));
-      if (auto e = item(c, element("", i))) return e;
-    }
-    return std::nullopt;
+  // The body's root object, or one element of its root array.
+  std::optional<IngestError> root_item(const cJSON *item) {
+    if (!cJSON_IsObject(item))
+      return at("", std::string("the body must be a JSON object or an array of objects, got ") + type_name(item));
+    return this->item(item, "");
+  }
+  std::optional<IngestError> array_item(const cJSON *item, size_t i) {
+    std::string path = element("", i);
+    if (!cJSON_IsObject(item)) return at(path, std::string("expected an object, got ") + type_name(item));
+    return this->item(item, path);
   }
 
  private:
@@ -269,11 +269,7 @@ class Walker {
       if (auto e = build_labels()) return e;
       std::string error;
       id = series_.add(key_, name, labels_, options_.limits, error);
-      if (!id) {
-        IngestError e = at(join(parent, key), error);
-        if (series_.host_refused()) e.status = 503;
-        return e;
-      }
+      if (!id) return at(join(parent, key), error);
     }
     out_.add(id, ts, v);
     ++counts_.samples;
@@ -318,19 +314,69 @@ class Walker {
 
 }  // namespace
 
-std::optional<IngestError> parse_json_telemetry(std::string_view body, const IngestOptions &options,
-                                                SeriesResolver &series, vitals::Batch &out, IngestCounts &counts) {
-  if (auto e = check_utf8(body)) return e;
-  if (std::all_of(body.begin(), body.end(), blank)) return IngestError{400, "empty body", {}, {}, {}, {}};
-  if (auto e = find_json_syntax_error(body)) return error_at(body, e->offset, "invalid JSON: " + e->reason);
-  const char *end = nullptr;
+namespace {
+
+using JsonTree = std::unique_ptr<cJSON, decltype(&cJSON_Delete)>;
+
+// cJSON's tree of body[begin, end), which the grammar check accepted.
+JsonTree build(std::string_view body, size_t begin, size_t end, std::optional<IngestError> &error) {
+  const char *stop = nullptr;
   // Not require_null_terminated: with an explicit length cJSON 1.7.15 would
   // then demand a NUL inside the buffer. The grammar check refused trailing data.
-  std::unique_ptr<cJSON, decltype(&cJSON_Delete)> root(cJSON_ParseWithLengthOpts(body.data(), body.size(), &end, false),
-                                                       cJSON_Delete);
-  size_t offset = end ? static_cast<size_t>(end - body.data()) : 0;
-  if (!root) return cjson_error(body, offset);
-  return Walker(options, series, out, counts).root(root.get());
+  JsonTree tree(cJSON_ParseWithLengthOpts(body.data() + begin, end - begin, &stop, false), cJSON_Delete);
+  if (!tree) error = cjson_error(body, stop ? static_cast<size_t>(stop - body.data()) : begin);
+  return tree;
+}
+
+size_t skip_blanks(std::string_view body, size_t p) {
+  while (p < body.size() && blank(body[p])) ++p;
+  return p;
+}
+
+std::optional<IngestError> walk(std::string_view body, const IngestOptions &options, SeriesResolver &series,
+                                vitals::Batch &out, IngestCounts &counts) {
+  if (auto e = check_utf8(body)) return e;
+  if (std::all_of(body.begin(), body.end(), blank)) return IngestError{400, "empty body", {}, {}, {}, {}};
+  // A cJSON node costs ~100 bytes however small its text: the tree of a
+  // whole body of tiny items is many times the body. So a root array is
+  // built one element at a time (the sample limit stops the walk before the
+  // rest is built), and an item holding more values than a valid one can
+  // (max_samples signals, max_labels labels, its own five keys) is refused
+  // before it is built.
+  const size_t max_item_values = options.max_samples + options.limits.max_labels + 6;
+  if (auto e = find_json_syntax_error(body, max_item_values)) {
+    if (!e->too_many_values) return error_at(body, e->offset, "invalid JSON: " + e->reason);
+    return error_at(body, e->offset,
+                    "too many samples in one request: an item holds more than " + std::to_string(max_item_values) +
+                        " JSON values, more than max_samples (" + std::to_string(options.max_samples) +
+                        ") allows; split it",
+                    413);
+  }
+  Walker walker(options, series, out, counts);
+  std::optional<IngestError> error;
+  size_t p = skip_blanks(body, 0);
+  if (body[p] != '[') {
+    JsonTree tree = build(body, p, body.size(), error);
+    return tree ? walker.root_item(tree.get()) : error;
+  }
+  p = skip_blanks(body, p + 1);
+  for (size_t i = 0; body[p] != ']'; ++i) {
+    size_t end = json_value_end(body, p);
+    JsonTree tree = build(body, p, end, error);
+    if (!tree) return error;
+    if (auto e = walker.array_item(tree.get(), i)) return e;
+    p = skip_blanks(body, end);
+    if (body[p] == ',') p = skip_blanks(body, p + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<IngestError> parse_json_telemetry(std::string_view body, const IngestOptions &options,
+                                                SeriesResolver &series, vitals::Batch &out, IngestCounts &counts) {
+  size_t first = out.size();
+  return series.finish(out, first, walk(body, options, series, out, counts));
 }
 
 }  // namespace vitals::http_telemetry

@@ -1,13 +1,15 @@
 // A JSON grammar check that builds nothing: one pass, no allocation.
 #include "json_syntax.hpp"
 
+#include <string>
+
 namespace vitals::http_telemetry {
 
 namespace {
 
 class Checker {
  public:
-  explicit Checker(std::string_view s) : s_(s) {}
+  Checker(std::string_view s, size_t max_item_values) : s_(s), max_item_values_(max_item_values) {}
 
   std::optional<JsonSyntaxError> run() {
     skip_blanks();
@@ -15,6 +17,12 @@ class Checker {
     skip_blanks();
     if (p_ < s_.size()) return JsonSyntaxError{p_, "unexpected data after the JSON value"};
     return std::nullopt;
+  }
+
+  size_t end_of_value(size_t begin) {
+    p_ = begin;
+    value(0);
+    return p_;
   }
 
  private:
@@ -43,6 +51,10 @@ class Checker {
 
   bool value(int depth) {
     if (at_end()) return fail("");
+    if (++item_values_ > max_item_values_) {
+      error_ = JsonSyntaxError{p_, "more than " + std::to_string(max_item_values_) + " values in one item", true};
+      return false;
+    }
     switch (peek()) {
       case '{':
         return object(depth + 1);
@@ -181,6 +193,7 @@ class Checker {
     }
     for (;;) {
       skip_blanks();
+      if (depth == 1) item_values_ = 0;  // each element of the root array is an item
       if (!value(depth)) return false;
       skip_blanks();
       if (at_end()) return fail("");
@@ -196,10 +209,18 @@ class Checker {
   std::string_view s_;
   size_t p_ = 0;
   JsonSyntaxError error_{0, ""};
+  size_t max_item_values_;
+  size_t item_values_ = 0;
 };
 
 }  // namespace
 
-std::optional<JsonSyntaxError> find_json_syntax_error(std::string_view body) { return Checker(body).run(); }
+std::optional<JsonSyntaxError> find_json_syntax_error(std::string_view body, size_t max_item_values) {
+  return Checker(body, max_item_values).run();
+}
+
+size_t json_value_end(std::string_view body, size_t begin) {
+  return Checker(body, static_cast<size_t>(-1)).end_of_value(begin);
+}
 
 }  // namespace vitals::http_telemetry

@@ -393,11 +393,7 @@ class Parser {
     }
     std::string error;
     id = series_.add(key_, name, labels_, options_.limits, error);
-    if (!id) {
-      IngestError e = fail(measurement_.begin, error);
-      if (series_.host_refused()) e.status = 503;
-      return e;
-    }
+    if (!id) return fail(measurement_.begin, error);
     return std::nullopt;
   }
 
@@ -433,7 +429,8 @@ std::optional<IngestError> parse_line_protocol(std::string_view body, Precision 
                                                SeriesResolver &series, vitals::Batch &out, IngestCounts &counts) {
   // UTF-8 is checked line by line: a comment is not read at all. An empty
   // body, as for InfluxDB, is a write of nothing.
-  return Parser(body, precision, options, series, out, counts).run();
+  size_t first = out.size();
+  return series.finish(out, first, Parser(body, precision, options, series, out, counts).run());
 }
 
 }  // namespace vitals::http_telemetry

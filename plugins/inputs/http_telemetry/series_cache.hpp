@@ -29,14 +29,28 @@ class SeriesCache {
     return it->second;
   }
 
-  // Remembers key. A full cache starts over: cheaper than tracking recency on
-  // every hit, and a working set that fits (the normal case) never sees it.
-  void insert(std::string_view key, vitals_series_id_t id) {
+  // A hit served from elsewhere (a request's own new series).
+  void count_hit() { ++hits_; }
+
+  // The id remembered for a series by its identity (SeriesResolver's
+  // canonical form), or 0. Every key find() knows has its identity here: two
+  // raw texts naming one series resolve to one id.
+  vitals_series_id_t find_identity(std::string_view identity) const {
+    auto it = identities_.find(identity);
+    return it == identities_.end() ? 0 : it->second;
+  }
+
+  // Remembers key and the identity of its series. A full cache starts over:
+  // cheaper than tracking recency on every hit, and a working set that fits
+  // (the normal case) never sees it.
+  void insert(std::string_view key, std::string_view identity, vitals_series_id_t id) {
     if (map_.size() >= capacity_) {
       map_.clear();
+      identities_.clear();
       ++resets_;
     }
     map_.emplace(std::string(key), id);
+    identities_.emplace(std::string(identity), id);
   }
 
   size_t size() const { return map_.size(); }
@@ -50,8 +64,10 @@ class SeriesCache {
     using is_transparent = void;
     size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
+  using Map = std::unordered_map<std::string, vitals_series_id_t, Hash, std::equal_to<>>;
   size_t capacity_;
-  std::unordered_map<std::string, vitals_series_id_t, Hash, std::equal_to<>> map_;
+  Map map_;
+  Map identities_;
   uint64_t hits_ = 0, misses_ = 0, resets_ = 0;
 };
 

@@ -82,8 +82,12 @@ typedef enum vitals_severity {
 
 /* ---- data ------------------------------------------------------------------ */
 
-/* Series are interned by the host to 64-bit ids; 0 is never a valid id. */
+/* Series are interned by the host to 64-bit ids; 0 is never a valid id, nor
+ * is any id from VITALS_SERIES_ID_PLACEHOLDER_MIN up: a plugin may use those
+ * to stand for series it will intern later (an input that interns a request's
+ * series only once the whole request proved valid). */
 typedef uint64_t vitals_series_id_t;
+#define VITALS_SERIES_ID_PLACEHOLDER_MIN UINT64_C(0xFFFFFFFF00000000)
 
 typedef struct vitals_label {
   const char *key;

@@ -75,6 +75,9 @@ class Batch {
     events_.push_back({ts_ns, severity, std::move(source), std::move(message), std::move(labels)});
   }
   size_t size() const { return series_.size(); }
+  SeriesId series(size_t i) const { return series_[i]; }
+  // Gives sample i another series: a placeholder id replaced once interned.
+  void set_series(size_t i, SeriesId series) { series_[i] = series; }
   size_t event_count() const { return events_.size(); }
   bool empty() const { return series_.empty() && events_.empty(); }
   void clear() {

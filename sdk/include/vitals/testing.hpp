@@ -342,6 +342,11 @@ class Host {
     for (auto &l : labels) c.push_back({l.key.c_str(), l.value.c_str()});
     return intern(name.c_str(), c.data(), static_cast<uint32_t>(c.size()));
   }
+  // Series interned so far.
+  size_t series_count() {
+    std::lock_guard lock(mutex_);
+    return series_.size();
+  }
   std::string series_text(vitals_series_id_t id) {
     std::lock_guard lock(mutex_);
     return id >= 1 && id <= series_.size() ? series_[id - 1]->text : "";

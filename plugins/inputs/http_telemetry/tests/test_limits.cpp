@@ -1,7 +1,9 @@
 // Hostile bodies: every check must stay linear in the body's size, and the
 // limits on labels per series, name length and label value length hold for
 // both formats with a message that names the limit.
+#include <cjson/cJSON.h>
 #include <doctest/doctest.h>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <string>
@@ -31,6 +33,26 @@ std::string many_fields(size_t n) {
   for (size_t i = 0; i < n; ++i) body += (i ? ",f" : "m f") + std::to_string(i) + "=1";
   return body;
 }
+
+// Counts what cJSON holds at once while an instance lives.
+struct CjsonAllocations {
+  static inline size_t live = 0, peak = 0;
+  CjsonAllocations() {
+    live = peak = 0;
+    cJSON_Hooks hooks{[](size_t n) {
+                        void *p = malloc(n);
+                        live += malloc_usable_size(p);
+                        peak = std::max(peak, live);
+                        return p;
+                      },
+                      [](void *p) {
+                        live -= malloc_usable_size(p);
+                        free(p);
+                      }};
+    cJSON_InitHooks(&hooks);
+  }
+  ~CjsonAllocations() { cJSON_InitHooks(nullptr); }
+};
 
 // A quadratic check takes seconds here (5e9 comparisons); a linear one a few
 // milliseconds, under the sanitizers too.
@@ -151,5 +173,82 @@ TEST_CASE("limits: with max_labels raised, 100,000 labels reach the host once, c
   double seconds = thread_cpu_seconds() - start;
   expect_path_error(p, "duplicate label 'l_7' at signals.t", "signals.t");
   CHECK(seconds < kLinearBudgetSeconds);
+  CHECK(in.interns == 0);
+}
+
+// A refused request must leave nothing behind: interning its series before
+// the last line was read filled the agent's registry (never freed, bounded by
+// max_series) with series that hold no data, from requests that failed.
+TEST_CASE("series: a request refused anywhere interns none of its series") {
+  Ingest in;
+  std::string body;
+  for (int i = 0; i < 1000; ++i) body += "m,host=h" + std::to_string(i) + " v=1 1\n";
+  expect_error(in.line_protocol(body + "m,host=last v=oops 1\n"), "invalid value 'oops' for field 'v'", 1001, 15);
+  CHECK(in.interns == 0);
+  CHECK(in.host.series_count() == 0);
+
+  std::string json = "[";
+  for (int i = 0; i < 1000; ++i) json += R"({"signals": {"s)" + std::to_string(i) + R"(": 1}},)";
+  json += R"({"signals": {"bad": "text"}}])";
+  expect_path_error(in.json(json), "a value must be a number or a boolean, got a string at [1000].signals.bad",
+                    "[1000].signals.bad");
+  CHECK(in.interns == 0);
+  CHECK(in.host.series_count() == 0);
+
+  // The same series, once the request is whole, are interned once each, and
+  // every sample carries its real id.
+  auto ok = in.line_protocol(body);
+  REQUIRE_MESSAGE(!ok.error, ok.error->json());
+  CHECK(in.interns == 1000);
+  REQUIRE(ok.samples.size() == 1000);
+  CHECK(ok.samples[0].series == "m_v{host=\"h0\"}");
+  CHECK(ok.samples[999].series == "m_v{host=\"h999\"}");
+  auto again = in.line_protocol(body);
+  CHECK(in.interns == 1000);
+  CHECK(again.samples[999].series == "m_v{host=\"h999\"}");
+}
+
+TEST_CASE("series: within one request a new series gets one id, whatever raw text names it") {
+  Ingest in;
+  // Tags in another order, and a sanitized name, name the same series: all
+  // three samples belong to one series, interned once.
+  auto p = in.line_protocol("m,a=1,b=2 v=1 1\nm,b=2,a=1 v=2 2\nm,a=1,b=2 v=3 3\n");
+  expect_samples(p, {{"m_v{a=\"1\",b=\"2\"}", 1, 1}, {"m_v{a=\"1\",b=\"2\"}", 2, 2}, {"m_v{a=\"1\",b=\"2\"}", 3, 3}});
+  CHECK(in.interns == 1);
+  // Fields that sanitize to one name in one line stay an error, whether the
+  // first is new or already known.
+  expect_error(in.line_protocol("n rx-bytes=1,rx_bytes=2 1\n"), "name the same series once sanitized", 1, 14);
+  CHECK(in.line_protocol("n rx-bytes=1 1\n").error == std::nullopt);
+  expect_error(in.line_protocol("n rx-bytes=1,rx_bytes=2 2\n"), "name the same series once sanitized", 1, 14);
+  expect_path_error(in.json(R"({"signals": {"rx-bytes": 1, "rx_bytes": 2}})"),
+                    "signals 'rx-bytes' and 'rx_bytes' name the same series once sanitized; rename one at signals",
+                    "signals");
+}
+
+// cJSON builds a node of ~100 bytes per value: a 16 MiB array of tiny items
+// held hundreds of MB before the sample limit was even looked at. Items are
+// parsed one at a time, and an item holding more values than a request may
+// carry samples is refused before it is built.
+TEST_CASE("limits: a JSON body is refused at the sample limit without building it whole") {
+  Ingest in;
+  in.options.max_samples = 1000;
+  std::string many = "[";
+  for (int i = 0; i < 400'000; ++i) many += R"({"name":"m","value":1},)";
+  many += R"({"name":"m","value":1}])";
+  std::string wide = R"({"signals": {)";
+  for (int i = 0; i < 400'000; ++i) wide += "\"s" + std::to_string(i) + "\":1,";
+  wide += R"("last":1}})";
+
+  CjsonAllocations counted;
+  auto p = in.json(many);
+  REQUIRE(p.error);
+  CHECK(p.error->status == 413);
+  CHECK(p.error->message.find("max_samples") != std::string::npos);
+  auto w = in.json(wide);
+  REQUIRE(w.error);
+  CHECK(w.error->status == 413);
+  CHECK(w.error->message.find("max_samples") != std::string::npos);
+  // Built whole, either body took over 40 MB of cJSON nodes.
+  CHECK(CjsonAllocations::peak < 1024 * 1024);
   CHECK(in.interns == 0);
 }
