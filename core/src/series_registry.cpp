@@ -106,16 +106,28 @@ vitals_series_id_t SeriesRegistry::intern(std::string_view name,
   vitals_series_id_t id = fnv1a64(text) % VITALS_SERIES_ID_PLACEHOLDER_MIN;
   while (id == 0 || by_id_.count(id)) id = (id + 1) % VITALS_SERIES_ID_PLACEHOLDER_MIN;
   auto entry = std::make_unique<Entry>();
-  entry->name = std::string(name);
-  entry->text = text;
-  entry->labels = std::move(labels);
-  for (const auto &[k, v] : entry->labels) entry->c_labels.push_back({k.c_str(), v.c_str()});
+  entry->text = std::move(text);
+  entry->text.shrink_to_fit();  // built by appending: its capacity may be twice its size
+  size_t bytes = name.size() + 1;
+  for (const auto &[k, v] : labels) bytes += k.size() + v.size() + 2;
+  entry->strings.reserve(bytes);  // no reallocation below: the pointers into it stay valid
+  auto keep = [&entry](std::string_view s) {
+    size_t at = entry->strings.size();
+    entry->strings.append(s);
+    entry->strings.push_back('\0');
+    return entry->strings.data() + at;
+  };
+  entry->c.name = keep(name);
+  entry->c_labels.reserve(labels.size());
+  for (const auto &[k, v] : labels) {
+    const char *key = keep(k);
+    entry->c_labels.push_back({key, keep(v)});
+  }
   entry->c.id = id;
-  entry->c.name = entry->name.c_str();
   entry->c.text = entry->text.c_str();
   entry->c.labels = entry->c_labels.data();
   entry->c.n_labels = static_cast<uint32_t>(entry->c_labels.size());
-  by_text_.emplace(std::move(text), id);
+  by_text_.emplace(entry->text, id);
   by_id_.emplace(id, std::move(entry));
   return id;
 }

@@ -39,15 +39,18 @@ class SeriesRegistry {
   uint64_t refused_at_limit() const { return refused_at_limit_.load(std::memory_order_relaxed); }
 
  private:
+  // A series costs its canonical text and its name and labels once each
+  // (NUL-terminated, one after another in `strings`): long label values
+  // must not cost many times their size.
   struct Entry {
-    std::string name, text;
-    std::vector<std::pair<std::string, std::string>> labels;
+    std::string text;
+    std::string strings;
     std::vector<vitals_label_t> c_labels;
     vitals_series_t c{};
   };
   mutable std::shared_mutex mutex_;
   std::unordered_map<vitals_series_id_t, std::unique_ptr<Entry>> by_id_;
-  std::unordered_map<std::string, vitals_series_id_t> by_text_;
+  std::unordered_map<std::string_view, vitals_series_id_t> by_text_;  // views of Entry::text
   size_t max_series_ = 1'000'000;
   std::atomic<uint64_t> refused_at_limit_{0};
   int64_t last_limit_log_ns_ = 0;  // under mutex_

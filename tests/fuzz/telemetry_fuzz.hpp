@@ -9,10 +9,12 @@
 // defaults, so seed files are a space followed by the body.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,25 +51,44 @@ inline TelemetryCase telemetry_case(const uint8_t *data, size_t size) {
   return c;
 }
 
-// The host's intern(), deterministic: the same series always gets the same
+// The host's registry, deterministic: the same series always gets the same
 // id, and series named "refused..." are refused (the host's error path).
 class FuzzInterner {
  public:
   vitals_series_id_t intern(const char *name, const vitals_label_t *labels, uint32_t n) {
     if (std::string_view(name).starts_with("refused")) return 0;
+    std::vector<std::pair<std::string, std::string>> sorted;
+    for (uint32_t i = 0; i < n; ++i) sorted.emplace_back(labels[i].key, labels[i].value);
+    std::sort(sorted.begin(), sorted.end());
     std::string key(name);
-    for (uint32_t i = 0; i < n; ++i) {
-      key += '\0';
-      key += labels[i].key;
-      key += '\0';
-      key += labels[i].value;
+    for (const auto &[k, v] : sorted) key += '\0' + k + '\0' + v;
+    auto [it, added] = ids_.try_emplace(std::move(key), series_.size() + 1);
+    if (added) {
+      auto entry = std::make_unique<Entry>();
+      entry->name = name;
+      entry->labels = std::move(sorted);
+      for (const auto &[k, v] : entry->labels) entry->c_labels.push_back({k.c_str(), v.c_str()});
+      entry->c.id = it->second;
+      entry->c.name = entry->name.c_str();
+      entry->c.labels = entry->c_labels.data();
+      entry->c.n_labels = static_cast<uint32_t>(entry->c_labels.size());
+      series_.push_back(std::move(entry));
     }
-    auto [it, added] = ids_.try_emplace(std::move(key), ids_.size() + 1);
     return it->second;
+  }
+  const vitals_series_t *series(vitals_series_id_t id) const {
+    return id >= 1 && id <= series_.size() ? &series_[id - 1]->c : nullptr;
   }
 
  private:
+  struct Entry {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::vector<vitals_label_t> c_labels;
+    vitals_series_t c{};
+  };
   std::map<std::string, vitals_series_id_t> ids_;
+  std::vector<std::unique_ptr<Entry>> series_;
 };
 
 struct TelemetryResult {
@@ -100,8 +121,10 @@ inline void check_same(const TelemetryResult &a, const TelemetryResult &b) {
 template <typename Parse>
 void run_telemetry(const TelemetryCase &c, Parse parse) {
   FuzzInterner interner;
-  http_telemetry::SeriesResolver resolver([&interner](const char *name, const vitals_label_t *labels,
-                                                      uint32_t n) { return interner.intern(name, labels, n); },
+  http_telemetry::SeriesResolver resolver({[&interner](const char *name, const vitals_label_t *labels, uint32_t n) {
+                                             return interner.intern(name, labels, n);
+                                           },
+                                           [&interner](vitals_series_id_t id) { return interner.series(id); }},
                                           c.extra_labels, 8);
   TelemetryResult runs[2];
   for (auto &r : runs) {

@@ -124,8 +124,10 @@ class HttpTelemetry final : public vitals::PushInput {
         write_path_(check_path("write_path", config.string("write_path"))),
         influx_routes_(config.boolean("influx_routes", true)),
         sanitize_names_(config.boolean("sanitize_names", true)),
-        resolver_([h = host.raw()](const char *name, const vitals_label_t *labels,
-                                   uint32_t n) { return h->intern(h->ctx, name, labels, n); },
+        resolver_({[h = host.raw()](const char *name, const vitals_label_t *labels, uint32_t n) {
+                     return h->intern(h->ctx, name, labels, n);
+                   },
+                   [h = host.raw()](vitals_series_id_t id) { return h->series(h->ctx, id); }},
                   extra_labels(config.get("labels"))),
         acks_(std::make_shared<AckState>()) {
     if (path_.empty() && write_path_.empty())

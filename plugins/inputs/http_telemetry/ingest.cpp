@@ -203,13 +203,14 @@ vitals_series_id_t SeriesResolver::add(std::string_view key, const std::string &
     identity_ += '\0';
     identity_ += l.value;
   }
-  if (vitals_series_id_t id = cache_.find_identity(identity_)) {
-    cache_.insert(key, identity_, id);
+  const size_t identity_hash = std::hash<std::string_view>{}(identity_);
+  if (vitals_series_id_t id = known_id(name, identity_hash)) {
+    cache_.insert(key, identity_hash, id);
     return id;
   }
   auto [it, added] = new_by_identity_.try_emplace(identity_, new_series_.size());
   if (added) {
-    NewSeries series{name, identity_, {}, 0};
+    NewSeries series{name, identity_hash, {}, 0};
     for (const auto &l : c_labels_) series.labels.push_back({l.key, l.value});
     new_series_.push_back(std::move(series));
   }
@@ -226,7 +227,7 @@ std::optional<IngestError> SeriesResolver::finish(vitals::Batch &out, size_t fir
   for (NewSeries &series : new_series_) {
     c_labels_.clear();
     for (const auto &l : series.labels) c_labels_.push_back({l.key.c_str(), l.value.c_str()});
-    series.id = intern_(series.name.c_str(), c_labels_.data(), static_cast<uint32_t>(c_labels_.size()));
+    series.id = registry_.intern(series.name.c_str(), c_labels_.data(), static_cast<uint32_t>(c_labels_.size()));
     if (!series.id) {
       // Names were checked here: a refusal means the registry is full, a
       // condition to retry (503), not a 400 that clients drop.
@@ -242,9 +243,23 @@ std::optional<IngestError> SeriesResolver::finish(vitals::Batch &out, size_t fir
   for (size_t i = first; i < out.size(); ++i)
     if (vitals_series_id_t id = out.series(i); id >= VITALS_SERIES_ID_PLACEHOLDER_MIN)
       out.set_series(i, new_series_[id - VITALS_SERIES_ID_PLACEHOLDER_MIN].id);
-  for (const auto &[key, index] : pending_keys_) cache_.insert(key, new_series_[index].identity, new_series_[index].id);
+  for (const auto &[key, index] : pending_keys_)
+    cache_.insert(key, new_series_[index].identity_hash, new_series_[index].id);
   forget_new_series();
   return std::nullopt;
+}
+
+vitals_series_id_t SeriesResolver::known_id(const std::string &name, size_t identity_hash) const {
+  vitals_series_id_t id = cache_.find_identity(identity_hash);
+  if (!id) return 0;
+  // Hashes collide, however rarely: the candidate must be this series.
+  const vitals_series_t *s = registry_.series(id);
+  if (!s || name != s->name || s->n_labels != c_labels_.size()) return 0;
+  for (size_t i = 0; i < c_labels_.size(); ++i)
+    if (std::strcmp(c_labels_[i].key, s->labels[i].key) != 0 ||
+        std::strcmp(c_labels_[i].value, s->labels[i].value) != 0)
+      return 0;
+  return id;
 }
 
 void SeriesResolver::forget_new_series() {

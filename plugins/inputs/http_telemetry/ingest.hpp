@@ -80,13 +80,18 @@ std::string quoted(std::string_view text);
 // the agent's registry.
 class SeriesResolver {
  public:
-  // The host's intern(): 0 when it refuses the series.
-  using Interner = std::function<vitals_series_id_t(const char *name, const vitals_label_t *labels, uint32_t n)>;
+  // What the resolver uses of the host's series registry.
+  struct Registry {
+    // 0 when the host refuses the series.
+    std::function<vitals_series_id_t(const char *name, const vitals_label_t *labels, uint32_t n)> intern;
+    // nullptr when unknown.
+    std::function<const vitals_series_t *(vitals_series_id_t id)> series;
+  };
   static constexpr size_t default_cache_capacity = 65536;
 
-  SeriesResolver(Interner intern, std::vector<vitals::Label> extra_labels,
+  SeriesResolver(Registry registry, std::vector<vitals::Label> extra_labels,
                  size_t cache_capacity = default_cache_capacity)
-      : intern_(std::move(intern)), extra_labels_(std::move(extra_labels)), cache_(cache_capacity) {}
+      : registry_(std::move(registry)), extra_labels_(std::move(extra_labels)), cache_(cache_capacity) {}
 
   // The id (maybe a placeholder) a raw key resolved to before, or 0.
   vitals_series_id_t find(std::string_view key) {
@@ -114,7 +119,8 @@ class SeriesResolver {
 
  private:
   struct NewSeries {
-    std::string name, identity;
+    std::string name;
+    size_t identity_hash;
     std::vector<vitals::Label> labels;  // with the extra labels
     vitals_series_id_t id = 0;          // once interned
   };
@@ -125,9 +131,11 @@ class SeriesResolver {
   using Index = std::unordered_map<std::string, size_t, Hash, std::equal_to<>>;
 
   static vitals_series_id_t placeholder(size_t index) { return VITALS_SERIES_ID_PLACEHOLDER_MIN + index; }
+  // The id the cache knows for the series of name and c_labels_ (sorted), or 0.
+  vitals_series_id_t known_id(const std::string &name, size_t identity_hash) const;
   void forget_new_series();
 
-  Interner intern_;
+  Registry registry_;
   std::vector<vitals::Label> extra_labels_;
   SeriesCache cache_;
   std::vector<vitals_label_t> c_labels_;

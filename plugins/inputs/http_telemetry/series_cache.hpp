@@ -32,25 +32,27 @@ class SeriesCache {
   // A hit served from elsewhere (a request's own new series).
   void count_hit() { ++hits_; }
 
-  // The id remembered for a series by its identity (SeriesResolver's
-  // canonical form), or 0. Every key find() knows has its identity here: two
-  // raw texts naming one series resolve to one id.
-  vitals_series_id_t find_identity(std::string_view identity) const {
-    auto it = identities_.find(identity);
+  // The id remembered for a series by the hash of its identity (name and
+  // sorted labels), or 0: a candidate the caller checks against the series.
+  // Every key find() knows has its identity here, so two raw texts naming
+  // one series resolve to one id. A hash, not the text: label values may be
+  // kilobytes, and the host keeps them already.
+  vitals_series_id_t find_identity(size_t identity_hash) const {
+    auto it = identities_.find(identity_hash);
     return it == identities_.end() ? 0 : it->second;
   }
 
   // Remembers key and the identity of its series. A full cache starts over:
   // cheaper than tracking recency on every hit, and a working set that fits
   // (the normal case) never sees it.
-  void insert(std::string_view key, std::string_view identity, vitals_series_id_t id) {
+  void insert(std::string_view key, size_t identity_hash, vitals_series_id_t id) {
     if (map_.size() >= capacity_) {
       map_.clear();
       identities_.clear();
       ++resets_;
     }
     map_.emplace(std::string(key), id);
-    identities_.emplace(std::string(identity), id);
+    identities_[identity_hash] = id;
   }
 
   size_t size() const { return map_.size(); }
@@ -64,10 +66,9 @@ class SeriesCache {
     using is_transparent = void;
     size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
-  using Map = std::unordered_map<std::string, vitals_series_id_t, Hash, std::equal_to<>>;
   size_t capacity_;
-  Map map_;
-  Map identities_;
+  std::unordered_map<std::string, vitals_series_id_t, Hash, std::equal_to<>> map_;
+  std::unordered_map<size_t, vitals_series_id_t> identities_;
   uint64_t hits_ = 0, misses_ = 0, resets_ = 0;
 };
 

@@ -65,8 +65,9 @@ class Jsonl final : public vitals::Output {
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
 
   static constexpr int64_t max_files_limit = 1000;
-  // Past this many distinct series the prefix cache starts over.
-  static constexpr size_t max_cached_series = 100'000;
+  // Past this many bytes of cached prefixes the cache starts over: bounded
+  // in bytes, since one series with long labels may take kilobytes.
+  static constexpr size_t max_cached_bytes = 8u << 20;
 
   Jsonl(vitals::Host host, const vitals::Config &config)
       : Output(host),
@@ -140,7 +141,10 @@ class Jsonl final : public vitals::Output {
   // `"series":..,"name":..,"labels":{..}` for a series, escaped once and reused.
   const std::string &series_fields(vitals::SeriesId id) {
     if (auto it = series_cache_.find(id); it != series_cache_.end()) return it->second;
-    if (series_cache_.size() >= max_cached_series) series_cache_.clear();
+    if (series_cache_bytes_ >= max_cached_bytes) {
+      series_cache_.clear();
+      series_cache_bytes_ = 0;
+    }
     std::string fields;
     if (const vitals_series_t *s = host().series(id)) {
       fields += "\"series\":";
@@ -152,6 +156,7 @@ class Jsonl final : public vitals::Output {
     } else {
       fields = "\"series\":null,\"name\":null,\"labels\":{}";
     }
+    series_cache_bytes_ += fields.size() + sizeof(vitals::SeriesId) + 64;  // the text and the node holding it
     return series_cache_.emplace(id, std::move(fields)).first->second;
   }
 
@@ -246,6 +251,7 @@ class Jsonl final : public vitals::Output {
   std::string buffer_;
   std::vector<size_t> line_ends_;
   std::unordered_map<vitals::SeriesId, std::string> series_cache_;
+  size_t series_cache_bytes_ = 0;
   uint64_t lines_written_ = 0, bytes_written_ = 0, rotations_ = 0;
 };
 

@@ -150,7 +150,7 @@ std::string encode_page(std::vector<const ExposedSample *> samples, bool timesta
       for (const auto &[labels, s] : by_name[base + part]) f.samples.push_back(s);
     }
     std::sort(f.samples.begin(), f.samples.end(), [](const ExposedSample *a, const ExposedSample *b) {
-      if (a->labels_without_le != b->labels_without_le) return a->labels_without_le < b->labels_without_le;
+      if (a->group_labels() != b->group_labels()) return a->group_labels() < b->group_labels();
       int pa = histogram_part(*a), pb = histogram_part(*b);
       if (pa != pb) return pa < pb;
       return le_value(a->le) < le_value(b->le);

@@ -24,7 +24,10 @@ struct ExposedSample {
   std::string name;    // metric name
   std::string labels;  // `k="v",k2="v2"`, sorted by key; "" without labels
   std::string le;      // value of the `le` label ("" if none), for histograms
+  // The labels but le, kept only where they differ from `labels`: long label
+  // values must not cost their size twice per series.
   std::string labels_without_le;
+  const std::string &group_labels() const { return le.empty() ? labels : labels_without_le; }
   std::string help;  // the series' original name
   int64_t ts_ns = 0;
   double value = 0;

@@ -127,6 +127,7 @@ class Prometheus final : public Output {
       else
         e.labels_without_le += (e.labels_without_le.empty() ? "" : ",") + pair;
     }
+    if (e.le.empty()) e.labels_without_le = std::string();  // group_labels() gives `labels`
     return e;
   }
 

@@ -43,13 +43,16 @@ SeriesPtr make_series_info(int64_t id, std::string text, std::string name, std::
   s->name = std::move(name);
   s->labels = std::move(labels);
   std::sort(s->labels.begin(), s->labels.end(), [](const Label &a, const Label &b) { return a.key < b.key; });
-  s->json_fields = "\"series\":";
-  json::append_string(s->json_fields, s->text);
-  s->json_fields += ",\"name\":";
-  json::append_string(s->json_fields, s->name);
-  s->json_fields += ",\"labels\":";
-  s->json_fields += labels_json(s->labels);
   return s;
+}
+
+void append_series_fields(std::string &out, const SeriesInfo &s) {
+  out += "\"series\":";
+  json::append_string(out, s.text);
+  out += ",\"name\":";
+  json::append_string(out, s.name);
+  out += ",\"labels\":";
+  out += labels_json(s.labels);
 }
 
 void Catalog::add(std::vector<SeriesPtr> series) {
@@ -135,8 +138,9 @@ Stored load_stored(Database &db, Catalog &catalog) {
     } catch (const std::invalid_argument &e) {
       throw std::runtime_error(db.path() + ": series " + text + ": " + e.what());
     }
-    infos.push_back(make_series_info(id, text, std::string(series.column_text(2)), std::move(labels)));
-    out.text_rows.emplace(text, id);
+    SeriesPtr info = make_series_info(id, text, std::string(series.column_text(2)), std::move(labels));
+    out.text_rows.emplace(info->text, info);
+    infos.push_back(std::move(info));
     out.series_ids.push_back(id);
   }
   Statement newest = db.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 ORDER BY ts DESC LIMIT 1");

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -22,7 +23,6 @@ struct SeriesInfo {
   int64_t id = 0;  // series.id in the database
   std::string text, name;
   std::vector<Label> labels;  // sorted by key
-  std::string json_fields;    // "series":..,"name":..,"labels":{..}
 };
 
 struct Latest {
@@ -32,8 +32,11 @@ struct Latest {
 
 using SeriesPtr = std::shared_ptr<const SeriesInfo>;
 
-// Builds a SeriesInfo, json_fields included.
+// Builds a SeriesInfo, its labels sorted.
 SeriesPtr make_series_info(int64_t id, std::string text, std::string name, std::vector<Label> labels);
+// Appends "series":..,"name":..,"labels":{..}: written for each reply, not
+// kept, since long label values would cost their size again per series.
+void append_series_fields(std::string &out, const SeriesInfo &s);
 // {"key":"value",...}
 std::string labels_json(const std::vector<Label> &labels);
 // Reads labels_json() output back; throws std::invalid_argument.
@@ -41,11 +44,14 @@ std::vector<Label> parse_labels_json(std::string_view text);
 
 class Catalog;
 
+// Series by their text, each key a view of its value's text.
+using TextRows = std::unordered_map<std::string_view, SeriesPtr>;
+
 // What the file holds at open, besides the catalog's part.
 struct Stored {
-  std::unordered_map<std::string, int64_t> text_rows;  // series text -> series.id
-  std::unordered_map<int64_t, Latest> latest;          // newest raw row per series.id
-  std::vector<int64_t> series_ids;                     // in creation order
+  TextRows text_rows;
+  std::unordered_map<int64_t, Latest> latest;  // newest raw row per series.id
+  std::vector<int64_t> series_ids;             // in creation order
   int64_t sample_count = 0;
 };
 // Reads every series and the newest sample of each (one index seek per

@@ -103,7 +103,7 @@ QueryReplyText QueryEngine::series(const Request &req) {
   for (const auto &s : catalog_.match(sel)) {
     out += first ? "{" : ",{";
     first = false;
-    out += s->json_fields;
+    append_series_fields(out, *s);
     out += '}';
   }
   out += "]}";
@@ -117,7 +117,7 @@ QueryReplyText QueryEngine::latest(const Request &req) {
   for (const auto &[s, l] : catalog_.latest(sel)) {
     out += first ? "{" : ",{";
     first = false;
-    out += s->json_fields;
+    append_series_fields(out, *s);
     out += ",\"ts\":";
     json::append_int(out, l.ts);
     out += ",\"value\":";
@@ -174,7 +174,7 @@ void QueryEngine::append_raw_series(const RangeQuery &q, const std::vector<Serie
   for (const auto &s : matched) {
     size_t mark = out.size();
     out += first ? "{" : ",{";
-    out += s->json_fields;
+    append_series_fields(out, *s);
     out += ",\"points\":[";
     int64_t n = 0;
     try {
@@ -287,7 +287,7 @@ std::string QueryEngine::run(const RangeQuery &q, const Selector &sel, Tier tier
     if (result.empty()) continue;
     out += first ? "{" : ",{";
     first = false;
-    out += s->json_fields;
+    append_series_fields(out, *s);
     out += ',';
     append_points(out, result);
     out += '}';

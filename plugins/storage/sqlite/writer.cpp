@@ -106,8 +106,8 @@ int64_t Writer::resolve(SeriesId host_id) {
   if (!s || !s->text || !s->name)
     throw std::invalid_argument("batch refers to unknown series id " + std::to_string(host_id));
   if (auto it = text_rows_.find(s->text); it != text_rows_.end()) {
-    host_rows_.emplace(host_id, it->second);
-    return it->second;
+    host_rows_.emplace(host_id, it->second->id);
+    return it->second->id;
   }
   std::vector<Label> labels;
   for (uint32_t i = 0; i < s->n_labels; ++i)
@@ -122,7 +122,7 @@ int64_t Writer::resolve(SeriesId host_id) {
   auto with_id = std::make_shared<SeriesInfo>(*info);
   with_id->id = id;
   host_rows_.emplace(host_id, id);
-  text_rows_.emplace(with_id->text, id);
+  text_rows_.emplace(with_id->text, with_id);
   tx_.new_series.push_back({host_id, std::move(with_id)});
   return id;
 }

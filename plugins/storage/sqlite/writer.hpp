@@ -110,8 +110,8 @@ class Writer {
   Statement upsert_minute_, upsert_hour_, delete_minute_, rebuild_minute_, delete_hour_, rebuild_hour_;
   Statement add_count_;
 
-  std::unordered_map<SeriesId, int64_t> host_rows_;     // host series id -> series.id
-  std::unordered_map<std::string, int64_t> text_rows_;  // series text -> series.id
+  std::unordered_map<SeriesId, int64_t> host_rows_;  // host series id -> series.id
+  TextRows text_rows_;                               // every series in the file
   std::unordered_map<int64_t, Latest> committed_latest_;
   std::vector<int64_t> series_ids_;
 

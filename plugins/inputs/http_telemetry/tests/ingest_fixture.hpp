@@ -33,12 +33,12 @@ struct Parsed {
 class Ingest {
  public:
   explicit Ingest(std::vector<vitals::Label> extra_labels = {}, size_t cache_capacity = 1024)
-      : resolver_(
-            [this](const char *name, const vitals_label_t *labels, uint32_t n) {
-              ++interns;
-              return host.table()->intern(host.table()->ctx, name, labels, n);
-            },
-            std::move(extra_labels), cache_capacity) {}
+      : resolver_({[this](const char *name, const vitals_label_t *labels, uint32_t n) {
+                     ++interns;
+                     return host.table()->intern(host.table()->ctx, name, labels, n);
+                   },
+                   [this](vitals_series_id_t id) { return host.table()->series(host.table()->ctx, id); }},
+                  std::move(extra_labels), cache_capacity) {}
 
   Parsed line_protocol(std::string_view body, Precision precision = Precision::ns) {
     return run([&](vitals::Batch &b, IngestCounts &c) {
