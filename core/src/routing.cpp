@@ -33,11 +33,14 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
   if (stopping_ && inputs_stopped_ && from.kind() == VITALS_KIND_INPUT && !on_loop_thread()) return VITALS_STOPPED;
   if (batch->n_samples == 0 && batch->n_events == 0) {
     if (fn) {
-      // Nothing to deliver: acknowledge at once, but never re-entrantly.
+      // Nothing to deliver: acknowledge at once, but never re-entrantly. The
+      // callback is the plugin's code: counted, so the instance outlives it.
+      from.offloop_pending += 1;
       InboxItem item{InboxItem::Kind::emit};
       item.batch = std::make_shared<Batch>();
       item.fn = fn;
       item.user = user;
+      item.from_serial = from.serial;
       post(std::move(item));
     }
     return VITALS_OK;
@@ -282,7 +285,8 @@ void Pipeline::process_inbox() {
         break;
       case InboxItem::Kind::emit: {
         if (item.batch->empty()) {
-          if (item.fn) item.fn(item.user, VITALS_OK, nullptr);
+          item.fn(item.user, VITALS_OK, nullptr);
+          if (Component *c = find_instance(item.from_serial)) c->offloop_pending -= 1;
           break;
         }
         // Never null: an instance with emits in the inbox is not destroyed.

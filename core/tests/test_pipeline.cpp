@@ -116,13 +116,15 @@ class SlowInput final : public vitals::Input {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
       {"collect_ms", VITALS_CONFIG_INT, 0, "100", "how long a collect takes", {}},
+      {"empty", VITALS_CONFIG_BOOL, 0, "false", "emit a batch without samples", {}},
   };
-  SlowInput(vitals::Host host, const vitals::Config &config) : Input(host), collect_ms_(config.integer("collect_ms")) {}
+  SlowInput(vitals::Host host, const vitals::Config &config)
+      : Input(host), collect_ms_(config.integer("collect_ms")), empty_(config.boolean("empty")) {}
   ~SlowInput() override { note_event("destroyed " + host().instance_id()); }
   void collect(int64_t now_ns) override {
     std::this_thread::sleep_for(std::chrono::milliseconds(collect_ms_));
     vitals::Batch b;
-    b.add(host().intern("slow"), now_ns, 1);
+    if (!empty_) b.add(host().intern("slow"), now_ns, 1);
     host().emit(b, [this](int, std::string_view) {
       acks_seen_ += 1;
       note_event("acked");
@@ -132,6 +134,7 @@ class SlowInput final : public vitals::Input {
 
  private:
   int64_t collect_ms_;
+  bool empty_;
   int acks_seen_ = 0;
 };
 
@@ -543,6 +546,20 @@ generation = )" + std::to_string(generation) +
   auto ev = events();
   CHECK(index_of(ev, "acked") < index_of(ev, "destroyed slow"));
   CHECK(g_sinks["sink"].series == std::vector<std::string>{"slow"});
+}
+
+TEST_CASE("an input retired mid-collect outlives the ack of an empty batch") {
+  Harness h;
+  const std::string sink = "[output.sink]\nplugin = \"sink\"\ninputs = [\"*\"]\n";
+  h.start(sink + "[input.slow]\nplugin = \"slow_input\"\ninterval = \"1h\"\ncollect_ms = 150\nempty = true\n");
+  h.run_until([] { return false; }, 20);
+  h.reload(sink);
+  REQUIRE(h.run_until([] { return index_of(events(), "destroyed slow") < events().size(); }));
+  h.run_until([] { return false; }, 50);
+  auto ev = events();
+  INFO(ev.size());
+  REQUIRE(index_of(ev, "acked") < ev.size());
+  CHECK(index_of(ev, "acked") < index_of(ev, "destroyed slow"));
 }
 
 TEST_CASE("an input replaced mid-collect: its emit is its own, not its successor's") {
