@@ -38,6 +38,12 @@ int host_emit(vitals_host_ctx_t *ctx, const vitals_batch_t *batch, vitals_ack_fn
   return c.pipeline->emit(*c.component, batch, fn, user);
 }
 
+int host_emit_for(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t *batch, vitals_ack_fn fn,
+                  void *user) {
+  auto &c = ctx_of(ctx);
+  return c.pipeline->emit(*c.component, batch, fn, user, reinterpret_cast<uintptr_t>(parent));
+}
+
 void host_complete(vitals_host_ctx_t *ctx, vitals_ack_t *ack, int status, const char *error) {
   ctx_of(ctx).pipeline->complete(reinterpret_cast<uintptr_t>(ack), status, error);
 }
@@ -122,6 +128,7 @@ vitals_host_t make_host_template() {
   t.intern = host_intern;
   t.series = host_series;
   t.emit = host_emit;
+  t.emit_for = host_emit_for;
   t.complete = host_complete;
   t.loop = host_loop;
   t.timer_start = host_timer_start;

@@ -78,7 +78,9 @@ class Pipeline {
 
   // ---- host services (host_table.cpp calls these) -----------------------------
   // Any thread.
-  int emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user);
+  // parent_delivery: the open delivery to `from` this batch is made of
+  // (emit_for); 0 for the one being consumed on this thread, if any.
+  int emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user, uint64_t parent_delivery = 0);
   // Any thread.
   void complete(uint64_t delivery_id, int status, const char *error);
   bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }

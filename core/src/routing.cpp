@@ -22,7 +22,8 @@ struct ThreadConsuming {
 thread_local ThreadConsuming thread_consuming;
 }  // namespace
 
-int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user) {
+int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user,
+                   uint64_t parent_delivery) {
   if (!batch || (batch->n_samples && (!batch->series || !batch->ts_ns || !batch->values)) ||
       (batch->n_events && !batch->events))
     return VITALS_INVALID;
@@ -50,6 +51,11 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
     bool in_collect = collecting_ == &from;
     bool in_consume = consuming_ == &from;
     AckNode *parent = in_consume ? consuming_node_ : nullptr;
+    if (parent_delivery) {
+      auto d = deliveries_.find(parent_delivery);
+      if (d == deliveries_.end() || d->second.target != &from) return VITALS_INVALID;
+      parent = d->second.node;
+    }
     return emit_on_loop(from, std::move(owned), fn, user, in_collect || in_consume, parent);
   }
   int64_t weight = static_cast<int64_t>(owned->weight());
@@ -61,7 +67,10 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
   item.user = user;
   // components_ is loop-only; the inbox looks the instance up again there.
   item.from_serial = from.serial;
-  if (thread_consuming.component == &from) item.parent_delivery = thread_consuming.delivery_id;
+  if (parent_delivery)
+    item.parent_delivery = parent_delivery;
+  else if (thread_consuming.component == &from)
+    item.parent_delivery = thread_consuming.delivery_id;
   post(std::move(item));
   return VITALS_OK;
 }
@@ -298,9 +307,11 @@ void Pipeline::process_inbox() {
         from->offloop_pending -= static_cast<int64_t>(item.batch->weight());
         AckNode *parent = nullptr;
         if (item.parent_delivery) {
-          // Posted before the consume's own completion, so still open.
+          // Posted before the delivery's completion (emit_for's contract), so
+          // still open; a plugin that completed first gets its batch routed
+          // without the link.
           auto d = deliveries_.find(item.parent_delivery);
-          if (d != deliveries_.end()) parent = d->second.node;
+          if (d != deliveries_.end() && d->second.target == from) parent = d->second.node;
         }
         emit_on_loop(*from, std::move(item.batch), item.fn, item.user, /*park_when_blocked=*/true, parent);
         break;

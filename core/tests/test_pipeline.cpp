@@ -96,6 +96,23 @@ class ThreadSplitter final : public Splitter {
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
 };
 
+// Answers PENDING and emits what it consumed a little later, from a timer
+// (a processor that batches or enriches), with the ack it was given as the
+// parent; completes it right after.
+class LaterProcessor final : public vitals::Processor {
+ public:
+  LaterProcessor(vitals::Host host, const vitals::Config &) : Processor(host) {}
+  vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *ack) override {
+    auto copy = std::make_shared<vitals::Batch>();
+    for (size_t i = 0; i < batch.size(); ++i) copy->add(batch.series(i), batch.ts_ns(i), batch.value(i));
+    start_timer(1, 0, [this, copy, ack] {
+      CHECK(host().emit_for(ack, *copy) == VITALS_OK);
+      host().complete(ack, vitals::Status::ok);
+    });
+    return vitals::Status::pending;
+  }
+};
+
 // What the lifecycle tests watch: instances alive, and the order in which
 // collects ended, acks arrived and instances were destroyed.
 std::mutex g_events_mutex;
@@ -193,6 +210,7 @@ struct Harness {
     catalog.add(in_process<CountedSplitter>("counted_splitter"));
     catalog.add(in_process<CommittedSource>("committed_source"));
     catalog.add(in_process<NullStorage>("null_storage"));
+    catalog.add(in_process<LaterProcessor>("later"));
     g_events.clear();
   }
   ~Harness() {
@@ -708,6 +726,31 @@ mode = "pending"
   for (auto *a : sink.pending) sink.host->complete(sink.host->ctx, a, VITALS_OK, nullptr);
   REQUIRE(h.run_until([&] { return ack.calls > 0; }));
   CHECK(ack.status == VITALS_OK);
+}
+
+TEST_CASE("a processor that answers PENDING and emits later passes its input's ack to what it emits") {
+  Harness h;
+  h.start(R"(
+[input.src]
+plugin = "source"
+[processor.later]
+plugin = "later"
+inputs = ["src"]
+[output.slow]
+plugin = "sink"
+inputs = ["later"]
+mode = "pending"
+)");
+  AckResult ack;
+  g_source->send("m", 2, ack.fn());
+  auto &sink = g_sinks["slow"];
+  REQUIRE(h.run_until([&] { return sink.pending.size() == 1; }));
+  h.run_until([] { return false; }, 30);
+  CHECK(ack.calls == 0);  // the processor completed, the sink has committed nothing yet
+  sink.host->complete(sink.host->ctx, sink.pending[0], VITALS_OK, nullptr);
+  REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+  CHECK(ack.status == VITALS_OK);
+  CHECK(sink.series.size() == 2);
 }
 
 TEST_CASE("an input promising committed acks must reach an enabled storage") {

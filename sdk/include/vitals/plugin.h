@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define VITALS_ABI_MAJOR 1
-#define VITALS_ABI_MINOR 2 /* 1.1: HTTP routes; 1.2: WebSocket */
+#define VITALS_ABI_MINOR 3 /* 1.1: HTTP routes; 1.2: WebSocket; 1.3: emit_for */
 
 /* The one symbol every plugin exports. */
 #define VITALS_PLUGIN_SYMBOL "vitals_plugin"
@@ -335,7 +335,20 @@ typedef struct vitals_host {
    * closes the connection; no callback follows and ws is invalid at once. */
   void (*ws_close)(vitals_ws_t *ws, int code, const char *reason);
 
-  void *reserved[2];
+  /* ---- ABI 1.3 ------------------------------------------------------------ */
+
+  /* emit() on behalf of a batch this instance consumes: `parent` is the ack
+   * its consume() was given, not completed yet. The input's acknowledgement
+   * then waits for this batch as well, so a processor that answers
+   * VITALS_PENDING and emits later (batching, enrichment) must emit through
+   * this, before it completes the parent; with emit() the input would be
+   * acknowledged once the processor completes, before storage committed.
+   * VITALS_INVALID when parent is not an open delivery to this instance.
+   * Thread-safe. */
+  int (*emit_for)(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t *batch, vitals_ack_fn on_ack,
+                  void *ack_user);
+
+  void *reserved[1];
 } vitals_host_t;
 
 /* One numeric knob an optimizer may turn. */

@@ -210,6 +210,19 @@ class Host {
     if (rc != VITALS_OK) delete fn;  // on_ack is never called on refusal
     return rc;
   }
+  // Emits on behalf of a batch this instance consumes and has not completed
+  // yet (`parent` is the ack its consume() got): the input's acknowledgement
+  // waits for this batch too. For a processor that answers PENDING and emits
+  // later; a host older than ABI 1.3 answers VITALS_INVALID.
+  int emit_for(vitals_ack_t *parent, Batch &batch,
+               std::function<void(int status, std::string_view error)> on_ack = {}) const {
+    if (h_->abi_minor < 3 || !h_->emit_for) return VITALS_INVALID;
+    if (!on_ack) return h_->emit_for(h_->ctx, parent, &batch.view(), nullptr, nullptr);
+    auto *fn = new std::function<void(int, std::string_view)>(std::move(on_ack));
+    int rc = h_->emit_for(h_->ctx, parent, &batch.view(), &ack_trampoline, fn);
+    if (rc != VITALS_OK) delete fn;  // on_ack is never called on refusal
+    return rc;
+  }
   void complete(vitals_ack_t *ack, Status status, const std::string &error = {}) const {
     h_->complete(h_->ctx, ack, static_cast<int>(status), error.empty() ? nullptr : error.c_str());
   }
@@ -570,6 +583,11 @@ class PushInput : public PluginBase {
   static constexpr vitals_kind_t kind = VITALS_KIND_INPUT;
 };
 
+// Turns batches into other batches. What consume() emits (on any thread)
+// joins the consumed batch's acknowledgement. One that answers
+// Status::pending and emits later must use host().emit_for(ack, ...) and then
+// complete(ack): the input is acknowledged once every storage and output
+// committed what was emitted.
 class Processor : public PluginBase {
  public:
   using PluginBase::PluginBase;

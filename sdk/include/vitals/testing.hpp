@@ -173,6 +173,10 @@ class Host {
     table_.emit = [](vitals_host_ctx_t *c, const vitals_batch_t *b, vitals_ack_fn fn, void *user) {
       return self(c)->emit(b, fn, user);
     };
+    // The test host records batches and acks them on demand: a parent adds nothing to observe.
+    table_.emit_for = [](vitals_host_ctx_t *c, vitals_ack_t *, const vitals_batch_t *b, vitals_ack_fn fn, void *user) {
+      return self(c)->emit(b, fn, user);
+    };
     table_.complete = [](vitals_host_ctx_t *c, vitals_ack_t *ack, int status, const char *) {
       auto *h = self(c);
       std::lock_guard lock(h->mutex_);
