@@ -14,6 +14,7 @@
 
 #include "api_routes.hpp"
 #include "http/server.hpp"
+#include "http/websocket.hpp"
 #include "log.hpp"
 #include "paths.hpp"
 #include "pipeline.hpp"
@@ -177,6 +178,9 @@ class Agent {
       visit("vitals_http_slow_requests_total", {}, static_cast<double>(s.slow_requests));
       visit("vitals_http_response_timeouts_total", {}, static_cast<double>(s.response_timeouts));
       visit("vitals_http_bodies_refused_total", {}, static_cast<double>(s.bodies_refused));
+      const http::WsStats &ws = http::ws_stats();
+      visit("vitals_http_websocket_reads_paused_total", {}, static_cast<double>(ws.reads_paused));
+      visit("vitals_http_websocket_dropped_total", {}, static_cast<double>(ws.dropped_for_output));
     });
     std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
     log_info("agent", "HTTP API on " + host + ":" + std::to_string(http_->port()) +

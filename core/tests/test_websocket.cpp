@@ -33,6 +33,7 @@ struct WsServer {
   std::vector<WebSocket *> sockets;  // in accept order; loop thread only
   std::function<void(WebSocket *, WsOpcode, std::string_view)> on_message;
   std::vector<std::pair<uint16_t, std::string>> closes;  // what on_close reported
+  std::atomic<int> closed{0};                            // closes.size(), for client threads
   int keepalive = 0, keepidle = 0;                       // of the last accepted socket
 
   WsServer() {
@@ -51,6 +52,7 @@ struct WsServer {
                      };
                      handlers.on_close = [this](uint16_t code, std::string_view reason) {
                        closes.emplace_back(code, std::string(reason));
+                       ++closed;
                      };
                      uv_os_fd_t fd = -1;
                      uv_fileno(reinterpret_cast<uv_handle_t *>(socket.get()), &fd);
@@ -69,6 +71,37 @@ struct WsServer {
     };
   }
 };
+
+// The largest unsent output of the first accepted connection, sampled on the
+// loop every 2 ms while it is open. stop() (in the test thread, after run())
+// ends the sampling before the server goes away.
+struct BacklogProbe {
+  WsServer &s;
+  size_t max = 0;
+  std::shared_ptr<bool> stopped = std::make_shared<bool>(false);
+
+  explicit BacklogProbe(WsServer &server) : s(server) { tick(); }
+  ~BacklogProbe() { *stopped = true; }
+  void tick() {
+    if (!s.sockets.empty() && s.closes.empty()) max = std::max(max, s.sockets[0]->buffered());
+    after(&s.h.loop, 2, [this, stopped = stopped] {
+      if (!*stopped) tick();
+    });
+  }
+};
+
+// Makes a send on `fd` give up after `ms` when the server no longer reads.
+void send_timeout(int fd, int ms) {
+  timeval timeout{ms / 1000, (ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+}
+
+// Waits (polling) until the server reported `n` connections ended.
+bool wait_for_closes(WsServer &s, int n, int timeout_ms = 5000) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (s.closed.load() < n && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return s.closed.load() >= n;
+}
 
 }  // namespace
 
@@ -341,4 +374,159 @@ TEST_CASE("an accepted WebSocket has TCP keepalive on, so a vanished client is f
   });
   CHECK(s.keepalive == 1);
   CHECK(s.keepidle == 30);
+}
+
+TEST_CASE("a client that never reads what its pings or messages earn stops being read past the output bound") {
+  struct Case {
+    std::string what;
+    std::string frame;
+    bool echo;
+  };
+  // A ping earns a pong; a message earns a reply (here an echo; the
+  // websocket output answers garbage with an error message).
+  std::vector<Case> cases = {{"pings", WsClient::encode(9, std::string(125, 'p')), false},
+                             {"messages with replies", WsClient::encode(1, "garbage"), true}};
+  for (const auto &k : cases) {
+    CAPTURE(k.what);
+    WsServer s;
+    s.limits.pause_reading_output = 64 * 1024;
+    if (k.echo) s.echo();
+    uint64_t pauses_before = ws_stats().reads_paused;
+    std::optional<BacklogProbe> probe(s);
+    size_t pushed = 0;
+    s.h.run([&] {
+      WsClient c(s.h.port(), "/ws", "", "", 4096);
+      REQUIRE(c.handshake_status() == 101);
+      send_timeout(c.fd(), 500);
+      std::string frames;
+      while (frames.size() < 128 * 1024) frames += k.frame;
+      // ~26 MB, each frame earning a reply of about its size that nobody reads.
+      for (int round = 0; round < 200; ++round) {
+        if (!c.send_raw(frames)) break;
+        pushed += frames.size();
+      }
+    });
+    size_t max = probe->max;
+    probe.reset();
+    INFO("client pushed " << pushed << " bytes; the server held up to " << max << " unsent");
+    // The bound, plus what one read of the socket (16 KiB of frames) earns.
+    CHECK(max < 128 * 1024);
+    CHECK(ws_stats().reads_paused > pauses_before);
+  }
+}
+
+TEST_CASE("a client that reads its pongs slowly gets every one of them past the output bound") {
+  WsServer s;
+  s.limits.pause_reading_output = 16 * 1024;
+  int pongs = 0;
+  s.h.run([&] {
+    WsClient c(s.h.port(), "/ws", "", "", 4096);
+    REQUIRE(c.handshake_status() == 101);
+    std::string pings;
+    for (int i = 0; i < 3000; ++i) pings += WsClient::encode(9, std::string(100, static_cast<char>('a' + i % 26)));
+    std::thread sender([&] { c.send_raw(pings); });
+    for (int i = 0; i < 3000; ++i) {
+      if (i % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow reader
+      auto m = c.read(5000);
+      if (!m) break;
+      if (m->opcode == 10 && m->data == std::string(100, static_cast<char>('a' + i % 26))) ++pongs;
+    }
+    sender.join();
+  });
+  CHECK(pongs == 3000);
+}
+
+TEST_CASE("a connection whose unsent output passes max_output is dropped, reported as 1008 and counted") {
+  WsServer s;
+  s.limits.pause_reading_output = 16 * 1024;
+  s.limits.max_output = 512 * 1024;
+  auto frame = std::make_shared<const std::string>(encode_ws_frame(ws_binary, std::string(64 * 1024, 'f')));
+  bool refused = false;
+  s.on_message = [&](WebSocket *ws, WsOpcode, std::string_view) {
+    for (int i = 0; i < 100 && !refused; ++i) refused = !ws->send(frame);  // 6.4 MB for a client that reads nothing
+  };
+  uint64_t dropped_before = ws_stats().dropped_for_output;
+  bool ended = false;
+  s.h.run([&] {
+    WsClient c(s.h.port(), "/ws", "", "", 4096);
+    REQUIRE(c.handshake_status() == 101);
+    c.send_text("flood me");
+    REQUIRE(wait_for_closes(s, 1));
+    ended = c.wait_closed(3000);  // what the kernel still had, then the end
+  });
+  CHECK(refused);
+  CHECK(ended);
+  REQUIRE(s.closes.size() == 1);
+  CHECK(s.closes[0].first == 1008);
+  CHECK(ws_stats().dropped_for_output == dropped_before + 1);
+}
+
+TEST_CASE("after the server sent its close frame, what the client keeps sending is neither processed nor kept") {
+  struct Case {
+    std::string what;
+    std::function<void(WsClient &)> trigger;
+    bool server_closes;
+  };
+  std::vector<Case> cases = {
+      {"invalid UTF-8 (1007)", [](WsClient &c) { c.send_text("caf\xc3"); }, false},
+      {"message too big (1009)", [](WsClient &c) { c.send_frame(2, std::string(2000, 'b')); }, false},
+      {"the server closes", [](WsClient &c) { c.send_text("close me"); }, true},
+  };
+  for (const auto &k : cases) {
+    CAPTURE(k.what);
+    WsServer s;
+    s.limits.max_message = 1000;
+    s.limits.close_timeout_ms = 2000;
+    if (k.server_closes) s.on_message = [](WebSocket *ws, WsOpcode, std::string_view) { ws->close(1000, "bye"); };
+    size_t pushed = 0;
+    int code = 0;
+    s.h.run([&] {
+      WsClient c(s.h.port(), "/ws");
+      REQUIRE(c.handshake_status() == 101);
+      int small = 16 * 1024;
+      ::setsockopt(c.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+      send_timeout(c.fd(), 500);
+      k.trigger(c);
+      auto close = c.read();
+      if (close && close->opcode == 8) code = close->close_code();
+      // The client ignores the close and keeps sending pings and messages:
+      // 48 MB, until the server stops taking them.
+      std::string junk;
+      for (int i = 0; i < 100; ++i) junk += WsClient::encode(9, "ping") + WsClient::encode(2, std::string(900, 'j'));
+      for (int round = 0; round < 500; ++round) {
+        if (!c.send_raw(junk)) break;
+        pushed += junk.size();
+      }
+    });
+    INFO("client pushed " << pushed << " bytes after the close frame");
+    CHECK(code != 0);
+    // Loopback socket buffers take a few MB; a server that went on reading takes all of it.
+    CHECK(pushed < 8 * 1024 * 1024);
+  }
+}
+
+TEST_CASE("a client that sends its close frame but reads nothing is cut off after close_timeout") {
+  WsServer s;
+  s.limits.close_timeout_ms = 300;
+  auto frame = std::make_shared<const std::string>(encode_ws_frame(ws_binary, std::string(1024 * 1024, 'f')));
+  s.on_message = [&](WebSocket *ws, WsOpcode, std::string_view) {
+    for (int i = 0; i < 16; ++i) ws->send(frame);
+  };
+  size_t got = 0;
+  bool ended = false;
+  s.h.run([&] {
+    WsClient c(s.h.port(), "/ws", "", "", 4096);
+    REQUIRE(c.handshake_status() == 101);
+    // In one write, so that the server reads the close frame before its
+    // unread output pauses reading (a client that does not read is not read).
+    c.send_raw(WsClient::encode(1, "16 MB please") + WsClient::encode(8, std::string("\x03\xe8", 2)));
+    REQUIRE(wait_for_closes(s, 1));  // the server saw the close frame
+    // Well past close_timeout, the client reads what is left for it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    while (auto m = c.read(3000)) got += m->data.size();
+    ended = c.wait_closed(100);
+  });
+  INFO("the client still received " << got << " bytes");
+  CHECK(ended);
+  CHECK(got < 8 * 1024 * 1024);
 }

@@ -17,7 +17,16 @@ struct WriteRequest {
   WsFrame frame;  // keeps the shared bytes alive until the kernel took them
 };
 
+// What a queued write or wslay message costs besides its bytes (the request,
+// the shared frame's control block and string, wslay's message struct): tiny
+// replies to a flood of tiny frames must not hide behind their byte count.
+constexpr size_t write_overhead = sizeof(WriteRequest) + 64;
+
+WsStats stats;
+
 }  // namespace
+
+const WsStats &ws_stats() { return stats; }
 
 WebSocket *WebSocket::start(UvTcpPtr socket, std::string already_read, Handlers handlers, WsLimits limits) {
   auto *ws = new WebSocket(socket.release(), std::move(handlers), limits);
@@ -38,7 +47,11 @@ WebSocket::WebSocket(uv_tcp_t *tcp, Handlers handlers, WsLimits limits)
       handlers_(std::move(handlers)),
       limits_(limits),
       close_timer_(tcp->loop, [this] { close_socket(); }),
-      kick_(tcp->loop, [this] { process_input(); }) {
+      kick_(tcp->loop, [this] { process_input(); }),
+      drop_(tcp->loop, [this] {
+        report_close(ws_close_policy_violation, "the client does not read: unsent output over max_output");
+        close_socket(true);
+      }) {
   tcp_->data = this;
   wslay_event_callbacks callbacks{wslay_recv, wslay_send, nullptr, nullptr, nullptr, nullptr, wslay_message};
   wslay_event_context_server_init(&wslay_, &callbacks, this);
@@ -52,8 +65,22 @@ WebSocket::~WebSocket() {
 
 bool WebSocket::send(WsFrame frame) {
   if (closing_ || socket_closed_) return false;
+  if (backlog() + frame->size() > limits_.max_output) {
+    drop();
+    return false;
+  }
   write(std::move(frame));
   return true;
+}
+
+// A client this far behind would not take a close frame either: the
+// connection is reset, which also frees what the kernel holds for it. The
+// owner hears of it on the next loop turn, not from inside its send().
+void WebSocket::drop() {
+  ++stats.dropped_for_output;
+  closing_ = true;
+  uv_read_stop(as_stream(tcp_));
+  drop_.start(0);
 }
 
 size_t WebSocket::buffered() const { return socket_closed_ ? 0 : tcp_->write_queue_size; }
@@ -64,7 +91,7 @@ void WebSocket::close(uint16_t code, std::string_view reason) {
   closing_ = true;
   std::string text(reason.substr(0, 123));
   wslay_event_queue_close(wslay_, code, reinterpret_cast<const uint8_t *>(text.data()), text.size());
-  wslay_event_send(wslay_);
+  send_protocol();
   close_timer_.start(limits_.close_timeout_ms);
 }
 
@@ -75,7 +102,9 @@ void WebSocket::on_alloc(uv_handle_t *handle, size_t, uv_buf_t *buf) {
 
 void WebSocket::on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   auto *ws = static_cast<WebSocket *>(stream->data);
-  if (nread > 0) {
+  if (nread > 0 && ws->closing_) {
+    ws->discard_after_close(buf->base, static_cast<size_t>(nread));
+  } else if (nread > 0) {
     ws->input_.append(buf->base, static_cast<size_t>(nread));
     ws->process_input();
   } else if (nread < 0) {
@@ -91,6 +120,9 @@ void WebSocket::process_input() {
   int rv = wslay_event_recv(wslay_);
   input_.erase(0, input_offset_);
   input_offset_ = 0;
+  // wslay reads nothing more once a close frame came or it closed for an
+  // error: what is left can never be parsed.
+  if (!wslay_event_get_read_enabled(wslay_)) input_.clear();
   if (rv != 0) {
     // wslay gave up on the stream (a malformed frame header, a reserved
     // opcode): it must not be read again. Say why, then close once the
@@ -106,15 +138,36 @@ void WebSocket::process_input() {
   after_protocol_step();
 }
 
+// After the server's close frame only the client's close reply still
+// matters. While wslay looks for it (the server closed), the bytes go to
+// wslay, which keeps nothing of them but that reply; after an error close
+// wslay reads nothing and they are dropped. Past max_read_after_close the
+// socket is not read at all: close_timeout (or the client's FIN, seen once
+// its own socket closes) ends the connection.
+void WebSocket::discard_after_close(const char *data, size_t n) {
+  read_after_close_ += n;
+  if (wslay_event_get_read_enabled(wslay_)) {
+    input_.append(data, n);
+    process_input();
+  }
+  if (!socket_closed_ && read_after_close_ > limits_.max_read_after_close) {
+    done_reading_ = true;
+    uv_read_stop(as_stream(tcp_));
+  }
+}
+
 // wslay queued what the protocol needs (pongs, the close reply, a close with
 // the error code of a bad frame): write it, then see whether the connection
 // is ending.
 void WebSocket::after_protocol_step() {
   if (socket_closed_) return;
-  if (wslay_event_want_write(wslay_)) wslay_event_send(wslay_);
+  send_protocol();
   bool received = wslay_event_get_close_received(wslay_);
   bool sent = wslay_event_get_close_sent(wslay_);
   if (received) {
+    // The reply may wait behind output the client does not read: it gets
+    // close_timeout to leave, as after a close the server started.
+    if (!closing_) close_timer_.start(limits_.close_timeout_ms);
     closing_ = true;
     report_close(wslay_event_get_status_code_received(wslay_), "");
   } else if (sent && !closing_) {  // wslay refused a frame and closed with its code
@@ -124,13 +177,57 @@ void WebSocket::after_protocol_step() {
   }
   // Both close frames are through: the server closes TCP first (RFC 6455 7.1.1)
   // once its reply has left.
-  if (received && sent && writes_in_flight_ == 0) close_socket();
+  if (received && sent && writes_in_flight_ == 0) {
+    close_socket();
+    return;
+  }
+  resume_if_drained();
+}
+
+// What wslay has queued (pongs, close frames) goes out as one write: a flood
+// of pings earns one buffer per read of the socket, not an allocation per pong.
+void WebSocket::send_protocol() {
+  if (wslay_event_want_write(wslay_)) wslay_event_send(wslay_);
+  if (protocol_out_.empty() || socket_closed_) return;
+  write(std::make_shared<const std::string>(std::move(protocol_out_)));
+  protocol_out_.clear();
+}
+
+// The client's unsent output: bytes libuv has yet to write, frames wslay has
+// yet to hand over, and the bookkeeping of each.
+size_t WebSocket::backlog() const {
+  return tcp_->write_queue_size + static_cast<size_t>(writes_in_flight_) * write_overhead +
+         wslay_event_get_queued_msg_length(wslay_) + wslay_event_get_queued_msg_count(wslay_) * write_overhead;
+}
+
+// Past pause_reading_output the client's frames are left unread: pings and
+// garbage then earn no more replies, and TCP makes the client wait. Asked
+// each time wslay takes input (at most 4 KiB, its frame buffer), so the
+// bound is overshot by what one such piece earns, not by what a read does.
+bool WebSocket::output_over_bound() {
+  if (closing_ || backlog() < limits_.pause_reading_output) return false;
+  if (!paused_) {
+    paused_ = true;
+    ++stats.reads_paused;
+    uv_read_stop(as_stream(tcp_));
+  }
+  return true;
+}
+
+void WebSocket::resume_if_drained() {
+  if (!paused_ || socket_closed_ || backlog() > limits_.pause_reading_output / 2) return;
+  paused_ = false;
+  if (done_reading_) return;
+  uv_read_start(as_stream(tcp_), on_alloc, on_read);
+  // Input held back at the pause is parsed outside this caller (a write
+  // callback, or a message handler further up the stack).
+  if (input_.size() > input_offset_) kick_.start(0);
 }
 
 ssize_t WebSocket::wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int, void *user) {
   auto *ws = static_cast<WebSocket *>(user);
   size_t available = ws->input_.size() - ws->input_offset_;
-  if (available == 0) {
+  if (available == 0 || ws->output_over_bound()) {
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
   }
@@ -142,8 +239,8 @@ ssize_t WebSocket::wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t 
 
 ssize_t WebSocket::wslay_send(wslay_event_context_ptr, const uint8_t *data, size_t len, int, void *user) {
   auto *ws = static_cast<WebSocket *>(user);
-  if (ws->socket_closed_) return static_cast<ssize_t>(len);  // nobody to tell; drop it
-  ws->write(std::make_shared<const std::string>(reinterpret_cast<const char *>(data), len));
+  if (ws->socket_closed_) return static_cast<ssize_t>(len);             // nobody to tell; drop it
+  ws->protocol_out_.append(reinterpret_cast<const char *>(data), len);  // written by send_protocol()
   return static_cast<ssize_t>(len);
 }
 
@@ -196,8 +293,11 @@ void WebSocket::write_done(int status) {
     return;
   }
   if (writes_in_flight_ == 0 &&
-      (close_after_writes_ || (wslay_event_get_close_sent(wslay_) && wslay_event_get_close_received(wslay_))))
+      (close_after_writes_ || (wslay_event_get_close_sent(wslay_) && wslay_event_get_close_received(wslay_)))) {
     close_socket();
+    return;
+  }
+  resume_if_drained();
 }
 
 void WebSocket::report_close(uint16_t code, std::string_view reason) {
@@ -206,14 +306,16 @@ void WebSocket::report_close(uint16_t code, std::string_view reason) {
   if (on_close) on_close(code, reason);
 }
 
-void WebSocket::close_socket() {
+void WebSocket::close_socket(bool reset) {
   if (socket_closed_) return;
   socket_closed_ = true;
   closing_ = true;
   close_timer_.stop();
   kick_.stop();
+  drop_.stop();
   uv_read_stop(as_stream(tcp_));
-  uv_close(reinterpret_cast<uv_handle_t *>(tcp_), [](uv_handle_t *h) { delete static_cast<WebSocket *>(h->data); });
+  auto freed = [](uv_handle_t *h) { delete static_cast<WebSocket *>(h->data); };
+  if (!reset || uv_tcp_close_reset(tcp_, freed) != 0) uv_close(reinterpret_cast<uv_handle_t *>(tcp_), freed);
 }
 
 }  // namespace vitals::core::http

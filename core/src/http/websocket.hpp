@@ -27,7 +27,25 @@ struct WsLimits {
   size_t max_message = 64 * 1024;     // a larger incoming message closes with 1009
   uint64_t close_timeout_ms = 2'000;  // how long to wait for the client's close frame
   unsigned keepalive_s = 30;          // TCP keepalive probes after this much quiet; 0: off
+  // Unsent output (queued writes and what the protocol has yet to write)
+  // past which the client's frames are no longer read, so that pings and
+  // garbage cannot earn more replies; reading resumes below half of it.
+  size_t pause_reading_output = 1024 * 1024;
+  // Unsent output past which the client is dropped (reported as 1008): only
+  // what the owner sends can get there, reading being paused long before.
+  size_t max_output = 64 * 1024 * 1024;
+  // Bytes read after the server's close frame, looking for the client's
+  // reply; past it nothing more is read until close_timeout ends it.
+  size_t max_read_after_close = 64 * 1024;
 };
+
+// Counters over every WebSocket of the process since start (loop thread);
+// exported as self-metrics.
+struct WsStats {
+  uint64_t reads_paused = 0;        // times a client's unsent output passed pause_reading_output
+  uint64_t dropped_for_output = 0;  // clients dropped past max_output
+};
+const WsStats &ws_stats();
 
 class WebSocket {
  public:
@@ -43,7 +61,9 @@ class WebSocket {
   // object frees itself once the socket is closed.
   static WebSocket *start(UvTcpPtr socket, std::string already_read, Handlers handlers, WsLimits limits);
 
-  // Queues a frame. False once the connection is closing.
+  // Queues a frame. False once the connection is closing, or if the frame
+  // would take the unsent output past limits.max_output: the client is then
+  // dropped, and on_close reports 1008 on a later loop turn.
   bool send(WsFrame frame);
   // Bytes queued and not yet taken by the kernel.
   size_t buffered() const;
@@ -64,11 +84,17 @@ class WebSocket {
   static void wslay_message(wslay_event_context_ptr ctx, const wslay_event_on_msg_recv_arg *arg, void *user);
 
   void process_input();
+  void discard_after_close(const char *data, size_t n);
   void after_protocol_step();
+  void send_protocol();
+  size_t backlog() const;
+  bool output_over_bound();
+  void resume_if_drained();
+  void drop();
   void write(WsFrame frame);
   void write_done(int status);
   void report_close(uint16_t code, std::string_view reason);
-  void close_socket();
+  void close_socket(bool reset = false);
 
   uv_tcp_t *tcp_;
   wslay_event_context_ptr wslay_ = nullptr;
@@ -80,9 +106,14 @@ class WebSocket {
   bool closing_ = false;  // a close frame was queued or the peer went away
   bool socket_closed_ = false;
   bool close_after_writes_ = false;  // the stream is beyond repair: close once the close frame left
+  bool paused_ = false;              // not read: the client has too much output waiting (pause_reading_output)
+  bool done_reading_ = false;        // not read: max_read_after_close bytes came after the close frame
+  size_t read_after_close_ = 0;
   int writes_in_flight_ = 0;
-  UvTimer close_timer_;  // gives up waiting for the client's close frame
-  UvTimer kick_;         // parses the bytes that came with the handshake, after start() returned
+  std::string protocol_out_;  // what wslay writes in one send_protocol(), sent as one write
+  UvTimer close_timer_;       // gives up waiting for the client's close frame
+  UvTimer kick_;              // parses input held back (handshake leftovers, a pause), outside callers
+  UvTimer drop_;              // drops a client past max_output, outside the owner's send()
 };
 
 }  // namespace vitals::core::http

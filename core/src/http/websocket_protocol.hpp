@@ -25,6 +25,7 @@ inline constexpr uint16_t ws_close_going_away = 1001;
 inline constexpr uint16_t ws_close_protocol_error = 1002;
 inline constexpr uint16_t ws_close_abnormal = 1006;  // never sent: the TCP connection just ended
 inline constexpr uint16_t ws_close_invalid_payload = 1007;
+inline constexpr uint16_t ws_close_policy_violation = 1008;
 inline constexpr uint16_t ws_close_too_big = 1009;
 
 // base64(SHA-1(key + the RFC's GUID)): the Sec-WebSocket-Accept value.

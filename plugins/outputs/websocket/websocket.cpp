@@ -65,7 +65,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
        VITALS_CONFIG_SIZE,
        0,
        "\"1MiB\"",
-       "a client with more unsent bytes gets coalesced updates until it catches up",
+       "a client with more unsent bytes gets coalesced updates, and no more snapshot, until it catches up",
        {}},
       {"slow_client_timeout",
        VITALS_CONFIG_DURATION,
@@ -165,6 +165,10 @@ class WebSocketOutput final : public Output, public ClientEvents {
     visit("clients", static_cast<double>(clients_.size()), {});
     visit("latest_series", static_cast<double>(latest_list_.size()), {});
     visit("match_cache_bytes", static_cast<double>(groups_.cache_bytes()), {});
+    size_t buffered = 0;
+    for (const auto &[key, client] : clients_)
+      if (!client->gone && client->ws) buffered += client->ws->buffered();
+    visit("buffered_bytes", static_cast<double>(buffered), {});
   }
 
   // ClientEvents
@@ -191,6 +195,9 @@ class WebSocketOutput final : public Output, public ClientEvents {
   static constexpr size_t max_pending_samples = 65'536;
   // Series a snapshot scans per loop turn, over all clients.
   static constexpr size_t snapshot_series_per_turn = 4096;
+  // How often snapshots are looked at while every one waits for its client
+  // to drain, instead of every loop turn.
+  static constexpr uint64_t snapshot_stalled_ms = 20;
 
   void accept(const HttpResponse &response) {
     if (static_cast<int64_t>(clients_.size()) >= max_connections_) {
@@ -277,7 +284,13 @@ class WebSocketOutput final : public Output, public ClientEvents {
     client.snapshot = Snapshot{std::move(before), 0};
     size_t budget = snapshot_series_per_turn;
     continue_snapshot(client, budget);
-    if (client.snapshot && !snapshot_timer_) snapshot_timer_ = start_timer(1, 1, [this] { on_snapshot_timer(); });
+    if (client.snapshot && !snapshot_timer_) run_snapshot_timer(1);
+  }
+
+  void run_snapshot_timer(uint64_t period_ms) {
+    if (snapshot_timer_) stop_timer(snapshot_timer_);
+    snapshot_timer_ = start_timer(period_ms, period_ms, [this] { on_snapshot_timer(); });
+    snapshot_period_ms_ = period_ms;
   }
 
   // One slice of a client's snapshot, scanning at most `budget` series.
@@ -286,6 +299,10 @@ class WebSocketOutput final : public Output, public ClientEvents {
       client.snapshot.reset();
       return;
     }
+    // A client that does not read its queue gets no more of the snapshot
+    // until it does: subscribing again and again must not pile up copies of
+    // every series behind it.
+    if (over_buffer(client)) return;
     Snapshot &snap = *client.snapshot;
     std::vector<Sample> fresh;
     size_t end = std::min(latest_list_.size(), snap.next + budget);
@@ -318,7 +335,11 @@ class WebSocketOutput final : public Output, public ClientEvents {
     if (!pending) {
       stop_timer(snapshot_timer_);
       snapshot_timer_ = 0;
+      return;
     }
+    // No series was looked at: every snapshot waits for a client to drain.
+    uint64_t period = budget == snapshot_series_per_turn ? snapshot_stalled_ms : 1;
+    if (period != snapshot_period_ms_) run_snapshot_timer(period);
   }
 
   void on_flush_timer() {
@@ -347,12 +368,33 @@ class WebSocketOutput final : public Output, public ClientEvents {
     pending_events_.clear();
     reap();
     match_cache_bytes_.update(static_cast<double>(groups_.cache_bytes()));
-    // A client that fell behind must be looked at again even if no data comes.
     behind_ = any_coalescing();
-    if (!flush_timer_ && behind_)
+    if (behind_) watch_slow_clients();
+    return had_data;
+  }
+
+  // A client that fell behind must be looked at again even if no data comes:
+  // to catch it up once it drained, or drop it after slow_client_timeout.
+  void watch_slow_clients() {
+    behind_ = true;
+    if (!flush_timer_)
       flush_timer_ = start_timer(std::max<uint64_t>(frame_interval_ms_, 1), std::max<uint64_t>(frame_interval_ms_, 1),
                                  [this] { on_flush_timer(); });
-    return had_data;
+  }
+
+  // Whether the client has more than max_client_buffer unsent. Whatever put
+  // it there (live samples, a snapshot, events, replies), it is then behind:
+  // live samples are coalesced, snapshot slices wait, and it is dropped if
+  // it stays behind past slow_client_timeout.
+  bool over_buffer(Client &client) {
+    if (client.gone || !client.ws || client.ws->buffered() <= max_client_buffer_) return false;
+    if (!client.coalescing) {
+      client.coalescing = true;
+      client.slow_since = std::chrono::steady_clock::now();
+      coalesced_.update(1);
+      watch_slow_clients();
+    }
+    return true;
   }
 
   void broadcast_samples() {
@@ -377,12 +419,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
         }
       }
       if (e.matched.empty()) continue;
-      if (!client->coalescing && client->ws->buffered() > max_client_buffer_) {
-        client->coalescing = true;
-        client->slow_since = last_flush_;
-        coalesced_.update(1);
-      }
-      if (client->coalescing) {
+      if (client->coalescing || over_buffer(*client)) {
         for (const Sample &s : e.matched) client->coalesced[s.series] = s;
       } else {
         deliver(*client, e.frame);
@@ -429,8 +466,13 @@ class WebSocketOutput final : public Output, public ClientEvents {
     reap();
   }
 
+  // Events, pings and replies still go to a client that is behind (they
+  // cannot be coalesced), but count as being behind: slow_client_timeout
+  // bounds what they queue, and the core stops reading a client whose
+  // replies pile up.
   void deliver(Client &client, const WsFrame &frame, bool count = true) {
     if (client.gone || !client.ws) return;
+    over_buffer(client);
     if (client.ws->send(frame) && count) messages_sent_.update(1);
   }
 
@@ -483,6 +525,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
   std::vector<Sample> latest_list_;
   std::unordered_map<SeriesId, size_t> latest_index_;  // series -> position in latest_list_
   uint64_t snapshot_timer_ = 0;
+  uint64_t snapshot_period_ms_ = 1;
   std::vector<Sample> pending_;
   std::vector<std::string> pending_events_;
   SteadyTime last_flush_{};

@@ -67,6 +67,9 @@ struct TestWebSocket {
   std::string close_reason;
   bool gone = false;          // the test disconnected it
   size_t buffered_bytes = 0;  // set by the test to simulate a slow reader
+  // When set, every frame sent adds its payload to buffered_bytes, as if the
+  // client read nothing; the test resets buffered_bytes when it "reads".
+  bool writes_stay_buffered = false;
   vitals_ws_handlers_t handlers{};
   void *user = nullptr;
 
@@ -279,6 +282,7 @@ class Host {
       auto *t = reinterpret_cast<TestWebSocket *>(ws);
       if (!t->open()) return static_cast<int>(VITALS_STOPPED);
       t->frames.push_back(*reinterpret_cast<TestWebSocket::Frame *>(f));
+      if (t->writes_stay_buffered) t->buffered_bytes += t->frames.back().payload.size();
       return static_cast<int>(VITALS_OK);
     };
     table_.ws_buffered = [](vitals_ws_t *ws) { return reinterpret_cast<TestWebSocket *>(ws)->buffered_bytes; };

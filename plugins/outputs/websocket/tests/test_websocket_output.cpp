@@ -306,3 +306,57 @@ TEST_CASE("limits: a subscription set's match cache holds at most match_cache_en
   CHECK(bytes > 0);
   CHECK(bytes <= 4 * 256 * 16);
 }
+
+TEST_CASE(
+    "a client that does not read gets no more snapshot than max_client_buffer and a slice, however often it "
+    "subscribes") {
+  vitals::testing::Host host;
+  auto inst = host.create(vitals_plugin(), std::string(instant) + "max_client_buffer = \"64KiB\"\n");
+  REQUIRE(inst.start() == VITALS_OK);
+  std::vector<vitals::testing::Sample> samples;
+  for (int i = 0; i < 20'000; ++i) samples.push_back({"m{i=\"" + std::to_string(i) + "\"}", 1000, double(i)});
+  REQUIRE(inst.consume(samples) == VITALS_OK);  // a full snapshot is ~700 KB
+  auto ws = connect(host);
+  ws->writes_stay_buffered = true;
+  // 30 subscribes to everything, each given time to send its snapshot:
+  // 20 MB if every one were queued.
+  size_t most = 0;
+  for (int i = 0; i < 30; ++i) {
+    ws->receive(R"({"unsubscribe":["*"]})");
+    ws->receive(R"({"subscribe":["*"]})");
+    host.run_for_ms(10);
+    most = std::max(most, ws->buffered_bytes);
+  }
+  INFO("queued for the client: " << most << " bytes");
+  // max_client_buffer, one slice of 4096 series (~170 KB) and the replies.
+  CHECK(most < 64 * 1024 + 256 * 1024);
+  CHECK(inst.stats()["buffered_bytes"] == double(ws->buffered_bytes));
+  // Once it reads, the snapshot of its last subscription completes.
+  size_t since_subscribed = ws->texts().size();
+  while (since_subscribed > 0 && ws->texts()[since_subscribed - 1].find("\"subscribed\"") == std::string::npos)
+    --since_subscribed;
+  ws->writes_stay_buffered = false;
+  ws->buffered_bytes = 0;
+  auto snapshot = [&] { return count_samples(since(*ws, since_subscribed), "snapshot"); };
+  for (int i = 0; i < 100 && snapshot() < 20'000; ++i) host.run_for_ms(50);
+  CHECK(snapshot() == 20'000);
+  CHECK(ws->open());
+}
+
+TEST_CASE("a client stuck behind its snapshot is dropped after slow_client_timeout, even with no live samples") {
+  vitals::testing::Host host;
+  auto inst = host.create(vitals_plugin(),
+                          std::string(instant) + "max_client_buffer = \"1KiB\"\nslow_client_timeout = \"100ms\"\n");
+  REQUIRE(inst.start() == VITALS_OK);
+  std::vector<vitals::testing::Sample> samples;
+  for (int i = 0; i < 10'000; ++i) samples.push_back({"m{i=\"" + std::to_string(i) + "\"}", 1000, double(i)});
+  REQUIRE(inst.consume(samples) == VITALS_OK);
+  auto ws = connect(host);
+  ws->writes_stay_buffered = true;
+  ws->receive(R"({"subscribe":"*"})");
+  for (int i = 0; i < 100 && ws->open(); ++i) host.run_for_ms(20);
+  CHECK(ws->closed_by_plugin);
+  CHECK(ws->close_code == 1008);
+  CHECK(host.metric("vitals_websocket_clients_dropped_slow_total") == 1);
+  CHECK(count_samples(ws->texts(), "snapshot") < 10'000);
+}
