@@ -1,4 +1,4 @@
-// `vitals`: one binary, several verbs (DESIGN.md section 8).
+// `vitals`: one binary, several verbs (docs/architecture.md, section 8).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
