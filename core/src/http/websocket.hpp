@@ -83,6 +83,10 @@ class WebSocket {
   int writes_in_flight_ = 0;
   UvTimer close_timer_;  // gives up waiting for the client's close frame
   UvTimer kick_;         // parses the bytes that came with the handshake, after start() returned
+
+  // This socket's place in max_streams (response.hpp): given back in the
+  // destructor, once the socket is closed.
+  StreamSlot stream_slot_;
 };
 
 }  // namespace vitals::core::http
