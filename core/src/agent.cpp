@@ -151,6 +151,7 @@ class Agent {
     HttpServerConfig cfg;
     cfg.listen = h.listen;
     cfg.max_connections = h.max_connections;
+    cfg.max_streams = h.max_streams;
     cfg.max_body_bytes = h.max_body_bytes;
     cfg.max_output_buffer = h.max_output_buffer;
     cfg.max_bodies_in_flight = h.max_bodies_in_flight;
@@ -168,6 +169,9 @@ class Agent {
       const HttpServerStats &s = server->stats();
       visit("vitals_http_connections_active", {}, static_cast<double>(s.connections_active));
       visit("vitals_http_connections_rejected_total", {}, static_cast<double>(s.connections_rejected));
+      visit("vitals_http_connections_evicted_total", {}, static_cast<double>(s.connections_evicted));
+      visit("vitals_http_streams_active", {}, static_cast<double>(s.streams_active));
+      visit("vitals_http_streams_rejected_total", {}, static_cast<double>(s.streams_rejected));
       visit("vitals_http_requests_total", {}, static_cast<double>(s.requests));
       static const char *classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
       for (size_t i = 0; i < s.responses_by_class.size(); ++i)

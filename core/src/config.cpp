@@ -132,6 +132,8 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
       if (auto s = r.string(v, key)) http.token_file = *s;
     } else if (key == "max_connections") {
       if (auto i = r.positive_integer(v, key)) http.max_connections = static_cast<uint32_t>(*i);
+    } else if (key == "max_streams") {
+      if (auto i = r.positive_integer(v, key)) http.max_streams = static_cast<uint32_t>(*i);
     } else if (key == "max_body") {
       if (auto b = r.size(v, key)) http.max_body_bytes = *b;
     } else if (key == "idle_timeout") {
@@ -151,12 +153,9 @@ void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
     } else if (key == "allowed_hosts") {
       if (auto list = r.strings(v, key)) http.allowed_hosts = std::move(*list);
     } else {
-      r.unknown(
-          v, key, "[agent.http]",
-          "listen, token_file, allowed_hosts, max_connections, max_body, max_bodies_in_flight, max_output_buffer, "
-          "idle_timeout, "
-          "min_body_rate, "
-          "slow_request, response_timeout, enabled");
+      r.unknown(v, key, "[agent.http]",
+                "listen, token_file, allowed_hosts, max_connections, max_streams, max_body, max_bodies_in_flight, "
+                "max_output_buffer, idle_timeout, min_body_rate, slow_request, response_timeout, enabled");
     }
   }
 }

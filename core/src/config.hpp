@@ -35,6 +35,7 @@ struct HttpConfig {
   std::string listen = "127.0.0.1:8470";
   std::string token_file;
   uint32_t max_connections = 256;
+  uint32_t max_streams = 256;  // event streams and WebSockets, apart from max_connections
   uint64_t max_body_bytes = 16 * 1024 * 1024;
   uint64_t max_output_buffer = 1024 * 1024;          // unsent answer bytes per connection before reading pauses
   uint64_t max_bodies_in_flight = 64 * 1024 * 1024;  // request body bytes over all connections

@@ -89,8 +89,8 @@ int http_stream_start(vitals_http_response_t *r, int status, const char *content
   if (!r) return VITALS_INVALID;
   PluginResponse *p = from_c(r);
   if (!p->response->connected()) return VITALS_STOPPED;
-  p->response->start(status, with_type(std::move(p->headers), content_type));
-  return VITALS_OK;
+  // Refused when max_streams are open: the host answered 503.
+  return p->response->start(status, with_type(std::move(p->headers), content_type)) ? VITALS_OK : VITALS_STOPPED;
 }
 
 int http_stream_write(vitals_http_response_t *r, const char *data, size_t len) {

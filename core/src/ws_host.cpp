@@ -117,17 +117,23 @@ int ws_accept(vitals_http_response_t *r, const vitals_ws_handlers_t *handlers, v
   pw->handlers = *handlers;
   pw->user = user;
   if (handlers->max_message) pw->limits.max_message = handlers->max_message;
-  ComponentWebSockets &registry = owned->host->component->websockets;
-  pw->owner = &registry;
-  registry.add(pw);
   auto handover = std::make_shared<Handover>();
   handover->ws = pw;
-  owned->response->upgrade(
+  bool upgrading = owned->response->upgrade(
       HttpHeaders{{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", hs.accept}},
       [handover](UvTcpPtr socket, std::string already_read) {
         handover->done = true;
         handover->ws->attach(std::move(socket), std::move(already_read), handover->ws);
       });
+  if (!upgrading) {
+    // Refused (503: max_streams): the plugin never gets this handle, so it
+    // must not hear of its end either.
+    handover->done = true;
+    return VITALS_INVALID;
+  }
+  ComponentWebSockets &registry = owned->host->component->websockets;
+  pw->owner = &registry;
+  registry.add(pw);
   *out = pw->handle();
   return VITALS_OK;
 }

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "http/server.hpp"
@@ -151,6 +152,21 @@ class TestClient {
     return out;
   }
 
+  // For a response that does not end (a stream): the bytes received up to
+  // and including `marker`, or everything received if it never came.
+  std::string read_until(std::string_view marker) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+    size_t at;
+    while ((at = buffered_.find(marker)) == std::string::npos) {
+      std::string chunk;
+      if (!receive(chunk, deadline)) return std::exchange(buffered_, {});
+      buffered_ += chunk;
+    }
+    std::string out = buffered_.substr(0, at + marker.size());
+    buffered_.erase(0, out.size());
+    return out;
+  }
+
   // Whether the server has sent something (or closed) within the time.
   bool readable(int timeout_ms) {
     if (!buffered_.empty()) return true;
@@ -247,6 +263,18 @@ inline core::HttpServerConfig test_config() {
 
 inline int64_t ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+// Polls `condition` (which may itself act, e.g. retry a request) until it
+// holds or `timeout_ms` passed: generous, since the tests also run under ASan.
+template <class F>
+bool eventually(F condition, int timeout_ms = 10'000) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!condition()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 // Runs `fn` once on the loop after `delay_ms`; the timer frees itself.

@@ -207,3 +207,12 @@ TEST_CASE("[agent.http] max_output_buffer takes a size") {
   CHECK(parse("").config.agent.http.max_output_buffer == 1024 * 1024);
   CHECK(has(parse("[agent.http]\nmax_output_buffer = \"lots\"\n").diags, "conf.d/10-test.toml:2", "max_output_buffer"));
 }
+
+TEST_CASE("[agent.http] max_streams takes a positive integer, apart from max_connections") {
+  auto p = parse("[agent.http]\nmax_streams = 32\n");
+  CHECK_FALSE(p.diags.has_errors());
+  CHECK(p.config.agent.http.max_streams == 32);
+  CHECK(p.config.agent.http.max_connections == 256);
+  CHECK(parse("").config.agent.http.max_streams == 256);
+  CHECK(has(parse("[agent.http]\nmax_streams = 0\n").diags, "conf.d/10-test.toml:2", "max_streams"));
+}

@@ -1,6 +1,7 @@
 // Live data end to end on the real binary over loopback: WebSocket
 // subscriptions (order, no gaps, changing subscriptions, slow clients), SSE
-// resume with Last-Event-ID, and /metrics checked by promtool.
+// resume with Last-Event-ID, the stream limit (max_streams), and /metrics
+// checked by promtool.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -255,7 +256,8 @@ TEST_CASE("an SSE client reconnecting with Last-Event-ID receives exactly the ev
   std::string last_id = first.substr(id_at + 4, first.find('\n', id_at) - id_at - 4);
   for (int i = 4; i <= 6; ++i) REQUIRE(post(port, "temp", 1'000 + i, i));
   RawSocket again(port);
-  REQUIRE(again.send("GET /api/events?match=temp HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: " + last_id + "\r\n\r\n"));
+  REQUIRE(
+      again.send("GET /api/events?match=temp HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: " + last_id + "\r\n\r\n"));
   std::string resumed;
   while (values_of(resumed, "temp").size() < 3) {
     std::string chunk = again.read_all(500);
@@ -264,6 +266,65 @@ TEST_CASE("an SSE client reconnecting with Last-Event-ID receives exactly the ev
   }
   CHECK(values_of(resumed, "temp") == std::vector<int>{4, 5, 6});
   CHECK(resumed.find("event: reset") == std::string::npos);
+}
+
+TEST_CASE("past [agent.http] max_streams both live outputs answer 503; ingest and /healthz keep their slots") {
+  AgentProcess agent;
+  agent.write_config("00-test-http.toml",
+                     "[agent.http]\nlisten = \"127.0.0.1:0\"\nmax_connections = 2\nmax_streams = 2\n");
+  agent.write_config("live.toml", kLive);
+  agent.start();
+  uint16_t port = agent.http_port();
+  REQUIRE(port != 0);
+  WsClient ws(port, "/api/stream");
+  REQUIRE(ws.handshake_status() == 101);
+  REQUIRE(ws.read_data());  // hello
+  ws.send_text(R"({"subscribe":["temp"]})");
+  REQUIRE(ws.read_data());  // subscribed
+  RawSocket sse(port);
+  REQUIRE(sse.send("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  REQUIRE(sse.read_all(500).rfind("HTTP/1.1 200", 0) == 0);
+
+  // Both stream slots are taken: a third stream of either kind is refused
+  // before it starts, each output's handle given back cleanly.
+  WsClient refused_ws(port, "/api/stream");
+  CHECK(refused_ws.handshake_status() == 503);
+  CHECK(refused_ws.response_head().find("Retry-After: 1") != std::string::npos);
+  CHECK(refused_ws.rest().find("max_streams") != std::string::npos);
+  auto refused_sse = http_request(port, "GET", "/api/events");
+  CHECK(refused_sse.status == 503);
+  CHECK(refused_sse.body.find("max_streams") != std::string::npos);
+
+  // The streams hold none of the two general slots: ingest and the probe
+  // are served, and the open streams still get what is ingested.
+  CHECK(http_request(port, "GET", "/healthz").status == 200);
+  REQUIRE(post(port, "temp", 1'000, 7));
+  std::string live;
+  while (values_of(live, "temp").empty()) {
+    auto m = ws.read_data(3000);
+    if (!m) break;
+    live += m->data;
+  }
+  CHECK(values_of(live, "temp") == std::vector<int>{7});
+  std::string events;
+  while (values_of(events, "temp").empty()) {
+    std::string chunk = sse.read_all(500);
+    if (chunk.empty()) break;
+    events += chunk;
+  }
+  CHECK(values_of(events, "temp") == std::vector<int>{7});
+
+  auto metrics = http_request(port, "GET", "/api/performance/metrics").body;
+  auto value = [&](const std::string &name) {
+    size_t at = metrics.find("\"" + name + "\"");
+    if (at == std::string::npos) return -1.0;
+    return std::stod(metrics.substr(metrics.find("\"value\":", at) + 8));
+  };
+  CHECK(value("vitals_http_streams_rejected_total") == 2);
+  CHECK(value("vitals_http_streams_active") == 2);
+  CHECK(value("vitals_http_connections_rejected_total") == 0);
+  CHECK(value("vitals_websocket_clients") == 1);
+  CHECK(value("vitals_sse_clients") == 1);
 }
 
 TEST_CASE("promtool accepts the /metrics the agent serves") {

@@ -54,10 +54,12 @@ const http_parser_settings Connection::parser_settings = [] {
   return s;
 }();
 
-Connection::Connection(ServerContext *ctx, uv_tcp_t *tcp)
+Connection::Connection(ServerContext *ctx, uv_tcp_t *tcp, Pool pool)
     : ctx_(ctx),
       tcp_(tcp),
       remote_address_(peer_name(tcp)),
+      pool_(pool),
+      last_read_ns_(uv_hrtime()),
       timer_(ctx->loop, [this] { on_timeout(); }),
       resume_timer_(ctx->loop, [this] { resume_if_possible(); }),
       answer_timer_(ctx->loop, [this] { on_answer_timeout(); }),
@@ -70,9 +72,10 @@ Connection::Connection(ServerContext *ctx, uv_tcp_t *tcp)
   parser_.data = this;
 }
 
-void Connection::start(ServerContext *ctx, uv_tcp_t *accepted) {
-  std::unique_ptr<Connection> c(new Connection(ctx, accepted));
+void Connection::start(ServerContext *ctx, uv_tcp_t *accepted, Pool pool) {
+  std::unique_ptr<Connection> c(new Connection(ctx, accepted, pool));
   ctx->connections.insert(c.get());
+  ++ctx->count(pool);
   ctx->stats.connections_active = ctx->connections.size();
   // Small responses must not wait for Nagle's algorithm.
   uv_tcp_nodelay(accepted, 1);
@@ -99,6 +102,7 @@ void Connection::on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
     return;
   }
   c->ctx_->stats.bytes_in += static_cast<uint64_t>(nread);
+  c->last_read_ns_ = uv_hrtime();
   if (c->phase_ == Phase::lingering) return;  // draining before close: discard
   c->feed(buf->base, static_cast<size_t>(nread));
   // A body keeps its connection while it keeps moving fast enough; the
@@ -333,7 +337,8 @@ void Connection::dispatch_request() {
   info.path = request.path;
   info.head = request.method == "HEAD";
   info.http10 = request.http_major == 1 && request.http_minor == 0;
-  info.keep_alive = keep_alive_ && !request.upgrade;
+  // A probe slot serves one request: the next probe gets a slot of its own.
+  info.keep_alive = keep_alive_ && !request.upgrade && pool_ != Pool::probe;
   info.accept_gzip = accepts_gzip(request.header("Accept-Encoding").value_or(""));
   info.upgrade_requested = request.upgrade;
   info.received_ns = uv_hrtime();
@@ -343,7 +348,14 @@ void Connection::dispatch_request() {
   // The upgraded protocol's bytes stay in the kernel for the new owner.
   if (request.upgrade) stop_reading();
   arm_timer();
-  ctx_->dispatch(request, exchange);
+  if (pool_ == Pool::probe && !is_probe_request(request)) {
+    ctx_->count_refused_connection();
+    exchange->send(503, HttpHeaders{{"Content-Type", "application/json"}, {"Retry-After", "1"}},
+                   error_body("too many connections (max_connections): beyond it only /healthz, /health, /ping "
+                              "and /readyz are answered"));
+  } else {
+    ctx_->dispatch(request, exchange);
+  }
   // The handler has read the body (what it keeps, it copied).
   release_body_bytes();
   if (!closing_) arm_answer_timer();

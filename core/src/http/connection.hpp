@@ -16,16 +16,25 @@
 #include "../uv_timer.hpp"
 #include "exchange.hpp"
 #include "request.hpp"
+#include "stream_slot.hpp"
 
 namespace vitals::core::http {
 
 struct ServerContext;
 
+// Which of the server's limits a connection counts against (see slots.cpp).
+enum class Pool {
+  general,  // serving requests: max_connections
+  probe,    // admitted beyond max_connections for one probe request: probe_slots
+  stream,   // serving a long-lived stream: max_streams
+  none,     // closing or handed over: no longer counted
+};
+
 class Connection {
  public:
   // Takes an accepted socket; the connection frees itself once the socket is
   // closed (or handed over).
-  static void start(ServerContext *ctx, uv_tcp_t *accepted);
+  static void start(ServerContext *ctx, uv_tcp_t *accepted, Pool pool);
 
   // Output of `exchange`: written now if it is at the head of the queue, else
   // held until the responses before it are done.
@@ -45,6 +54,20 @@ class Connection {
   // The server object is being destroyed: never touch it again.
   void forget_server() { ctx_ = nullptr; }
 
+  // A response on this connection becomes a long-lived stream (a started
+  // stream, an accepted upgrade): the connection moves to the stream pool,
+  // once however many of its responses stream. False when max_streams are
+  // open (counted and logged).
+  bool begin_stream();
+  // A stream response ended: back to the general pool, and closed after its
+  // answers if that pool filled up meanwhile.
+  void end_stream();
+  Pool pool() const { return pool_; }
+  // Between requests with nothing pending: closing it costs its client
+  // nothing but a reconnect (the pool evicts the one idle longest).
+  bool idle() const;
+  uint64_t last_read_ns() const { return last_read_ns_; }
+
  private:
   enum class Phase {
     awaiting_request,  // between requests (or before the first)
@@ -54,7 +77,8 @@ class Connection {
     lingering,         // response sent, write side shut, draining reads
   };
 
-  Connection(ServerContext *ctx, uv_tcp_t *tcp);
+  Connection(ServerContext *ctx, uv_tcp_t *tcp, Pool pool);
+  void move_to(Pool pool);  // keeps the server's per-pool counts
 
   // libuv and http-parser callbacks.
   static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
@@ -105,6 +129,11 @@ class Connection {
   bool reading_ = false;
   bool closing_ = false;
   int writes_in_flight_ = 0;
+  Pool pool_;
+  StreamSlot stream_slot_;        // held while pool_ is stream
+  int streams_ = 0;               // responses streaming over this connection
+  bool close_when_done_ = false;  // back from the stream pool into a full general one
+  uint64_t last_read_ns_ = 0;     // uv_hrtime() of the last bytes read (or of the accept)
   UvTimer timer_;
   UvTimer resume_timer_;    // resumes parsing outside the handler that freed a slot
   UvTimer answer_timer_;    // response_timeout of the oldest unanswered request

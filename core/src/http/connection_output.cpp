@@ -164,7 +164,7 @@ void Connection::advance() {
     }
   }
   if (closing_ || phase_ == Phase::lingering) return;
-  if (queue_.empty() && ctx_->draining) {
+  if (queue_.empty() && (ctx_->draining || close_when_done_)) {
     shutdown_and_linger();
     return;
   }
@@ -203,6 +203,8 @@ void Connection::close() {
   if (closing_) return;
   closing_ = true;
   release_body_bytes();
+  stream_slot_.reset();
+  move_to(Pool::none);
   timer_.stop();
   resume_timer_.stop();
   answer_timer_.stop();
@@ -254,11 +256,15 @@ void Connection::handover() {
   uv_tcp_t *tcp = tcp_;
   tcp->data = nullptr;
   std::string already_read = std::move(upgrade_bytes_);
+  // The stream slot leaves with the socket: held as long as it stays open.
+  UvTcpPtr socket(tcp);
+  socket.get_deleter().stream_slot = std::move(stream_slot_);
+  move_to(Pool::none);
   ServerContext *ctx = ctx_;
   ++ctx->stats.connections_upgraded;
   ctx->connection_gone(this);
   std::unique_ptr<Connection>(this).reset();  // nothing below may touch members
-  on_upgraded(UvTcpPtr(tcp), std::move(already_read));
+  on_upgraded(std::move(socket), std::move(already_read));
 }
 
 }  // namespace vitals::core::http

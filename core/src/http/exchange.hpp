@@ -33,10 +33,10 @@ class Exchange {
 
   // The handler-facing operations behind HttpResponse.
   void send(int status, HttpHeaders headers, std::string body);
-  void start(int status, HttpHeaders headers);
+  bool start(int status, HttpHeaders headers);
   bool write(std::string_view chunk);
   void end();
-  void upgrade(HttpHeaders headers, UpgradeHandler on_upgraded);
+  bool upgrade(HttpHeaders headers, UpgradeHandler on_upgraded);
   void on_close(std::function<void()> fn);
   // The handler dropped its response without finishing it.
   void abandon();
@@ -62,11 +62,14 @@ class Exchange {
                    bool vary);
   void emit(std::string first, std::string second = {});
   void finish();
+  // max_streams are open: 503 instead of the stream, and the connection closes.
+  void refuse_stream();
 
   Connection *connection_;
   bool started_ = false;
   bool finished_ = false;
   bool client_gone_ = false;  // detached before finishing
+  bool streaming_ = false;    // a started stream: its connection is in the stream pool
   Framing framing_ = Framing::none;
   std::function<void()> on_close_;
 };

@@ -49,11 +49,11 @@ class ResponseHandle final : public HttpResponse {
   void send(int status, HttpHeaders headers, std::string body) override {
     exchange_->send(status, std::move(headers), std::move(body));
   }
-  void start(int status, HttpHeaders headers) override { exchange_->start(status, std::move(headers)); }
+  bool start(int status, HttpHeaders headers) override { return exchange_->start(status, std::move(headers)); }
   bool write(std::string_view chunk) override { return exchange_->write(chunk); }
   void end() override { exchange_->end(); }
-  void upgrade(HttpHeaders headers, UpgradeHandler on_upgraded) override {
-    exchange_->upgrade(std::move(headers), std::move(on_upgraded));
+  bool upgrade(HttpHeaders headers, UpgradeHandler on_upgraded) override {
+    return exchange_->upgrade(std::move(headers), std::move(on_upgraded));
   }
   void on_close(std::function<void()> fn) override { exchange_->on_close(std::move(fn)); }
   bool connected() const override { return exchange_->connected(); }
@@ -95,14 +95,24 @@ void Exchange::send(int status, HttpHeaders headers, std::string body) {
   finish();
 }
 
-void Exchange::start(int status, HttpHeaders headers) {
-  if (started_ || !connection_) return;
-  started_ = true;
+bool Exchange::start(int status, HttpHeaders headers) {
+  if (started_ || !connection_) return false;
   Framing advertised = is_bodyless(status) ? Framing::none : info.http10 ? Framing::until_close : Framing::chunked;
   // A HEAD answer announces the framing a GET would get, then ends.
-  framing_ = info.head ? Framing::none : advertised;
+  Framing framing = info.head ? Framing::none : advertised;
+  // Only a response that stays open is a stream.
+  if (framing != Framing::none) {
+    if (!connection_->begin_stream()) {
+      refuse_stream();
+      return false;
+    }
+    streaming_ = true;
+  }
+  started_ = true;
+  framing_ = framing;
   emit(head(status, headers, advertised, 0, false, false));
   if (framing_ == Framing::none) finish();
+  return true;
 }
 
 bool Exchange::write(std::string_view chunk) {
@@ -124,17 +134,33 @@ void Exchange::end() {
   finish();
 }
 
-void Exchange::upgrade(HttpHeaders headers, UpgradeHandler on_upgraded) {
-  if (started_ || !connection_) return;
+bool Exchange::upgrade(HttpHeaders headers, UpgradeHandler on_upgraded) {
+  if (started_ || !connection_) return false;
   if (!info.upgrade_requested || !on_upgraded) {
     log_warn("http", info.route + ": upgrade() on a request that did not ask for one; answering 500");
     send(500, HttpHeaders{{"Content-Type", "application/json"}}, error_body("upgrade not possible"));
-    return;
+    return false;
+  }
+  // Refused before the 101: the client learns it can retry, and never holds
+  // a socket the server would have to close at once. The slot stays with the
+  // connection and leaves with the socket (Connection::handover).
+  if (!connection_->begin_stream()) {
+    refuse_stream();
+    return false;
   }
   started_ = true;
   upgrade_handler = std::move(on_upgraded);
   emit(head(101, headers, Framing::none, 0, false, false));
   finish();
+  return true;
+}
+
+void Exchange::refuse_stream() {
+  // A refused client must not keep a general slot for a retry it makes later.
+  info.keep_alive = false;
+  send(503, HttpHeaders{{"Content-Type", "application/json"}, {"Retry-After", "1"}},
+       error_body("too many streams open (max_streams " + std::to_string(connection_->context()->config.max_streams) +
+                  "); retry later"));
 }
 
 void Exchange::on_close(std::function<void()> fn) {
@@ -161,6 +187,10 @@ size_t Exchange::buffered_bytes() const { return connection_ ? connection_->buff
 
 void Exchange::detach() {
   if (!connection_) return;
+  if (streaming_) {
+    streaming_ = false;
+    connection_->end_stream();
+  }
   connection_ = nullptr;
   held_output.clear();
   if (finished_) return;
@@ -179,6 +209,10 @@ void Exchange::emit(std::string first, std::string second) {
 void Exchange::finish() {
   finished_ = true;
   on_close_ = nullptr;  // the response is complete: a later close is no news
+  if (streaming_ && connection_) {
+    streaming_ = false;
+    connection_->end_stream();  // before advance(), which may close an over-full pool's connection
+  }
   if (connection_) connection_->exchange_finished(this);
 }
 

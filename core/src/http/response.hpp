@@ -11,12 +11,17 @@
 #include <string_view>
 
 #include "request.hpp"
+#include "stream_slot.hpp"
 
 namespace vitals::core {
 
 // Owns a TCP handle taken over after a protocol upgrade: destroying the
 // pointer closes the socket and frees the handle in its close callback.
+// The socket's stream slot (max_streams) travels with it: whoever keeps the
+// socket open must keep the slot too, so an owner that takes the handle out
+// with release() takes `get_deleter().stream_slot` along (WebSocket does).
 struct UvTcpCloser {
+  http::StreamSlot stream_slot;
   void operator()(uv_tcp_t *tcp) const;
 };
 using UvTcpPtr = std::unique_ptr<uv_tcp_t, UvTcpCloser>;
@@ -44,7 +49,10 @@ class HttpResponse {
 
   // A response kept open: chunked for HTTP/1.1, delimited by closing the
   // connection for HTTP/1.0. Not compressed (streams must flush per write).
-  virtual void start(int status, HttpHeaders headers) = 0;
+  // The connection leaves max_connections for the stream pool until the
+  // response ends. False when max_streams streams are open: the response
+  // was answered 503 (with Retry-After) instead, and the connection closes.
+  virtual bool start(int status, HttpHeaders headers) = 0;
   // False once the response is finished or the client has gone; the caller
   // should then stop producing.
   virtual bool write(std::string_view chunk) = 0;
@@ -52,8 +60,11 @@ class HttpResponse {
 
   // Answers 101 Switching Protocols with `headers`, then hands the socket to
   // `on_upgraded` after the headers are written. Only for requests with
-  // `upgrade` set; otherwise answers 500. Nothing more is read as HTTP.
-  virtual void upgrade(HttpHeaders headers, UpgradeHandler on_upgraded) = 0;
+  // `upgrade` set; otherwise answers 500. Nothing more is read as HTTP. The
+  // socket holds a stream slot (see UvTcpCloser). False when max_streams
+  // streams are open (answered 503 instead of 101; `on_upgraded` is dropped
+  // without running) or the upgrade was impossible (500).
+  virtual bool upgrade(HttpHeaders headers, UpgradeHandler on_upgraded) = 0;
 
   // Called once if the connection closes before the response is finished
   // (client gone, timeout, server shutdown); at once if that already happened.

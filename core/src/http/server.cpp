@@ -1,5 +1,5 @@
-// The listening socket and the connection set: binding, accepting up to
-// max_connections, the graceful close, and the public HttpServer facade.
+// The listening socket and the connection set: binding, accepting (who gets
+// a slot is slots.cpp's), the graceful close, and the public HttpServer facade.
 #include "server.hpp"
 
 #include <csignal>
@@ -142,45 +142,7 @@ void ServerContext::accept_one() {
     UvTcpPtr closing(tcp.release());
     return;
   }
-  if (connections.size() >= config.max_connections) {
-    reject_connection(tcp.release());
-    return;
-  }
-  ++stats.connections_accepted;
-  Connection::start(this, tcp.release());
-}
-
-void ServerContext::reject_connection(uv_tcp_t *tcp) {
-  ++stats.connections_rejected;
-  ++stats.responses_by_class[4];
-  // Every power of two: a flood is visible in the log without flooding it.
-  uint64_t n = stats.connections_rejected;
-  if ((n & (n - 1)) == 0)
-    log_warn("http", "refused a connection: " + std::to_string(config.max_connections) +
-                         " connections are open (max_connections); " + std::to_string(n) + " refused so far");
-  // Not a Connection: nothing is read; the socket lives until this write ends.
-  struct Refusal {
-    uv_write_t req{};
-    std::string text;
-  };
-  auto refusal = std::make_unique<Refusal>();
-  std::string body = error_body("too many connections");
-  refusal->text =
-      "HTTP/1.1 503 Service Unavailable\r\nDate: " + http_date() +
-      "\r\nX-Process-Time: 0.00ms\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body;
-  refusal->req.data = refusal.get();
-  uv_buf_t buf = uv_buf_init(refusal->text.data(), static_cast<unsigned>(refusal->text.size()));
-  int rc = uv_write(&refusal->req, reinterpret_cast<uv_stream_t *>(tcp), &buf, 1, [](uv_write_t *req, int) {
-    std::unique_ptr<Refusal> owned(static_cast<Refusal *>(req->data));
-    UvTcpPtr closing(reinterpret_cast<uv_tcp_t *>(req->handle));
-  });
-  if (rc != 0) {
-    UvTcpPtr closing(tcp);
-    return;
-  }
-  stats.bytes_out += refusal->text.size();
-  refusal.release();  // freed by the write callback
+  admit(tcp.release());
 }
 
 void ServerContext::begin_close(std::function<void()> done, uint64_t deadline_ms) {
@@ -254,7 +216,11 @@ bool HttpServer::remove_route(RouteId id) { return ctx_->router.remove(id); }
 
 void HttpServer::set_token(std::string token) { ctx_->config.token = std::move(token); }
 
-const HttpServerStats &HttpServer::stats() const { return ctx_->stats; }
+const HttpServerStats &HttpServer::stats() const {
+  // Upgraded sockets give their slots back without the server hearing of it.
+  ctx_->stats.streams_active = ctx_->streams->open;
+  return ctx_->stats;
+}
 
 void HttpServer::close(std::function<void()> done, uint64_t deadline_ms) {
   ctx_->begin_close(std::move(done), deadline_ms);

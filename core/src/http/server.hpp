@@ -21,8 +21,16 @@ struct ServerContext;
 }
 
 struct HttpServerConfig {
-  std::string listen = "127.0.0.1:8470";       // host:port or [v6]:port; port 0 picks a free one
-  uint32_t max_connections = 256;              // beyond it new connections get 503 and are closed
+  std::string listen = "127.0.0.1:8470";  // host:port or [v6]:port; port 0 picks a free one
+  // Connections serving requests. When all are taken, a new connection
+  // closes the one idle longest, else takes a probe slot, else gets 503.
+  uint32_t max_connections = 256;
+  // Long-lived streams (a streamed response kept open, an upgraded socket)
+  // leave max_connections for this pool; beyond it a stream request gets 503.
+  uint32_t max_streams = 256;
+  // Connections beyond max_connections that serve only liveness/readiness
+  // probes (/healthz, /health, /ping, /readyz), one request each.
+  uint32_t probe_slots = 8;
   uint32_t max_header_bytes = 16 * 1024;       // request line + headers, else 431
   uint32_t max_header_count = 100;             // else 431
   uint64_t max_body_bytes = 16 * 1024 * 1024;  // else 413 (Content-Length checked before reading)
@@ -63,7 +71,8 @@ using RouteId = uint64_t;  // 0 is never a valid id
 // Counters since start, read on the loop thread; exported as self-metrics.
 struct HttpServerStats {
   uint64_t connections_accepted = 0;
-  uint64_t connections_rejected = 0;  // over max_connections
+  uint64_t connections_rejected = 0;  // over max_connections (and the probe slots)
+  uint64_t connections_evicted = 0;   // idle keep-alive connections closed to admit a new one
   uint64_t connections_active = 0;
   uint64_t connections_upgraded = 0;  // handed over after 101
   uint64_t requests = 0;
@@ -75,6 +84,8 @@ struct HttpServerStats {
   uint64_t slow_requests = 0;      // answered after more than slow_request_ms
   uint64_t response_timeouts = 0;  // 504: the handler did not begin its answer within response_timeout_ms
   uint64_t bodies_refused = 0;     // 503: max_bodies_in_flight reached
+  uint64_t streams_active = 0;     // streamed responses and upgraded sockets open
+  uint64_t streams_rejected = 0;   // 503: max_streams reached
 };
 
 class HttpServer {

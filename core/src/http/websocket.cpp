@@ -29,7 +29,9 @@ WsStats stats;
 const WsStats &ws_stats() { return stats; }
 
 WebSocket *WebSocket::start(UvTcpPtr socket, std::string already_read, Handlers handlers, WsLimits limits) {
+  StreamSlot slot = std::move(socket.get_deleter().stream_slot);
   auto *ws = new WebSocket(socket.release(), std::move(handlers), limits);
+  ws->stream_slot_ = std::move(slot);
   ws->input_ = std::move(already_read);
   // A stream may carry nothing for a long time, and a client that vanished
   // without a FIN (a phone losing its network) would hold its slot forever:

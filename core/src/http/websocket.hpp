@@ -114,6 +114,10 @@ class WebSocket {
   UvTimer close_timer_;       // gives up waiting for the client's close frame
   UvTimer kick_;              // parses input held back (handshake leftovers, a pause), outside callers
   UvTimer drop_;              // drops a client past max_output, outside the owner's send()
+
+  // This socket's place in max_streams (response.hpp): given back in the
+  // destructor, once the socket is closed.
+  StreamSlot stream_slot_;
 };
 
 }  // namespace vitals::core::http

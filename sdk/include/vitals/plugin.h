@@ -300,7 +300,9 @@ typedef struct vitals_host {
   /* Answers with a whole body and finishes the response. */
   void (*http_respond)(vitals_http_response_t *response, int status, const char *content_type, const char *body,
                        size_t body_len);
-  /* Starts a streamed answer (chunked), e.g. text/event-stream. */
+  /* Starts a streamed answer (chunked), e.g. text/event-stream. Returns
+   * VITALS_STOPPED when the client has gone, or when the agent's stream limit
+   * ([agent.http] max_streams) is reached: the host then answered 503 itself. */
   int (*http_stream_start)(vitals_http_response_t *response, int status, const char *content_type);
   /* Writes a chunk; VITALS_STOPPED once the client has gone away. */
   int (*http_stream_write)(vitals_http_response_t *response, const char *data, size_t len);
@@ -318,7 +320,8 @@ typedef struct vitals_host {
   /* Completes the WebSocket handshake of a request (101 Switching Protocols)
    * and returns the connection in *out; handlers and user are kept for its
    * life. A request that is not a valid handshake is answered by the host
-   * (400, or 426 for an unsupported version) and VITALS_INVALID returned.
+   * (400, or 426 for an unsupported version; 503 when the agent's stream
+   * limit, [agent.http] max_streams, is reached) and VITALS_INVALID returned.
    * The response is finished either way. */
   int (*ws_accept)(vitals_http_response_t *response, const vitals_ws_handlers_t *handlers, void *user,
                    vitals_ws_t **out);

@@ -441,7 +441,8 @@ class HttpResponse {
   // `handler` must have on_message(int opcode, std::string_view data) and
   // on_close(int code, std::string_view reason), and stay alive until
   // on_close() runs or the plugin calls WebSocket::close(). Returns nullopt
-  // when the request is no valid handshake: the host answered it (400/426).
+  // when the request is no valid handshake, or the agent's stream limit is
+  // reached: the host answered it (400/426, 503).
   template <class Handler>
   std::optional<WebSocket> accept_websocket(Handler *handler, uint32_t max_message = 0) const {
     if (host_->abi_minor < 2 || !host_->ws_accept) {
