@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include <atomic>
+
 #include "http_test_support.hpp"
 
 using namespace vitals::core;
@@ -190,6 +192,9 @@ TEST_CASE("a stream to a client that stops reading keeps every chunk, intact and
   Harness h;
   std::string expected;
   size_t buffered_at_end = 0;
+  // The client reads only after the handler has written everything: a fixed
+  // sleep raced a slow (sanitized) server, whose client had started draining.
+  std::atomic<bool> all_written{false};
   h.route("GET", "/flood", [&](const HttpRequest &, std::shared_ptr<HttpResponse> res) {
     res->start(200, HttpHeaders{{"Content-Type", "text/event-stream"}});
     for (int i = 0; i < 3000; ++i) {
@@ -200,12 +205,15 @@ TEST_CASE("a stream to a client that stops reading keeps every chunk, intact and
     }
     buffered_at_end = res->buffered_bytes();
     res->end();
+    all_written = true;
   });
   ParsedResponse flood;
   h.run([&] {
     TestClient c(h.port(), 10'000);
     c.send(get_request("/flood"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server writes into a full socket
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!all_written && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     flood = c.read_response();
   });
   CHECK(buffered_at_end > 0);  // the socket did fill: the queued path was taken

@@ -210,7 +210,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
     client->owner = this;
     client->key = ++next_key_;
     std::optional<WebSocket> ws = response.accept_websocket(client.get(), max_request_bytes);
-    if (!ws) return;  // not a handshake: the host answered 400/426
+    if (!ws) return;  // the host answered: 400/426 (not a handshake) or 503 (max_streams)
     client->ws = ws;
     Client &added = *client;
     clients_.emplace(added.key, std::move(client));
