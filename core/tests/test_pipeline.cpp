@@ -174,6 +174,34 @@ class ThreadTagger final : public Tagger {
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
 };
 
+// Owns events (VITALS_FLAG_PROCESSOR_EVENTS): passes its samples on, and its
+// events too, all of them (Batch::add_events) or all but the one `drop` names.
+std::atomic<size_t> g_owner_events{0};
+class EventOwner final : public vitals::Processor {
+ public:
+  static constexpr uint64_t flags = VITALS_FLAG_PROCESSOR_EVENTS;
+  static constexpr vitals_config_field_t config_fields[] = {
+      {"drop", VITALS_CONFIG_STRING, 0, "\"\"", "the message of the events to drop", {}},
+  };
+  EventOwner(vitals::Host host, const vitals::Config &config) : Processor(host), drop_(config.string("drop")) {}
+  vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *) override {
+    g_owner_events += batch.event_count();
+    vitals::Batch out;
+    for (size_t i = 0; i < batch.size(); ++i) out.add(batch.series(i), batch.ts_ns(i), batch.value(i));
+    if (drop_.empty()) {
+      out.add_events(batch);
+    } else {
+      for (size_t i = 0; i < batch.event_count(); ++i)
+        if (drop_ != batch.event(i).message) out.add_event(batch.event(i));
+    }
+    if (!out.empty() && host().emit(out) != VITALS_OK) throw std::runtime_error("emit refused");
+    return vitals::Status::ok;
+  }
+
+ private:
+  std::string drop_;
+};
+
 // What the lifecycle tests watch: instances alive, and the order in which
 // collects ended, acks arrived and instances were destroyed.
 std::mutex g_events_mutex;
@@ -274,8 +302,10 @@ struct Harness {
     catalog.add(in_process<LaterProcessor>("later"));
     catalog.add(in_process<Tagger>("tagger"));
     catalog.add(in_process<ThreadTagger>("thread_tagger"));
+    catalog.add(in_process<EventOwner>("event_owner"));
     g_events.clear();
     g_tagger.reset();
+    g_owner_events = 0;
   }
   ~Harness() {
     if (pipeline && pipeline->ready()) {
@@ -582,8 +612,7 @@ TEST_CASE("processor: when nothing matches, the processor is not called and the 
     REQUIRE(h.run_until([&] { return ack.calls > 0; }));
     CHECK(ack.status == VITALS_OK);
     CHECK(g_tagger.calls == 0);
-    std::vector<Seen> expected = {
-        {"humidity", 0, 100}, {"humidity", 1, 101}, {"pressure", 0, 200}, {"pressure", 1, 201}};
+    std::vector<Seen> expected = {{"humidity", 0, 0}, {"humidity", 1, 1}, {"pressure", 0, 100}, {"pressure", 1, 101}};
     CHECK(seen_by(g_sinks["out"]) == expected);
     CHECK(g_sinks["out"].events == std::vector<std::string>{"event0"});
   }
@@ -642,6 +671,48 @@ inputs = ["split"]
     CHECK(ack.status == VITALS_OK);
     CHECK(g_tagger.calls == 0);
     CHECK(g_sinks["out"].events == std::vector<std::string>{"event0", "event1"});
+  }
+}
+
+TEST_CASE("processor: one that owns events gets them all, whatever its match, and decides what goes on") {
+  auto config = [](const std::string &drop) {
+    return R"(
+[input.src]
+plugin = "source"
+[processor.own]
+plugin = "event_owner"
+inputs = ["src"]
+match = "temp_*"
+drop = ")" +
+           drop +
+           R"("
+[output.out]
+plugin = "sink"
+inputs = ["own"]
+)";
+  };
+  SUBCASE("passing them all on with Batch::add_events") {
+    Harness h;
+    h.start(config(""));
+    AckResult ack;
+    REQUIRE(g_source->send_batch({"temp_a", "humidity"}, 1, 3, ack.fn()) == VITALS_OK);
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    CHECK(ack.status == VITALS_OK);
+    CHECK(g_owner_events == 3);
+    auto events = g_sinks["out"].events;
+    CHECK(events == std::vector<std::string>{"event0", "event1", "event2"});
+    CHECK(seen_by(g_sinks["out"]) == std::vector<Seen>{{"humidity", 0, 100}, {"temp_a", 0, 0}});
+  }
+  SUBCASE("dropping one, with no sample selected") {
+    Harness h;
+    h.start(config("event1"));
+    AckResult ack;
+    REQUIRE(g_source->send_batch({"humidity"}, 2, 3, ack.fn()) == VITALS_OK);
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    CHECK(ack.status == VITALS_OK);
+    CHECK(g_owner_events == 3);  // called for the events alone
+    CHECK(g_sinks["out"].events == std::vector<std::string>{"event0", "event2"});
+    CHECK(seen_by(g_sinks["out"]) == std::vector<Seen>{{"humidity", 0, 0}, {"humidity", 1, 1}});
   }
 }
 
