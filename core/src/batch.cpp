@@ -25,12 +25,12 @@ std::shared_ptr<Batch> Batch::copy_of(const vitals_batch_t &b) {
   return out;
 }
 
-BatchCView::BatchCView(const Batch &b) {
+BatchCView::BatchCView(const Batch &b, bool with_events) {
   view_.n_samples = static_cast<uint32_t>(b.series.size());
   view_.series = b.series.data();
   view_.ts_ns = b.ts_ns.data();
   view_.values = b.values.data();
-  if (!b.events.empty()) {
+  if (with_events && !b.events.empty()) {
     labels_.resize(b.events.size());
     events_.reserve(b.events.size());
     for (size_t i = 0; i < b.events.size(); ++i) {

@@ -35,9 +35,11 @@ struct Batch {
 using BatchPtr = std::shared_ptr<const Batch>;
 
 // A C view of a Batch for handing to a plugin; owns the event arrays.
+// Without events, the view shows the samples only (a processor whose events
+// pass through).
 class BatchCView {
  public:
-  explicit BatchCView(const Batch &b);
+  explicit BatchCView(const Batch &b, bool with_events = true);
   const vitals_batch_t *get() const { return &view_; }
 
  private:

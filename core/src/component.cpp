@@ -79,35 +79,73 @@ std::string Component::last_error() const {
   return "failed without a message";
 }
 
-BatchPtr Component::filter(const BatchPtr &batch, const SeriesRegistry &series) {
-  if (!match_) return batch;
-  if (match_cache_.size() > 1'000'000) match_cache_.clear();  // bound memory under series churn
-  auto matches = [&](vitals_series_id_t id) {
-    auto [it, inserted] = match_cache_.try_emplace(id, false);
-    if (inserted) {
-      if (const vitals_series_t *s = series.find(id)) {
-        std::span<const vitals_label_t> labels(s->labels, s->n_labels);
-        it->second = match_->matches(s->name, labels);
-      }
+bool Component::matches(vitals_series_id_t id, const SeriesRegistry &series) {
+  auto [it, inserted] = match_cache_.try_emplace(id, false);
+  if (inserted) {
+    if (match_cache_.size() > 1'000'000) {  // bound memory under series churn
+      match_cache_.clear();
+      it = match_cache_.try_emplace(id, false).first;
     }
-    return it->second;
-  };
+    if (const vitals_series_t *s = series.find(id)) {
+      std::span<const vitals_label_t> labels(s->labels, s->n_labels);
+      it->second = match_->matches(s->name, labels);
+    }
+  }
+  return it->second;
+}
+
+namespace {
+// The samples of `batch` whose match is `matching` (all of them when there
+// is no selector), with its events or without.
+template <typename Matches>
+std::shared_ptr<Batch> part_of(const Batch &batch, size_t n, Matches &&matches, bool matching, bool with_events) {
+  auto out = std::make_shared<Batch>();
+  out->series.reserve(n);
+  out->ts_ns.reserve(n);
+  out->values.reserve(n);
+  for (size_t i = 0; i < batch.series.size(); ++i) {
+    if (matches(batch.series[i]) != matching) continue;
+    out->series.push_back(batch.series[i]);
+    out->ts_ns.push_back(batch.ts_ns[i]);
+    out->values.push_back(batch.values[i]);
+  }
+  if (with_events) out->events = batch.events;
+  return out;
+}
+}  // namespace
+
+BatchPtr Component::filter(const BatchPtr &batch, const SeriesRegistry &series) {
+  if (!match_ || kind() == VITALS_KIND_PROCESSOR) return batch;
   size_t kept = 0;
-  for (auto id : batch->series) kept += matches(id);
+  for (auto id : batch->series) kept += matches(id, series);
   if (kept == batch->series.size()) return batch;
   if (kept == 0 && batch->events.empty()) return nullptr;
-  auto out = std::make_shared<Batch>();
-  out->series.reserve(kept);
-  out->ts_ns.reserve(kept);
-  out->values.reserve(kept);
-  for (size_t i = 0; i < batch->series.size(); ++i) {
-    if (!matches(batch->series[i])) continue;
-    out->series.push_back(batch->series[i]);
-    out->ts_ns.push_back(batch->ts_ns[i]);
-    out->values.push_back(batch->values[i]);
+  // Events are not series: `match` does not filter them.
+  return part_of(
+      *batch, kept, [&](vitals_series_id_t id) { return matches(id, series); }, true, true);
+}
+
+Component::Split Component::split(const BatchPtr &batch, const SeriesRegistry &series) {
+  const size_t n = batch->series.size();
+  const bool events_pass = !batch->events.empty() && !owns_events();
+  // The hot path: no selector, no events to set aside.
+  if (!match_ && !events_pass) return {batch, true, nullptr};
+  size_t kept = n;
+  if (match_) {
+    kept = 0;
+    for (auto id : batch->series) kept += matches(id, series);
   }
-  out->events = batch->events;  // events are not series: `match` does not filter them
-  return out;
+  auto match_fn = [&](vitals_series_id_t id) { return !match_ || matches(id, series); };
+  const bool has_events = !batch->events.empty();
+  if (kept == n) {  // every sample is the processor's
+    if (!events_pass) return {batch, true, nullptr};
+    if (n == 0) return {nullptr, true, batch};  // events only: the processor is not called
+    return {batch, false, part_of(*batch, 0, match_fn, false, true)};
+  }
+  if (kept == 0 && !(has_events && owns_events())) return {nullptr, true, batch};
+  // Part for each: the events go with the processor that owns them, else on.
+  return {part_of(*batch, kept, match_fn, true, !events_pass), true,
+          part_of(*batch, n - kept, match_fn, false, events_pass)};
 }
 
 }  // namespace vitals::core

@@ -73,10 +73,25 @@ class Component {
   }
   bool consumes_on_thread() const { return plugin().flags & VITALS_FLAG_CONSUME_ON_THREAD; }
   bool collects_on_loop() const { return plugin().flags & VITALS_FLAG_COLLECT_ON_LOOP; }
+  // A processor that takes the batch's events (and emits those it keeps).
+  bool owns_events() const { return plugin().flags & VITALS_FLAG_PROCESSOR_EVENTS; }
 
-  // Filters a batch by this consumer's `match`; returns the input itself when
-  // everything matches and nullptr when nothing does.
+  // Filters a batch for a storage or output by its `match` (events always
+  // pass); returns the input itself when everything matches and nullptr when
+  // nothing does. A processor gets every batch whole: split() divides it when
+  // it is consumed.
   BatchPtr filter(const BatchPtr &batch, const class SeriesRegistry &series);
+
+  // What a processor does with a batch delivered to it: the samples its
+  // `match` selects (all without one), and the events if it owns them, go to
+  // consume(); the rest passes downstream unchanged, on the same
+  // acknowledgement. No copy when one side is empty or takes the batch whole.
+  struct Split {
+    BatchPtr consumed;        // null: the plugin is not called
+    bool with_events = true;  // false: consume() sees consumed's samples only
+    BatchPtr passed;          // null: nothing passes through
+  };
+  Split split(const BatchPtr &batch, const class SeriesRegistry &series);
 
   // ---- state the Pipeline manages ---------------------------------------------
   const vitals_host_t *host_table() const { return &host_table_; }
@@ -123,7 +138,11 @@ class Component {
   HostContext ctx_;
   vitals_host_t host_table_{};
   void *instance_ = nullptr;
+  bool matches(vitals_series_id_t id, const class SeriesRegistry &series);
+
   std::optional<Selector> match_;
+  // Used by one thread only: the loop for storage and outputs (filter), the
+  // consuming thread for processors (split).
   std::unordered_map<vitals_series_id_t, bool> match_cache_;
 };
 

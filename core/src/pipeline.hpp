@@ -100,6 +100,9 @@ class Pipeline {
     // The delivery an on-thread consumer was consuming when it emitted: what
     // it emits is part of that delivery's acknowledgement.
     uint64_t parent_delivery = 0;
+    // What a processor on its own thread passes through (not its match, or
+    // events it does not own): joins the parent delivery's node.
+    bool passed = false;
     BatchPtr batch{};
     vitals_ack_fn fn = nullptr;
     void *user = nullptr;
@@ -120,6 +123,14 @@ class Pipeline {
 
   int emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, bool park_when_blocked,
                    AckNode *parent);
+  // Sends a batch `from` emits downstream, or parks it (and holds `from`)
+  // when must_wait; `node` already holds for it.
+  void send_out(Component &from, BatchPtr batch, AckNode *node, bool must_wait);
+  // The part of a delivered batch a processor does not consume goes
+  // downstream of it as if it emitted it, on the delivery's node.
+  void pass_through(Component &from, BatchPtr batch, AckNode *node);
+  // Queues an emit made off the loop for routing on the loop.
+  void post_emit(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, uint64_t parent_delivery, bool passed);
   bool blocked(const Component &from, const Batch &batch) const;
   void deliver(Component &from, const BatchPtr &batch, AckNode *node);
   void deliver_to(Component &target, const BatchPtr &batch, AckNode *node);

@@ -56,23 +56,35 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
       if (d == deliveries_.end() || d->second.target != &from) return VITALS_INVALID;
       parent = d->second.node;
     }
-    return emit_on_loop(from, std::move(owned), fn, user, in_collect || in_consume, parent);
+    // What a processor emits of a batch it consumes (in consume(), or later
+    // through emit_for) is never refused for a full queue: it waits, and the
+    // processor is held until it drained.
+    return emit_on_loop(from, std::move(owned), fn, user, in_collect || in_consume || parent_delivery != 0, parent);
   }
-  int64_t weight = static_cast<int64_t>(owned->weight());
-  if (from.offloop_pending.load() + weight > kMaxOffloopPendingSamples) return VITALS_AGAIN;
-  from.offloop_pending += weight;
+  if (!parent_delivery && thread_consuming.component == &from) parent_delivery = thread_consuming.delivery_id;
+  // The cap guards the inbox against producers the loop cannot hold back
+  // (collects on the pool, push inputs on their own threads). A processor's
+  // output is bounded by its intake instead: once it waits, the processor is
+  // held and its queue paused.
+  if (!parent_delivery &&
+      from.offloop_pending.load() + static_cast<int64_t>(owned->weight()) > kMaxOffloopPendingSamples)
+    return VITALS_AGAIN;
+  post_emit(from, std::move(owned), fn, user, parent_delivery, /*passed=*/false);
+  return VITALS_OK;
+}
+
+void Pipeline::post_emit(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, uint64_t parent_delivery,
+                         bool passed) {
+  from.offloop_pending += static_cast<int64_t>(batch->weight());
   InboxItem item{InboxItem::Kind::emit};
-  item.batch = std::move(owned);
+  item.batch = std::move(batch);
   item.fn = fn;
   item.user = user;
   // components_ is loop-only; the inbox looks the instance up again there.
   item.from_serial = from.serial;
-  if (parent_delivery)
-    item.parent_delivery = parent_delivery;
-  else if (thread_consuming.component == &from)
-    item.parent_delivery = thread_consuming.delivery_id;
+  item.parent_delivery = parent_delivery;
+  item.passed = passed;
   post(std::move(item));
-  return VITALS_OK;
 }
 
 bool Pipeline::blocked(const Component &from, const Batch &batch) const {
@@ -87,6 +99,19 @@ int Pipeline::emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, vo
   bool must_wait = !from.parked.empty() || blocked(from, *batch);
   if (must_wait && !park_when_blocked) return VITALS_AGAIN;
   AckNode *node = (fn || parent) ? acks_.create(parent, fn, user, &from.pending_ack_callbacks) : nullptr;
+  send_out(from, std::move(batch), node, must_wait);
+  return VITALS_OK;
+}
+
+void Pipeline::pass_through(Component &from, BatchPtr batch, AckNode *node) {
+  // No node of its own: the part joins the consumed delivery's node, holding
+  // it as an emit's creator would.
+  if (node) acks_.hold(node);
+  bool must_wait = !from.parked.empty() || blocked(from, *batch);
+  send_out(from, std::move(batch), node, must_wait);
+}
+
+void Pipeline::send_out(Component &from, BatchPtr batch, AckNode *node, bool must_wait) {
   from.m.samples_out->add(static_cast<double>(batch->samples()));
   from.m.batches_out->add(1);
   if (tap_) tap_(from, *batch);
@@ -98,10 +123,9 @@ int Pipeline::emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, vo
     // A processor whose output waits takes no more input: its queue fills
     // and its own producers see the backpressure.
     if (from.is_consumer()) hold_consumer(from, true);
-    return VITALS_OK;
+    return;
   }
   deliver(from, batch, node);
-  return VITALS_OK;
 }
 
 void Pipeline::deliver(Component &from, const BatchPtr &batch, AckNode *node) {
@@ -154,12 +178,26 @@ void Pipeline::resolve_delivery(uint64_t delivery_id, int status, const char *er
 void Pipeline::consume_on_loop(Component &c, QueueItem item) {
   c.m.samples_in->add(static_cast<double>(item.batch->samples()));
   c.m.batches_in->add(1);
-  BatchCView view(*item.batch);
+  auto d = deliveries_.find(item.delivery_id);
+  AckNode *node = d != deliveries_.end() ? d->second.node : nullptr;
+  BatchPtr consumed = std::move(item.batch);
+  bool with_events = true;
+  if (c.kind() == VITALS_KIND_PROCESSOR) {
+    Component::Split split = c.split(consumed, series_);
+    // First, so that the processor's own output for this batch queues behind it.
+    if (split.passed) pass_through(c, std::move(split.passed), node);
+    if (!split.consumed) {  // nothing is the processor's: it is not called
+      resolve_delivery(item.delivery_id, VITALS_OK, nullptr);
+      return;
+    }
+    consumed = std::move(split.consumed);
+    with_events = split.with_events;
+  }
+  BatchCView view(*consumed, with_events);
   Component *prev_consuming = consuming_;
   AckNode *prev_node = consuming_node_;
   consuming_ = &c;
-  auto d = deliveries_.find(item.delivery_id);
-  consuming_node_ = d != deliveries_.end() ? d->second.node : nullptr;
+  consuming_node_ = node;
   int64_t t0 = monotonic_ns();
   int status = c.plugin().consume(c.instance(), view.get(), reinterpret_cast<vitals_ack_t *>(item.delivery_id));
   c.m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
@@ -236,12 +274,24 @@ void Pipeline::worker_main(Component *c) {
     c->m.samples_in->add(static_cast<double>(item->batch->samples()));
     c->m.batches_in->add(1);
     c->m.queue_depth->set(static_cast<double>(c->queue.depth_samples()));
-    BatchCView view(*item->batch);
-    int64_t t0 = monotonic_ns();
-    thread_consuming = {c, item->delivery_id};
-    int status = c->plugin().consume(c->instance(), view.get(), reinterpret_cast<vitals_ack_t *>(item->delivery_id));
-    thread_consuming = {};
-    c->m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
+    BatchPtr consumed = std::move(item->batch);
+    bool with_events = true;
+    if (c->kind() == VITALS_KIND_PROCESSOR) {
+      Component::Split split = c->split(consumed, series_);
+      // Routed on the loop before the completion posted below.
+      if (split.passed) post_emit(*c, std::move(split.passed), nullptr, nullptr, item->delivery_id, /*passed=*/true);
+      consumed = std::move(split.consumed);
+      with_events = split.with_events;
+    }
+    int status = VITALS_OK;
+    if (consumed) {  // else nothing is the processor's: it is not called
+      BatchCView view(*consumed, with_events);
+      int64_t t0 = monotonic_ns();
+      thread_consuming = {c, item->delivery_id};
+      status = c->plugin().consume(c->instance(), view.get(), reinterpret_cast<vitals_ack_t *>(item->delivery_id));
+      thread_consuming = {};
+      c->m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
+    }
     if (status != VITALS_PENDING) {
       InboxItem done{InboxItem::Kind::completion};
       done.delivery_id = item->delivery_id;
@@ -313,7 +363,10 @@ void Pipeline::process_inbox() {
           auto d = deliveries_.find(item.parent_delivery);
           if (d != deliveries_.end() && d->second.target == from) parent = d->second.node;
         }
-        emit_on_loop(*from, std::move(item.batch), item.fn, item.user, /*park_when_blocked=*/true, parent);
+        if (item.passed)
+          pass_through(*from, std::move(item.batch), parent);
+        else
+          emit_on_loop(*from, std::move(item.batch), item.fn, item.user, /*park_when_blocked=*/true, parent);
         break;
       }
     }

@@ -31,13 +31,30 @@ class Source final : public vitals::PushInput {
     for (int i = 0; i < n; ++i) b.add(id, i, i);
     return host().emit(b, std::move(on_ack));
   }
+  // Emits one batch: `n` samples of each series in `names` (sample i of the
+  // k-th name at ts i with value 100 * k + i), then `n_events` events
+  // ("event0", "event1", ...).
+  int send_batch(const std::vector<std::string> &names, int n, int n_events = 0,
+                 std::function<void(int, std::string_view)> on_ack = {}) {
+    vitals::Batch b;
+    for (size_t k = 0; k < names.size(); ++k) {
+      auto id = host().intern(names[k]);
+      for (int i = 0; i < n; ++i) b.add(id, i, static_cast<double>(100 * k + static_cast<size_t>(i)));
+    }
+    for (int e = 0; e < n_events; ++e) b.add_event(e, VITALS_SEVERITY_WARNING, "src", "event" + std::to_string(e));
+    return host().emit(b, std::move(on_ack));
+  }
   void start() override {}
 };
 
 // A sink whose behaviour the config picks: ok, fail or pending.
 struct SinkLog {
   std::vector<std::string> series;
+  std::vector<int64_t> ts;
+  std::vector<double> values;
+  std::vector<std::string> events;  // messages
   std::vector<vitals_ack_t *> pending;
+  std::vector<std::string> pending_first_series;  // per pending batch: its first sample's series ("" if none)
   const vitals_host_t *host = nullptr;
 };
 std::map<std::string, SinkLog> g_sinks;
@@ -54,12 +71,18 @@ class Sink : public vitals::Output {
   }
   vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *ack) override {
     auto &log = g_sinks[host().instance_id()];
-    for (size_t i = 0; i < batch.size(); ++i) log.series.push_back(host().series(batch.series(i))->text);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      log.series.push_back(host().series(batch.series(i))->text);
+      log.ts.push_back(batch.ts_ns(i));
+      log.values.push_back(batch.value(i));
+    }
+    for (size_t i = 0; i < batch.event_count(); ++i) log.events.push_back(batch.event(i).message);
     if (mode_ == "fail") throw std::runtime_error("sink told to fail");
     // stall: a slow storage, busy in consume until the test releases it.
     while (mode_ == "stall" && g_stall.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (mode_ == "pending") {
       log.pending.push_back(ack);
+      log.pending_first_series.push_back(batch.size() ? host().series(batch.series(0))->text : "");
       return vitals::Status::pending;
     }
     return vitals::Status::ok;
@@ -111,6 +134,72 @@ class LaterProcessor final : public vitals::Processor {
     });
     return vitals::Status::pending;
   }
+};
+
+// Renames every sample it receives to <name>_done (labels, timestamp and
+// value unchanged) and counts what it was handed.
+struct TaggerLog {
+  std::atomic<int> calls{0};
+  std::atomic<size_t> samples{0}, events{0};
+  void reset() {
+    calls = 0;
+    samples = 0;
+    events = 0;
+  }
+};
+TaggerLog g_tagger;
+
+class Tagger : public vitals::Processor {
+ public:
+  Tagger(vitals::Host host, const vitals::Config &) : Processor(host) {}
+  vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *) override {
+    g_tagger.calls += 1;
+    g_tagger.samples += batch.size();
+    g_tagger.events += batch.event_count();
+    vitals::Batch out;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const vitals_series_t *s = host().series(batch.series(i));
+      std::vector<vitals::Label> labels;
+      for (uint32_t k = 0; k < s->n_labels; ++k) labels.push_back({s->labels[k].key, s->labels[k].value});
+      out.add(host().intern(std::string(s->name) + "_done", labels), batch.ts_ns(i), batch.value(i));
+    }
+    if (!out.empty() && host().emit(out) != VITALS_OK) throw std::runtime_error("emit refused");
+    return vitals::Status::ok;
+  }
+};
+
+class ThreadTagger final : public Tagger {
+ public:
+  using Tagger::Tagger;
+  static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
+};
+
+// Owns events (VITALS_FLAG_PROCESSOR_EVENTS): passes its samples on, and its
+// events too, all of them (Batch::add_events) or all but the one `drop` names.
+std::atomic<size_t> g_owner_events{0};
+class EventOwner final : public vitals::Processor {
+ public:
+  static constexpr uint64_t flags = VITALS_FLAG_PROCESSOR_EVENTS;
+  static constexpr vitals_config_field_t config_fields[] = {
+      {"drop", VITALS_CONFIG_STRING, 0, "\"\"", "the message of the events to drop", {}},
+  };
+  EventOwner(vitals::Host host, const vitals::Config &config) : Processor(host), drop_(config.string("drop")) {}
+  vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *) override {
+    g_owner_events += batch.event_count();
+    vitals::Batch out;
+    for (size_t i = 0; i < batch.size(); ++i) out.add(batch.series(i), batch.ts_ns(i), batch.value(i));
+    if (drop_.empty()) {
+      out.add_events(batch);
+    } else {
+      for (size_t i = 0; i < batch.event_count(); ++i)
+        if (drop_ != batch.event(i).message) out.add_event(batch.event(i));
+    }
+    if (!out.empty() && host().emit(out) != VITALS_OK) throw std::runtime_error("emit refused");
+    return vitals::Status::ok;
+  }
+
+ private:
+  std::string drop_;
 };
 
 // What the lifecycle tests watch: instances alive, and the order in which
@@ -211,7 +300,12 @@ struct Harness {
     catalog.add(in_process<CommittedSource>("committed_source"));
     catalog.add(in_process<NullStorage>("null_storage"));
     catalog.add(in_process<LaterProcessor>("later"));
+    catalog.add(in_process<Tagger>("tagger"));
+    catalog.add(in_process<ThreadTagger>("thread_tagger"));
+    catalog.add(in_process<EventOwner>("event_owner"));
     g_events.clear();
+    g_tagger.reset();
+    g_owner_events = 0;
   }
   ~Harness() {
     if (pipeline && pipeline->ready()) {
@@ -453,6 +547,233 @@ match = "temp_*"
   REQUIRE(h.run_until([&] { return a.calls && b.calls; }));
   CHECK(g_sinks["temps"].series == std::vector<std::string>{"temp_lab"});
   CHECK(b.status == VITALS_OK);  // nothing received it: vacuously committed
+}
+
+// ---- processor semantics (issue 10 part 6) ----------------------------------
+
+namespace {
+struct Seen {
+  std::string series;
+  int64_t ts;
+  double value;
+  auto operator<=>(const Seen &) const = default;
+};
+// What a sink received, sorted: the order of the passed-through and the
+// processed parts is not part of the contract.
+std::vector<Seen> seen_by(const SinkLog &log) {
+  std::vector<Seen> out;
+  for (size_t i = 0; i < log.series.size(); ++i) out.push_back({log.series[i], log.ts[i], log.values[i]});
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string tagger_pipeline(const std::string &plugin, const std::string &sink_mode = "ok") {
+  return R"(
+[input.src]
+plugin = "source"
+[processor.tag]
+plugin = ")" +
+         plugin +
+         R"("
+inputs = ["src"]
+match = "temp_*"
+[output.out]
+plugin = "sink"
+inputs = ["tag"]
+mode = ")" +
+         sink_mode + "\"\n";
+}
+}  // namespace
+
+TEST_CASE("processor: match passes non-matching series through unchanged and processes the matching ones") {
+  for (const char *plugin : {"tagger", "thread_tagger"}) {
+    CAPTURE(plugin);
+    Harness h;
+    h.start(tagger_pipeline(plugin));
+    AckResult ack;
+    REQUIRE(g_source->send_batch({"temp_a", "humidity"}, 3, 0, ack.fn()) == VITALS_OK);
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    CHECK(ack.status == VITALS_OK);
+    CHECK(g_tagger.calls == 1);
+    CHECK(g_tagger.samples == 3);  // only the matching samples reach consume()
+    std::vector<Seen> expected = {{"humidity", 0, 100},  {"humidity", 1, 101},  {"humidity", 2, 102},
+                                  {"temp_a_done", 0, 0}, {"temp_a_done", 1, 1}, {"temp_a_done", 2, 2}};
+    CHECK(seen_by(g_sinks["out"]) == expected);
+  }
+}
+
+TEST_CASE("processor: when nothing matches, the processor is not called and the whole batch passes") {
+  for (const char *plugin : {"tagger", "thread_tagger"}) {
+    CAPTURE(plugin);
+    Harness h;
+    h.start(tagger_pipeline(plugin));
+    AckResult ack;
+    REQUIRE(g_source->send_batch({"humidity", "pressure"}, 2, 1, ack.fn()) == VITALS_OK);
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    CHECK(ack.status == VITALS_OK);
+    CHECK(g_tagger.calls == 0);
+    std::vector<Seen> expected = {{"humidity", 0, 0}, {"humidity", 1, 1}, {"pressure", 0, 100}, {"pressure", 1, 101}};
+    CHECK(seen_by(g_sinks["out"]) == expected);
+    CHECK(g_sinks["out"].events == std::vector<std::string>{"event0"});
+  }
+}
+
+TEST_CASE("processor: events pass through once when the processor does nothing about them") {
+  SUBCASE("a processor without match") {
+    Harness h;
+    h.start(R"(
+[input.src]
+plugin = "source"
+[processor.tag]
+plugin = "tagger"
+inputs = ["src"]
+[output.out]
+plugin = "sink"
+inputs = ["tag"]
+)");
+    AckResult ack;
+    REQUIRE(g_source->send_batch({"temp_a"}, 2, 2, ack.fn()) == VITALS_OK);
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    h.run_until([] { return false; }, 20);
+    CHECK(ack.status == VITALS_OK);
+    CHECK(g_tagger.calls == 1);
+    CHECK(g_tagger.events == 0);  // consume() sees the samples only
+    CHECK(g_sinks["out"].events == std::vector<std::string>{"event0", "event1"});
+    CHECK(seen_by(g_sinks["out"]) == std::vector<Seen>{{"temp_a_done", 0, 0}, {"temp_a_done", 1, 1}});
+  }
+  SUBCASE("a splitter with match, on its own thread") {
+    Harness h;
+    h.start(R"(
+[input.src]
+plugin = "source"
+[processor.split]
+plugin = "thread_splitter"
+inputs = ["src"]
+match = "temp_*"
+[output.out]
+plugin = "sink"
+inputs = ["split"]
+)");
+    AckResult ack;
+    REQUIRE(g_source->send_batch({"temp_a", "humidity"}, 2, 3, ack.fn()) == VITALS_OK);
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    h.run_until([] { return false; }, 20);
+    CHECK(ack.status == VITALS_OK);
+    CHECK(g_sinks["out"].events == std::vector<std::string>{"event0", "event1", "event2"});
+    CHECK(g_sinks["out"].series.size() == 4);
+  }
+  SUBCASE("a batch of events only never reaches consume()") {
+    Harness h;
+    h.start(tagger_pipeline("tagger"));
+    AckResult ack;
+    REQUIRE(g_source->send_batch({}, 0, 2, ack.fn()) == VITALS_OK);
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    CHECK(ack.status == VITALS_OK);
+    CHECK(g_tagger.calls == 0);
+    CHECK(g_sinks["out"].events == std::vector<std::string>{"event0", "event1"});
+  }
+}
+
+TEST_CASE("processor: one that owns events gets them all, whatever its match, and decides what goes on") {
+  auto config = [](const std::string &drop) {
+    return R"(
+[input.src]
+plugin = "source"
+[processor.own]
+plugin = "event_owner"
+inputs = ["src"]
+match = "temp_*"
+drop = ")" +
+           drop +
+           R"("
+[output.out]
+plugin = "sink"
+inputs = ["own"]
+)";
+  };
+  SUBCASE("passing them all on with Batch::add_events") {
+    Harness h;
+    h.start(config(""));
+    AckResult ack;
+    REQUIRE(g_source->send_batch({"temp_a", "humidity"}, 1, 3, ack.fn()) == VITALS_OK);
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    CHECK(ack.status == VITALS_OK);
+    CHECK(g_owner_events == 3);
+    auto events = g_sinks["out"].events;
+    CHECK(events == std::vector<std::string>{"event0", "event1", "event2"});
+    CHECK(seen_by(g_sinks["out"]) == std::vector<Seen>{{"humidity", 0, 100}, {"temp_a", 0, 0}});
+  }
+  SUBCASE("dropping one, with no sample selected") {
+    Harness h;
+    h.start(config("event1"));
+    AckResult ack;
+    REQUIRE(g_source->send_batch({"humidity"}, 2, 3, ack.fn()) == VITALS_OK);
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    CHECK(ack.status == VITALS_OK);
+    CHECK(g_owner_events == 3);  // called for the events alone
+    CHECK(g_sinks["out"].events == std::vector<std::string>{"event0", "event2"});
+    CHECK(seen_by(g_sinks["out"]) == std::vector<Seen>{{"humidity", 0, 0}, {"humidity", 1, 1}});
+  }
+}
+
+TEST_CASE("processor: the input's ack waits for both the processed and the passed-through parts") {
+  for (int failing : {-1, 0, 1}) {  // which part the sink fails, if any
+    CAPTURE(failing);
+    Harness h;
+    h.start(tagger_pipeline("tagger", "pending"));
+    AckResult ack;
+    REQUIRE(g_source->send_batch({"temp_a", "humidity"}, 2, 1, ack.fn()) == VITALS_OK);
+    auto &sink = g_sinks["out"];
+    REQUIRE(h.run_until([&] { return sink.pending.size() == 2; }));
+    h.run_until([] { return false; }, 20);
+    CHECK(ack.calls == 0);
+    // The passed-through part first, then the processed one.
+    size_t passed = sink.pending_first_series[0] == "humidity" ? 0 : 1;
+    CHECK(sink.pending_first_series[passed] == "humidity");
+    CHECK(sink.pending_first_series[1 - passed] == "temp_a_done");
+    for (size_t k : {passed, 1 - passed}) {
+      bool fail = (failing == 0 && k == passed) || (failing == 1 && k != passed);
+      sink.host->complete(sink.host->ctx, sink.pending[k], fail ? VITALS_ERROR : VITALS_OK, fail ? "lost" : nullptr);
+      h.run_until([] { return false; }, 20);
+      if (k == passed) CHECK(ack.calls == 0);  // the processed part is not committed yet
+    }
+    REQUIRE(h.run_until([&] { return ack.calls > 0; }));
+    CHECK(ack.calls == 1);
+    CHECK(ack.status == (failing < 0 ? VITALS_OK : VITALS_ERROR));
+  }
+}
+
+TEST_CASE("a processor that emits later into a full block queue is held, not refused") {
+  Harness h;
+  h.start(R"(
+[input.src]
+plugin = "source"
+[processor.later]
+plugin = "later"
+inputs = ["src"]
+[output.slow]
+plugin = "thread_sink"
+inputs = ["later"]
+mode = "stall"
+queue = { capacity = 2, overflow = "block" }
+)");
+  g_stall = true;
+  std::vector<AckResult> acks(5);
+  for (auto &a : acks) {
+    REQUIRE(g_source->send("m", 2, a.fn()) == VITALS_OK);
+    h.run_until([] { return false; }, 10);
+  }
+  // One batch in the stalled consume, one queued; the later ones wait at the
+  // processor (emit_for answered OK: LaterProcessor checks), which is held.
+  h.run_until([] { return false; }, 30);
+  CHECK(h.pipeline->find("later")->held);
+  for (auto &a : acks) CHECK(a.calls == 0);
+  g_stall = false;
+  REQUIRE(h.run_until([&] { return std::all_of(acks.begin(), acks.end(), [](auto &a) { return a.calls > 0; }); }));
+  for (auto &a : acks) CHECK(a.status == VITALS_OK);
+  CHECK(g_sinks["slow"].series.size() == 10);
+  CHECK_FALSE(h.pipeline->find("later")->held);
+  CHECK(h.metric("vitals_component_dropped_samples_total", "slow") == 0);
 }
 
 TEST_CASE("shutdown drains queued data into sinks before stopping") {

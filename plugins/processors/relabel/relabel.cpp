@@ -168,18 +168,13 @@ class Relabel final : public vitals::Processor {
       else
         ++dropped_;
     }
-    for (size_t i = 0; i < in.event_count(); ++i) {
-      const vitals_event_t &e = in.event(i);
-      std::vector<vitals::Label> labels;
-      for (uint32_t k = 0; k < e.n_labels; ++k)
-        labels.push_back({e.labels[k].key ? e.labels[k].key : "", e.labels[k].value ? e.labels[k].value : ""});
-      out_.add_event(e.ts_ns, static_cast<vitals_severity_t>(e.severity), e.source ? e.source : "",
-                     e.message ? e.message : "", std::move(labels));
-    }
+    // Events are not series: relabel does not own them (no
+    // VITALS_FLAG_PROCESSOR_EVENTS), and the agent passes them on unchanged.
     samples_in_ += in.size();
     if (out_.empty()) return vitals::Status::ok;
-    // Failing the batch (rather than dropping it quietly) lets its sender see
-    // that nothing went downstream.
+    // Inside consume() the agent never refuses for a full queue (it holds the
+    // processor instead); any refusal fails the batch rather than dropping it
+    // quietly, so its sender sees that nothing went downstream.
     if (int rc = host().emit(out_); rc != VITALS_OK)
       throw std::runtime_error("downstream refused the relabelled batch (status " + std::to_string(rc) + ")");
     samples_out_ += out_.size();

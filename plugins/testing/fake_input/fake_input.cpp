@@ -1,10 +1,12 @@
 // Test-only input: each collect emits `samples` samples of
 // <name>{input="<id>"} whose values count up 1, 2, 3, ... across collects, so
-// a test can tell exactly which samples reached a sink. It also logs
+// a test can tell exactly which samples reached a sink, and `events` events
+// per collect, source <id>, messages "n1", "n2", ... across collects. It also logs
 // "fake_input created" with its interval knobs so reload tests can count
 // restarts.
 #include <chrono>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "vitals/plugin.hpp"
@@ -19,13 +21,15 @@ class FakeInput final : public vitals::Input {
       {"collect_sleep", VITALS_CONFIG_DURATION, 0, "\"0s\"", "sleep in collect (a slow sensor)", {}},
       {"fail_create", VITALS_CONFIG_BOOL, 0, "false", "throw from the constructor", {}},
       {"throw_in_collect", VITALS_CONFIG_BOOL, 0, "false", "throw from collect", {}},
+      {"events", VITALS_CONFIG_INT, 0, "0", "events per collect", {}},
   };
 
   FakeInput(vitals::Host host, const vitals::Config &config)
       : Input(host),
         samples_(config.integer("samples")),
         sleep_ns_(config.duration_ns("collect_sleep")),
-        throw_in_collect_(config.boolean("throw_in_collect")) {
+        throw_in_collect_(config.boolean("throw_in_collect")),
+        events_(config.integer("events")) {
     if (config.boolean("fail_create")) throw std::runtime_error("fake_input told to fail at create");
     series_ = host.intern(config.string("name"), {{"input", host.instance_id()}});
     host.info("fake_input created");
@@ -36,6 +40,8 @@ class FakeInput final : public vitals::Input {
     if (throw_in_collect_) throw std::runtime_error("fake_input told to throw in collect");
     batch_.clear();
     for (int64_t i = 0; i < samples_; ++i) batch_.add(series_, now_ns + i, static_cast<double>(++sequence_));
+    for (int64_t i = 0; i < events_; ++i)
+      batch_.add_event(now_ns, VITALS_SEVERITY_INFO, host().instance_id(), "n" + std::to_string(++event_sequence_));
     host().emit(batch_);
   }
 
@@ -43,8 +49,9 @@ class FakeInput final : public vitals::Input {
   int64_t samples_;
   int64_t sleep_ns_;
   bool throw_in_collect_;
+  int64_t events_;
   vitals::SeriesId series_;
-  int64_t sequence_ = 0;
+  int64_t sequence_ = 0, event_sequence_ = 0;
   vitals::Batch batch_;
 };
 

@@ -63,7 +63,13 @@ enum {
   /* consume() may block (disk, network): the core calls it on a dedicated
    * thread for this instance, fed by the instance's bounded queue. Without
    * this flag consume() runs on the loop thread and must not block. */
-  VITALS_FLAG_CONSUME_ON_THREAD = 1u << 1
+  VITALS_FLAG_CONSUME_ON_THREAD = 1u << 1,
+  /* Processors: consume() is handed the batch's events and owns them: it
+   * emits those it keeps (changed or not). Without this flag the core passes
+   * every event on unchanged, on the batch's acknowledgement, and consume()
+   * sees samples only (a host before this flag ignores it and hands events
+   * to consume()). */
+  VITALS_FLAG_PROCESSOR_EVENTS = 1u << 2
 };
 
 typedef enum vitals_log_level {

@@ -62,6 +62,8 @@ inline const char *severity_name(int32_t severity) {
   }
 }
 
+class BatchView;
+
 // Builds a batch to emit. Owns its storage; view() borrows it.
 class Batch {
  public:
@@ -74,6 +76,17 @@ class Batch {
                  std::vector<Label> labels = {}) {
     events_.push_back({ts_ns, severity, std::move(source), std::move(message), std::move(labels)});
   }
+  // Copies an event unchanged (a processor that owns events passing one on).
+  void add_event(const vitals_event_t &e) {
+    std::vector<Label> labels;
+    labels.reserve(e.n_labels);
+    for (uint32_t k = 0; k < e.n_labels; ++k)
+      if (e.labels[k].key) labels.push_back({e.labels[k].key, e.labels[k].value ? e.labels[k].value : ""});
+    add_event(e.ts_ns, static_cast<vitals_severity_t>(e.severity), e.source ? e.source : "", e.message ? e.message : "",
+              std::move(labels));
+  }
+  // Copies every event of a consumed batch unchanged.
+  inline void add_events(const BatchView &batch);
   size_t size() const { return series_.size(); }
   SeriesId series(size_t i) const { return series_[i]; }
   // Gives sample i another series: a placeholder id replaced once interned.
@@ -149,6 +162,10 @@ class BatchView {
  private:
   const vitals_batch_t &b_;
 };
+
+inline void Batch::add_events(const BatchView &batch) {
+  for (size_t i = 0; i < batch.event_count(); ++i) add_event(batch.event(i));
+}
 
 // A self-metric handle; update() adds (counter), sets (gauge) or observes.
 class Metric {
@@ -584,11 +601,34 @@ class PushInput : public PluginBase {
   static constexpr vitals_kind_t kind = VITALS_KIND_INPUT;
 };
 
-// Turns batches into other batches. What consume() emits (on any thread)
-// joins the consumed batch's acknowledgement. One that answers
-// Status::pending and emits later must use host().emit_for(ack, ...) and then
-// complete(ack): the input is acknowledged once every storage and output
-// committed what was emitted.
+// Turns batches into other batches.
+//
+// What it is handed: consume() gets the samples the component's `match`
+// selects (every sample without one). The core passes everything else on
+// downstream of the processor unchanged (same series, timestamps, values),
+// on the consumed batch's acknowledgement; a batch of which nothing is
+// selected never reaches consume(). Events pass the same way and consume()
+// sees none, unless the plugin opts in with
+//   static constexpr uint64_t flags = VITALS_FLAG_PROCESSOR_EVENTS;
+// then consume() gets every event of the batch (`match` selects series, not
+// events) and owns them: it emits those it keeps, and Batch::add_events(batch)
+// passes them all on unchanged.
+//
+// Acknowledgement: what consume() emits (on any thread) joins the consumed
+// batch's acknowledgement. One that answers Status::pending and emits later
+// must use host().emit_for(ack, ...) and then complete(ack): the input is
+// acknowledged once every storage and output committed what was emitted.
+//
+// Backpressure (VITALS_AGAIN): emit() inside consume() and emit_for() on an
+// ack not yet completed never answer VITALS_AGAIN for a full "block" queue
+// downstream. The core keeps the batch until there is room and holds the
+// processor meanwhile (no more input reaches consume(); its queue fills and
+// its producers wait), so nothing is refused and order is kept. Any status
+// but VITALS_OK there is a failure: fail the batch (throw, Status::error, or
+// complete(ack, Status::error)). Only an emit() with no consumed batch behind
+// it (a timer flushing state of the processor's own) may answer VITALS_AGAIN:
+// nothing was sent and on_ack is never called; keep the data and emit it
+// again later (from a timer), or drop it and count the drop in stats().
 class Processor : public PluginBase {
  public:
   using PluginBase::PluginBase;
