@@ -10,7 +10,11 @@
 namespace vitals::core {
 
 namespace {
-bool can_feed(vitals_kind_t kind) { return kind == VITALS_KIND_INPUT || kind == VITALS_KIND_PROCESSOR; }
+// Optimizers feed too: what they emit (their findings, and the events of the
+// changes they make through vitals.control) goes to outputs and storage.
+bool can_feed(vitals_kind_t kind) {
+  return kind == VITALS_KIND_INPUT || kind == VITALS_KIND_PROCESSOR || kind == VITALS_KIND_OPTIMIZER;
+}
 }  // namespace
 
 Graph build_graph(const Config &config, Diagnostics &diags) {
@@ -40,14 +44,14 @@ Graph build_graph(const Config &config, Diagnostics &diags) {
         if (!can_feed(other.kind)) {
           diags.error(c.file, c.inputs_line,
                       "'" + other.id + "' in inputs is a " + kind_name(other.kind) +
-                          ": only inputs and processors can feed other components");
+                          ": only inputs, processors and optimizers can feed other components");
           continue;
         }
         if (std::find(ups.begin(), ups.end(), other.id) == ups.end()) ups.push_back(other.id);
       }
       if (!matched) {
         if (is_glob)
-          diags.warning(c.file, c.inputs_line, "'" + pattern + "' in inputs matches no input or processor");
+          diags.warning(c.file, c.inputs_line, "'" + pattern + "' in inputs matches no input, processor or optimizer");
         else
           diags.error(c.file, c.inputs_line, "unknown id '" + pattern + "' in inputs");
       }

@@ -1,14 +1,13 @@
-// Implementation of the host services of plugin.h.
+// The core table of plugin.h (vitals_host_t): what every instance gets,
+// whatever its kind. Everything else is a named service (services.cpp).
 #include "host_table.hpp"
 
 #include <string>
 
 #include "component.hpp"
-#include "http_host.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
-#include "query_reply.hpp"
-#include "ws_host.hpp"
+#include "services.hpp"
 
 namespace vitals::core {
 
@@ -33,13 +32,7 @@ const vitals_series_t *host_series(vitals_host_ctx_t *ctx, vitals_series_id_t id
   return ctx_of(ctx).pipeline->series().find(id);
 }
 
-int host_emit(vitals_host_ctx_t *ctx, const vitals_batch_t *batch, vitals_ack_fn fn, void *user) {
-  auto &c = ctx_of(ctx);
-  return c.pipeline->emit(*c.component, batch, fn, user);
-}
-
-int host_emit_for(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t *batch, vitals_ack_fn fn,
-                  void *user) {
+int host_emit(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t *batch, vitals_ack_fn fn, void *user) {
   auto &c = ctx_of(ctx);
   return c.pipeline->emit(*c.component, batch, fn, user, reinterpret_cast<uintptr_t>(parent));
 }
@@ -75,47 +68,11 @@ void host_metric_update(vitals_metric_t *m, double value) {
   if (m) reinterpret_cast<SelfMetric *>(m)->update(value);
 }
 
-void host_metrics_snapshot(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit, void *user) {
-  auto &p = *ctx_of(ctx).pipeline;
-  std::vector<vitals_label_t> c_labels;
-  p.metrics().visit([&](const std::string &name, const MetricLabels &labels, double value) {
-    c_labels.clear();
-    for (const auto &[k, v] : labels) c_labels.push_back({k.c_str(), v.c_str()});
-    visit(user, name.c_str(), c_labels.data(), static_cast<uint32_t>(c_labels.size()), value);
-  });
-  // Plugins' own counters, labelled with their component and named
-  // vitals_<plugin>_<stat> so that two plugins' "clients" never collide.
-  for (Component *c : p.components()) {
-    if (!c->plugin().stats) continue;
-    struct Forward {
-      vitals_stat_visit_fn visit;
-      void *user;
-      const std::string *id;
-      std::string prefix;
-      std::string name;
-    } fwd{visit, user, &c->id(), "vitals_" + c->config().plugin + "_", {}};
-    c->plugin().stats(
-        c->instance(),
-        [](void *u, const char *name, const vitals_label_t *labels, uint32_t n, double value) {
-          auto *f = static_cast<Forward *>(u);
-          std::string_view raw(name ? name : "");
-          f->name = raw.rfind("vitals_", 0) == 0 ? std::string(raw) : f->prefix + std::string(raw);
-          std::vector<vitals_label_t> all(labels, labels + n);
-          all.push_back({"component", f->id->c_str()});
-          f->visit(f->user, f->name.c_str(), all.data(), static_cast<uint32_t>(all.size()), value);
-        },
-        &fwd);
-  }
-  c_labels.clear();
-  visit(user, "vitals_series_count", nullptr, 0, static_cast<double>(p.series().size()));
-  visit(user, "vitals_series_refused_total", nullptr, 0, static_cast<double>(p.series().refused_at_limit()));
-}
-
 const char *host_data_dir(vitals_host_ctx_t *ctx) { return ctx_of(ctx).pipeline->data_dir().c_str(); }
 const char *host_instance_id(vitals_host_ctx_t *ctx) { return ctx_of(ctx).component->id().c_str(); }
 
-void host_reply(vitals_reply_t *reply, int status, const char *content_type, const char *body, size_t len) {
-  if (reply) reinterpret_cast<QueryReply *>(reply)->deliver(status, content_type ? content_type : "", body, len);
+const void *host_get_service(vitals_host_ctx_t *, const char *name, uint32_t min_version) {
+  return find_host_service(name ? name : "", min_version);
 }
 
 }  // namespace
@@ -124,23 +81,19 @@ vitals_host_t make_host_template() {
   vitals_host_t t{};
   t.struct_size = sizeof(vitals_host_t);
   t.abi_minor = VITALS_ABI_MINOR;
+  t.get_service = host_get_service;
   t.log = host_log;
   t.intern = host_intern;
   t.series = host_series;
   t.emit = host_emit;
-  t.emit_for = host_emit_for;
   t.complete = host_complete;
   t.loop = host_loop;
   t.timer_start = host_timer_start;
   t.timer_stop = host_timer_stop;
   t.metric = host_metric;
   t.metric_update = host_metric_update;
-  t.metrics_snapshot = host_metrics_snapshot;
   t.data_dir = host_data_dir;
   t.instance_id = host_instance_id;
-  t.reply = host_reply;
-  fill_http_host_functions(t);
-  fill_ws_host_functions(t);
   return t;
 }
 

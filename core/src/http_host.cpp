@@ -112,15 +112,22 @@ size_t http_stream_buffered(vitals_http_response_t *r) { return r ? from_c(r)->r
 
 }  // namespace
 
-void fill_http_host_functions(vitals_host_t &t) {
-  t.http_route = http_route;
-  t.http_header = http_header;
-  t.http_respond = http_respond;
-  t.http_stream_start = http_stream_start;
-  t.http_stream_write = http_stream_write;
-  t.http_stream_end = http_stream_end;
-  t.http_on_close = http_on_close;
-  t.http_stream_buffered = http_stream_buffered;
+const vitals_http_service_t &http_service() {
+  static const vitals_http_service_t table = [] {
+    vitals_http_service_t t{};
+    t.struct_size = sizeof t;
+    t.version = VITALS_SERVICE_HTTP_VERSION;
+    t.route = http_route;
+    t.header = http_header;
+    t.respond = http_respond;
+    t.stream_start = http_stream_start;
+    t.stream_write = http_stream_write;
+    t.stream_end = http_stream_end;
+    t.on_close = http_on_close;
+    t.stream_buffered = http_stream_buffered;
+    return t;
+  }();
+  return table;
 }
 
 void remove_component_routes(HttpServer *server, Component &component) {

@@ -1,5 +1,5 @@
-// The HTTP services of the plugin ABI (1.1): routes a component registers on
-// the agent's server, and the request/response handles it gets.
+// vitals.http, the HTTP service of the plugin ABI: routes a component
+// registers on the agent's server, and the request/response handles it gets.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +11,8 @@ namespace vitals::core {
 class HttpServer;
 class Component;
 
-// Fills the http_* entries of a host table.
-void fill_http_host_functions(vitals_host_t &table);
+// The service table get_service("vitals.http") returns.
+const vitals_http_service_t &http_service();
 // Removes every route the component registered (before it stops for good).
 void remove_component_routes(HttpServer *server, Component &component);
 

@@ -30,7 +30,7 @@ const char *required_callbacks(const vitals_plugin_t *d) {
       if (!d->consume) return "consume";
       break;
     case VITALS_KIND_STORAGE:
-      if (!d->consume || !d->query) return "consume and query";
+      if (!d->consume) return "consume";
       break;
     case VITALS_KIND_OPTIMIZER:
       if (!d->collect) return "collect";
@@ -44,7 +44,11 @@ const char *required_callbacks(const vitals_plugin_t *d) {
 std::string check_descriptor(const vitals_plugin_t *d) {
   std::string abis = "plugin ABI " + abi_text(d->abi_major, d->abi_minor) + ", host ABI " +
                      abi_text(VITALS_ABI_MAJOR, VITALS_ABI_MINOR);
-  if (d->abi_major != VITALS_ABI_MAJOR) return abis + ": major versions differ";
+  if (d->abi_major < VITALS_ABI_MAJOR)
+    return abis + ": built for ABI " + std::to_string(d->abi_major) + ".x, rebuild against vitals-sdk " +
+           std::to_string(VITALS_ABI_MAJOR) + ".x";
+  if (d->abi_major > VITALS_ABI_MAJOR)
+    return abis + ": built for ABI " + std::to_string(d->abi_major) + ".x, newer than this agent: upgrade the agent";
   if (d->abi_minor > VITALS_ABI_MINOR) return abis + ": plugin is newer than the host";
   if (d->struct_size < VITALS_PLUGIN_MIN_SIZE)
     return abis + ": descriptor size " + std::to_string(d->struct_size) + " is smaller than the minimum " +
@@ -58,6 +62,11 @@ std::string check_descriptor(const vitals_plugin_t *d) {
   if (const char *missing = required_callbacks(d))
     return std::string(kind_name(static_cast<vitals_kind_t>(d->kind))) +
            " plugin lacks required callback(s): " + missing;
+  // Read through a copy of the host's size: fields past an older plugin's
+  // struct_size are zero.
+  vitals_plugin_t full{};
+  std::memcpy(&full, d, d->struct_size);
+  if (std::string why = check_services(full); !why.empty()) return abis + ": " + why;
   return {};
 }
 
@@ -99,6 +108,7 @@ std::shared_ptr<LoadedPlugin> load_plugin_file(const fs::path &path, std::string
   }
   auto plugin = std::make_shared<LoadedPlugin>();
   std::memcpy(&plugin->descriptor, d, d->struct_size);
+  plugin->services = adopt_provided_services(plugin->descriptor);
   plugin->name = d->name;
   plugin->path = path;
   plugin->library = std::move(lib);
@@ -155,6 +165,7 @@ std::shared_ptr<LoadedPlugin> PluginCatalog::load(const std::string &name, std::
 }
 
 void PluginCatalog::add(std::shared_ptr<LoadedPlugin> plugin) {
+  plugin->services = adopt_provided_services(plugin->descriptor);
   files_[plugin->name] = plugin->path;
   loaded_[plugin->name] = std::move(plugin);
 }

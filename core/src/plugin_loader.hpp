@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "diagnostics.hpp"
+#include "services.hpp"
 #include "vitals/plugin.h"
 
 namespace boost::dll {
@@ -24,6 +25,8 @@ struct LoadedPlugin {
   // The plugin's descriptor copied into a zeroed struct of the host's size, so
   // that fields an older plugin does not know read as NULL.
   vitals_plugin_t descriptor{};
+  // The tables of the services it provides, copied the same way.
+  ProvidedServices services;
   // Keeps the code mapped while any instance or descriptor copy lives.
   std::shared_ptr<boost::dll::shared_library> library;
 };

@@ -1,11 +1,26 @@
 // Queries to storage plugins run on the libuv thread pool: a long-range query
-// must never stall the loop (and with it ingest and live streams).
+// must never stall the loop (and with it ingest and live streams). The
+// storage answers through the host's half of vitals.storage.
 #include "http/response.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "query_reply.hpp"
+#include "storage_host.hpp"
 
 namespace vitals::core {
+
+const vitals_storage_host_service_t &storage_host_service() {
+  static const vitals_storage_host_service_t table = [] {
+    vitals_storage_host_service_t t{};
+    t.struct_size = sizeof t;
+    t.version = VITALS_SERVICE_STORAGE_VERSION;
+    t.reply = [](vitals_reply_t *reply, int status, const char *content_type, const char *body, size_t len) {
+      if (reply) reinterpret_cast<QueryReply *>(reply)->deliver(status, content_type ? content_type : "", body, len);
+    };
+    return t;
+  }();
+  return table;
+}
 
 namespace {
 struct QueryWork {
@@ -44,8 +59,9 @@ void Pipeline::query_storage(const std::string &storage_id, std::string request_
       loop_, &work->req,
       [](uv_work_t *req) {
         auto *w = static_cast<QueryWork *>(req->data);
-        const vitals_plugin_t &p = w->storage->plugin();
-        w->status = p.query(w->storage->instance(), w->request.c_str(), reinterpret_cast<vitals_reply_t *>(w->reply));
+        const vitals_storage_service_t &storage = w->storage->loaded_plugin().services.storage;
+        w->status =
+            storage.query(w->storage->instance(), w->request.c_str(), reinterpret_cast<vitals_reply_t *>(w->reply));
         if (w->status != VITALS_OK) w->error = w->storage->last_error();
       },
       [](uv_work_t *req, int) {

@@ -192,13 +192,20 @@ void ComponentWebSockets::close_all(uint16_t code, std::string_view reason) {
   for (auto &[raw, ws] : open_) ws->close(code, reason);
 }
 
-void fill_ws_host_functions(vitals_host_t &t) {
-  t.ws_accept = ws_accept;
-  t.ws_frame = ws_frame;
-  t.ws_frame_release = ws_frame_release;
-  t.ws_send = ws_send;
-  t.ws_buffered = ws_buffered;
-  t.ws_close = ws_close;
+const vitals_ws_service_t &ws_service() {
+  static const vitals_ws_service_t table = [] {
+    vitals_ws_service_t t{};
+    t.struct_size = sizeof t;
+    t.version = VITALS_SERVICE_WS_VERSION;
+    t.accept = ws_accept;
+    t.frame = ws_frame;
+    t.frame_release = ws_frame_release;
+    t.send = ws_send;
+    t.buffered = ws_buffered;
+    t.close = ws_close;
+    return t;
+  }();
+  return table;
 }
 
 }  // namespace vitals::core

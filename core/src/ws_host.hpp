@@ -1,4 +1,4 @@
-// The WebSocket services of the plugin ABI (1.2): accepting a handshake on a
+// vitals.ws, the WebSocket service of the plugin ABI: accepting a handshake on a
 // plugin's route, shared pre-encoded frames, and the connections a component
 // holds.
 #pragma once
@@ -35,7 +35,7 @@ class ComponentWebSockets {
   std::unordered_map<PluginWebSocket *, std::shared_ptr<PluginWebSocket>> open_;
 };
 
-// Fills the ws_* entries of a host table.
-void fill_ws_host_functions(vitals_host_t &table);
+// The service table get_service("vitals.ws") returns.
+const vitals_ws_service_t &ws_service();
 
 }  // namespace vitals::core

@@ -63,8 +63,8 @@ std::atomic<bool> g_stall{false};
 class Sink : public vitals::Output {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"mode", VITALS_CONFIG_STRING, 0, "\"ok\"", "ok, fail, pending or stall", {}},
-      {"generation", VITALS_CONFIG_INT, 0, "0", "changes the fingerprint (reload tests)", {}},
+      vitals::config_field("mode", VITALS_CONFIG_STRING, 0, "\"ok\"", "ok, fail, pending or stall"),
+      vitals::config_field("generation", VITALS_CONFIG_INT, 0, "0", "changes the fingerprint (reload tests)"),
   };
   Sink(vitals::Host host, const vitals::Config &config) : Output(host), mode_(config.string("mode")) {
     g_sinks[host.instance_id()].host = host.raw();
@@ -221,8 +221,8 @@ int g_alive_processors = 0;
 class SlowInput final : public vitals::Input {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"collect_ms", VITALS_CONFIG_INT, 0, "100", "how long a collect takes", {}},
-      {"empty", VITALS_CONFIG_BOOL, 0, "false", "emit a batch without samples", {}},
+      vitals::config_field("collect_ms", VITALS_CONFIG_INT, 0, "100", "how long a collect takes"),
+      vitals::config_field("empty", VITALS_CONFIG_BOOL, 0, "false", "emit a batch without samples"),
   };
   SlowInput(vitals::Host host, const vitals::Config &config)
       : Input(host), collect_ms_(config.integer("collect_ms")), empty_(config.boolean("empty")) {}
@@ -248,7 +248,7 @@ class SlowInput final : public vitals::Input {
 class CountedSplitter final : public Splitter {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"generation", VITALS_CONFIG_INT, 0, "0", "changes the fingerprint", {}},
+      vitals::config_field("generation", VITALS_CONFIG_INT, 0, "0", "changes the fingerprint"),
   };
   CountedSplitter(vitals::Host host, const vitals::Config &config) : Splitter(host, config) { ++g_alive_processors; }
   ~CountedSplitter() override { --g_alive_processors; }
@@ -258,7 +258,7 @@ class CountedSplitter final : public Splitter {
 class CommittedSource final : public vitals::PushInput {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"ack", VITALS_CONFIG_STRING, 0, "\"committed\"", "committed or accepted", {}},
+      vitals::config_field("ack", VITALS_CONFIG_STRING, 0, "\"committed\"", "committed or accepted"),
   };
   CommittedSource(vitals::Host host, const vitals::Config &) : PushInput(host) {}
 };

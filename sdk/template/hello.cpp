@@ -21,8 +21,8 @@ class Hello final : public vitals::Input {
   // The host checks the TOML table against these rows before create(), and
   // hands the constructor the checked values with defaults filled in.
   static constexpr vitals_config_field_t config_fields[] = {
-      {"greeting", VITALS_CONFIG_STRING, 0, "\"world\"", "value of the greeting label", {}},
-      {"value", VITALS_CONFIG_FLOAT, 0, "1.0", "the number emitted on each collection", {}},
+      vitals::config_field("greeting", VITALS_CONFIG_STRING, 0, "\"world\"", "value of the greeting label"),
+      vitals::config_field("value", VITALS_CONFIG_FLOAT, 0, "1.0", "the number emitted on each collection"),
   };
   static constexpr const char *sample_config = hello_sample_toml;
   // collect() is cheap and never blocks, so the host may call it on its loop.

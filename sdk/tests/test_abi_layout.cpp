@@ -1,15 +1,17 @@
-// Pins the size and every field offset of the public structs in plugin.h, as
-// compiled for LP64 Linux (x86_64, aarch64).
+// Pins the size and every field offset of every public struct and service
+// table in plugin.h (ABI 2.0), as compiled for LP64 Linux (x86_64, aarch64).
 //
 // A failing check here means an ABI break: plugins built against the released
 // header would read the wrong fields. Do not update the numbers. Instead add
 // new fields by taking slots from the struct's reserved tail (keeping sizeof
-// and every existing offset), and bump VITALS_ABI_MINOR so a host can tell
-// the plugin knows the new field. Changing an existing field, its type or its
+// and every existing offset), and bump VITALS_ABI_MINOR (or, in a service
+// table, that service's version) so the other side can tell the field is
+// there. Changing an existing field, its type or its
 // position requires a new VITALS_ABI_MAJOR.
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <string>
 
 #include "vitals/plugin.h"
 
@@ -27,20 +29,6 @@ TEST_CASE("vitals_label_t layout is pinned") {
   PIN_SIZE(vitals_label_t, 16);
   PIN(vitals_label_t, key, 0);
   PIN(vitals_label_t, value, 8);
-}
-
-TEST_CASE("vitals_http_request_t layout is pinned (ABI 1.1)") {
-  PIN_SIZE(vitals_http_request_t, 96);
-  PIN(vitals_http_request_t, method, 0);
-  PIN(vitals_http_request_t, path, 8);
-  PIN(vitals_http_request_t, query, 16);
-  PIN(vitals_http_request_t, body, 24);
-  PIN(vitals_http_request_t, body_len, 32);
-  PIN(vitals_http_request_t, headers, 40);
-  PIN(vitals_http_request_t, n_headers, 48);
-  PIN(vitals_http_request_t, reserved0, 52);
-  PIN(vitals_http_request_t, remote, 56);
-  PIN(vitals_http_request_t, reserved, 64);
 }
 
 TEST_CASE("vitals_series_t layout is pinned") {
@@ -77,53 +65,66 @@ TEST_CASE("vitals_batch_t layout is pinned") {
 }
 
 TEST_CASE("vitals_config_field_t layout is pinned") {
-  PIN_SIZE(vitals_config_field_t, 48);
+  PIN_SIZE(vitals_config_field_t, 88);
   PIN(vitals_config_field_t, key, 0);
   PIN(vitals_config_field_t, type, 8);
   PIN(vitals_config_field_t, required, 12);
   PIN(vitals_config_field_t, default_value, 16);
   PIN(vitals_config_field_t, description, 24);
-  PIN(vitals_config_field_t, reserved, 32);
+  PIN(vitals_config_field_t, min, 32);
+  PIN(vitals_config_field_t, max, 40);
+  PIN(vitals_config_field_t, choices, 48);
+  PIN(vitals_config_field_t, reserved, 56);
 }
 
 TEST_CASE("vitals_host_t layout is pinned") {
-  PIN_SIZE(vitals_host_t, 256);
+  PIN_SIZE(vitals_host_t, 248);
   PIN(vitals_host_t, struct_size, 0);
   PIN(vitals_host_t, abi_minor, 4);
   PIN(vitals_host_t, ctx, 8);
-  PIN(vitals_host_t, log, 16);
-  PIN(vitals_host_t, intern, 24);
-  PIN(vitals_host_t, series, 32);
-  PIN(vitals_host_t, emit, 40);
-  PIN(vitals_host_t, complete, 48);
-  PIN(vitals_host_t, loop, 56);
-  PIN(vitals_host_t, timer_start, 64);
-  PIN(vitals_host_t, timer_stop, 72);
-  PIN(vitals_host_t, metric, 80);
-  PIN(vitals_host_t, metric_update, 88);
-  PIN(vitals_host_t, metrics_snapshot, 96);
+  PIN(vitals_host_t, get_service, 16);
+  PIN(vitals_host_t, log, 24);
+  PIN(vitals_host_t, intern, 32);
+  PIN(vitals_host_t, series, 40);
+  PIN(vitals_host_t, emit, 48);
+  PIN(vitals_host_t, complete, 56);
+  PIN(vitals_host_t, loop, 64);
+  PIN(vitals_host_t, timer_start, 72);
+  PIN(vitals_host_t, timer_stop, 80);
+  PIN(vitals_host_t, metric, 88);
+  PIN(vitals_host_t, metric_update, 96);
   PIN(vitals_host_t, data_dir, 104);
   PIN(vitals_host_t, instance_id, 112);
-  PIN(vitals_host_t, reply, 120);
-  // ABI 1.1 took eight reserved slots for HTTP; sizeof did not change.
-  PIN(vitals_host_t, http_route, 128);
-  PIN(vitals_host_t, http_header, 136);
-  PIN(vitals_host_t, http_respond, 144);
-  PIN(vitals_host_t, http_stream_start, 152);
-  PIN(vitals_host_t, http_stream_write, 160);
-  PIN(vitals_host_t, http_stream_end, 168);
-  PIN(vitals_host_t, http_on_close, 176);
-  PIN(vitals_host_t, http_stream_buffered, 184);
-  // ABI 1.2 took six more for WebSocket.
-  PIN(vitals_host_t, ws_accept, 192);
-  PIN(vitals_host_t, ws_frame, 200);
-  PIN(vitals_host_t, ws_frame_release, 208);
-  PIN(vitals_host_t, ws_send, 216);
-  PIN(vitals_host_t, ws_buffered, 224);
-  PIN(vitals_host_t, ws_close, 232);
-  // ABI 1.3 took one for emit_for; one reserved slot is left.
-  PIN(vitals_host_t, emit_for, 240);
-  PIN(vitals_host_t, reserved, 248);
+  PIN(vitals_host_t, reserved, 120);
+}
+
+TEST_CASE("vitals_http_request_t layout is pinned") {
+  PIN_SIZE(vitals_http_request_t, 96);
+  PIN(vitals_http_request_t, method, 0);
+  PIN(vitals_http_request_t, path, 8);
+  PIN(vitals_http_request_t, query, 16);
+  PIN(vitals_http_request_t, body, 24);
+  PIN(vitals_http_request_t, body_len, 32);
+  PIN(vitals_http_request_t, headers, 40);
+  PIN(vitals_http_request_t, n_headers, 48);
+  PIN(vitals_http_request_t, reserved0, 52);
+  PIN(vitals_http_request_t, remote, 56);
+  PIN(vitals_http_request_t, reserved, 64);
+}
+
+TEST_CASE("vitals_http_service_t layout is pinned") {
+  PIN_SIZE(vitals_http_service_t, 136);
+  PIN(vitals_http_service_t, struct_size, 0);
+  PIN(vitals_http_service_t, version, 4);
+  PIN(vitals_http_service_t, route, 8);
+  PIN(vitals_http_service_t, header, 16);
+  PIN(vitals_http_service_t, respond, 24);
+  PIN(vitals_http_service_t, stream_start, 32);
+  PIN(vitals_http_service_t, stream_write, 40);
+  PIN(vitals_http_service_t, stream_end, 48);
+  PIN(vitals_http_service_t, on_close, 56);
+  PIN(vitals_http_service_t, stream_buffered, 64);
+  PIN(vitals_http_service_t, reserved, 72);
 }
 
 TEST_CASE("vitals_ws_handlers_t layout is pinned") {
@@ -135,6 +136,19 @@ TEST_CASE("vitals_ws_handlers_t layout is pinned") {
   PIN(vitals_ws_handlers_t, reserved, 24);
 }
 
+TEST_CASE("vitals_ws_service_t layout is pinned") {
+  PIN_SIZE(vitals_ws_service_t, 120);
+  PIN(vitals_ws_service_t, struct_size, 0);
+  PIN(vitals_ws_service_t, version, 4);
+  PIN(vitals_ws_service_t, accept, 8);
+  PIN(vitals_ws_service_t, frame, 16);
+  PIN(vitals_ws_service_t, frame_release, 24);
+  PIN(vitals_ws_service_t, send, 32);
+  PIN(vitals_ws_service_t, buffered, 40);
+  PIN(vitals_ws_service_t, close, 48);
+  PIN(vitals_ws_service_t, reserved, 56);
+}
+
 TEST_CASE("vitals_tunable_t layout is pinned") {
   PIN_SIZE(vitals_tunable_t, 56);
   PIN(vitals_tunable_t, name, 0);
@@ -143,6 +157,61 @@ TEST_CASE("vitals_tunable_t layout is pinned") {
   PIN(vitals_tunable_t, max, 24);
   PIN(vitals_tunable_t, value, 32);
   PIN(vitals_tunable_t, reserved, 40);
+}
+
+TEST_CASE("vitals_tunables_service_t layout is pinned") {
+  PIN_SIZE(vitals_tunables_service_t, 72);
+  PIN(vitals_tunables_service_t, struct_size, 0);
+  PIN(vitals_tunables_service_t, version, 4);
+  PIN(vitals_tunables_service_t, list, 8);
+  PIN(vitals_tunables_service_t, set, 16);
+  PIN(vitals_tunables_service_t, reserved, 24);
+}
+
+TEST_CASE("vitals_component_info_t layout is pinned") {
+  PIN_SIZE(vitals_component_info_t, 64);
+  PIN(vitals_component_info_t, id, 0);
+  PIN(vitals_component_info_t, kind, 8);
+  PIN(vitals_component_info_t, n_tunables, 12);
+  PIN(vitals_component_info_t, plugin, 16);
+  PIN(vitals_component_info_t, version, 24);
+  PIN(vitals_component_info_t, reserved, 32);
+}
+
+TEST_CASE("vitals_control_service_t layout is pinned") {
+  PIN_SIZE(vitals_control_service_t, 104);
+  PIN(vitals_control_service_t, struct_size, 0);
+  PIN(vitals_control_service_t, version, 4);
+  PIN(vitals_control_service_t, components, 8);
+  PIN(vitals_control_service_t, metrics, 16);
+  PIN(vitals_control_service_t, tunables, 24);
+  PIN(vitals_control_service_t, set_tunable, 32);
+  PIN(vitals_control_service_t, reserved, 40);
+}
+
+TEST_CASE("vitals_storage_host_service_t layout is pinned") {
+  PIN_SIZE(vitals_storage_host_service_t, 80);
+  PIN(vitals_storage_host_service_t, struct_size, 0);
+  PIN(vitals_storage_host_service_t, version, 4);
+  PIN(vitals_storage_host_service_t, reply, 8);
+  PIN(vitals_storage_host_service_t, reserved, 16);
+}
+
+TEST_CASE("vitals_storage_service_t layout is pinned") {
+  PIN_SIZE(vitals_storage_service_t, 80);
+  PIN(vitals_storage_service_t, struct_size, 0);
+  PIN(vitals_storage_service_t, version, 4);
+  PIN(vitals_storage_service_t, query, 8);
+  PIN(vitals_storage_service_t, reserved, 16);
+}
+
+TEST_CASE("vitals_service_ref_t layout is pinned") {
+  PIN_SIZE(vitals_service_ref_t, 40);
+  PIN(vitals_service_ref_t, name, 0);
+  PIN(vitals_service_ref_t, version, 8);
+  PIN(vitals_service_ref_t, reserved0, 12);
+  PIN(vitals_service_ref_t, table, 16);
+  PIN(vitals_service_ref_t, reserved, 24);
 }
 
 TEST_CASE("vitals_plugin_t layout is pinned") {
@@ -157,19 +226,20 @@ TEST_CASE("vitals_plugin_t layout is pinned") {
   PIN(vitals_plugin_t, flags, 40);
   PIN(vitals_plugin_t, config_fields, 48);
   PIN(vitals_plugin_t, n_config_fields, 56);
-  PIN(vitals_plugin_t, reserved0, 60);
+  PIN(vitals_plugin_t, n_required_services, 60);
   PIN(vitals_plugin_t, sample_config, 64);
-  PIN(vitals_plugin_t, create, 72);
-  PIN(vitals_plugin_t, destroy, 80);
-  PIN(vitals_plugin_t, start, 88);
-  PIN(vitals_plugin_t, stop, 96);
-  PIN(vitals_plugin_t, collect, 104);
-  PIN(vitals_plugin_t, consume, 112);
-  PIN(vitals_plugin_t, flush, 120);
-  PIN(vitals_plugin_t, stats, 128);
-  PIN(vitals_plugin_t, query, 136);
-  PIN(vitals_plugin_t, tunables, 144);
-  PIN(vitals_plugin_t, set_tunable, 152);
+  PIN(vitals_plugin_t, required_services, 72);
+  PIN(vitals_plugin_t, provided_services, 80);
+  PIN(vitals_plugin_t, n_provided_services, 88);
+  PIN(vitals_plugin_t, reserved0, 92);
+  PIN(vitals_plugin_t, create, 96);
+  PIN(vitals_plugin_t, destroy, 104);
+  PIN(vitals_plugin_t, start, 112);
+  PIN(vitals_plugin_t, stop, 120);
+  PIN(vitals_plugin_t, collect, 128);
+  PIN(vitals_plugin_t, consume, 136);
+  PIN(vitals_plugin_t, flush, 144);
+  PIN(vitals_plugin_t, stats, 152);
   PIN(vitals_plugin_t, last_error, 160);
   PIN(vitals_plugin_t, reserved, 168);
 }
@@ -189,7 +259,12 @@ TEST_CASE("struct layout pins cover LP64 Linux only") {
 
 // Enum values travel through the ABI as plain integers, so they are pinned too.
 TEST_CASE("ABI constants keep their values") {
-  CHECK(VITALS_ABI_MAJOR == 1);
+  CHECK(VITALS_ABI_MAJOR == 2);
+  CHECK(std::string(VITALS_SERVICE_HTTP) == "vitals.http");
+  CHECK(std::string(VITALS_SERVICE_WS) == "vitals.ws");
+  CHECK(std::string(VITALS_SERVICE_CONTROL) == "vitals.control");
+  CHECK(std::string(VITALS_SERVICE_STORAGE) == "vitals.storage");
+  CHECK(std::string(VITALS_SERVICE_TUNABLES) == "vitals.tunables");
   CHECK(VITALS_OK == 0);
   CHECK(VITALS_ERROR == -1);
   CHECK(VITALS_PENDING == 1);

@@ -15,14 +15,14 @@ namespace {
 
 // One key of every type, none required, each with a default.
 constexpr vitals_config_field_t every_type[] = {
-    {"name", VITALS_CONFIG_STRING, 0, "\"stdout\"", "a string", {}},
-    {"count", VITALS_CONFIG_INT, 0, "100", "an integer", {}},
-    {"ratio", VITALS_CONFIG_FLOAT, 0, "0.5", "a number", {}},
-    {"verbose", VITALS_CONFIG_BOOL, 0, "true", "a boolean", {}},
-    {"timeout", VITALS_CONFIG_DURATION, 0, "\"1s\"", "a duration", {}},
-    {"buffer", VITALS_CONFIG_SIZE, 0, "\"64KB\"", "a size", {}},
-    {"tags", VITALS_CONFIG_STRING_ARRAY, 0, "[\"a\", \"b\"]", "strings", {}},
-    {"rules", VITALS_CONFIG_ANY, 0, "{ drop = false }", "anything", {}},
+    vitals::config_field("name", VITALS_CONFIG_STRING, 0, "\"stdout\"", "a string"),
+    vitals::config_field("count", VITALS_CONFIG_INT, 0, "100", "an integer"),
+    vitals::config_field("ratio", VITALS_CONFIG_FLOAT, 0, "0.5", "a number"),
+    vitals::config_field("verbose", VITALS_CONFIG_BOOL, 0, "true", "a boolean"),
+    vitals::config_field("timeout", VITALS_CONFIG_DURATION, 0, "\"1s\"", "a duration"),
+    vitals::config_field("buffer", VITALS_CONFIG_SIZE, 0, "\"64KB\"", "a size"),
+    vitals::config_field("tags", VITALS_CONFIG_STRING_ARRAY, 0, "[\"a\", \"b\"]", "strings"),
+    vitals::config_field("rules", VITALS_CONFIG_ANY, 0, "{ drop = false }", "anything"),
 };
 
 struct Checked {
@@ -102,7 +102,8 @@ TEST_CASE("config schema: defaults fill every absent key") {
 }
 
 TEST_CASE("config schema: an optional key without a default stays absent") {
-  constexpr vitals_config_field_t fields[] = {{"path", VITALS_CONFIG_STRING, 0, nullptr, "optional", {}}};
+  constexpr vitals_config_field_t fields[] = {
+      vitals::config_field("path", VITALS_CONFIG_STRING, 0, nullptr, "optional")};
   Checked c = check("[input.test]\n", fields);
   CHECK(c.errors.empty());
   CHECK(c.json == "{}");
@@ -110,8 +111,8 @@ TEST_CASE("config schema: an optional key without a default stays absent") {
 
 TEST_CASE("config schema: an unknown key names its line and the keys the plugin knows") {
   constexpr vitals_config_field_t fields[] = {
-      {"path", VITALS_CONFIG_STRING, 0, nullptr, "", {}},
-      {"mode", VITALS_CONFIG_STRING, 0, nullptr, "", {}},
+      vitals::config_field("path", VITALS_CONFIG_STRING, 0, nullptr, ""),
+      vitals::config_field("mode", VITALS_CONFIG_STRING, 0, nullptr, ""),
   };
   ConfigError e = only_error(check("\n[input.test]\npath = \"/x\"\npaht = \"/y\"\n", fields));
   CHECK(e.line == 4);
@@ -154,8 +155,8 @@ TEST_CASE("config schema: a value of the wrong type is an error naming the key")
 
 TEST_CASE("config schema: a missing required key is reported at the table's line") {
   constexpr vitals_config_field_t fields[] = {
-      {"url", VITALS_CONFIG_STRING, 1, nullptr, "where to send", {}},
-      {"retries", VITALS_CONFIG_INT, 0, "3", "", {}},
+      vitals::config_field("url", VITALS_CONFIG_STRING, 1, nullptr, "where to send"),
+      vitals::config_field("retries", VITALS_CONFIG_INT, 0, "3", ""),
   };
   ConfigError e = only_error(check("# pipelines\n\n[input.test]\nretries = 5\n", fields));
   CHECK(e.line == 3);
@@ -164,7 +165,7 @@ TEST_CASE("config schema: a missing required key is reported at the table's line
 }
 
 TEST_CASE("config schema: keys that belong to the host are skipped, not passed on") {
-  constexpr vitals_config_field_t fields[] = {{"path", VITALS_CONFIG_STRING, 0, nullptr, "", {}}};
+  constexpr vitals_config_field_t fields[] = {vitals::config_field("path", VITALS_CONFIG_STRING, 0, nullptr, "")};
   Checked c = check("[input.test]\nplugin = \"file\"\ninterval = \"1s\"\ninputs = [\"a\"]\npath = \"/x\"\n", fields,
                     {"plugin", "interval", "inputs", "match", "queue", "enabled"});
   CHECK(c.errors.empty());
@@ -173,9 +174,9 @@ TEST_CASE("config schema: keys that belong to the host are skipped, not passed o
 
 TEST_CASE("config schema: every problem is reported at once, each with its line") {
   constexpr vitals_config_field_t fields[] = {
-      {"url", VITALS_CONFIG_STRING, 1, nullptr, "", {}},
-      {"retries", VITALS_CONFIG_INT, 0, "3", "", {}},
-      {"timeout", VITALS_CONFIG_DURATION, 0, "\"5s\"", "", {}},
+      vitals::config_field("url", VITALS_CONFIG_STRING, 1, nullptr, ""),
+      vitals::config_field("retries", VITALS_CONFIG_INT, 0, "3", ""),
+      vitals::config_field("timeout", VITALS_CONFIG_DURATION, 0, "\"5s\"", ""),
   };
   Checked c = check("[input.test]\nretries = \"many\"\nbogus = 1\ntimeout = \"soon\"\n", fields);
   REQUIRE(c.errors.size() == 4);
@@ -192,8 +193,8 @@ TEST_CASE("config schema: every problem is reported at once, each with its line"
 
 TEST_CASE("config schema: a default that does not match its own type is reported as a plugin bug") {
   constexpr vitals_config_field_t fields[] = {
-      {"count", VITALS_CONFIG_INT, 0, "\"ten\"", "", {}},
-      {"name", VITALS_CONFIG_STRING, 0, "unquoted", "", {}},
+      vitals::config_field("count", VITALS_CONFIG_INT, 0, "\"ten\"", ""),
+      vitals::config_field("name", VITALS_CONFIG_STRING, 0, "unquoted", ""),
   };
   Checked c = check("[input.test]\n", fields);
   REQUIRE(c.errors.size() == 2);

@@ -47,7 +47,7 @@ static int abi_ok_collect(void *instance, int64_t now_ns) {
   batch.series = &self->series;
   batch.ts_ns = &now_ns;
   batch.values = &value;
-  status = self->host.emit(self->host.ctx, &batch, NULL, NULL);
+  status = self->host.emit(self->host.ctx, NULL, &batch, NULL, NULL);
   if (status != VITALS_OK) {
     snprintf(self->last_error, sizeof self->last_error, "emit failed with status %d", status);
     return VITALS_ERROR;

@@ -13,7 +13,8 @@ namespace {
 class Throws final : public vitals::Input {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"throw_in", VITALS_CONFIG_STRING, 0, "\"collect\"", "where to throw: \"create\" or \"collect\"", {}},
+      vitals::config_field("throw_in", VITALS_CONFIG_STRING, 0, "\"collect\"",
+                           "where to throw: \"create\" or \"collect\""),
   };
 
   Throws(vitals::Host host, const vitals::Config &config) : Input(host), throw_in_(config.string("throw_in")) {

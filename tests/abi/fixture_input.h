@@ -32,4 +32,14 @@ static inline int fixture_collect(void *instance, int64_t now_ns) {
     .create = fixture_create, .destroy = fixture_destroy, .collect = (COLLECT)                              \
   }
 
+/* The same valid input, with services it requires and provides. */
+#define FIXTURE_INPUT_SERVICES(NAME, REQUIRED, N_REQUIRED, PROVIDED, N_PROVIDED)                            \
+  {                                                                                                         \
+    .abi_major = VITALS_ABI_MAJOR, .abi_minor = VITALS_ABI_MINOR, .struct_size = sizeof(vitals_plugin_t),   \
+    .kind = VITALS_KIND_INPUT, .name = (NAME), .version = "1.0.0", .description = "ABI test fixture " NAME, \
+    .n_required_services = (N_REQUIRED), .required_services = (REQUIRED), .provided_services = (PROVIDED),  \
+    .n_provided_services = (N_PROVIDED), .create = fixture_create, .destroy = fixture_destroy,              \
+    .collect = fixture_collect                                                                              \
+  }
+
 #endif

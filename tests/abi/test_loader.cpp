@@ -31,19 +31,67 @@ TEST_CASE("a valid pure-C plugin loads and its descriptor is copied whole") {
   CHECK(reinterpret_cast<void *>(plugin->descriptor.collect) != nullptr);
 }
 
-TEST_CASE("a plugin built for another major ABI is refused naming both ABIs") {
+const std::string host_abi = std::to_string(VITALS_ABI_MAJOR) + "." + std::to_string(VITALS_ABI_MINOR);
+
+TEST_CASE("a plugin built for a newer major ABI is refused naming both ABIs") {
   std::string e = refusal("abi_wrong_major");
-  CHECK(e.find("plugin ABI 2." + std::to_string(VITALS_ABI_MINOR) + ", host ABI 1." +
-               std::to_string(VITALS_ABI_MINOR) + ": major versions differ") != std::string::npos);
+  CHECK(e.find("plugin ABI " + std::to_string(VITALS_ABI_MAJOR + 1) + "." + std::to_string(VITALS_ABI_MINOR) +
+               ", host ABI " + host_abi + ": built for ABI " + std::to_string(VITALS_ABI_MAJOR + 1) +
+               ".x, newer than this agent: upgrade the agent") != std::string::npos);
+}
+
+TEST_CASE("a plugin built against vitals-sdk 1.x is told to rebuild") {
+  std::string e = refusal("abi_v1");
+  CHECK(e.find("plugin ABI 1.3, host ABI " + host_abi + ": built for ABI 1.x, rebuild against vitals-sdk 2.x") !=
+        std::string::npos);
 }
 
 TEST_CASE("a plugin built for a newer minor ABI is refused") {
   std::string e = refusal("abi_newer_minor");
-  CHECK(e.find("plugin ABI 1." + std::to_string(VITALS_ABI_MINOR + 1) + ", host ABI 1." +
-               std::to_string(VITALS_ABI_MINOR) + ": plugin is newer than the host") != std::string::npos);
+  CHECK(e.find("plugin ABI 2." + std::to_string(VITALS_ABI_MINOR + 1) + ", host ABI " + host_abi +
+               ": plugin is newer than the host") != std::string::npos);
 }
 
-TEST_CASE("a descriptor shorter than the 1.0 minimum is refused") {
+TEST_CASE("a plugin that requires a service the host lacks is refused naming it") {
+  std::string e = refusal("abi_missing_service");
+  CHECK(e.find("requires service 'vitals.gpio', which this agent does not offer") != std::string::npos);
+}
+
+TEST_CASE("a plugin that requires a newer service version is refused naming both versions") {
+  std::string e = refusal("abi_newer_service");
+  CHECK(e.find("requires service vitals.http version " + std::to_string(VITALS_SERVICE_HTTP_VERSION + 1) +
+               ", this agent has version " + std::to_string(VITALS_SERVICE_HTTP_VERSION)) != std::string::npos);
+}
+
+TEST_CASE("a plugin with an older, shorter service table loads and its table is read") {
+  std::string error;
+  auto plugin = load_plugin_file(fixture("abi_older_service"), error);
+  REQUIRE_MESSAGE(plugin, error);
+  REQUIRE(plugin->services.has_tunables);
+  CHECK_FALSE(plugin->services.has_storage);
+  vitals_tunable_t t[2]{};
+  REQUIRE(plugin->services.tunables.list(nullptr, t, 2) == 1);
+  CHECK(std::string(t[0].name) == "depth");
+  CHECK(plugin->services.tunables.reserved[0] == nullptr);  // beyond its table: zero, not its memory
+}
+
+TEST_CASE("a storage that does not provide vitals.storage is refused") {
+  std::string e = refusal("abi_storage_no_service");
+  CHECK(e.find("storage plugin does not provide vitals.storage") != std::string::npos);
+}
+
+TEST_CASE("the host offers each service at its version, and nothing newer or unknown") {
+  for (const char *name : {VITALS_SERVICE_HTTP, VITALS_SERVICE_WS, VITALS_SERVICE_CONTROL, VITALS_SERVICE_STORAGE}) {
+    const auto *head = static_cast<const uint32_t *>(find_host_service(name, 1));
+    REQUIRE_MESSAGE(head, name);
+    CHECK(head[1] == 1);  // version
+    CHECK(find_host_service(name, 2) == nullptr);
+  }
+  CHECK(find_host_service("vitals.gpio", 1) == nullptr);
+  CHECK(find_host_service(VITALS_SERVICE_TUNABLES, 1) == nullptr);  // plugins provide it, the host does not
+}
+
+TEST_CASE("a descriptor shorter than the 2.0 minimum is refused") {
   std::string e = refusal("abi_short_struct");
   CHECK(e.find("is smaller than the minimum " + std::to_string(VITALS_PLUGIN_MIN_SIZE)) != std::string::npos);
 }

@@ -20,18 +20,18 @@ namespace {
 
 // Every field type, a required key and the `ack` key check_committed_acks_reach_storage reads.
 constexpr vitals_config_field_t kFields[] = {
-    {"name", VITALS_CONFIG_STRING, 0, "\"x\"", "a string", {}},
-    {"count", VITALS_CONFIG_INT, 0, "3", "an integer", {}},
-    {"ratio", VITALS_CONFIG_FLOAT, 0, "0.5", "a float", {}},
-    {"flag", VITALS_CONFIG_BOOL, 0, "false", "a boolean", {}},
-    {"period", VITALS_CONFIG_DURATION, 0, "\"1s\"", "a duration", {}},
-    {"size", VITALS_CONFIG_SIZE, 0, "\"64KB\"", "a size", {}},
-    {"list", VITALS_CONFIG_STRING_ARRAY, 0, nullptr, "strings", {}},
-    {"extra", VITALS_CONFIG_ANY, 0, nullptr, "anything", {}},
-    {"ack", VITALS_CONFIG_STRING, 0, "\"accepted\"", "accepted or committed", {}},
+    vitals::config_field("name", VITALS_CONFIG_STRING, 0, "\"x\"", "a string"),
+    vitals::config_field("count", VITALS_CONFIG_INT, 0, "3", "an integer"),
+    vitals::config_field("ratio", VITALS_CONFIG_FLOAT, 0, "0.5", "a float"),
+    vitals::config_field("flag", VITALS_CONFIG_BOOL, 0, "false", "a boolean"),
+    vitals::config_field("period", VITALS_CONFIG_DURATION, 0, "\"1s\"", "a duration"),
+    vitals::config_field("size", VITALS_CONFIG_SIZE, 0, "\"64KB\"", "a size"),
+    vitals::config_field("list", VITALS_CONFIG_STRING_ARRAY, 0, nullptr, "strings"),
+    vitals::config_field("extra", VITALS_CONFIG_ANY, 0, nullptr, "anything"),
+    vitals::config_field("ack", VITALS_CONFIG_STRING, 0, "\"accepted\"", "accepted or committed"),
 };
 constexpr vitals_config_field_t kRequired[] = {
-    {"path", VITALS_CONFIG_STRING, 1, nullptr, "required", {}},
+    vitals::config_field("path", VITALS_CONFIG_STRING, 1, nullptr, "required"),
 };
 
 class FuzzInput final : public vitals::PushInput {

@@ -62,6 +62,16 @@ TEST_CASE("vitals plugins --describe prints the schema and the sample") {
   CHECK(out.find("plugin = \"jsonl\"") != std::string::npos);
 }
 
+TEST_CASE("vitals plugins --describe names the services a plugin requires and provides") {
+  AgentProcess agent;
+  CHECK(agent.run_to_exit("plugins", {"--describe", "websocket"}) == 0);
+  CHECK(agent.out().find("Requires: vitals.http 1, vitals.ws 1\n") != std::string::npos);
+  AgentProcess storage;
+  CHECK(storage.run_to_exit("plugins", {"--describe", "sqlite"}) == 0);
+  CHECK(storage.out().find("Requires: vitals.storage 1\nProvides: vitals.storage 1, vitals.tunables 1\n") !=
+        std::string::npos);
+}
+
 TEST_CASE("vitals plugins --describe of an unknown plugin fails clearly") {
   AgentProcess agent;
   CHECK(agent.run_to_exit("plugins", {"--describe", "nosuch"}) == 1);

@@ -22,6 +22,15 @@ int describe_plugin(PluginCatalog &catalog, const std::string &name) {
   std::printf("%s %s (%s plugin, ABI %u.%u)\n%s\n%s\n\n", d.name, d.version ? d.version : "?",
               kind_name(static_cast<vitals_kind_t>(d.kind)), d.abi_major, d.abi_minor,
               d.description ? d.description : "", plugin->path.c_str());
+  auto services = [](const char *what, const vitals_service_ref_t *refs, uint32_t n) {
+    if (n == 0) return;
+    std::printf("%s:", what);
+    for (uint32_t i = 0; i < n; ++i) std::printf("%s %s %u", i ? "," : "", refs[i].name, refs[i].version);
+    std::printf("\n");
+  };
+  services("Requires", d.required_services, d.n_required_services);
+  services("Provides", d.provided_services, d.n_provided_services);
+  if (d.n_required_services || d.n_provided_services) std::printf("\n");
   std::printf("Keys every component understands: plugin, inputs, match, interval (inputs), queue, enabled.\n\n");
   if (d.n_config_fields == 0) {
     std::printf("This plugin has no options of its own.\n");

@@ -12,14 +12,13 @@ namespace {
 
 class Agent final : public vitals::Input {
  public:
+  // The loader refuses this plugin on an agent without these.
+  static constexpr vitals_service_ref_t required_services[] = {
+      vitals::require_service(VITALS_SERVICE_CONTROL, VITALS_SERVICE_CONTROL_VERSION)};
   static constexpr vitals_config_field_t config_fields[] = {
-      {"include", VITALS_CONFIG_STRING_ARRAY, 0, "[\"*\"]", "metric name globs to emit", {}},
-      {"histograms",
-       VITALS_CONFIG_BOOL,
-       0,
-       "true",
-       "emit histogram _bucket series (the _sum and _count always go)",
-       {}},
+      vitals::config_field("include", VITALS_CONFIG_STRING_ARRAY, 0, "[\"*\"]", "metric name globs to emit"),
+      vitals::config_field("histograms", VITALS_CONFIG_BOOL, 0, "true",
+                           "emit histogram _bucket series (the _sum and _count always go)"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
   // The snapshot may only be read on the loop thread; it is cheap.
@@ -30,7 +29,7 @@ class Agent final : public vitals::Input {
 
   void collect(int64_t now_ns) override {
     batch_.clear();
-    host().metrics_snapshot([&](const char *name, const vitals_label_t *labels, uint32_t n, double value) {
+    host().control().metrics([&](const char *name, const vitals_label_t *labels, uint32_t n, double value) {
       std::string_view metric(name);
       if (!histograms_ && metric.ends_with("_bucket")) return;
       if (!included(metric)) return;

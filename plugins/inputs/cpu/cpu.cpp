@@ -32,10 +32,13 @@ using Ticks = std::array<uint64_t, kModes>;
 class Cpu final : public vitals::Input {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"path", VITALS_CONFIG_STRING, 0, "\"/proc/stat\"", "file to read (tests point it elsewhere)", {}},
-      {"per_cpu", VITALS_CONFIG_BOOL, 0, "true", "report each core, labelled cpu=\"0\", cpu=\"1\", ...", {}},
-      {"total", VITALS_CONFIG_BOOL, 0, "true", "report all cores together, labelled cpu=\"total\"", {}},
-      {"report_active", VITALS_CONFIG_BOOL, 0, "true", "also report mode=\"active\" = 100 - idle - iowait", {}},
+      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/proc/stat\"",
+                           "file to read (tests point it elsewhere)"),
+      vitals::config_field("per_cpu", VITALS_CONFIG_BOOL, 0, "true",
+                           "report each core, labelled cpu=\"0\", cpu=\"1\", ..."),
+      vitals::config_field("total", VITALS_CONFIG_BOOL, 0, "true", "report all cores together, labelled cpu=\"total\""),
+      vitals::config_field("report_active", VITALS_CONFIG_BOOL, 0, "true",
+                           "also report mode=\"active\" = 100 - idle - iowait"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 

@@ -43,8 +43,8 @@ constexpr const char *kInfluxApiVersion = "1.8";
 // What an acknowledgement needs; it may arrive after the instance is gone (a
 // reload stopped it while its last batch was still being committed).
 struct AckState {
-  vitals_host_t table;  // a copy: answering uses only its HTTP functions
-  bool alive = true;    // the metric handles die with the instance
+  const vitals_http_service_t *http = nullptr;  // lives as long as the agent
+  bool alive = true;                            // the metric handles die with the instance
   vitals::Metric samples, busy;
 };
 
@@ -78,43 +78,33 @@ int64_t wall_clock_ns() {
 
 class HttpTelemetry final : public vitals::PushInput {
  public:
+  // The loader refuses this plugin on an agent without these.
+  static constexpr vitals_service_ref_t required_services[] = {
+      vitals::require_service(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION)};
   static constexpr vitals_config_field_t config_fields[] = {
-      {"path", VITALS_CONFIG_STRING, 0, "\"/api/telemetry\"", "route for JSON telemetry; \"\" turns it off", {}},
-      {"write_path",
-       VITALS_CONFIG_STRING,
-       0,
-       "\"/api/write\"",
-       "route for InfluxDB line protocol; \"\" turns it off",
-       {}},
-      {"influx_routes",
-       VITALS_CONFIG_BOOL,
-       0,
-       "true",
-       "also take line protocol at /write and /api/v2/write, and answer GET /ping, as InfluxDB 1 and 2 do "
-       "(Telegraf's influxdb and influxdb_v2 outputs); needs write_path",
-       {}},
-      {"ack",
-       VITALS_CONFIG_STRING,
-       0,
-       "\"committed\"",
-       "\"committed\": answer 204 once every storage committed the data; \"accepted\": once it is queued",
-       {}},
-      {"max_samples", VITALS_CONFIG_INT, 0, "100000", "most samples one request may carry (more: 413)", {}},
-      {"sanitize_names",
-       VITALS_CONFIG_BOOL,
-       0,
-       "true",
-       "replace characters names may not hold with '_' (false: refuse the request)",
-       {}},
-      {"labels", VITALS_CONFIG_ANY, 0, nullptr, "labels added to every sample that does not set them, as a table", {}},
-      {"max_labels",
-       VITALS_CONFIG_INT,
-       0,
-       "64",
-       "most labels one series may carry, configured labels included (more: 400)",
-       {}},
-      {"max_name_length", VITALS_CONFIG_INT, 0, "256", "longest series name or label key, in bytes (longer: 400)", {}},
-      {"max_label_value_length", VITALS_CONFIG_INT, 0, "4096", "longest label value, in bytes (longer: 400)", {}},
+      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/api/telemetry\"",
+                           "route for JSON telemetry; \"\" turns it off"),
+      vitals::config_field("write_path", VITALS_CONFIG_STRING, 0, "\"/api/write\"",
+                           "route for InfluxDB line protocol; \"\" turns it off"),
+      vitals::config_field(
+          "influx_routes", VITALS_CONFIG_BOOL, 0, "true",
+          "also take line protocol at /write and /api/v2/write, and answer GET /ping, as InfluxDB 1 and 2 do "
+          "(Telegraf's influxdb and influxdb_v2 outputs); needs write_path"),
+      vitals::config_field(
+          "ack", VITALS_CONFIG_STRING, 0, "\"committed\"",
+          "\"committed\": answer 204 once every storage committed the data; \"accepted\": once it is queued"),
+      vitals::config_field("max_samples", VITALS_CONFIG_INT, 0, "100000",
+                           "most samples one request may carry (more: 413)"),
+      vitals::config_field("sanitize_names", VITALS_CONFIG_BOOL, 0, "true",
+                           "replace characters names may not hold with '_' (false: refuse the request)"),
+      vitals::config_field("labels", VITALS_CONFIG_ANY, 0, nullptr,
+                           "labels added to every sample that does not set them, as a table"),
+      vitals::config_field("max_labels", VITALS_CONFIG_INT, 0, "64",
+                           "most labels one series may carry, configured labels included (more: 400)"),
+      vitals::config_field("max_name_length", VITALS_CONFIG_INT, 0, "256",
+                           "longest series name or label key, in bytes (longer: 400)"),
+      vitals::config_field("max_label_value_length", VITALS_CONFIG_INT, 0, "4096",
+                           "longest label value, in bytes (longer: 400)"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 
@@ -159,7 +149,7 @@ class HttpTelemetry final : public vitals::PushInput {
                             "Requests refused as malformed or too large (400, 413, 415)");
     strings_skipped_ = host.metric("vitals_http_telemetry_string_fields_skipped_total", VITALS_METRIC_COUNTER,
                                    "Line protocol string fields skipped (samples are numeric)");
-    acks_->table = *host.raw();
+    acks_->http = &host.http();
     acks_->samples =
         host.metric("vitals_http_telemetry_samples_total", VITALS_METRIC_COUNTER, "Samples accepted with a 204 answer");
     acks_->busy = host.metric("vitals_http_telemetry_busy_total", VITALS_METRIC_COUNTER,
@@ -255,7 +245,7 @@ class HttpTelemetry final : public vitals::PushInput {
       }
     } else {
       rc = host().emit(batch_, [state = acks_, answer = response.raw(), n](int status, std::string_view error) {
-        vitals::HttpResponse response(&state->table, answer);
+        vitals::HttpResponse response(state->http, answer);
         if (status == VITALS_OK) {
           if (state->alive) state->samples.update(n);
           return response.respond(204, "", "");

@@ -12,7 +12,8 @@ namespace {
 class Load final : public vitals::Input {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"path", VITALS_CONFIG_STRING, 0, "\"/proc/loadavg\"", "file to read (tests point it elsewhere)", {}},
+      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/proc/loadavg\"",
+                           "file to read (tests point it elsewhere)"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 

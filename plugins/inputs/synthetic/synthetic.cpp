@@ -38,15 +38,17 @@ double next_step(uint64_t &state) { return static_cast<double>(next_random(state
 class Synthetic final : public vitals::Input {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"signals", VITALS_CONFIG_INT, 0, "10", "number of series, <name>{signal=\"0\"} and up", {}},
-      {"shape", VITALS_CONFIG_STRING, 0, "\"sine\"", "sine, square, random_walk or counter", {}},
-      {"rate", VITALS_CONFIG_FLOAT, 0, "1.0", "samples per second per signal", {}},
-      {"name", VITALS_CONFIG_STRING, 0, "\"synthetic\"", "metric name", {}},
-      {"period", VITALS_CONFIG_DURATION, 0, "\"60s\"", "period of sine and square", {}},
-      {"amplitude", VITALS_CONFIG_FLOAT, 0, "1.0", "peak deviation (sine, square) or largest step (random_walk)", {}},
-      {"offset", VITALS_CONFIG_FLOAT, 0, "0.0", "centre of sine and square, start of random_walk and counter", {}},
-      {"seed", VITALS_CONFIG_INT, 0, "1", "random_walk seed: the same seed gives the same walk", {}},
-      {"max_batch", VITALS_CONFIG_INT, 0, "10000", "most samples per emitted batch", {}},
+      vitals::config_field("signals", VITALS_CONFIG_INT, 0, "10", "number of series, <name>{signal=\"0\"} and up"),
+      vitals::config_field("shape", VITALS_CONFIG_STRING, 0, "\"sine\"", "sine, square, random_walk or counter"),
+      vitals::config_field("rate", VITALS_CONFIG_FLOAT, 0, "1.0", "samples per second per signal"),
+      vitals::config_field("name", VITALS_CONFIG_STRING, 0, "\"synthetic\"", "metric name"),
+      vitals::config_field("period", VITALS_CONFIG_DURATION, 0, "\"60s\"", "period of sine and square"),
+      vitals::config_field("amplitude", VITALS_CONFIG_FLOAT, 0, "1.0",
+                           "peak deviation (sine, square) or largest step (random_walk)"),
+      vitals::config_field("offset", VITALS_CONFIG_FLOAT, 0, "0.0",
+                           "centre of sine and square, start of random_walk and counter"),
+      vitals::config_field("seed", VITALS_CONFIG_INT, 0, "1", "random_walk seed: the same seed gives the same walk"),
+      vitals::config_field("max_batch", VITALS_CONFIG_INT, 0, "10000", "most samples per emitted batch"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
   static constexpr uint64_t flags = VITALS_FLAG_COLLECT_ON_LOOP;

@@ -55,25 +55,17 @@ constexpr const char *content_security_policy =
 
 class Dashboard final : public Output {
  public:
+  // The loader refuses this plugin on an agent without these.
+  static constexpr vitals_service_ref_t required_services[] = {
+      vitals::require_service(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION)};
   static constexpr vitals_config_field_t config_fields[] = {
-      {"root",
-       VITALS_CONFIG_STRING,
-       0,
-       "\"\"",
-       "directory of the built dashboard; empty: web/ next to this plugin (a build tree), else the installed one",
-       {}},
-      {"max_total_size",
-       VITALS_CONFIG_SIZE,
-       0,
-       "\"64MiB\"",
-       "most bytes read from root (all files together); more refuses to start",
-       {}},
-      {"serve_source_maps",
-       VITALS_CONFIG_BOOL,
-       0,
-       "false",
-       "also serve *.map files (they carry build paths and sources; for debugging only)",
-       {}},
+      vitals::config_field(
+          "root", VITALS_CONFIG_STRING, 0, "\"\"",
+          "directory of the built dashboard; empty: web/ next to this plugin (a build tree), else the installed one"),
+      vitals::config_field("max_total_size", VITALS_CONFIG_SIZE, 0, "\"64MiB\"",
+                           "most bytes read from root (all files together); more refuses to start"),
+      vitals::config_field("serve_source_maps", VITALS_CONFIG_BOOL, 0, "false",
+                           "also serve *.map files (they carry build paths and sources; for debugging only)"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 

@@ -56,10 +56,12 @@ class FileHandle {
 class Jsonl final : public vitals::Output {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"path", VITALS_CONFIG_STRING, 0, "\"-\"", "file to append to, relative to data_dir; \"-\" is stdout", {}},
-      {"max_size", VITALS_CONFIG_SIZE, 0, "\"0\"", "rotate the file before it grows past this size; 0: never", {}},
-      {"max_files", VITALS_CONFIG_INT, 0, "5", "rotated files kept (path.1 is the newest)", {}},
-      {"fsync", VITALS_CONFIG_BOOL, 0, "false", "fdatasync after every batch and on flush", {}},
+      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"-\"",
+                           "file to append to, relative to data_dir; \"-\" is stdout"),
+      vitals::config_field("max_size", VITALS_CONFIG_SIZE, 0, "\"0\"",
+                           "rotate the file before it grows past this size; 0: never"),
+      vitals::config_field("max_files", VITALS_CONFIG_INT, 0, "5", "rotated files kept (path.1 is the newest)"),
+      vitals::config_field("fsync", VITALS_CONFIG_BOOL, 0, "false", "fdatasync after every batch and on flush"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;

@@ -18,21 +18,17 @@ namespace vitals::prometheus {
 
 class Prometheus final : public Output {
  public:
+  // The loader refuses this plugin on an agent without these.
+  static constexpr vitals_service_ref_t required_services[] = {
+      vitals::require_service(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION)};
   static constexpr vitals_config_field_t config_fields[] = {
-      {"path", VITALS_CONFIG_STRING, 0, "\"/metrics\"", "route of the scrape endpoint", {}},
-      {"stale_after",
-       VITALS_CONFIG_DURATION,
-       0,
-       "\"5m\"",
-       "series not updated for this long leave the page; 0: never",
-       {}},
-      {"max_series",
-       VITALS_CONFIG_INT,
-       0,
-       "100000",
-       "series kept; samples of further new series are counted and ignored",
-       {}},
-      {"timestamps", VITALS_CONFIG_BOOL, 0, "false", "append each sample's timestamp (milliseconds)", {}},
+      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/metrics\"", "route of the scrape endpoint"),
+      vitals::config_field("stale_after", VITALS_CONFIG_DURATION, 0, "\"5m\"",
+                           "series not updated for this long leave the page; 0: never"),
+      vitals::config_field("max_series", VITALS_CONFIG_INT, 0, "100000",
+                           "series kept; samples of further new series are counted and ignored"),
+      vitals::config_field("timestamps", VITALS_CONFIG_BOOL, 0, "false",
+                           "append each sample's timestamp (milliseconds)"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
   static constexpr const char *content_type = "text/plain; version=0.0.4; charset=utf-8";

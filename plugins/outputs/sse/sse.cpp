@@ -20,23 +20,20 @@ namespace vitals::sse {
 
 class Sse final : public Output {
  public:
+  // The loader refuses this plugin on an agent without these.
+  static constexpr vitals_service_ref_t required_services[] = {
+      vitals::require_service(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION)};
   static constexpr vitals_config_field_t config_fields[] = {
-      {"path", VITALS_CONFIG_STRING, 0, "\"/api/events\"", "route of the event stream", {}},
-      {"heartbeat", VITALS_CONFIG_DURATION, 0, "\"15s\"", "interval of `: ping` comments; 0 turns them off", {}},
-      {"replay_buffer", VITALS_CONFIG_INT, 0, "1000", "events kept for clients resuming with Last-Event-ID", {}},
-      {"replay_buffer_bytes",
-       VITALS_CONFIG_SIZE,
-       0,
-       "\"64MiB\"",
-       "memory the replay events may hold, frames cached for them included; the oldest go first",
-       {}},
-      {"max_client_buffer",
-       VITALS_CONFIG_SIZE,
-       0,
-       "\"4MiB\"",
-       "a client with more unsent bytes than this is disconnected",
-       {}},
-      {"max_clients", VITALS_CONFIG_INT, 0, "1000", "concurrent streams; more are answered 503", {}},
+      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/api/events\"", "route of the event stream"),
+      vitals::config_field("heartbeat", VITALS_CONFIG_DURATION, 0, "\"15s\"",
+                           "interval of `: ping` comments; 0 turns them off"),
+      vitals::config_field("replay_buffer", VITALS_CONFIG_INT, 0, "1000",
+                           "events kept for clients resuming with Last-Event-ID"),
+      vitals::config_field("replay_buffer_bytes", VITALS_CONFIG_SIZE, 0, "\"64MiB\"",
+                           "memory the replay events may hold, frames cached for them included; the oldest go first"),
+      vitals::config_field("max_client_buffer", VITALS_CONFIG_SIZE, 0, "\"4MiB\"",
+                           "a client with more unsent bytes than this is disconnected"),
+      vitals::config_field("max_clients", VITALS_CONFIG_INT, 0, "1000", "concurrent streams; more are answered 503"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 

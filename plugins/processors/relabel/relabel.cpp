@@ -147,7 +147,8 @@ std::vector<Rule> parse_rules(const cJSON *rules) {
 class Relabel final : public vitals::Processor {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"rules", VITALS_CONFIG_ANY, 1, nullptr, "[{action, match, key, value, from, to}, ...] applied in order", {}},
+      vitals::config_field("rules", VITALS_CONFIG_ANY, 1, nullptr,
+                           "[{action, match, key, value, from, to}, ...] applied in order"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 

@@ -1,5 +1,5 @@
 // Test-only output: appends "<series> <ts_ns> <value>" per sample (and
-// "event <source> <message>" per event) to `path`, flushed per batch, so an
+// "event <source> <message> key=value..." per event) to `path`, flushed per batch, so an
 // integration test can read exactly what reached a sink. Knobs make it slow
 // or failing to exercise queues and acknowledgements.
 #include <chrono>
@@ -15,9 +15,10 @@ namespace {
 class CaptureOutput final : public vitals::Output {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"path", VITALS_CONFIG_STRING, 1, nullptr, "file to append to (relative: under the data dir)", {}},
-      {"consume_delay", VITALS_CONFIG_DURATION, 0, "\"0s\"", "sleep per batch (a slow sink)", {}},
-      {"fail", VITALS_CONFIG_BOOL, 0, "false", "fail every batch", {}},
+      vitals::config_field("path", VITALS_CONFIG_STRING, 1, nullptr,
+                           "file to append to (relative: under the data dir)"),
+      vitals::config_field("consume_delay", VITALS_CONFIG_DURATION, 0, "\"0s\"", "sleep per batch (a slow sink)"),
+      vitals::config_field("fail", VITALS_CONFIG_BOOL, 0, "false", "fail every batch"),
   };
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
 
@@ -39,8 +40,12 @@ class CaptureOutput final : public vitals::Output {
       const vitals_series_t *s = host().series(batch.series(i));
       std::fprintf(file_, "%s %lld %.17g\n", s ? s->text : "?", static_cast<long long>(batch.ts_ns(i)), batch.value(i));
     }
-    for (size_t i = 0; i < batch.event_count(); ++i)
-      std::fprintf(file_, "event %s %s\n", batch.event(i).source, batch.event(i).message);
+    for (size_t i = 0; i < batch.event_count(); ++i) {
+      const vitals_event_t &e = batch.event(i);
+      std::fprintf(file_, "event %s %s", e.source, e.message);
+      for (uint32_t k = 0; k < e.n_labels; ++k) std::fprintf(file_, " %s=%s", e.labels[k].key, e.labels[k].value);
+      std::fputc('\n', file_);
+    }
     std::fflush(file_);
     return vitals::Status::ok;
   }

@@ -16,12 +16,12 @@ namespace {
 class FakeInput final : public vitals::Input {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"samples", VITALS_CONFIG_INT, 0, "1", "samples per collect", {}},
-      {"name", VITALS_CONFIG_STRING, 0, "\"fake\"", "metric name", {}},
-      {"collect_sleep", VITALS_CONFIG_DURATION, 0, "\"0s\"", "sleep in collect (a slow sensor)", {}},
-      {"fail_create", VITALS_CONFIG_BOOL, 0, "false", "throw from the constructor", {}},
-      {"throw_in_collect", VITALS_CONFIG_BOOL, 0, "false", "throw from collect", {}},
-      {"events", VITALS_CONFIG_INT, 0, "0", "events per collect", {}},
+      vitals::config_field("samples", VITALS_CONFIG_INT, 0, "1", "samples per collect"),
+      vitals::config_field("name", VITALS_CONFIG_STRING, 0, "\"fake\"", "metric name"),
+      vitals::config_field("collect_sleep", VITALS_CONFIG_DURATION, 0, "\"0s\"", "sleep in collect (a slow sensor)"),
+      vitals::config_field("fail_create", VITALS_CONFIG_BOOL, 0, "false", "throw from the constructor"),
+      vitals::config_field("throw_in_collect", VITALS_CONFIG_BOOL, 0, "false", "throw from collect"),
+      vitals::config_field("events", VITALS_CONFIG_INT, 0, "0", "events per collect"),
   };
 
   FakeInput(vitals::Host host, const vitals::Config &config)

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -181,23 +182,128 @@ class Metric {
   vitals_metric_t *m_ = nullptr;
 };
 
-// A handle to answer one storage query.
+// A handle to answer one storage query (the host's half of vitals.storage).
 class Reply {
  public:
-  Reply(const vitals_host_t *host, vitals_reply_t *r) : host_(host), r_(r) {}
+  Reply(const vitals_storage_host_service_t *service, vitals_reply_t *r) : service_(service), r_(r) {}
   void send(int http_status, std::string_view content_type, std::string_view body) const {
-    host_->reply(r_, http_status, std::string(content_type).c_str(), body.data(), body.size());
+    service_->reply(r_, http_status, std::string(content_type).c_str(), body.data(), body.size());
   }
 
  private:
-  const vitals_host_t *host_;
+  const vitals_storage_host_service_t *service_;
   vitals_reply_t *r_;
+};
+
+// Thrown when the host lacks a service the plugin asked for: an agent older
+// than the plugin, or one without that part (a test host without HTTP).
+class ServiceUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One row of a config_fields schema. min and max are written as the value
+// would be in TOML ("1", "0.5", "\"100ms\"", "\"64KiB\""); choices is a
+// NULL-terminated array of the allowed strings.
+constexpr vitals_config_field_t config_field(const char *key, vitals_config_type_t type, int required,
+                                             const char *default_value, const char *description,
+                                             const char *min = nullptr, const char *max = nullptr,
+                                             const char *const *choices = nullptr) {
+  return vitals_config_field_t{key, type, required, default_value, description, min, max, choices, {}};
+}
+
+// A required_services entry: the plugin cannot work without `name` at
+// `version` or later, and the loader refuses it on an agent that lacks it.
+constexpr vitals_service_ref_t require_service(const char *name, uint32_t version) {
+  return vitals_service_ref_t{name, version, 0, nullptr, {}};
+}
+
+struct ComponentInfo {
+  std::string id;
+  vitals_kind_t kind;
+  std::string plugin, version;
+  uint32_t n_tunables = 0;
+};
+
+struct Tunable {
+  std::string name;
+  std::string description;
+  double min = 0, max = 0, value = 0;
+};
+
+// vitals.control: what an optimizer (or the `agent` input) uses to watch and
+// tune the running agent. Loop thread only.
+class Control {
+ public:
+  Control(const vitals_control_service_t *service, vitals_host_ctx_t *ctx) : s_(service), ctx_(ctx) {}
+
+  std::vector<ComponentInfo> components() const {
+    std::vector<ComponentInfo> out;
+    s_->components(
+        ctx_,
+        [](void *user, const vitals_component_info_t *c) {
+          static_cast<std::vector<ComponentInfo> *>(user)->push_back(
+              {c->id, static_cast<vitals_kind_t>(c->kind), c->plugin, c->version ? c->version : "", c->n_tunables});
+        },
+        &out);
+    return out;
+  }
+  // Visits every self-metric of the agent and every plugin's stats.
+  using MetricVisitor = std::function<void(const char *name, const vitals_label_t *labels, uint32_t n, double value)>;
+  void metrics(const MetricVisitor &visit) const {
+    s_->metrics(
+        ctx_,
+        [](void *user, const char *name, const vitals_label_t *labels, uint32_t n, double value) {
+          (*static_cast<const MetricVisitor *>(user))(name, labels, n, value);
+        },
+        const_cast<void *>(static_cast<const void *>(&visit)));
+  }
+  std::vector<Tunable> tunables(const std::string &component_id) const {
+    std::vector<vitals_tunable_t> raw(s_->tunables(ctx_, component_id.c_str(), nullptr, 0));
+    raw.resize(s_->tunables(ctx_, component_id.c_str(), raw.data(), static_cast<uint32_t>(raw.size())));
+    std::vector<Tunable> out;
+    for (const auto &t : raw) out.push_back({t.name, t.description ? t.description : "", t.min, t.max, t.value});
+    return out;
+  }
+  // VITALS_OK, VITALS_INVALID (unknown, or outside its range) or VITALS_ERROR
+  // (the plugin refused it). A change is logged and emitted as an event.
+  int set_tunable(const std::string &component_id, const std::string &name, double value,
+                  const std::string &reason) const {
+    return s_->set_tunable(ctx_, component_id.c_str(), name.c_str(), value, reason.c_str());
+  }
+
+ private:
+  const vitals_control_service_t *s_;
+  vitals_host_ctx_t *ctx_;
 };
 
 // The services of the host, for one instance. Cheap to copy.
 class Host {
  public:
   explicit Host(const vitals_host_t *h) : h_(h) {}
+
+  // The host's table of a service at min_version or later; nullptr if it
+  // lacks one.
+  template <class Table>
+  const Table *service(const char *name, uint32_t min_version) const {
+    return h_->get_service ? static_cast<const Table *>(h_->get_service(h_->ctx, name, min_version)) : nullptr;
+  }
+  // The same, throwing ServiceUnavailable.
+  template <class Table>
+  const Table &require(const char *name, uint32_t min_version) const {
+    if (const Table *t = service<Table>(name, min_version)) return *t;
+    throw ServiceUnavailable(std::string("this agent lacks the service ") + name + " version " +
+                             std::to_string(min_version));
+  }
+  const vitals_http_service_t &http() const {
+    return require<vitals_http_service_t>(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION);
+  }
+  const vitals_ws_service_t &ws() const {
+    return require<vitals_ws_service_t>(VITALS_SERVICE_WS, VITALS_SERVICE_WS_VERSION);
+  }
+  Control control() const {
+    return Control(&require<vitals_control_service_t>(VITALS_SERVICE_CONTROL, VITALS_SERVICE_CONTROL_VERSION), h_->ctx);
+  }
 
   void log(LogLevel level, const std::string &message) const {
     h_->log(h_->ctx, static_cast<int>(level), message.c_str());
@@ -221,22 +327,17 @@ class Host {
   // Emits a batch. The optional on_ack runs on the loop thread once the data
   // is committed downstream (status VITALS_OK) or failed.
   int emit(Batch &batch, std::function<void(int status, std::string_view error)> on_ack = {}) const {
-    if (!on_ack) return h_->emit(h_->ctx, &batch.view(), nullptr, nullptr);
-    auto *fn = new std::function<void(int, std::string_view)>(std::move(on_ack));
-    int rc = h_->emit(h_->ctx, &batch.view(), &ack_trampoline, fn);
-    if (rc != VITALS_OK) delete fn;  // on_ack is never called on refusal
-    return rc;
+    return emit_for(nullptr, batch, std::move(on_ack));
   }
   // Emits on behalf of a batch this instance consumes and has not completed
   // yet (`parent` is the ack its consume() got): the input's acknowledgement
   // waits for this batch too. For a processor that answers PENDING and emits
-  // later; a host older than ABI 1.3 answers VITALS_INVALID.
+  // later.
   int emit_for(vitals_ack_t *parent, Batch &batch,
                std::function<void(int status, std::string_view error)> on_ack = {}) const {
-    if (h_->abi_minor < 3 || !h_->emit_for) return VITALS_INVALID;
-    if (!on_ack) return h_->emit_for(h_->ctx, parent, &batch.view(), nullptr, nullptr);
+    if (!on_ack) return h_->emit(h_->ctx, parent, &batch.view(), nullptr, nullptr);
     auto *fn = new std::function<void(int, std::string_view)>(std::move(on_ack));
-    int rc = h_->emit_for(h_->ctx, parent, &batch.view(), &ack_trampoline, fn);
+    int rc = h_->emit(h_->ctx, parent, &batch.view(), &ack_trampoline, fn);
     if (rc != VITALS_OK) delete fn;  // on_ack is never called on refusal
     return rc;
   }
@@ -249,16 +350,6 @@ class Host {
   }
   Metric metric(const std::string &name, vitals_metric_type_t type, const std::string &help) const {
     return Metric(h_, h_->metric(h_->ctx, name.c_str(), type, help.c_str()));
-  }
-  // Visits every self-metric of the agent. Loop thread only.
-  using SnapshotVisitor = std::function<void(const char *name, const vitals_label_t *labels, uint32_t n, double value)>;
-  void metrics_snapshot(const SnapshotVisitor &visit) const {
-    h_->metrics_snapshot(
-        h_->ctx,
-        [](void *user, const char *name, const vitals_label_t *labels, uint32_t n, double value) {
-          (*static_cast<const SnapshotVisitor *>(user))(name, labels, n, value);
-        },
-        const_cast<void *>(static_cast<const void *>(&visit)));
   }
   std::string data_dir() const { return h_->data_dir(h_->ctx); }
   std::string instance_id() const { return h_->instance_id(h_->ctx); }
@@ -382,11 +473,12 @@ class WsFrame {
  public:
   WsFrame() = default;
   // Throws std::invalid_argument for a bad opcode or an oversized ping/pong.
+  // Throws ServiceUnavailable when the host has no vitals.ws.
   WsFrame(const Host &host, int opcode, std::string_view payload) {
-    const vitals_host_t *h = host.raw();
-    vitals_ws_frame_t *f = h->ws_frame(h->ctx, opcode, payload.data(), payload.size());
+    const vitals_ws_service_t *ws = &host.ws();
+    vitals_ws_frame_t *f = ws->frame(host.raw()->ctx, opcode, payload.data(), payload.size());
     if (!f) throw std::invalid_argument("invalid WebSocket frame");
-    frame_ = std::shared_ptr<vitals_ws_frame_t>(f, [h](vitals_ws_frame_t *p) { h->ws_frame_release(p); });
+    frame_ = std::shared_ptr<vitals_ws_frame_t>(f, [ws](vitals_ws_frame_t *p) { ws->frame_release(p); });
   }
   static WsFrame text(const Host &host, std::string_view payload) { return WsFrame(host, VITALS_WS_TEXT, payload); }
   explicit operator bool() const { return frame_ != nullptr; }
@@ -400,17 +492,17 @@ class WsFrame {
 // handler's on_close(). Loop thread only.
 class WebSocket {
  public:
-  WebSocket(const vitals_host_t *host, vitals_ws_t *ws) : host_(host), ws_(ws) {}
+  WebSocket(const vitals_ws_service_t *service, vitals_ws_t *ws) : s_(service), ws_(ws) {}
   // False once the connection is closing.
-  bool send(const WsFrame &frame) const { return host_->ws_send(ws_, frame.raw()) == VITALS_OK; }
+  bool send(const WsFrame &frame) const { return s_->send(ws_, frame.raw()) == VITALS_OK; }
   // Bytes queued and not yet taken by the client's socket.
-  size_t buffered() const { return host_->ws_buffered(ws_); }
+  size_t buffered() const { return s_->buffered(ws_); }
   // Sends a close frame; the handle is invalid afterwards and no callback follows.
-  void close(int code = 1000, const std::string &reason = {}) const { host_->ws_close(ws_, code, reason.c_str()); }
+  void close(int code = 1000, const std::string &reason = {}) const { s_->close(ws_, code, reason.c_str()); }
   vitals_ws_t *raw() const { return ws_; }
 
  private:
-  const vitals_host_t *host_;
+  const vitals_ws_service_t *s_;
   vitals_ws_t *ws_;
 };
 
@@ -418,12 +510,19 @@ class WebSocket {
 // respond() or stream_end(), possibly later (on the loop thread).
 class HttpResponse {
  public:
-  HttpResponse(const vitals_host_t *host, vitals_http_response_t *r) : host_(host), r_(r) {}
+  HttpResponse(const Host &host, vitals_http_response_t *r)
+      : http_(&host.http()),
+        ws_(host.service<vitals_ws_service_t>(VITALS_SERVICE_WS, VITALS_SERVICE_WS_VERSION)),
+        r_(r) {}
+  // From the service table alone (it lives as long as the agent): for an
+  // answer given after the instance that took the request is gone. Such a
+  // handle cannot accept a WebSocket.
+  HttpResponse(const vitals_http_service_t *http, vitals_http_response_t *r) : http_(http), r_(r) {}
   void header(const std::string &name, const std::string &value) const {
-    host_->http_header(r_, name.c_str(), value.c_str());
+    http_->header(r_, name.c_str(), value.c_str());
   }
   void respond(int status, std::string_view content_type, std::string_view body) const {
-    host_->http_respond(r_, status, std::string(content_type).c_str(), body.data(), body.size());
+    http_->respond(r_, status, std::string(content_type).c_str(), body.data(), body.size());
   }
   // A JSON error body: {"error": message}.
   void error(int status, std::string_view message) const {
@@ -440,21 +539,21 @@ class HttpResponse {
     respond(status, "application/json", body);
   }
   bool stream_start(int status, std::string_view content_type) const {
-    return host_->http_stream_start(r_, status, std::string(content_type).c_str()) == VITALS_OK;
+    return http_->stream_start(r_, status, std::string(content_type).c_str()) == VITALS_OK;
   }
   // False once the client has gone away.
   bool stream_write(std::string_view data) const {
-    return host_->http_stream_write(r_, data.data(), data.size()) == VITALS_OK;
+    return http_->stream_write(r_, data.data(), data.size()) == VITALS_OK;
   }
-  void stream_end() const { host_->http_stream_end(r_); }
+  void stream_end() const { http_->stream_end(r_); }
   // Bytes written but not yet taken by the client (a slow reader grows it).
-  size_t stream_buffered() const { return host_->http_stream_buffered(r_); }
+  size_t stream_buffered() const { return http_->stream_buffered(r_); }
   // Calls fn if the client goes away before the response is finished. The
   // function must stay valid until then (store it in the plugin).
-  void on_close(vitals_http_close_fn fn, void *user) const { host_->http_on_close(r_, fn, user); }
+  void on_close(vitals_http_close_fn fn, void *user) const { http_->on_close(r_, fn, user); }
   vitals_http_response_t *raw() const { return r_; }
 
-  // Accepts a WebSocket handshake (ABI 1.2) and finishes the response.
+  // Accepts a WebSocket handshake (vitals.ws) and finishes the response.
   // `handler` must have on_message(int opcode, std::string_view data) and
   // on_close(int code, std::string_view reason), and stay alive until
   // on_close() runs or the plugin calls WebSocket::close(). Returns nullopt
@@ -462,8 +561,9 @@ class HttpResponse {
   // reached: the host answered it (400/426, 503).
   template <class Handler>
   std::optional<WebSocket> accept_websocket(Handler *handler, uint32_t max_message = 0) const {
-    if (host_->abi_minor < 2 || !host_->ws_accept) {
-      respond(501, "application/json", "{\"error\":\"this agent has no WebSocket support (ABI < 1.2)\"}");
+    const vitals_ws_service_t *ws_service = ws_;
+    if (!ws_service) {
+      respond(501, "application/json", "{\"error\":\"this agent has no WebSocket support (vitals.ws)\"}");
       return std::nullopt;
     }
     vitals_ws_handlers_t handlers{};
@@ -483,29 +583,24 @@ class HttpResponse {
       }
     };
     vitals_ws_t *ws = nullptr;
-    if (host_->ws_accept(r_, &handlers, handler, &ws) != VITALS_OK) return std::nullopt;
-    return WebSocket(host_, ws);
+    if (ws_service->accept(r_, &handlers, handler, &ws) != VITALS_OK) return std::nullopt;
+    return WebSocket(ws_service, ws);
   }
 
  private:
-  const vitals_host_t *host_;
+  const vitals_http_service_t *http_;
+  const vitals_ws_service_t *ws_ = nullptr;
   vitals_http_response_t *r_;
 };
 
 using HttpHandler = std::function<void(const HttpRequest &, HttpResponse)>;
 
 // Thrown by PluginBase::route() when the agent runs without an HTTP server
-// ([agent.http] enabled = false, or a test host without one): a plugin may
+// ([agent.http] enabled = false, or a host without vitals.http): a plugin may
 // catch it and carry on without its routes.
-class HttpUnavailable : public std::runtime_error {
+class HttpUnavailable : public ServiceUnavailable {
  public:
-  using std::runtime_error::runtime_error;
-};
-
-struct Tunable {
-  std::string name;
-  std::string description;
-  double min = 0, max = 0, value = 0;
+  using ServiceUnavailable::ServiceUnavailable;
 };
 
 using StatsVisitor = std::function<void(const std::string &name, double value, const std::vector<Label> &labels)>;
@@ -554,13 +649,14 @@ class PluginBase {
   // the instance stops. Throws if the route is refused. An exception from the
   // handler becomes a 500 answer.
   void route(const std::string &method, const std::string &path, uint32_t flags, HttpHandler handler) {
-    const vitals_host_t *h = host_.raw();
-    if (h->abi_minor < 1 || !h->http_route) throw HttpUnavailable("this agent has no HTTP server (ABI < 1.1)");
+    const vitals_http_service_t *http =
+        host_.service<vitals_http_service_t>(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION);
+    if (!http) throw HttpUnavailable("this agent has no HTTP service (vitals.http)");
     auto owned = std::make_unique<HttpHandler>(std::move(handler));
-    int rc = h->http_route(
-        h->ctx, method.c_str(), path.c_str(), flags,
+    int rc = http->route(
+        host_.raw()->ctx, method.c_str(), path.c_str(), flags,
         [](void *user, const vitals_http_request_t *req, vitals_http_response_t *resp) {
-          auto *self = static_cast<std::pair<const vitals_host_t *, HttpHandler *> *>(user);
+          auto *self = static_cast<std::pair<Host, HttpHandler *> *>(user);
           HttpResponse response(self->first, resp);
           try {
             (*self->second)(HttpRequest(*req), response);
@@ -570,7 +666,7 @@ class PluginBase {
             response.error(500, "internal error");
           }
         },
-        routes_.emplace_back(std::make_unique<std::pair<const vitals_host_t *, HttpHandler *>>(h, owned.get())).get());
+        routes_.emplace_back(std::make_unique<std::pair<Host, HttpHandler *>>(host_, owned.get())).get());
     if (rc != VITALS_OK) {
       routes_.pop_back();
       if (rc == VITALS_ERROR) throw HttpUnavailable("the agent's HTTP server is disabled ([agent.http] enabled)");
@@ -583,7 +679,7 @@ class PluginBase {
   Host host_;
   std::map<uint64_t, std::unique_ptr<std::function<void()>>> timers_;
   std::vector<std::unique_ptr<HttpHandler>> handlers_;
-  std::vector<std::unique_ptr<std::pair<const vitals_host_t *, HttpHandler *>>> routes_;
+  std::vector<std::unique_ptr<std::pair<Host, HttpHandler *>>> routes_;
 };
 
 // Polled on an interval: collect() emits what it measured at now_ns.
@@ -636,6 +732,8 @@ class Processor : public PluginBase {
   virtual Status consume(const BatchView &batch, vitals_ack_t *ack) = 0;
 };
 
+// Keeps what it consumes and answers queries (vitals.storage: the C++ layer
+// provides the plugin's half and requires the host's).
 class Storage : public PluginBase {
  public:
   using PluginBase::PluginBase;
@@ -652,6 +750,11 @@ class Output : public PluginBase {
 };
 
 // Watches the agent; collect() evaluates once (on its interval or on demand).
+// host().control() (vitals.control) lists components, reads every metric and
+// sets tunables within their declared range; it runs on the loop thread
+// only, so an optimizer that uses it sets VITALS_FLAG_COLLECT_ON_LOOP (the
+// host refuses calls from elsewhere). Each change the host accepts is logged
+// and emitted as an event from the optimizer, so outputs see it.
 class Optimizer : public PluginBase {
  public:
   using PluginBase::PluginBase;
@@ -667,6 +770,7 @@ struct Instance {
   std::unique_ptr<T> plugin;
   std::string last_error;
   std::vector<Tunable> tunables;  // keeps names alive for tunables()
+  const vitals_storage_host_service_t *storage_host = nullptr;
 };
 
 inline void copy_error(char *err, size_t err_size, const char *message) {
@@ -690,6 +794,88 @@ int guarded(void *instance, Fn &&fn) {
   return VITALS_ERROR;
 }
 
+// True when T declares tunables() itself (the inherited one has none).
+template <typename T>
+constexpr bool has_tunables = !std::is_same_v<decltype(&T::tunables), decltype(&PluginBase::tunables)>;
+
+template <typename T>
+constexpr vitals_storage_service_t storage_service() {
+  vitals_storage_service_t s{};
+  s.struct_size = sizeof s;
+  s.version = VITALS_SERVICE_STORAGE_VERSION;
+  s.query = [](void *i, const char *request, vitals_reply_t *reply) {
+    auto *inst = static_cast<Instance<T> *>(i);
+    return guarded<T>(i, [&](T &p) { return p.query(request, Reply(inst->storage_host, reply)), VITALS_OK; });
+  };
+  return s;
+}
+
+template <typename T>
+constexpr vitals_tunables_service_t tunables_service() {
+  vitals_tunables_service_t s{};
+  s.struct_size = sizeof s;
+  s.version = VITALS_SERVICE_TUNABLES_VERSION;
+  s.list = [](void *i, vitals_tunable_t *out, uint32_t cap) -> uint32_t {
+    auto *inst = static_cast<Instance<T> *>(i);
+    try {
+      inst->tunables = inst->plugin->tunables();
+    } catch (...) {
+      inst->tunables.clear();
+    }
+    for (uint32_t k = 0; k < cap && k < inst->tunables.size(); ++k) {
+      const Tunable &t = inst->tunables[k];
+      out[k] = vitals_tunable_t{t.name.c_str(), t.description.c_str(), t.min, t.max, t.value, {}};
+    }
+    return static_cast<uint32_t>(inst->tunables.size());
+  };
+  s.set = [](void *i, const char *name, double value) {
+    return guarded<T>(i, [name, value](T &p) { return p.set_tunable(name, value), VITALS_OK; });
+  };
+  return s;
+}
+
+// The services T requires: its own required_services, plus the host's half of
+// vitals.storage for a storage.
+template <typename T>
+struct RequiredServices {
+  static constexpr size_t own() {
+    if constexpr (requires { T::required_services; })
+      return std::size(T::required_services);
+    else
+      return 0;
+  }
+  static constexpr size_t count = own() + (std::is_base_of_v<Storage, T> ? 1 : 0);
+  static constexpr std::array<vitals_service_ref_t, count> make() {
+    std::array<vitals_service_ref_t, count> out{};
+    size_t n = 0;
+    if constexpr (requires { T::required_services; })
+      for (const auto &r : T::required_services) out[n++] = r;
+    if constexpr (std::is_base_of_v<Storage, T>)
+      out[n++] = require_service(VITALS_SERVICE_STORAGE, VITALS_SERVICE_STORAGE_VERSION);
+    return out;
+  }
+  static constexpr std::array<vitals_service_ref_t, count> list = make();
+};
+
+// The services T provides: vitals.storage for a storage, vitals.tunables when
+// it has knobs.
+template <typename T>
+struct ProvidedServices {
+  static constexpr vitals_storage_service_t storage = storage_service<T>();
+  static constexpr vitals_tunables_service_t tunables = tunables_service<T>();
+  static constexpr size_t count = (std::is_base_of_v<Storage, T> ? 1 : 0) + (has_tunables<T> ? 1 : 0);
+  static constexpr std::array<vitals_service_ref_t, count> make() {
+    std::array<vitals_service_ref_t, count> out{};
+    size_t n = 0;
+    if constexpr (std::is_base_of_v<Storage, T>)
+      out[n++] = vitals_service_ref_t{VITALS_SERVICE_STORAGE, VITALS_SERVICE_STORAGE_VERSION, 0, &storage, {}};
+    if constexpr (has_tunables<T>)
+      out[n++] = vitals_service_ref_t{VITALS_SERVICE_TUNABLES, VITALS_SERVICE_TUNABLES_VERSION, 0, &tunables, {}};
+    return out;
+  }
+  static constexpr std::array<vitals_service_ref_t, count> list = make();
+};
+
 template <typename T>
 vitals_plugin_t make_descriptor(const char *name, const char *version, const char *description) {
   vitals_plugin_t d{};
@@ -706,11 +892,19 @@ vitals_plugin_t make_descriptor(const char *name, const char *version, const cha
     d.n_config_fields = static_cast<uint32_t>(std::size(T::config_fields));
   }
   if constexpr (requires { T::sample_config; }) d.sample_config = T::sample_config;
+  d.required_services = RequiredServices<T>::list.data();
+  d.n_required_services = static_cast<uint32_t>(RequiredServices<T>::count);
+  d.provided_services = ProvidedServices<T>::list.data();
+  d.n_provided_services = static_cast<uint32_t>(ProvidedServices<T>::count);
 
   d.create = [](const vitals_host_t *host, const char *config_json, char *err, size_t err_size) -> void * {
     try {
       auto inst = std::make_unique<Instance<T>>();
       inst->host = *host;
+      if constexpr (std::is_base_of_v<Storage, T>)
+        inst->storage_host =
+            &Host(&inst->host)
+                 .require<vitals_storage_host_service_t>(VITALS_SERVICE_STORAGE, VITALS_SERVICE_STORAGE_VERSION);
       inst->plugin = std::make_unique<T>(Host(&inst->host), Config(config_json));
       return inst.release();
     } catch (const std::exception &e) {
@@ -739,12 +933,6 @@ vitals_plugin_t make_descriptor(const char *name, const char *version, const cha
       return guarded<T>(i, [batch, ack](T &p) { return static_cast<int>(p.consume(BatchView(*batch), ack)); });
     };
   }
-  if constexpr (std::is_base_of_v<Storage, T>) {
-    d.query = [](void *i, const char *request, vitals_reply_t *reply) {
-      auto *inst = static_cast<Instance<T> *>(i);
-      return guarded<T>(i, [&](T &p) { return p.query(request, Reply(&inst->host, reply)), VITALS_OK; });
-    };
-  }
   d.stats = [](void *i, vitals_stat_visit_fn visit, void *user) {
     return guarded<T>(i, [visit, user](T &p) {
       p.stats([visit, user](const std::string &name, double value, const std::vector<Label> &labels) {
@@ -754,22 +942,6 @@ vitals_plugin_t make_descriptor(const char *name, const char *version, const cha
       });
       return VITALS_OK;
     });
-  };
-  d.tunables = [](void *i, vitals_tunable_t *out, uint32_t cap) -> uint32_t {
-    auto *inst = static_cast<Instance<T> *>(i);
-    try {
-      inst->tunables = inst->plugin->tunables();
-    } catch (...) {
-      inst->tunables.clear();
-    }
-    for (uint32_t k = 0; k < cap && k < inst->tunables.size(); ++k) {
-      const Tunable &t = inst->tunables[k];
-      out[k] = vitals_tunable_t{t.name.c_str(), t.description.c_str(), t.min, t.max, t.value, {}};
-    }
-    return static_cast<uint32_t>(inst->tunables.size());
-  };
-  d.set_tunable = [](void *i, const char *name, double value) {
-    return guarded<T>(i, [name, value](T &p) { return p.set_tunable(name, value), VITALS_OK; });
   };
   d.last_error = [](void *i) -> const char * { return static_cast<Instance<T> *>(i)->last_error.c_str(); };
   return d;

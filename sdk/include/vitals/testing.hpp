@@ -52,7 +52,16 @@ struct LogLine {
 
 class Host;
 
-// A WebSocket the plugin accepted through Host::http() (ABI 1.2). The test
+// The table of a service the plugin provides (vitals.storage,
+// vitals.tunables); nullptr if it provides none by that name.
+inline const void *provided_service(const vitals_plugin_t *plugin, std::string_view name) {
+  for (uint32_t i = 0; i < plugin->n_provided_services; ++i)
+    if (plugin->provided_services[i].name && plugin->provided_services[i].name == name)
+      return plugin->provided_services[i].table;
+  return nullptr;
+}
+
+// A WebSocket the plugin accepted through Host::http() (vitals.ws). The test
 // plays the client: it reads what the plugin sent and sends messages. The
 // test host accepts every request as a handshake; the agent's handshake
 // checks are the core's and tested there.
@@ -117,8 +126,8 @@ struct HttpResult {
 // One created plugin instance; destroyed (after stop) when it goes out of scope.
 class Instance {
  public:
-  Instance(Host *host, const vitals_plugin_t *plugin, void *instance) : host_(host), plugin_(plugin), inst_(instance) {}
-  Instance(Instance &&o) noexcept : host_(o.host_), plugin_(o.plugin_), inst_(std::exchange(o.inst_, nullptr)) {}
+  Instance(Host *host, const vitals_plugin_t *plugin, void *instance);
+  Instance(Instance &&o) noexcept;
   Instance &operator=(Instance &&) = delete;
   ~Instance();
 
@@ -143,6 +152,26 @@ class Instance {
   void *raw() const { return inst_; }
   const vitals_plugin_t *plugin() const { return plugin_; }
 
+  // vitals.tunables, when the plugin provides it.
+  const vitals_tunables_service_t *tunables_service() const {
+    return static_cast<const vitals_tunables_service_t *>(provided_service(plugin_, VITALS_SERVICE_TUNABLES));
+  }
+  std::vector<Tunable> tunables() const {
+    const vitals_tunables_service_t *t = tunables_service();
+    if (!t) return {};
+    std::vector<vitals_tunable_t> raw(t->list(inst_, nullptr, 0));
+    raw.resize(t->list(inst_, raw.data(), static_cast<uint32_t>(raw.size())));
+    std::vector<Tunable> out;
+    for (const auto &r : raw) out.push_back({r.name, r.description ? r.description : "", r.min, r.max, r.value});
+    return out;
+  }
+  // Calls the plugin's set directly (no range check: that is the host's,
+  // see Host's vitals.control); VITALS_INVALID without vitals.tunables.
+  int set_tunable(const std::string &name, double value) const {
+    const vitals_tunables_service_t *t = tunables_service();
+    return t ? t->set(inst_, name.c_str(), value) : VITALS_INVALID;
+  }
+
  private:
   Host *host_;
   const vitals_plugin_t *plugin_;
@@ -160,6 +189,9 @@ class Host {
     table_.struct_size = sizeof(vitals_host_t);
     table_.abi_minor = VITALS_ABI_MINOR;
     table_.ctx = reinterpret_cast<vitals_host_ctx_t *>(&ctx_);
+    table_.get_service = [](vitals_host_ctx_t *c, const char *name, uint32_t min_version) -> const void * {
+      return self(c)->find_service(name ? name : "", min_version);
+    };
     table_.log = [](vitals_host_ctx_t *c, int level, const char *m) {
       auto *h = self(c);
       std::lock_guard lock(h->mutex_);
@@ -173,11 +205,8 @@ class Host {
       std::lock_guard lock(h->mutex_);
       return id >= 1 && id <= h->series_.size() ? &h->series_[id - 1]->c : nullptr;
     };
-    table_.emit = [](vitals_host_ctx_t *c, const vitals_batch_t *b, vitals_ack_fn fn, void *user) {
-      return self(c)->emit(b, fn, user);
-    };
     // The test host records batches and acks them on demand: a parent adds nothing to observe.
-    table_.emit_for = [](vitals_host_ctx_t *c, vitals_ack_t *, const vitals_batch_t *b, vitals_ack_fn fn, void *user) {
+    table_.emit = [](vitals_host_ctx_t *c, vitals_ack_t *, const vitals_batch_t *b, vitals_ack_fn fn, void *user) {
       return self(c)->emit(b, fn, user);
     };
     table_.complete = [](vitals_host_ctx_t *c, vitals_ack_t *ack, int status, const char *) {
@@ -206,94 +235,14 @@ class Host {
       else
         slot->value.fetch_add(v);
     };
-    table_.metrics_snapshot = [](vitals_host_ctx_t *c, vitals_stat_visit_fn visit, void *user) {
-      auto *h = self(c);
-      std::vector<std::pair<std::string, double>> values;
-      {
-        std::lock_guard lock(h->mutex_);
-        for (auto &[name, slot] : h->metrics_) values.emplace_back(name, slot->value.load());
-      }
-      for (auto &[name, value] : values) visit(user, name.c_str(), nullptr, 0, value);
-    };
     table_.data_dir = [](vitals_host_ctx_t *c) { return self(c)->data_dir_.c_str(); };
     table_.instance_id = [](vitals_host_ctx_t *) { return "test"; };
-    table_.http_route = [](vitals_host_ctx_t *c, const char *method, const char *path, uint32_t flags,
-                           vitals_http_handler_fn fn, void *user) {
-      auto *h = self(c);
-      for (auto &r : h->routes_)
-        if (r.method == method && r.path == path) return static_cast<int>(VITALS_INVALID);
-      h->routes_.push_back({method, path, flags, fn, user});
-      return static_cast<int>(VITALS_OK);
-    };
-    table_.http_header = [](vitals_http_response_t *r, const char *name, const char *value) {
-      reinterpret_cast<HttpResult *>(r)->headers.emplace_back(name, value);
-    };
-    table_.http_respond = [](vitals_http_response_t *r, int status, const char *type, const char *body, size_t len) {
-      auto *res = reinterpret_cast<HttpResult *>(r);
-      res->status = status;
-      res->content_type = type ? type : "";
-      res->body.assign(body ? body : "", body ? len : 0);
-      res->finished = true;
-    };
-    table_.http_stream_start = [](vitals_http_response_t *r, int status, const char *type) {
-      auto *res = reinterpret_cast<HttpResult *>(r);
-      res->status = status;
-      res->content_type = type ? type : "";
-      res->streaming = true;
-      return static_cast<int>(VITALS_OK);
-    };
-    table_.http_stream_write = [](vitals_http_response_t *r, const char *data, size_t len) {
-      auto *res = reinterpret_cast<HttpResult *>(r);
-      if (res->client_gone) return static_cast<int>(VITALS_STOPPED);
-      res->body.append(data, len);
-      res->write_sizes.push_back(len);
-      if (res->writes_stay_buffered) res->buffered_bytes += len;
-      return static_cast<int>(VITALS_OK);
-    };
-    table_.http_stream_end = [](vitals_http_response_t *r) { reinterpret_cast<HttpResult *>(r)->finished = true; };
-    table_.http_on_close = [](vitals_http_response_t *r, vitals_http_close_fn fn, void *user) {
-      auto *res = reinterpret_cast<HttpResult *>(r);
-      res->on_close = fn;
-      res->on_close_user = user;
-    };
-    table_.http_stream_buffered = [](vitals_http_response_t *r) {
-      return reinterpret_cast<HttpResult *>(r)->buffered_bytes;
-    };
-    table_.ws_accept = [](vitals_http_response_t *r, const vitals_ws_handlers_t *handlers, void *user,
-                          vitals_ws_t **out) {
-      auto *res = reinterpret_cast<HttpResult *>(r);
-      res->status = 101;
-      res->finished = true;
-      res->websocket = std::make_shared<TestWebSocket>();
-      res->websocket->handlers = *handlers;
-      res->websocket->user = user;
-      *out = res->websocket->handle();
-      return static_cast<int>(VITALS_OK);
-    };
-    table_.ws_frame = [](vitals_host_ctx_t *c, int opcode, const char *data, size_t len) -> vitals_ws_frame_t * {
-      bool control = opcode == VITALS_WS_PING || opcode == VITALS_WS_PONG;
-      if (!control && opcode != VITALS_WS_TEXT && opcode != VITALS_WS_BINARY) return nullptr;
-      if (control && len > 125) return nullptr;
-      ++self(c)->ws_frames_created_;
-      return reinterpret_cast<vitals_ws_frame_t *>(new TestWebSocket::Frame{opcode, std::string(data, len)});
-    };
-    table_.ws_frame_release = [](vitals_ws_frame_t *f) { delete reinterpret_cast<TestWebSocket::Frame *>(f); };
-    table_.ws_send = [](vitals_ws_t *ws, vitals_ws_frame_t *f) {
-      auto *t = reinterpret_cast<TestWebSocket *>(ws);
-      if (!t->open()) return static_cast<int>(VITALS_STOPPED);
-      t->frames.push_back(*reinterpret_cast<TestWebSocket::Frame *>(f));
-      if (t->writes_stay_buffered) t->buffered_bytes += t->frames.back().payload.size();
-      return static_cast<int>(VITALS_OK);
-    };
-    table_.ws_buffered = [](vitals_ws_t *ws) { return reinterpret_cast<TestWebSocket *>(ws)->buffered_bytes; };
-    table_.ws_close = [](vitals_ws_t *ws, int code, const char *reason) {
-      auto *t = reinterpret_cast<TestWebSocket *>(ws);
-      if (!t->open()) return;
-      t->closed_by_plugin = true;
-      t->close_code = code;
-      t->close_reason = reason ? reason : "";
-    };
-    table_.reply = [](vitals_reply_t *r, int status, const char *, const char *body, size_t len) {
+    fill_http_service();
+    fill_ws_service();
+    fill_control_service();
+    storage_.struct_size = sizeof storage_;
+    storage_.version = VITALS_SERVICE_STORAGE_VERSION;
+    storage_.reply = [](vitals_reply_t *r, int status, const char *, const char *body, size_t len) {
       auto *reply = reinterpret_cast<QueryReply *>(r);
       reply->body.assign(body, len);
       reply->status.store(status);  // last: publishes the body
@@ -459,15 +408,167 @@ class Host {
   // Queries a storage instance and returns (status, body).
   std::pair<int, std::string> query(Instance &storage, const std::string &request_json) {
     QueryReply reply;
-    storage.plugin()->query(storage.raw(), request_json.c_str(), reinterpret_cast<vitals_reply_t *>(&reply));
+    const auto *table =
+        static_cast<const vitals_storage_service_t *>(provided_service(storage.plugin(), VITALS_SERVICE_STORAGE));
+    if (!table) throw std::runtime_error("the plugin does not provide " VITALS_SERVICE_STORAGE);
+    table->query(storage.raw(), request_json.c_str(), reinterpret_cast<vitals_reply_t *>(&reply));
     for (int i = 0; i < 500 && reply.status.load() == 0; ++i) run_for_ms(10);
     return {reply.status.load(), reply.body};
   }
+
+  // Leaves the named service out, as an agent without it would (get_service
+  // answers NULL): to test how a plugin copes.
+  void remove_service(const std::string &name) { removed_services_.push_back(name); }
 
  private:
   struct Ctx {
     Host *self;
   };
+
+  const void *find_service(const std::string &name, uint32_t min_version) const {
+    for (const auto &removed : removed_services_)
+      if (removed == name) return nullptr;
+    const void *table = nullptr;
+    uint32_t version = 0;
+    if (name == VITALS_SERVICE_HTTP) table = &http_, version = http_.version;
+    if (name == VITALS_SERVICE_WS) table = &ws_, version = ws_.version;
+    if (name == VITALS_SERVICE_CONTROL) table = &control_, version = control_.version;
+    if (name == VITALS_SERVICE_STORAGE) table = &storage_, version = storage_.version;
+    return version >= min_version ? table : nullptr;
+  }
+
+  void fill_http_service() {
+    http_.struct_size = sizeof http_;
+    http_.version = VITALS_SERVICE_HTTP_VERSION;
+    http_.route = [](vitals_host_ctx_t *c, const char *method, const char *path, uint32_t flags,
+                     vitals_http_handler_fn fn, void *user) {
+      auto *h = self(c);
+      for (auto &r : h->routes_)
+        if (r.method == method && r.path == path) return static_cast<int>(VITALS_INVALID);
+      h->routes_.push_back({method, path, flags, fn, user});
+      return static_cast<int>(VITALS_OK);
+    };
+    http_.header = [](vitals_http_response_t *r, const char *name, const char *value) {
+      reinterpret_cast<HttpResult *>(r)->headers.emplace_back(name, value);
+    };
+    http_.respond = [](vitals_http_response_t *r, int status, const char *type, const char *body, size_t len) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      res->status = status;
+      res->content_type = type ? type : "";
+      res->body.assign(body ? body : "", body ? len : 0);
+      res->finished = true;
+    };
+    http_.stream_start = [](vitals_http_response_t *r, int status, const char *type) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      res->status = status;
+      res->content_type = type ? type : "";
+      res->streaming = true;
+      return static_cast<int>(VITALS_OK);
+    };
+    http_.stream_write = [](vitals_http_response_t *r, const char *data, size_t len) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      if (res->client_gone) return static_cast<int>(VITALS_STOPPED);
+      res->body.append(data, len);
+      res->write_sizes.push_back(len);
+      if (res->writes_stay_buffered) res->buffered_bytes += len;
+      return static_cast<int>(VITALS_OK);
+    };
+    http_.stream_end = [](vitals_http_response_t *r) { reinterpret_cast<HttpResult *>(r)->finished = true; };
+    http_.on_close = [](vitals_http_response_t *r, vitals_http_close_fn fn, void *user) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      res->on_close = fn;
+      res->on_close_user = user;
+    };
+    http_.stream_buffered = [](vitals_http_response_t *r) { return reinterpret_cast<HttpResult *>(r)->buffered_bytes; };
+  }
+
+  void fill_ws_service() {
+    ws_.struct_size = sizeof ws_;
+    ws_.version = VITALS_SERVICE_WS_VERSION;
+    ws_.accept = [](vitals_http_response_t *r, const vitals_ws_handlers_t *handlers, void *user, vitals_ws_t **out) {
+      auto *res = reinterpret_cast<HttpResult *>(r);
+      res->status = 101;
+      res->finished = true;
+      res->websocket = std::make_shared<TestWebSocket>();
+      res->websocket->handlers = *handlers;
+      res->websocket->user = user;
+      *out = res->websocket->handle();
+      return static_cast<int>(VITALS_OK);
+    };
+    ws_.frame = [](vitals_host_ctx_t *c, int opcode, const char *data, size_t len) -> vitals_ws_frame_t * {
+      bool control = opcode == VITALS_WS_PING || opcode == VITALS_WS_PONG;
+      if (!control && opcode != VITALS_WS_TEXT && opcode != VITALS_WS_BINARY) return nullptr;
+      if (control && len > 125) return nullptr;
+      ++self(c)->ws_frames_created_;
+      return reinterpret_cast<vitals_ws_frame_t *>(new TestWebSocket::Frame{opcode, std::string(data, len)});
+    };
+    ws_.frame_release = [](vitals_ws_frame_t *f) { delete reinterpret_cast<TestWebSocket::Frame *>(f); };
+    ws_.send = [](vitals_ws_t *ws, vitals_ws_frame_t *f) {
+      auto *t = reinterpret_cast<TestWebSocket *>(ws);
+      if (!t->open()) return static_cast<int>(VITALS_STOPPED);
+      t->frames.push_back(*reinterpret_cast<TestWebSocket::Frame *>(f));
+      if (t->writes_stay_buffered) t->buffered_bytes += t->frames.back().payload.size();
+      return static_cast<int>(VITALS_OK);
+    };
+    ws_.buffered = [](vitals_ws_t *ws) { return reinterpret_cast<TestWebSocket *>(ws)->buffered_bytes; };
+    ws_.close = [](vitals_ws_t *ws, int code, const char *reason) {
+      auto *t = reinterpret_cast<TestWebSocket *>(ws);
+      if (!t->open()) return;
+      t->closed_by_plugin = true;
+      t->close_code = code;
+      t->close_reason = reason ? reason : "";
+    };
+  }
+
+  void fill_control_service() {
+    control_.struct_size = sizeof control_;
+    control_.version = VITALS_SERVICE_CONTROL_VERSION;
+    // The test host's only component is the instance under test, "test".
+    control_.components = [](vitals_host_ctx_t *c, vitals_component_visit_fn visit, void *user) {
+      for (const Instance *inst : self(c)->live_) {
+        vitals_component_info_t info{};
+        info.id = "test";
+        info.kind = inst->plugin()->kind;
+        info.plugin = inst->plugin()->name;
+        info.version = inst->plugin()->version;
+        info.n_tunables = static_cast<uint32_t>(inst->tunables().size());
+        visit(user, &info);
+      }
+    };
+    control_.metrics = [](vitals_host_ctx_t *c, vitals_stat_visit_fn visit, void *user) {
+      auto *h = self(c);
+      std::vector<std::pair<std::string, double>> values;
+      {
+        std::lock_guard lock(h->mutex_);
+        for (auto &[name, slot] : h->metrics_) values.emplace_back(name, slot->value.load());
+      }
+      for (auto &[name, value] : values) visit(user, name.c_str(), nullptr, 0, value);
+    };
+    control_.tunables = [](vitals_host_ctx_t *c, const char *id, vitals_tunable_t *out, uint32_t cap) -> uint32_t {
+      const Instance *inst = self(c)->tuned(id);
+      return inst ? inst->tunables_service()->list(inst->raw(), out, cap) : 0;
+    };
+    // As the agent: only declared tunables, only within their range.
+    control_.set_tunable = [](vitals_host_ctx_t *c, const char *id, const char *name, double value, const char *) {
+      Instance *inst = self(c)->tuned(id);
+      if (!inst || !name) return static_cast<int>(VITALS_INVALID);
+      for (const auto &t : inst->tunables())
+        if (t.name == name) {
+          if (!(value >= t.min && value <= t.max)) return static_cast<int>(VITALS_INVALID);
+          return inst->set_tunable(name, value) == VITALS_OK ? static_cast<int>(VITALS_OK)
+                                                             : static_cast<int>(VITALS_ERROR);
+        }
+      return static_cast<int>(VITALS_INVALID);
+    };
+  }
+
+  Instance *tuned(const char *id) const {
+    if (!id || std::string_view(id) != "test") return nullptr;
+    for (Instance *inst : live_)
+      if (inst->tunables_service()) return inst;
+    return nullptr;
+  }
+
   struct SeriesEntry {
     std::string name, text;
     std::vector<std::pair<std::string, std::string>> labels;
@@ -602,6 +703,12 @@ class Host {
   std::string data_dir_;
   Ctx ctx_{};
   vitals_host_t table_{};
+  vitals_http_service_t http_{};
+  vitals_ws_service_t ws_{};
+  vitals_control_service_t control_{};
+  vitals_storage_host_service_t storage_{};
+  std::vector<std::string> removed_services_;
+  std::vector<Instance *> live_;  // created and not yet destroyed
   std::mutex mutex_;
   size_t series_limit_ = SIZE_MAX;
   std::vector<std::unique_ptr<SeriesEntry>> series_;
@@ -622,7 +729,19 @@ class Host {
   bool backpressure_ = false;
 };
 
+inline Instance::Instance(Host *host, const vitals_plugin_t *plugin, void *instance)
+    : host_(host), plugin_(plugin), inst_(instance) {
+  host_->live_.push_back(this);
+}
+
+inline Instance::Instance(Instance &&o) noexcept
+    : host_(o.host_), plugin_(o.plugin_), inst_(std::exchange(o.inst_, nullptr)) {
+  for (auto &p : host_->live_)
+    if (p == &o) p = this;
+}
+
 inline Instance::~Instance() {
+  std::erase(host_->live_, this);
   if (!inst_) return;
   // As the agent does: every ack still pending is delivered (as stopped)
   // before the plugin goes, so none is lost and none outlives its code.

@@ -7,7 +7,7 @@ namespace {
 class Probe final : public vitals::Storage {
  public:
   static constexpr vitals_config_field_t config_fields[] = {
-      {"path", VITALS_CONFIG_STRING, 0, "\"x\"", "a key", {}},
+      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"x\"", "a key"),
   };
   static constexpr const char *sample_config = "[storage.probe]\n";
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;

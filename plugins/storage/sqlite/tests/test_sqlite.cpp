@@ -11,13 +11,17 @@
 
 using namespace test;
 
-TEST_CASE("the descriptor: a storage consumed on its own thread, with query") {
+TEST_CASE("the descriptor: a storage consumed on its own thread, providing vitals.storage and tunables") {
   const vitals_plugin_t *p = vitals_plugin();
   CHECK(std::string(p->name) == "sqlite");
   CHECK(p->kind == VITALS_KIND_STORAGE);
   CHECK((p->flags & VITALS_FLAG_CONSUME_ON_THREAD) != 0);
   CHECK(static_cast<bool>(p->consume));
-  CHECK(static_cast<bool>(p->query));
+  auto *storage =
+      static_cast<const vitals_storage_service_t *>(vitals::testing::provided_service(p, VITALS_SERVICE_STORAGE));
+  REQUIRE(storage);
+  CHECK(static_cast<bool>(storage->query));
+  CHECK(vitals::testing::provided_service(p, VITALS_SERVICE_TUNABLES) != nullptr);
   CHECK(static_cast<bool>(p->flush));
   CHECK(std::string(p->sample_config).find("plugin = \"sqlite\"") != std::string::npos);
 }
@@ -61,16 +65,15 @@ TEST_CASE("destroying the storage commits what it holds and completes the acks")
 TEST_CASE("tunables: batch size and flush interval") {
   vitals::testing::Host host;
   auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
-  const vitals_plugin_t *p = storage.plugin();
-  vitals_tunable_t t[4];
-  REQUIRE(p->tunables(storage.raw(), t, 4) == 2);
-  CHECK(std::string(t[0].name) == "max_batch_samples");
+  auto t = storage.tunables();
+  REQUIRE(t.size() == 2);
+  CHECK(t[0].name == "max_batch_samples");
   CHECK(t[0].value == 50000);
-  CHECK(std::string(t[1].name) == "flush_interval_ms");
+  CHECK(t[1].name == "flush_interval_ms");
   CHECK(t[1].value == 3600000);
-  REQUIRE(p->set_tunable(storage.raw(), "max_batch_samples", 2) == VITALS_OK);
-  CHECK(p->set_tunable(storage.raw(), "max_batch_samples", 0) == VITALS_ERROR);
-  CHECK(p->set_tunable(storage.raw(), "page_size", 1) == VITALS_ERROR);
+  REQUIRE(storage.set_tunable("max_batch_samples", 2) == VITALS_OK);
+  CHECK(storage.set_tunable("max_batch_samples", 0) == VITALS_ERROR);
+  CHECK(storage.set_tunable("page_size", 1) == VITALS_ERROR);
   auto id = host.intern("m");
   REQUIRE(consume(storage, {{id, 1, 1}, {id, 2, 2}}, 1) == VITALS_PENDING);
   CHECK(host.completions().size() == 1);  // committed at 2 samples
