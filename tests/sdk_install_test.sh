@@ -53,7 +53,7 @@ includedir=$(pkg-config --variable=includedir vitals-sdk)
 plugindir=$(pkg-config --variable=plugindir vitals-sdk)
 [[ $includedir == "$root"/* ]] || fail "includedir $includedir is outside the staged root"
 [[ $plugindir == "$root"/* ]] || fail "plugindir $plugindir is outside the staged root"
-for header in plugin.h plugin.hpp testing.hpp config_schema.hpp selector.hpp units.hpp; do
+for header in plugin.h plugin.hpp testing.hpp config_schema.hpp selector.hpp series_name.hpp time_parse.hpp units.hpp; do
   [[ -f $includedir/vitals/$header ]] || fail "vitals/$header not installed in $includedir"
 done
 header_major=$(sed -n 's/^#define VITALS_ABI_MAJOR \([0-9]*\).*/\1/p' "$includedir/vitals/plugin.h")

@@ -11,8 +11,8 @@
 #include "http/server.hpp"
 #include "pipeline.hpp"
 #include "scheduler.hpp"
-#include "time_parse.hpp"
 #include "vitals/selector.hpp"
+#include "vitals/time_parse.hpp"
 
 namespace vitals::core {
 

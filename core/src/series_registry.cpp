@@ -1,88 +1,25 @@
 // Series interning. Ids are a hash of the canonical text, so the same series
 // gets the same id in every run (storage can rely on it); a collision is
-// resolved by probing to the next free id.
+// resolved by probing to the next free id (vitals/series_name.hpp).
 #include "series_registry.hpp"
 
-#include <algorithm>
 #include <mutex>
 
 #include "log.hpp"
 #include "scheduler.hpp"
+#include "vitals/series_name.hpp"
 
 namespace vitals::core {
 
-namespace {
-
-uint64_t fnv1a64(std::string_view text) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-}  // namespace
-
-bool valid_metric_name(std::string_view name) {
-  if (name.empty() || !(is_alpha(name[0]) || name[0] == ':')) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [](char c) { return is_alpha(c) || is_digit(c) || c == ':' || c == '.'; });
-}
-
-bool valid_label_key(std::string_view key) {
-  if (key.empty() || !is_alpha(key[0])) return false;
-  return std::all_of(key.begin(), key.end(), [](char c) { return is_alpha(c) || is_digit(c); });
-}
-
-std::string canonical_series_text(std::string_view name,
-                                  const std::vector<std::pair<std::string, std::string>> &sorted_labels) {
-  std::string text(name);
-  if (sorted_labels.empty()) return text;
-  text += '{';
-  bool first = true;
-  for (const auto &[key, value] : sorted_labels) {
-    if (!first) text += ',';
-    first = false;
-    text += key;
-    text += "=\"";
-    for (char c : value) {
-      if (c == '\\' || c == '"') {
-        text += '\\';
-        text += c;
-      } else if (c == '\n') {
-        text += "\\n";
-      } else {
-        text += c;
-      }
-    }
-    text += '"';
-  }
-  text += '}';
-  return text;
-}
-
 vitals_series_id_t SeriesRegistry::intern(std::string_view name, const vitals_label_t *labels, uint32_t n_labels) {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  pairs.reserve(n_labels);
-  for (uint32_t i = 0; i < n_labels; ++i) {
-    if (!labels[i].key) return 0;
-    pairs.emplace_back(labels[i].key, labels[i].value ? labels[i].value : "");
-  }
+  SeriesLabels pairs;
+  if (!series_labels_from_c(labels, n_labels, pairs)) return 0;
   return intern(name, std::move(pairs));
 }
 
 vitals_series_id_t SeriesRegistry::intern(std::string_view name,
                                           std::vector<std::pair<std::string, std::string>> labels) {
-  if (!valid_metric_name(name)) return 0;
-  std::sort(labels.begin(), labels.end());
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (!valid_label_key(labels[i].first)) return 0;
-    if (i > 0 && labels[i].first == labels[i - 1].first) return 0;
-  }
+  if (!canonicalize_series(name, labels)) return 0;
   std::string text = canonical_series_text(name, labels);
   {
     std::shared_lock lock(mutex_);
@@ -103,8 +40,8 @@ vitals_series_id_t SeriesRegistry::intern(std::string_view name,
     return 0;
   }
   // Ids from VITALS_SERIES_ID_PLACEHOLDER_MIN up are the plugins' (plugin.h).
-  vitals_series_id_t id = fnv1a64(text) % VITALS_SERIES_ID_PLACEHOLDER_MIN;
-  while (id == 0 || by_id_.count(id)) id = (id + 1) % VITALS_SERIES_ID_PLACEHOLDER_MIN;
+  vitals_series_id_t id = series_id_first_candidate(text);
+  while (by_id_.count(id)) id = series_id_next_candidate(id);
   auto entry = std::make_unique<Entry>();
   entry->text = std::move(text);
   entry->text.shrink_to_fit();  // built by appending: its capacity may be twice its size

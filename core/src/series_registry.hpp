@@ -16,14 +16,8 @@
 
 namespace vitals::core {
 
-bool valid_metric_name(std::string_view name);
-bool valid_label_key(std::string_view key);
-
-// Canonical text of a series: name{a="1",b="2"} with labels sorted by key and
-// values escaped (\\, \", \n). Labels must already be sorted.
-std::string canonical_series_text(std::string_view name,
-                                  const std::vector<std::pair<std::string, std::string>> &sorted_labels);
-
+// The rules (names, label keys, canonical text, ids) are the SDK's
+// (vitals/series_name.hpp), which the SDK's test host follows too.
 class SeriesRegistry {
  public:
   // Returns the id of name{labels} (labels in any order), or 0 if the name or

@@ -9,6 +9,7 @@
 #include "edge_queue.hpp"
 #include "scheduler.hpp"
 #include "series_registry.hpp"
+#include "vitals/testing.hpp"
 
 using namespace vitals::core;
 
@@ -91,6 +92,56 @@ TEST_CASE("series interning is canonical, stable and validated") {
   CHECK(r.intern("ok", {{"bad-key", "x"}}) == 0);
   CHECK(r.intern("ok", {{"k", "1"}, {"k", "2"}}) == 0);
   CHECK(std::string(r.find(r.intern("q", {{"v", "a\"b\\c\nd"}}))->text) == "q{v=\"a\\\"b\\\\c\\nd\"}");
+}
+
+// A plugin's unit test runs against the SDK's test host (vitals/testing.hpp):
+// it must refuse exactly the series the agent refuses, and give each series
+// the id the agent gives it.
+TEST_CASE("the SDK test host interns as the agent does: the same refusals, the same ids") {
+  struct Case {
+    std::string name;
+    std::vector<vitals::Label> labels;
+  };
+  const std::vector<Case> cases = {
+      {"cpu_usage", {{"mode", "user"}, {"cpu", "0"}}},
+      {"a", {}},
+      {":a.b:c_9", {}},
+      {"_x", {{"_k", ""}}},
+      {"q", {{"v", "a\"b\\c\nd"}}},
+      {"9bad", {}},
+      {"", {}},
+      {"a-b", {}},
+      {".a", {}},
+      {"a b", {}},
+      {"caf\xc3\xa9", {}},
+      {"ok", {{"bad-key", "x"}}},
+      {"ok", {{"9k", "x"}}},
+      {"ok", {{"a:b", "x"}}},
+      {"ok", {{"a.b", "x"}}},
+      {"ok", {{"", "x"}}},
+      {"ok", {{"k", "1"}, {"k", "2"}}},  // a repeated key
+      {"ok", {{"k", "1"}, {"j", "0"}, {"k", "1"}}},
+  };
+  vitals::testing::Host host;
+  SeriesRegistry registry;
+  for (const auto &c : cases) {
+    CAPTURE(c.name);
+    CAPTURE(c.labels.size());
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (const auto &l : c.labels) pairs.emplace_back(l.key, l.value);
+    vitals_series_id_t agent = registry.intern(c.name, pairs);
+    CHECK(host.intern(c.name, c.labels) == agent);
+    if (agent) CHECK(host.series_text(agent) == registry.find(agent)->text);
+  }
+}
+
+TEST_CASE("the SDK test host refuses null pointers through the C table, as the agent does (host_table.cpp)") {
+  vitals::testing::Host host;
+  const vitals_host_t *table = host.table();
+  vitals_label_t null_key{nullptr, "v"};
+  CHECK(table->intern(table->ctx, nullptr, nullptr, 0) == 0);
+  CHECK(table->intern(table->ctx, "ok", nullptr, 1) == 0);
+  CHECK(table->intern(table->ctx, "ok", &null_key, 1) == 0);
 }
 
 TEST_CASE("series interning keeps name, labels and text readable through the C view") {

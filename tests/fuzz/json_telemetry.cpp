@@ -16,6 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (syntax && syntax->offset > c.body.size()) std::abort();
   // Timestamps as strings, from the same bytes.
   std::string error;
-  (void)parse_rfc3339(c.body.substr(0, 64), error);
+  (void)vitals::parse_rfc3339(c.body.substr(0, 64), error);
   return 0;
 }

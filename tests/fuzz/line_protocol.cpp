@@ -12,6 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return parse_line_protocol(c.body, c.precision, options, resolver, batch, counts);
       });
   // The precision query parameter, from the same bytes.
-  (void)parse_precision(c.body.substr(0, 4));
+  (void)vitals::parse_time_precision(c.body.substr(0, 4));
   return 0;
 }

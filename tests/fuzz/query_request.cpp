@@ -1,7 +1,7 @@
 // The sqlite storage's query requests (plugins/storage/sqlite/request.cpp and
 // parse_range_query in query.cpp): the JSON a client POSTs to /api/query,
-// parsed into fields, times and a range query, as QueryEngine::query does
-// before it touches the database.
+// parsed into fields, times (through sdk/include/vitals/time_parse.hpp) and a
+// range query, as QueryEngine::query does before it touches the database.
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
@@ -10,6 +10,7 @@
 
 #include "../../plugins/storage/sqlite/query.hpp"
 #include "../../plugins/storage/sqlite/request.hpp"
+#include "vitals/time_parse.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   using namespace vitals::sqlite;
@@ -39,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     (void)req->string_fields();
   } catch (const std::invalid_argument &) {
   }
-  (void)parse_rfc3339(text.substr(0, 64));
+  std::string rfc3339_error;
+  if (!vitals::parse_rfc3339(text.substr(0, 64), rfc3339_error) && rfc3339_error.empty()) std::abort();
   return 0;
 }

@@ -21,12 +21,12 @@
 #include <vector>
 
 #include "../../plugins/inputs/http_telemetry/ingest.hpp"
-#include "../../plugins/inputs/http_telemetry/timestamp.hpp"
+#include "vitals/time_parse.hpp"
 
 namespace vitals::fuzz {
 
 struct TelemetryCase {
-  http_telemetry::Precision precision = http_telemetry::Precision::ns;
+  TimePrecision precision = TimePrecision::ns;
   http_telemetry::IngestOptions options;
   std::vector<vitals::Label> extra_labels;
   std::string_view body;
@@ -37,9 +37,8 @@ inline TelemetryCase telemetry_case(const uint8_t *data, size_t size) {
   c.options.now_ns = 1'700'000'000'000'000'000;
   if (size == 0) return c;
   uint8_t flags = data[0];
-  static constexpr http_telemetry::Precision precisions[] = {
-      http_telemetry::Precision::ns, http_telemetry::Precision::us, http_telemetry::Precision::ms,
-      http_telemetry::Precision::s};
+  static constexpr TimePrecision precisions[] = {TimePrecision::ns, TimePrecision::us, TimePrecision::ms,
+                                                 TimePrecision::s};
   c.precision = precisions[flags & 3];
   c.options.sanitize_names = (flags & 4) == 0;
   if (flags & 8) c.extra_labels = {{"host", "fuzz"}};

@@ -13,8 +13,8 @@
 
 #include "../pipeline.hpp"
 #include "../scheduler.hpp"
-#include "../time_parse.hpp"
 #include "commands.hpp"
+#include "vitals/time_parse.hpp"
 
 namespace vitals::core {
 

@@ -13,8 +13,8 @@
 #include "json_ingest.hpp"
 #include "line_protocol.hpp"
 #include "sample_toml.h"
-#include "timestamp.hpp"
 #include "vitals/plugin.hpp"
+#include "vitals/time_parse.hpp"
 
 namespace vitals::http_telemetry {
 
@@ -206,10 +206,10 @@ class HttpTelemetry final : public vitals::PushInput {
     if (!encoding.empty() && encoding != "identity")
       return reject(response, 415,
                     "Content-Encoding \"" + std::string(encoding) + "\" is not supported: send the body uncompressed");
-    Precision precision = Precision::ns;
+    TimePrecision precision = TimePrecision::ns;
     if (format == Format::line_protocol) {
       if (auto p = request.param("precision")) {
-        auto parsed = parse_precision(*p);
+        auto parsed = parse_time_precision(*p);
         if (!parsed) return reject(response, 400, "precision: unknown \"" + *p + "\" (expected ns, us, ms or s)");
         precision = *parsed;
       }

@@ -70,10 +70,7 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   return len;
 }
 
-bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool digit(char c) { return c >= '0' && c <= '9'; }
-bool series_char(char c, bool first) { return name_start(c) || c == ':' || (!first && (digit(c) || c == '.')); }
-bool label_char(char c, bool first) { return name_start(c) || (!first && digit(c)); }
 
 template <typename Allowed>
 std::string sanitize(std::string_view in, Allowed allowed) {
@@ -125,22 +122,8 @@ std::optional<IngestError> check_utf8(std::string_view whole, size_t from, size_
   return std::nullopt;
 }
 
-bool valid_series_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i)
-    if (!series_char(name[i], i == 0)) return false;
-  return true;
-}
-
-bool valid_label_key(std::string_view key) {
-  if (key.empty()) return false;
-  for (size_t i = 0; i < key.size(); ++i)
-    if (!label_char(key[i], i == 0)) return false;
-  return true;
-}
-
-std::string sanitize_series_name(std::string_view name) { return sanitize(name, series_char); }
-std::string sanitize_label_key(std::string_view key) { return sanitize(key, label_char); }
+std::string sanitize_series_name(std::string_view name) { return sanitize(name, series_name_char); }
+std::string sanitize_label_key(std::string_view key) { return sanitize(key, label_key_char); }
 
 std::string quoted(std::string_view text) {
   constexpr size_t max_bytes = 64;

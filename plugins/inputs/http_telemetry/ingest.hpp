@@ -14,6 +14,7 @@
 #include "duplicate_finder.hpp"
 #include "series_cache.hpp"
 #include "vitals/plugin.hpp"
+#include "vitals/series_name.hpp"
 
 namespace vitals::http_telemetry {
 
@@ -61,8 +62,8 @@ std::optional<IngestError> check_utf8(std::string_view body);
 // The same for body[from, to), the error positioned in the whole body.
 std::optional<IngestError> check_utf8(std::string_view body, size_t from, size_t to);
 
-bool valid_series_name(std::string_view name);
-bool valid_label_key(std::string_view key);
+// Series names and label keys follow the agent's rules: valid_series_name()
+// and valid_label_key() of vitals/series_name.hpp.
 // Replaces each character a series name may not hold with '_' (one per UTF-8
 // character) and prefixes '_' to a leading digit: "temp-1" -> "temp_1".
 std::string sanitize_series_name(std::string_view name);

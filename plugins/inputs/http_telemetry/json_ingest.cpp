@@ -13,7 +13,7 @@
 
 #include "duplicate_finder.hpp"
 #include "json_syntax.hpp"
-#include "timestamp.hpp"
+#include "vitals/time_parse.hpp"
 
 namespace vitals::http_telemetry {
 
@@ -228,15 +228,16 @@ class Walker {
   std::optional<IngestError> timestamp(const cJSON *v, const std::string &path, int64_t &out) {
     if (cJSON_IsNumber(v)) {
       if (!std::isfinite(v->valuedouble)) return at(path, "number out of range (beyond a double)");
-      auto ns = epoch_number_to_ns(v->valuedouble);
-      if (!ns) return at(path, "timestamp out of range (representable: 1677-09-21 to 2262-04-11)");
+      std::string error;
+      auto ns = epoch_number_to_ns(v->valuedouble, error);
+      if (!ns) return at(path, error);
       out = *ns;
       return std::nullopt;
     }
     if (cJSON_IsString(v)) {
       std::string error;
       auto ns = parse_rfc3339(v->valuestring, error);
-      if (!ns) return at(path, "timestamp " + quoted(v->valuestring) + ": " + error);
+      if (!ns) return at(path, error);
       out = *ns;
       return std::nullopt;
     }

@@ -74,7 +74,7 @@ struct Span {
 
 class Parser {
  public:
-  Parser(std::string_view body, Precision precision, const IngestOptions &options, SeriesResolver &series,
+  Parser(std::string_view body, TimePrecision precision, const IngestOptions &options, SeriesResolver &series,
          vitals::Batch &out, IngestCounts &counts)
       : body_(body),
         s_(body.data()),
@@ -108,7 +108,7 @@ class Parser {
 
  private:
   // The time of receipt at the request's precision, as InfluxDB truncates it.
-  static int64_t round_down(int64_t ns, Precision precision) {
+  static int64_t round_down(int64_t ns, TimePrecision precision) {
     const int64_t unit = static_cast<int64_t>(precision);
     int64_t rest = ns % unit;
     if (rest < 0) rest += unit;
@@ -318,15 +318,10 @@ class Parser {
     if (t.empty()) {
       if (auto e = stray_control(p)) return e;
     }
-    int64_t v = 0;
-    auto r = std::from_chars(t.data(), t.data() + t.size(), v);
-    if (r.ec == std::errc::result_out_of_range && r.ptr == t.data() + t.size())
-      return fail(begin, "timestamp " + quoted(t) + " out of range (int64 nanoseconds)");
-    if (r.ec != std::errc() || r.ptr != t.data() + t.size())
-      return fail(begin, "invalid timestamp " + quoted(t) + " (expected an integer)");
-    auto scaled = scale_timestamp(v, precision_);
-    if (!scaled) return fail(begin, "timestamp " + quoted(t) + " out of range at this precision (int64 nanoseconds)");
-    ts = *scaled;
+    std::string error;
+    auto ns = parse_epoch(t, precision_, error);
+    if (!ns) return fail(begin, std::move(error));
+    ts = *ns;
     return std::nullopt;
   }
 
@@ -406,7 +401,7 @@ class Parser {
   std::string_view body_;
   const char *s_;
   size_t n_;
-  Precision precision_;
+  TimePrecision precision_;
   const IngestOptions &options_;
   SeriesResolver &series_;
   vitals::Batch &out_;
@@ -425,8 +420,9 @@ class Parser {
 
 }  // namespace
 
-std::optional<IngestError> parse_line_protocol(std::string_view body, Precision precision, const IngestOptions &options,
-                                               SeriesResolver &series, vitals::Batch &out, IngestCounts &counts) {
+std::optional<IngestError> parse_line_protocol(std::string_view body, TimePrecision precision,
+                                               const IngestOptions &options, SeriesResolver &series, vitals::Batch &out,
+                                               IngestCounts &counts) {
   // UTF-8 is checked line by line: a comment is not read at all. An empty
   // body, as for InfluxDB, is a write of nothing.
   size_t first = out.size();

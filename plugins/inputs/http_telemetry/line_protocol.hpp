@@ -8,15 +8,16 @@
 #include <string_view>
 
 #include "ingest.hpp"
-#include "timestamp.hpp"
 #include "vitals/plugin.hpp"
+#include "vitals/time_parse.hpp"
 
 namespace vitals::http_telemetry {
 
 // Parses a whole body into out (appending). Stops at the first error and
 // returns it; the caller then discards out, so a request lands whole or not
 // at all. Series are resolved through series (interning only on cache misses).
-std::optional<IngestError> parse_line_protocol(std::string_view body, Precision precision, const IngestOptions &options,
-                                               SeriesResolver &series, vitals::Batch &out, IngestCounts &counts);
+std::optional<IngestError> parse_line_protocol(std::string_view body, TimePrecision precision,
+                                               const IngestOptions &options, SeriesResolver &series, vitals::Batch &out,
+                                               IngestCounts &counts);
 
 }  // namespace vitals::http_telemetry

@@ -13,6 +13,7 @@
 #include "sample_toml.h"
 #include "vitals/plugin.hpp"
 #include "vitals/selector.hpp"
+#include "vitals/series_name.hpp"
 
 namespace {
 
@@ -42,17 +43,6 @@ const std::vector<ActionSpec> &action_specs() {
       {"rename_label", Action::rename_label, {"from", "to"}, {"match"}},
   };
   return specs;
-}
-
-bool valid_name(const std::string &s, bool label_key) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!label_key && c == ':');
-    bool later = (c >= '0' && c <= '9') || (!label_key && c == '.');
-    if (!letter && !(i > 0 && later)) return false;
-  }
-  return true;
 }
 
 Rule parse_rule(const cJSON *item, size_t index) {
@@ -110,7 +100,7 @@ Rule parse_rule(const cJSON *item, size_t index) {
   rule.from = text("from");
   rule.to = text("to");
   auto check = [&](const char *key, const std::string &v, bool label_key) {
-    if (!valid_name(v, label_key))
+    if (label_key ? !vitals::valid_label_key(v) : !vitals::valid_series_name(v))
       throw std::invalid_argument(
           where + key + ": '" + v + "' is not a valid " +
           (label_key ? "label key ([a-zA-Z_][a-zA-Z0-9_]*)" : "metric name ([a-zA-Z_:][a-zA-Z0-9_:.]*)"));

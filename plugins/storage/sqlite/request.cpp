@@ -1,11 +1,10 @@
-// A small JSON reader for query requests, and the time formats they accept.
+// A small JSON reader for query requests, and how they read a time
+// (vitals/time_parse.hpp does the parsing).
 #include "request.hpp"
 
-#include <charconv>
-#include <limits>
 #include <stdexcept>
 
-#include "vitals/units.hpp"
+#include "vitals/time_parse.hpp"
 
 namespace vitals::sqlite {
 
@@ -192,35 +191,6 @@ class Reader {
   size_t i_ = 0;
 };
 
-// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool read_fixed(std::string_view text, size_t &i, size_t n, int &out) {
-  if (i + n > text.size()) return false;
-  out = 0;
-  for (size_t k = 0; k < n; ++k) {
-    char c = text[i + k];
-    if (c < '0' || c > '9') return false;
-    out = out * 10 + (c - '0');
-  }
-  i += n;
-  return true;
-}
-
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
-
 }  // namespace
 
 bool JsonScalar::is_integer() const { return kind == Kind::number && text.find_first_of(".eE") == std::string::npos; }
@@ -268,94 +238,22 @@ std::vector<Label> Request::string_fields() const {
   return out;
 }
 
-std::optional<int64_t> parse_rfc3339(std::string_view t) {
-  size_t i = 0;
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!read_fixed(t, i, 4, year) || i >= t.size() || t[i++] != '-') return std::nullopt;
-  if (!read_fixed(t, i, 2, month) || i >= t.size() || t[i++] != '-') return std::nullopt;
-  if (!read_fixed(t, i, 2, day) || i >= t.size()) return std::nullopt;
-  char sep = t[i++];
-  if (sep != 'T' && sep != 't' && sep != ' ') return std::nullopt;
-  if (!read_fixed(t, i, 2, hour) || i >= t.size() || t[i++] != ':') return std::nullopt;
-  if (!read_fixed(t, i, 2, minute) || i >= t.size() || t[i++] != ':') return std::nullopt;
-  if (!read_fixed(t, i, 2, second)) return std::nullopt;
-  static constexpr int days_in_month[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (month < 1 || month > 12 || day < 1 || day > days_in_month[month - 1] || hour > 23 || minute > 59 || second > 60)
-    return std::nullopt;
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month == 2 && day == 29 && !leap) return std::nullopt;
-  int64_t fraction_ns = 0;
-  if (i < t.size() && t[i] == '.') {
-    ++i;
-    size_t start = i;
-    int64_t scale = 100'000'000;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
-      fraction_ns += (t[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == start) return std::nullopt;
-  }
-  if (i >= t.size()) return std::nullopt;
-  int64_t offset_s = 0;
-  if (t[i] == 'Z' || t[i] == 'z') {
-    ++i;
-  } else if (t[i] == '+' || t[i] == '-') {
-    int sign = t[i++] == '-' ? -1 : 1;
-    int oh = 0, om = 0;
-    if (!read_fixed(t, i, 2, oh) || i >= t.size() || t[i++] != ':' || !read_fixed(t, i, 2, om)) return std::nullopt;
-    if (oh > 23 || om > 59) return std::nullopt;
-    offset_s = sign * (oh * 3600 + om * 60);
-  } else {
-    return std::nullopt;
-  }
-  if (i != t.size()) return std::nullopt;
-  // A leap second reads as the first instant of the next minute.
-  int64_t seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
-                    hour * 3600 + minute * 60 + second - offset_s;
-  // Years 1678..2261 fit in int64 nanoseconds.
-  if (seconds <= std::numeric_limits<int64_t>::min() / 1'000'000'000 + 1 ||
-      seconds >= std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1)
-    return std::nullopt;
-  return seconds * 1'000'000'000 + fraction_ns;
-}
-
 int64_t parse_time(const JsonScalar &v, int64_t now_ns, std::string_view key) {
   auto bad = [&](const std::string &why) -> std::invalid_argument {
     return std::invalid_argument("\"" + std::string(key) + "\": " + why);
   };
+  std::string error;
+  std::optional<int64_t> ns;
   if (v.kind == JsonScalar::Kind::number) {
     if (!v.is_integer()) throw bad("a number must be integer nanoseconds since the epoch (got " + v.text + ")");
-    int64_t ns = 0;
-    auto r = std::from_chars(v.text.data(), v.text.data() + v.text.size(), ns);
-    if (r.ec != std::errc() || r.ptr != v.text.data() + v.text.size()) throw bad("out of range: " + v.text);
-    return ns;
-  }
-  if (v.kind != JsonScalar::Kind::string)
+    ns = parse_epoch(v.text, TimePrecision::ns, error);
+  } else if (v.kind == JsonScalar::Kind::string) {
+    ns = vitals::parse_time(v.text, now_ns, error);
+  } else {
     throw bad("must be integer nanoseconds or a string (RFC 3339, \"now\", \"-1h\", epoch digits)");
-  std::string_view s = v.text;
-  if (s == "now") return now_ns;
-  std::string_view relative = s;
-  if (relative.substr(0, 3) == "now") relative.remove_prefix(3);
-  if (!relative.empty() && (relative[0] == '-' || relative[0] == '+')) {
-    auto d = parse_duration(relative.substr(1));
-    if (!d) throw bad("bad relative time \"" + v.text + "\" (use e.g. \"-1h\" or \"now-30m\")");
-    // Checked: a far offset must be refused, not wrap (signed overflow is UB).
-    int64_t t;
-    if (relative[0] == '-' ? __builtin_sub_overflow(now_ns, *d, &t) : __builtin_add_overflow(now_ns, *d, &t))
-      throw bad("out of range: " + v.text + " (representable: 1677-09-21 to 2262-04-11)");
-    return t;
   }
-  if (all_digits(s)) {
-    int64_t n = 0;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (r.ec != std::errc()) throw bad("out of range: " + v.text);
-    int64_t scale = s.size() <= 11 ? 1'000'000'000 : s.size() <= 14 ? 1'000'000 : s.size() <= 17 ? 1'000 : 1;
-    if (n > std::numeric_limits<int64_t>::max() / scale) throw bad("out of range: " + v.text);
-    return n * scale;
-  }
-  if (auto t = parse_rfc3339(s)) return *t;
-  throw bad("cannot read \"" + v.text + "\" as a time (RFC 3339, \"now\", \"-1h\", or epoch digits)");
+  if (!ns) throw bad(error);
+  return *ns;
 }
 
 }  // namespace vitals::sqlite

@@ -38,14 +38,12 @@ class Request {
   std::map<std::string, JsonScalar> fields_;
 };
 
-// Reads a time: a JSON integer is nanoseconds since the epoch; a string may
-// be RFC 3339 ("2024-05-01T12:00:00.5Z", "...+02:00"), "now", relative
-// ("-1h", "now-30m", "+5m"), or epoch digits read by magnitude (up to 11
-// digits: seconds, 14: milliseconds, 17: microseconds, else nanoseconds).
-// Throws std::invalid_argument naming `key`.
+// Reads a time: a JSON integer is nanoseconds since the epoch; a string is
+// any form vitals::parse_time (vitals/time_parse.hpp) reads, as the agent
+// reads ?from=: RFC 3339 ("2024-05-01T12:00:00.5Z", "...+02:00"), a date,
+// "now", relative ("-1h", "now-30m", "+5m"), or epoch digits with the unit
+// by magnitude (below 1e11 seconds, 1e14 milliseconds, 1e17 microseconds,
+// else nanoseconds). Throws std::invalid_argument naming `key` and the text.
 int64_t parse_time(const JsonScalar &value, int64_t now_ns, std::string_view key);
-
-// Parses an RFC 3339 timestamp into nanoseconds since the epoch.
-std::optional<int64_t> parse_rfc3339(std::string_view text);
 
 }  // namespace vitals::sqlite

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vitals/series_name.hpp"
+
 namespace vitals {
 
 // Longest regular expression a selector accepts, in bytes after unquoting:
@@ -214,13 +216,9 @@ class Selector {
     return nullptr;
   }
 
-  static bool is_name_char(char c, bool first) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || c == '*' ||
-           (!first && ((c >= '0' && c <= '9') || c == '.'));
-  }
-  static bool is_key_char(char c, bool first) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!first && c >= '0' && c <= '9');
-  }
+  // A series name (vitals/series_name.hpp) or a glob of one.
+  static bool is_name_char(char c, bool first) { return c == '*' || series_name_char(c, first); }
+  static bool is_key_char(char c, bool first) { return label_key_char(c, first); }
 
   std::string text_;
   std::string name_;

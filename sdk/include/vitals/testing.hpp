@@ -1,7 +1,8 @@
 // An in-process host for testing one plugin with doctest (or any framework),
 // without the agent: it implements the vitals_host_t table, checks the TOML
-// config against the plugin's schema exactly as the agent does, and records
-// every emitted sample and event.
+// config against the plugin's schema exactly as the agent does, interns
+// series by the agent's rules and gives them the agent's ids
+// (vitals/series_name.hpp), and records every emitted sample and event.
 //
 //   vitals::testing::Host host;
 //   auto input = host.create(vitals_plugin(), "interval = \"1s\"");
@@ -30,6 +31,7 @@
 #include "vitals/config_schema.hpp"
 #include "vitals/plugin.h"
 #include "vitals/plugin.hpp"
+#include "vitals/series_name.hpp"
 
 namespace vitals::testing {
 
@@ -203,7 +205,8 @@ class Host {
     table_.series = [](vitals_host_ctx_t *c, vitals_series_id_t id) -> const vitals_series_t * {
       auto *h = self(c);
       std::lock_guard lock(h->mutex_);
-      return id >= 1 && id <= h->series_.size() ? &h->series_[id - 1]->c : nullptr;
+      const SeriesEntry *entry = h->find_series(id);
+      return entry ? &entry->c : nullptr;
     };
     // The test host records batches and acks them on demand: a parent adds nothing to observe.
     table_.emit = [](vitals_host_ctx_t *c, vitals_ack_t *, const vitals_batch_t *b, vitals_ack_fn fn, void *user) {
@@ -306,7 +309,8 @@ class Host {
   }
   std::string series_text(vitals_series_id_t id) {
     std::lock_guard lock(mutex_);
-    return id >= 1 && id <= series_.size() ? series_[id - 1]->text : "";
+    const SeriesEntry *entry = find_series(id);
+    return entry ? entry->text : "";
   }
 
   std::vector<Sample> samples() {
@@ -599,43 +603,18 @@ class Host {
 
   static Host *self(vitals_host_ctx_t *c) { return reinterpret_cast<Ctx *>(c)->self; }
 
-  static bool valid_name(const char *s, bool label_key) {
-    if (!s || !*s) return false;
-    for (const char *p = s; *p; ++p) {
-      char c = *p;
-      bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!label_key && c == ':');
-      bool more = (c >= '0' && c <= '9') || (!label_key && c == '.');
-      if (!(alpha || (p != s && more))) return false;
-    }
-    return true;
+  // Under mutex_. nullptr if unknown.
+  const SeriesEntry *find_series(vitals_series_id_t id) const {
+    auto it = series_.find(id);
+    return it == series_.end() ? nullptr : it->second.get();
   }
 
+  // As the agent interns (vitals/series_name.hpp): the same refusals, the
+  // same canonical text, the same id for the same series.
   vitals_series_id_t intern(const char *name, const vitals_label_t *labels, uint32_t n) {
-    if (!valid_name(name, false)) return 0;
-    std::vector<std::pair<std::string, std::string>> sorted;
-    for (uint32_t i = 0; i < n; ++i) {
-      if (!valid_name(labels[i].key, true)) return 0;
-      sorted.emplace_back(labels[i].key, labels[i].value ? labels[i].value : "");
-    }
-    std::sort(sorted.begin(), sorted.end());
-    std::string text = name;
-    if (!sorted.empty()) {
-      text += '{';
-      for (size_t i = 0; i < sorted.size(); ++i) {
-        if (i) text += ',';
-        text += sorted[i].first + "=\"";
-        for (char c : sorted[i].second) {
-          if (c == '"' || c == '\\') text += '\\';
-          if (c == '\n') {
-            text += "\\n";
-            continue;
-          }
-          text += c;
-        }
-        text += '"';
-      }
-      text += '}';
-    }
+    SeriesLabels sorted;
+    if (!name || !series_labels_from_c(labels, n, sorted) || !canonicalize_series(name, sorted)) return 0;
+    std::string text = canonical_series_text(name, sorted);
     std::lock_guard lock(mutex_);
     if (auto it = ids_.find(text); it != ids_.end()) return it->second;
     if (series_.size() >= series_limit_) return 0;  // as the agent at [agent] max_series
@@ -644,13 +623,14 @@ class Host {
     entry->text = text;
     entry->labels = std::move(sorted);
     for (auto &[k, v] : entry->labels) entry->c_labels.push_back({k.c_str(), v.c_str()});
-    vitals_series_id_t id = series_.size() + 1;
+    vitals_series_id_t id = series_id_first_candidate(text);
+    while (series_.count(id)) id = series_id_next_candidate(id);
     entry->c.id = id;
     entry->c.name = entry->name.c_str();
     entry->c.text = entry->text.c_str();
     entry->c.labels = entry->c_labels.data();
     entry->c.n_labels = static_cast<uint32_t>(entry->c_labels.size());
-    series_.push_back(std::move(entry));
+    series_.emplace(id, std::move(entry));
     ids_[text] = id;
     return id;
   }
@@ -662,7 +642,8 @@ class Host {
     {
       std::lock_guard lock(mutex_);
       for (uint32_t i = 0; i < b->n_samples; ++i) {
-        std::string text = b->series[i] >= 1 && b->series[i] <= series_.size() ? series_[b->series[i] - 1]->text : "";
+        const SeriesEntry *entry = find_series(b->series[i]);
+        std::string text = entry ? entry->text : "";
         samples_.push_back({text, b->ts_ns[i], b->values[i]});
       }
       for (uint32_t i = 0; i < b->n_events; ++i) {
@@ -711,7 +692,7 @@ class Host {
   std::vector<Instance *> live_;  // created and not yet destroyed
   std::mutex mutex_;
   size_t series_limit_ = SIZE_MAX;
-  std::vector<std::unique_ptr<SeriesEntry>> series_;
+  std::map<vitals_series_id_t, std::unique_ptr<SeriesEntry>> series_;
   std::map<std::string, vitals_series_id_t> ids_;
   std::vector<Sample> samples_;
   std::vector<Event> events_;

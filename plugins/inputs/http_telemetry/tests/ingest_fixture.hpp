@@ -40,7 +40,7 @@ class Ingest {
                    [this](vitals_series_id_t id) { return host.table()->series(host.table()->ctx, id); }},
                   std::move(extra_labels), cache_capacity) {}
 
-  Parsed line_protocol(std::string_view body, Precision precision = Precision::ns) {
+  Parsed line_protocol(std::string_view body, TimePrecision precision = TimePrecision::ns) {
     return run([&](vitals::Batch &b, IngestCounts &c) {
       return parse_line_protocol(body, precision, options, resolver_, b, c);
     });

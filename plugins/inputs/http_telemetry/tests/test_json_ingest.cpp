@@ -201,23 +201,28 @@ TEST_CASE("json: wrong shapes and types name the JSON path") {
       {R"({"name": "a", "value": 1, "ts": true})",
        "a timestamp must be an RFC 3339 string or an epoch number, got a boolean at ts", "ts"},
       {R"({"signals": {"a": 1}, "timestamp": "yesterday"})",
-       "timestamp 'yesterday': expected an RFC 3339 date-time like 2024-05-01T12:00:00Z at timestamp", "timestamp"},
+       "invalid timestamp 'yesterday': expected an RFC 3339 date-time like 2024-05-01T12:00:00Z at timestamp",
+       "timestamp"},
       {R"({"signals": {"a": 1}, "timestamp": "2024-05-01"})",
-       "timestamp '2024-05-01': expected an RFC 3339 date-time like 2024-05-01T12:00:00Z (the time of day is missing) "
+       "invalid timestamp '2024-05-01': expected an RFC 3339 date-time like 2024-05-01T12:00:00Z (the time of day is "
+       "missing) "
        "at timestamp",
        "timestamp"},
       {R"({"signals": {"a": 1}, "timestamp": "2024-05-01T12:00:00"})",
-       "timestamp '2024-05-01T12:00:00': expected an RFC 3339 date-time like 2024-05-01T12:00:00Z (the UTC offset is "
+       "invalid timestamp '2024-05-01T12:00:00': expected an RFC 3339 date-time like 2024-05-01T12:00:00Z (the UTC "
+       "offset is "
        "missing: add Z or +hh:mm) at timestamp",
        "timestamp"},
       {R"({"signals": {"a": 1}, "timestamp": "2023-02-29T00:00:00Z"})",
-       "timestamp '2023-02-29T00:00:00Z': no such date or time at timestamp", "timestamp"},
+       "invalid timestamp '2023-02-29T00:00:00Z': no such date or time at timestamp", "timestamp"},
       {R"({"signals": {"a": 1}, "timestamp": "2300-01-01T00:00:00Z"})",
-       "timestamp '2300-01-01T00:00:00Z': timestamp out of range (representable: 1677-09-21 to 2262-04-11) at "
-       "timestamp",
+       "timestamp '2300-01-01T00:00:00Z' out of range: int64 nanoseconds reach 1677-09-21T00:12:43.145224192Z to "
+       "2262-04-11T23:47:16.854775807Z at timestamp",
        "timestamp"},
       {R"({"signals": {"a": 1}, "timestamp": 1e30})",
-       "timestamp out of range (representable: 1677-09-21 to 2262-04-11) at timestamp", "timestamp"},
+       "timestamp 1e+30 out of range: int64 nanoseconds reach 1677-09-21T00:12:43.145224192Z to "
+       "2262-04-11T23:47:16.854775807Z at timestamp",
+       "timestamp"},
       {R"({"signals": {"a": 1}, "timestamp": 1e999})", "number out of range (beyond a double) at timestamp",
        "timestamp"},
   };

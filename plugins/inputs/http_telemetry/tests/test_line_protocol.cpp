@@ -9,6 +9,7 @@
 
 using namespace vitals::http_telemetry;
 using namespace vitals::http_telemetry::test;
+using vitals::TimePrecision;
 
 TEST_CASE("line protocol: each field becomes measurement_field with the tags as labels") {
   Ingest in;
@@ -96,19 +97,10 @@ TEST_CASE("line protocol: a missing timestamp is the time of receipt") {
 
 TEST_CASE("line protocol: precision scales timestamps") {
   Ingest in;
-  expect_samples(in.line_protocol("m v=1 1700000000", Precision::s), {{"m_v", 1700000000000000000, 1}});
-  expect_samples(in.line_protocol("m v=1 1700000000123", Precision::ms), {{"m_v", 1700000000123000000, 1}});
-  expect_samples(in.line_protocol("m v=1 1700000000123456", Precision::us), {{"m_v", 1700000000123456000, 1}});
-  expect_samples(in.line_protocol("m v=1 -5", Precision::s), {{"m_v", -5000000000, 1}});
-  CHECK(parse_precision("ns") == Precision::ns);
-  CHECK(parse_precision("n") == Precision::ns);
-  CHECK(parse_precision("us") == Precision::us);
-  CHECK(parse_precision("u") == Precision::us);
-  CHECK(parse_precision("ms") == Precision::ms);
-  CHECK(parse_precision("s") == Precision::s);
-  CHECK_FALSE(parse_precision("h"));
-  CHECK_FALSE(parse_precision("m"));
-  CHECK_FALSE(parse_precision(""));
+  expect_samples(in.line_protocol("m v=1 1700000000", TimePrecision::s), {{"m_v", 1700000000000000000, 1}});
+  expect_samples(in.line_protocol("m v=1 1700000000123", TimePrecision::ms), {{"m_v", 1700000000123000000, 1}});
+  expect_samples(in.line_protocol("m v=1 1700000000123456", TimePrecision::us), {{"m_v", 1700000000123456000, 1}});
+  expect_samples(in.line_protocol("m v=1 -5", TimePrecision::s), {{"m_v", -5000000000, 1}});
 }
 
 TEST_CASE("line protocol: comments, blank lines, CRLF, tabs and extra spaces") {
@@ -210,8 +202,8 @@ TEST_CASE("line protocol: every malformed line is refused with its line, column 
 
 TEST_CASE("line protocol: a timestamp that overflows at its precision is refused") {
   Ingest in;
-  expect_error(in.line_protocol("m v=1 9223372036854775807", Precision::s), "out of range at this precision", 1, 7);
-  expect_samples(in.line_protocol("m v=1 9223372036", Precision::s), {{"m_v", 9223372036000000000, 1}});
+  expect_error(in.line_protocol("m v=1 9223372036854775807", TimePrecision::s), "out of range at this precision", 1, 7);
+  expect_samples(in.line_protocol("m v=1 9223372036", TimePrecision::s), {{"m_v", 9223372036000000000, 1}});
 }
 
 TEST_CASE("line protocol: invalid UTF-8 and NUL bytes are refused with their byte offset") {
@@ -248,12 +240,12 @@ TEST_CASE("line protocol: invalid UTF-8 in a comment is ignored, elsewhere refus
 TEST_CASE("line protocol: without a timestamp, the time of receipt is rounded down to the precision") {
   Ingest in;
   in.options.now_ns = 1'700'000'000'987'654'321;
-  expect_samples(in.line_protocol("m v=1", Precision::s), {{"m_v", 1'700'000'000'000'000'000, 1}});
-  expect_samples(in.line_protocol("m v=1", Precision::ms), {{"m_v", 1'700'000'000'987'000'000, 1}});
-  expect_samples(in.line_protocol("m v=1", Precision::us), {{"m_v", 1'700'000'000'987'654'000, 1}});
-  expect_samples(in.line_protocol("m v=1", Precision::ns), {{"m_v", 1'700'000'000'987'654'321, 1}});
+  expect_samples(in.line_protocol("m v=1", TimePrecision::s), {{"m_v", 1'700'000'000'000'000'000, 1}});
+  expect_samples(in.line_protocol("m v=1", TimePrecision::ms), {{"m_v", 1'700'000'000'987'000'000, 1}});
+  expect_samples(in.line_protocol("m v=1", TimePrecision::us), {{"m_v", 1'700'000'000'987'654'000, 1}});
+  expect_samples(in.line_protocol("m v=1", TimePrecision::ns), {{"m_v", 1'700'000'000'987'654'321, 1}});
   in.options.now_ns = -1'500'000'000;  // down, not toward zero
-  expect_samples(in.line_protocol("m v=1", Precision::s), {{"m_v", -2'000'000'000, 1}});
+  expect_samples(in.line_protocol("m v=1", TimePrecision::s), {{"m_v", -2'000'000'000, 1}});
 }
 
 TEST_CASE("line protocol: a series key past 65,535 bytes is refused, as InfluxDB does") {
@@ -348,7 +340,8 @@ TEST_CASE("line protocol: parse throughput (reported, not asserted)") {
   for (int r = 0; r < kRequests; ++r) {
     batch.clear();
     IngestCounts counts;
-    auto e = parse_line_protocol(bodies[r % bodies.size()], Precision::ns, in.options, in.resolver(), batch, counts);
+    auto e =
+        parse_line_protocol(bodies[r % bodies.size()], TimePrecision::ns, in.options, in.resolver(), batch, counts);
     REQUIRE_FALSE(e);
     samples += counts.samples;
   }

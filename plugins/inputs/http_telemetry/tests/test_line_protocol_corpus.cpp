@@ -16,6 +16,7 @@
 
 using namespace vitals::http_telemetry;
 using namespace vitals::http_telemetry::test;
+using vitals::TimePrecision;
 
 namespace {
 
@@ -121,12 +122,12 @@ void run(const Case &c) {
   INFO(c.where << ": " << c.name);
   Ingest in;
   int64_t now = kNow;
-  Precision precision = Precision::ns;
+  TimePrecision precision = TimePrecision::ns;
   for (const auto &s : c.settings) {
     size_t eq = s.find('=');
     std::string key = s.substr(0, eq), value = s.substr(eq + 1);
     if (key == "precision") {
-      auto p = parse_precision(value);
+      auto p = vitals::parse_time_precision(value);
       REQUIRE(p);
       precision = *p;
     } else if (key == "now") {

@@ -92,6 +92,16 @@ TEST_CASE("times: integer nanoseconds exactly, and the human forms") {
   CHECK_THROWS(parse_time(JsonScalar{JsonScalar::Kind::boolean, "true"}, now, "from"));
 }
 
+// The core reads ?from=/--from epoch digits by their value (below 1e11
+// seconds, 1e14 milliseconds, 1e17 microseconds, else nanoseconds, with an
+// optional fraction); the query contract counted digits and refused
+// fractions, so the same text meant different times.
+TEST_CASE("times: epoch digits are read by magnitude, as the core reads them") {
+  CHECK(parse_time(str("0001700000000"), now, "to") == 1'700'000'000 * s);  // 13 digits, a value in seconds
+  CHECK(parse_time(str("00000001700000000123"), now, "to") == 1'700'000'000'123'000'000);
+  CHECK(parse_time(str("1700000000.5"), now, "to") == 1'700'000'000 * s + s / 2);
+}
+
 TEST_CASE("times: a relative time past the int64 nanosecond range is refused, naming the input") {
   // now + 106000 days is past 2262: refused, not wrapped (UBSan runs this).
   CHECK_THROWS_WITH(parse_time(str("+106000d"), now, "to"), doctest::Contains("+106000d"));
