@@ -202,6 +202,46 @@ TEST_CASE("config schema: a default that does not match its own type is reported
   CHECK(c.errors[1].message == "plugin bug: invalid default for 'name'");
 }
 
+constexpr const char *kSyncModes[] = {"off", "normal", "full", nullptr};
+
+TEST_CASE("config schema: values outside min/max and strings outside the choices are errors with their line") {
+  constexpr vitals_config_field_t fields[] = {
+      vitals::config_field("clients", VITALS_CONFIG_INT, 0, "10", "", "1", "1000"),
+      vitals::config_field("ratio", VITALS_CONFIG_FLOAT, 0, "0.5", "", "0", "1"),
+      vitals::config_field("interval", VITALS_CONFIG_DURATION, 0, "\"1s\"", "", "\"100ms\"", "\"1h\""),
+      vitals::config_field("buffer", VITALS_CONFIG_SIZE, 0, "\"64KiB\"", "", "\"1KiB\""),
+      vitals::config_field("sync", VITALS_CONFIG_STRING, 0, "\"full\"", "", nullptr, nullptr, kSyncModes),
+      vitals::config_field("also", VITALS_CONFIG_STRING_ARRAY, 0, "[]", "", nullptr, nullptr, kSyncModes),
+  };
+  Checked c = check(
+      "[input.test]\nclients = 0\nratio = 1.5\ninterval = \"10ms\"\nbuffer = 100\nsync = \"fast\"\n"
+      "also = [\"off\", \"sometimes\"]\n",
+      fields);
+  REQUIRE(c.errors.size() == 6);
+  CHECK(c.errors[0].line == 2);
+  CHECK(c.errors[0].message == "'clients' must be at least 1 (got 0)");
+  CHECK(c.errors[1].message == "'ratio' must be at most 1 (got 1.5)");
+  CHECK(c.errors[2].message == "'interval' must be at least \"100ms\" (got \"10ms\")");
+  CHECK(c.errors[3].message == "'buffer' must be at least \"1KiB\" (got 100)");
+  CHECK(c.errors[4].message == "'sync' must be one of \"off\", \"normal\", \"full\" (got \"fast\")");
+  CHECK(c.errors[5].line == 7);
+  CHECK(c.errors[5].message == "'also' takes only \"off\", \"normal\", \"full\" (got \"sometimes\")");
+
+  Checked edges = check("[input.test]\nclients = 1000\nratio = 0\ninterval = \"1h\"\nsync = \"off\"\n", fields);
+  CHECK(edges.errors.empty());  // bounds are inclusive
+}
+
+TEST_CASE("config schema: a default outside its own range is reported as a plugin bug") {
+  constexpr vitals_config_field_t fields[] = {
+      vitals::config_field("clients", VITALS_CONFIG_INT, 0, "0", "", "1"),
+      vitals::config_field("sync", VITALS_CONFIG_STRING, 0, "\"fast\"", "", nullptr, nullptr, kSyncModes),
+  };
+  Checked c = check("[input.test]\n", fields);
+  REQUIRE(c.errors.size() == 2);
+  CHECK(c.errors[0].message == "plugin bug: invalid default for 'clients'");
+  CHECK(c.errors[1].message == "plugin bug: invalid default for 'sync'");
+}
+
 TEST_CASE("config schema: type names used in messages and --describe") {
   CHECK(std::string(vitals::config_type_name(VITALS_CONFIG_STRING)) == "string");
   CHECK(std::string(vitals::config_type_name(VITALS_CONFIG_INT)) == "integer");

@@ -43,6 +43,19 @@ TEST_CASE("vitals check reports every error with file:line and exits 1") {
   CHECK(err.find("4 error(s)") != std::string::npos);
 }
 
+TEST_CASE("vitals check reports range errors with file:line, all at once") {
+  AgentProcess agent;
+  agent.write_config("30-live.toml",
+                     "[output.live]\nplugin = \"websocket\"\nmax_clients = 0\nmax_client_buffer = 0\n"
+                     "[output.events]\nplugin = \"sse\"\nmax_clients = -5\n");
+  CHECK(agent.run_to_exit("check") == 1);
+  std::string err = agent.err(), file = (agent.conf_dir() / "30-live.toml").string();
+  CHECK(err.find(file + ":3: 'max_clients' must be at least 1 (got 0)") != std::string::npos);
+  CHECK(err.find(file + ":4: 'max_client_buffer' must be at least 1 (got 0)") != std::string::npos);
+  CHECK(err.find(file + ":7: 'max_clients' must be at least 1 (got -5)") != std::string::npos);
+  CHECK(err.find("3 error(s)") != std::string::npos);
+}
+
 TEST_CASE("vitals plugins lists installed plugins with kind, version, ABI and path") {
   AgentProcess agent;
   CHECK(agent.run_to_exit("plugins") == 0);
@@ -60,6 +73,16 @@ TEST_CASE("vitals plugins --describe prints the schema and the sample") {
   CHECK(out.find("max_size") != std::string::npos);
   CHECK(out.find("Sample:\n") != std::string::npos);
   CHECK(out.find("plugin = \"jsonl\"") != std::string::npos);
+}
+
+TEST_CASE("vitals plugins --describe shows what each key accepts") {
+  AgentProcess agent;
+  CHECK(agent.run_to_exit("plugins", {"--describe", "websocket"}) == 0);
+  std::string out = agent.out();
+  CHECK(out.find("ACCEPTS") != std::string::npos);
+  size_t row = out.find("\nmax_clients ");
+  REQUIRE(row != std::string::npos);
+  CHECK(out.substr(row, out.find('\n', row + 1) - row).find(">= 1 ") != std::string::npos);
 }
 
 TEST_CASE("vitals plugins --describe names the services a plugin requires and provides") {

@@ -124,8 +124,28 @@ TEST_CASE("every plugin's README embeds its sample.toml verbatim and documents e
     auto plugin = catalog.load(name, error);
     REQUIRE(plugin);
     for (uint32_t i = 0; i < plugin->descriptor.n_config_fields; ++i) {
-      std::string key = plugin->descriptor.config_fields[i].key;
+      const vitals_config_field_t &f = plugin->descriptor.config_fields[i];
+      std::string key = f.key;
       CHECK_MESSAGE(readme.find("`" + key + "`") != std::string::npos, "README lacks `" << key << "`");
+      // The configuration table's row states the schema's default, so the
+      // two cannot drift apart: | `key` | type | `default` | ... |
+      size_t row = readme.find("\n| `" + key + "` |");
+      if (row == std::string::npos) continue;  // documented in prose only
+      std::string line = readme.substr(row + 1, readme.find('\n', row + 1) - row - 1);
+      std::vector<std::string> cells;  // between the bars, trimmed (a default has no bar in it)
+      for (size_t at = line.find('|') + 1, bar; (bar = line.find('|', at)) != std::string::npos; at = bar + 1) {
+        std::string cell = line.substr(at, bar - at);
+        cell.erase(0, cell.find_first_not_of(' '));
+        cell.erase(cell.find_last_not_of(' ') + 1);
+        cells.push_back(cell);
+      }
+      REQUIRE_MESSAGE(cells.size() >= 3, line);
+      std::string documented = cells[2];
+      std::erase(documented, '`');
+      std::string expected = f.default_value ? f.default_value : "";
+      if (!f.default_value || f.required) continue;
+      CHECK_MESSAGE(documented == expected,
+                    name << " README: `" << key << "` default " << documented << ", the schema says " << expected);
     }
   }
 }

@@ -35,11 +35,13 @@ int describe_plugin(PluginCatalog &catalog, const std::string &name) {
   if (d.n_config_fields == 0) {
     std::printf("This plugin has no options of its own.\n");
   } else {
-    std::printf("%-20s %-16s %-10s %-16s %s\n", "KEY", "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION");
+    std::printf("%-20s %-16s %-10s %-16s %-16s %s\n", "KEY", "TYPE", "REQUIRED", "DEFAULT", "ACCEPTS", "DESCRIPTION");
     for (uint32_t i = 0; i < d.n_config_fields; ++i) {
       const vitals_config_field_t &f = d.config_fields[i];
-      std::printf("%-20s %-16s %-10s %-16s %s\n", f.key, config_type_name(f.type), f.required ? "yes" : "no",
-                  f.default_value ? f.default_value : "-", f.description ? f.description : "");
+      std::string limits = config_limits_text(f);
+      std::printf("%-20s %-16s %-10s %-16s %-16s %s\n", f.key, config_type_name(f.type), f.required ? "yes" : "no",
+                  f.default_value ? f.default_value : "-", limits.empty() ? "-" : limits.c_str(),
+                  f.description ? f.description : "");
     }
   }
   if (d.sample_config) std::printf("\nSample:\n%s", d.sample_config);

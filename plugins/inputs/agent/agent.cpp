@@ -7,6 +7,7 @@
 #include "sample_toml.h"
 #include "vitals/plugin.hpp"
 #include "vitals/selector.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
@@ -15,17 +16,20 @@ class Agent final : public vitals::Input {
   // The loader refuses this plugin on an agent without these.
   static constexpr vitals_service_ref_t required_services[] = {
       vitals::require_service(VITALS_SERVICE_CONTROL, VITALS_SERVICE_CONTROL_VERSION)};
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("include", VITALS_CONFIG_STRING_ARRAY, 0, "[\"*\"]", "metric name globs to emit"),
-      vitals::config_field("histograms", VITALS_CONFIG_BOOL, 0, "true",
-                           "emit histogram _bucket series (the _sum and _count always go)"),
+  struct Settings {
+    std::vector<std::string> include;
+    bool histograms = false;
   };
+  static constexpr auto schema =
+      vitals::settings<Settings>(vitals::key("include", &Settings::include, "[\"*\"]", "metric name globs to emit"),
+                                 vitals::key("histograms", &Settings::histograms, "true",
+                                             "emit histogram _bucket series (the _sum and _count always go)"));
   static constexpr const char *sample_config = vitals_sample_toml;
   // The snapshot may only be read on the loop thread; it is cheap.
   static constexpr uint64_t flags = VITALS_FLAG_COLLECT_ON_LOOP;
 
-  Agent(vitals::Host host, const vitals::Config &config)
-      : Input(host), include_(config.strings("include")), histograms_(config.boolean("histograms", true)) {}
+  Agent(vitals::Host host, const vitals::Config &config) : Agent(host, schema.read(config)) {}
+  Agent(vitals::Host host, Settings s) : Input(host), include_(std::move(s.include)), histograms_(s.histograms) {}
 
   void collect(int64_t now_ns) override {
     batch_.clear();

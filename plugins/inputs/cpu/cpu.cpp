@@ -13,6 +13,7 @@
 #include "sample_toml.h"
 #include "vitals/plugin.hpp"
 #include "vitals/proc_file.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
@@ -31,23 +32,21 @@ using Ticks = std::array<uint64_t, kModes>;
 
 class Cpu final : public vitals::Input {
  public:
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/proc/stat\"",
-                           "file to read (tests point it elsewhere)"),
-      vitals::config_field("per_cpu", VITALS_CONFIG_BOOL, 0, "true",
-                           "report each core, labelled cpu=\"0\", cpu=\"1\", ..."),
-      vitals::config_field("total", VITALS_CONFIG_BOOL, 0, "true", "report all cores together, labelled cpu=\"total\""),
-      vitals::config_field("report_active", VITALS_CONFIG_BOOL, 0, "true",
-                           "also report mode=\"active\" = 100 - idle - iowait"),
+  struct Settings {
+    std::string path;
+    bool per_cpu = false, total = false, report_active = false;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("path", &Settings::path, "\"/proc/stat\"", "file to read (tests point it elsewhere)"),
+      vitals::key("per_cpu", &Settings::per_cpu, "true", "report each core, labelled cpu=\"0\", cpu=\"1\", ..."),
+      vitals::key("total", &Settings::total, "true", "report all cores together, labelled cpu=\"total\""),
+      vitals::key("report_active", &Settings::report_active, "true",
+                  "also report mode=\"active\" = 100 - idle - iowait"));
   static constexpr const char *sample_config = vitals_sample_toml;
 
-  Cpu(vitals::Host host, const vitals::Config &config)
-      : Input(host),
-        path_(config.string("path")),
-        per_cpu_(config.boolean("per_cpu", true)),
-        total_(config.boolean("total", true)),
-        report_active_(config.boolean("report_active", true)) {
+  Cpu(vitals::Host host, const vitals::Config &config) : Cpu(host, schema.read(config)) {}
+  Cpu(vitals::Host host, const Settings &s)
+      : Input(host), path_(s.path), per_cpu_(s.per_cpu), total_(s.total), report_active_(s.report_active) {
     if (!per_cpu_ && !total_) throw std::invalid_argument("per_cpu and total are both false: nothing to report");
   }
 

@@ -6,18 +6,20 @@
 
 #include "sample_toml.h"
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
 class Load final : public vitals::Input {
  public:
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/proc/loadavg\"",
-                           "file to read (tests point it elsewhere)"),
+  struct Settings {
+    std::string path;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("path", &Settings::path, "\"/proc/loadavg\"", "file to read (tests point it elsewhere)"));
   static constexpr const char *sample_config = vitals_sample_toml;
 
-  Load(vitals::Host host, const vitals::Config &config) : Input(host), path_(config.string("path")) {
+  Load(vitals::Host host, const vitals::Config &config) : Input(host), path_(schema.read(config).path) {
     load1_ = host.intern("load1");
     load5_ = host.intern("load5");
     load15_ = host.intern("load15");

@@ -14,6 +14,7 @@
 #include "sample_toml.h"
 #include "vitals/plugin.hpp"
 #include "vitals/proc_file.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
@@ -23,13 +24,14 @@ constexpr std::array<std::string_view, kFields> kFieldNames = {"MemTotal", "MemF
 
 class Memory final : public vitals::Input {
  public:
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/proc/meminfo\"",
-                           "file to read (tests point it elsewhere)"),
+  struct Settings {
+    std::string path;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("path", &Settings::path, "\"/proc/meminfo\"", "file to read (tests point it elsewhere)"));
   static constexpr const char *sample_config = vitals_sample_toml;
 
-  Memory(vitals::Host host, const vitals::Config &config) : Input(host), path_(config.string("path")) {
+  Memory(vitals::Host host, const vitals::Config &config) : Input(host), path_(schema.read(config).path) {
     total_ = host.intern("memory_total_bytes");
     available_ = host.intern("memory_available_bytes");
     used_ = host.intern("memory_used_bytes");

@@ -1,6 +1,7 @@
 // Input `synthetic`: generated signals (sine, square, random walk, counter) at
 // a chosen rate per signal, the load source for tests and benchmarks.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
@@ -10,17 +11,18 @@
 
 #include "sample_toml.h"
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
 enum class Shape { sine, square, random_walk, counter };
+// In the order of Shape; the schema refuses any other name.
+constexpr const char *kShapes[] = {"sine", "square", "random_walk", "counter", nullptr};
 
 Shape parse_shape(const std::string &text) {
-  if (text == "sine") return Shape::sine;
-  if (text == "square") return Shape::square;
-  if (text == "random_walk") return Shape::random_walk;
-  if (text == "counter") return Shape::counter;
-  throw std::invalid_argument("shape: unknown shape '" + text + "' (expected sine, square, random_walk or counter)");
+  for (int i = 0; kShapes[i]; ++i)
+    if (text == kShapes[i]) return static_cast<Shape>(i);
+  throw std::invalid_argument("shape: unknown shape '" + text + "'");
 }
 
 // splitmix64, so that a seed gives the same walk on every platform (the
@@ -37,46 +39,42 @@ double next_step(uint64_t &state) { return static_cast<double>(next_random(state
 
 class Synthetic final : public vitals::Input {
  public:
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("signals", VITALS_CONFIG_INT, 0, "10", "number of series, <name>{signal=\"0\"} and up"),
-      vitals::config_field("shape", VITALS_CONFIG_STRING, 0, "\"sine\"", "sine, square, random_walk or counter"),
-      vitals::config_field("rate", VITALS_CONFIG_FLOAT, 0, "1.0", "samples per second per signal"),
-      vitals::config_field("name", VITALS_CONFIG_STRING, 0, "\"synthetic\"", "metric name"),
-      vitals::config_field("period", VITALS_CONFIG_DURATION, 0, "\"60s\"", "period of sine and square"),
-      vitals::config_field("amplitude", VITALS_CONFIG_FLOAT, 0, "1.0",
-                           "peak deviation (sine, square) or largest step (random_walk)"),
-      vitals::config_field("offset", VITALS_CONFIG_FLOAT, 0, "0.0",
-                           "centre of sine and square, start of random_walk and counter"),
-      vitals::config_field("seed", VITALS_CONFIG_INT, 0, "1", "random_walk seed: the same seed gives the same walk"),
-      vitals::config_field("max_batch", VITALS_CONFIG_INT, 0, "10000", "most samples per emitted batch"),
+  struct Settings {
+    int64_t signals = 0, seed = 0, max_batch = 0;
+    std::string shape, name;
+    double rate = 0, amplitude = 0, offset = 0;
+    std::chrono::nanoseconds period{};
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("signals", &Settings::signals, "10", "number of series, <name>{signal=\"0\"} and up",
+                  vitals::at_least("1")),
+      vitals::key("shape", &Settings::shape, "\"sine\"", "what the values follow", vitals::one_of(kShapes)),
+      vitals::key("rate", &Settings::rate, "1.0", "samples per second per signal (above 0)",
+                  vitals::between("0", "1e9")),
+      vitals::key("name", &Settings::name, "\"synthetic\"", "metric name"),
+      vitals::key("period", &Settings::period, "\"60s\"", "period of sine and square", vitals::at_least("\"1ns\"")),
+      vitals::key("amplitude", &Settings::amplitude, "1.0",
+                  "peak deviation (sine, square) or largest step (random_walk)"),
+      vitals::key("offset", &Settings::offset, "0.0", "centre of sine and square, start of random_walk and counter"),
+      vitals::key("seed", &Settings::seed, "1", "random_walk seed: the same seed gives the same walk"),
+      vitals::key("max_batch", &Settings::max_batch, "10000", "most samples per emitted batch",
+                  vitals::between("1", "10000000")));
   static constexpr const char *sample_config = vitals_sample_toml;
   static constexpr uint64_t flags = VITALS_FLAG_COLLECT_ON_LOOP;
 
-  static constexpr int64_t max_rate = 1'000'000'000;  // one sample per nanosecond
-  static constexpr int64_t max_batch_limit = 10'000'000;
-
-  Synthetic(vitals::Host host, const vitals::Config &config)
+  Synthetic(vitals::Host host, const vitals::Config &config) : Synthetic(host, schema.read(config)) {}
+  Synthetic(vitals::Host host, const Settings &s)
       : Input(host),
-        shape_(parse_shape(config.string("shape"))),
-        period_ns_(config.duration_ns("period")),
-        amplitude_(config.number("amplitude")),
-        offset_(config.number("offset")) {
-    int64_t signals = config.integer("signals");
-    if (signals < 1) throw std::invalid_argument("signals: must be at least 1 (got " + std::to_string(signals) + ")");
-    double rate = config.number("rate");
-    if (!(rate > 0) || rate > max_rate)
-      throw std::invalid_argument("rate: must be above 0 and at most 1e9 samples per second (got " +
-                                  std::to_string(rate) + ")");
-    step_ns_ = 1e9L / static_cast<long double>(rate);
-    if (period_ns_ <= 0) throw std::invalid_argument("period: must be longer than 0");
-    int64_t max_batch = config.integer("max_batch");
-    if (max_batch < 1 || max_batch > max_batch_limit)
-      throw std::invalid_argument("max_batch: must be between 1 and " + std::to_string(max_batch_limit) + " (got " +
-                                  std::to_string(max_batch) + ")");
-    max_batch_ = static_cast<size_t>(max_batch);
+        shape_(parse_shape(s.shape)),
+        period_ns_(s.period.count()),
+        amplitude_(s.amplitude),
+        offset_(s.offset) {
+    if (!(s.rate > 0)) throw std::invalid_argument("rate: must be above 0 (got " + std::to_string(s.rate) + ")");
+    step_ns_ = 1e9L / static_cast<long double>(s.rate);
+    max_batch_ = static_cast<size_t>(s.max_batch);
+    const int64_t signals = s.signals;
 
-    std::string name = config.string("name");
+    const std::string &name = s.name;
     ids_.reserve(static_cast<size_t>(signals));
     for (int64_t i = 0; i < signals; ++i) {
       try {
@@ -86,7 +84,7 @@ class Synthetic final : public vitals::Input {
       }
     }
     if (shape_ == Shape::random_walk) {
-      uint64_t seed_state = static_cast<uint64_t>(config.integer("seed"));
+      uint64_t seed_state = static_cast<uint64_t>(s.seed);
       uint64_t base = next_random(seed_state);
       // Odd stride: every signal starts its own stretch of the sequence.
       for (size_t i = 0; i < ids_.size(); ++i) random_.push_back(base + i * 0xd1342543de82ef95ULL);

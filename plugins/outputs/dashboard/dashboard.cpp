@@ -12,6 +12,7 @@
 #include "sample_toml.h"
 #include "static_files.hpp"
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 #ifndef VITALS_DASHBOARD_INSTALLED_ROOT
 #define VITALS_DASHBOARD_INSTALLED_ROOT "/usr/local/share/vitals/web"
@@ -58,22 +59,25 @@ class Dashboard final : public Output {
   // The loader refuses this plugin on an agent without these.
   static constexpr vitals_service_ref_t required_services[] = {
       vitals::require_service(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION)};
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field(
-          "root", VITALS_CONFIG_STRING, 0, "\"\"",
-          "directory of the built dashboard; empty: web/ next to this plugin (a build tree), else the installed one"),
-      vitals::config_field("max_total_size", VITALS_CONFIG_SIZE, 0, "\"64MiB\"",
-                           "most bytes read from root (all files together); more refuses to start"),
-      vitals::config_field("serve_source_maps", VITALS_CONFIG_BOOL, 0, "false",
-                           "also serve *.map files (they carry build paths and sources; for debugging only)"),
+  struct Settings {
+    std::string root;
+    vitals::ByteSize max_total_size;
+    bool serve_source_maps = false;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key(
+          "root", &Settings::root, "\"\"",
+          "directory of the built dashboard; empty: web/ next to this plugin (a build tree), else the installed one"),
+      vitals::key("max_total_size", &Settings::max_total_size, "\"64MiB\"",
+                  "most bytes read from root (all files together); more refuses to start", vitals::at_least("1")),
+      vitals::key("serve_source_maps", &Settings::serve_source_maps, "false",
+                  "also serve *.map files (they carry build paths and sources; for debugging only)"));
   static constexpr const char *sample_config = vitals_sample_toml;
 
-  Dashboard(Host host, const Config &config) : Output(host) {
-    uint64_t max_total = config.size_bytes("max_total_size", 64ull << 20);
-    if (max_total == 0) throw std::invalid_argument("max_total_size: must be more than 0");
-    root_ = resolve_root(config.string("root"));
-    files_ = StaticFiles::load(root_, {max_total, config.boolean("serve_source_maps", false)});
+  Dashboard(Host host, const Config &config) : Dashboard(host, schema.read(config)) {}
+  Dashboard(Host host, const Settings &s) : Output(host) {
+    root_ = resolve_root(s.root);
+    files_ = StaticFiles::load(root_, {s.max_total_size.bytes, s.serve_source_maps});
     host.info("serving " + std::to_string(files_.count()) + " files (" + std::to_string(files_.total_bytes()) +
               " bytes) from " + root_.string());
     if (files_.links_refused() > 0)

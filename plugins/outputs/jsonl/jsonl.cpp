@@ -23,6 +23,7 @@
 #include "sample_toml.h"
 #include "vitals/json_writer.hpp"
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
@@ -55,38 +56,38 @@ class FileHandle {
 
 class Jsonl final : public vitals::Output {
  public:
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"-\"",
-                           "file to append to, relative to data_dir; \"-\" is stdout"),
-      vitals::config_field("max_size", VITALS_CONFIG_SIZE, 0, "\"0\"",
-                           "rotate the file before it grows past this size; 0: never"),
-      vitals::config_field("max_files", VITALS_CONFIG_INT, 0, "5", "rotated files kept (path.1 is the newest)"),
-      vitals::config_field("fsync", VITALS_CONFIG_BOOL, 0, "false", "fdatasync after every batch and on flush"),
+  struct Settings {
+    std::string path;
+    vitals::ByteSize max_size;
+    int64_t max_files = 0;
+    bool fsync = false;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("path", &Settings::path, "\"-\"", "file to append to, relative to data_dir; \"-\" is stdout"),
+      vitals::key("max_size", &Settings::max_size, "\"0\"", "rotate the file before it grows past this size; 0: never"),
+      vitals::key("max_files", &Settings::max_files, "5", "rotated files kept (path.1 is the newest)",
+                  vitals::between("0", "1000")),
+      vitals::key("fsync", &Settings::fsync, "false", "fdatasync after every batch and on flush"));
   static constexpr const char *sample_config = vitals_sample_toml;
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
 
-  static constexpr int64_t max_files_limit = 1000;
   // Past this many bytes of cached prefixes the cache starts over: bounded
   // in bytes, since one series with long labels may take kilobytes.
   static constexpr size_t max_cached_bytes = 8u << 20;
 
-  Jsonl(vitals::Host host, const vitals::Config &config)
+  Jsonl(vitals::Host host, const vitals::Config &config) : Jsonl(host, schema.read(config)) {}
+  Jsonl(vitals::Host host, const Settings &s)
       : Output(host),
-        to_stdout_(config.string("path") == "-"),
-        max_size_(config.size_bytes("max_size")),
-        fsync_(config.boolean("fsync")) {
-    int64_t max_files = config.integer("max_files");
-    if (max_files < 0 || max_files > max_files_limit)
-      throw std::invalid_argument("max_files: must be between 0 and " + std::to_string(max_files_limit) + " (got " +
-                                  std::to_string(max_files) + ")");
-    max_files_ = static_cast<int>(max_files);
+        to_stdout_(s.path == "-"),
+        max_size_(s.max_size.bytes),
+        fsync_(s.fsync),
+        max_files_(static_cast<int>(s.max_files)) {
     if (to_stdout_) {
       if (max_size_ > 0) throw std::invalid_argument("max_size: rotation needs a file, but path is \"-\" (stdout)");
       path_ = "stdout";
       return;
     }
-    std::filesystem::path path = config.string("path");
+    std::filesystem::path path = s.path;
     if (path.empty()) throw std::invalid_argument("path: must not be empty (\"-\" means stdout)");
     if (path.is_relative()) path = std::filesystem::path(host.data_dir()) / path;
     path_ = path.string();

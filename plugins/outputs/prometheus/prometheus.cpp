@@ -13,6 +13,7 @@
 #include "exposition.hpp"
 #include "sample_toml.h"
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace vitals::prometheus {
 
@@ -21,27 +22,30 @@ class Prometheus final : public Output {
   // The loader refuses this plugin on an agent without these.
   static constexpr vitals_service_ref_t required_services[] = {
       vitals::require_service(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION)};
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/metrics\"", "route of the scrape endpoint"),
-      vitals::config_field("stale_after", VITALS_CONFIG_DURATION, 0, "\"5m\"",
-                           "series not updated for this long leave the page; 0: never"),
-      vitals::config_field("max_series", VITALS_CONFIG_INT, 0, "100000",
-                           "series kept; samples of further new series are counted and ignored"),
-      vitals::config_field("timestamps", VITALS_CONFIG_BOOL, 0, "false",
-                           "append each sample's timestamp (milliseconds)"),
+  struct Settings {
+    std::string path;
+    std::chrono::nanoseconds stale_after{};
+    int64_t max_series = 0;
+    bool timestamps = false;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("path", &Settings::path, "\"/metrics\"", "route of the scrape endpoint"),
+      vitals::key("stale_after", &Settings::stale_after, "\"5m\"",
+                  "series not updated for this long leave the page; 0: never"),
+      vitals::key("max_series", &Settings::max_series, "100000",
+                  "series kept; samples of further new series are counted and ignored", vitals::at_least("1")),
+      vitals::key("timestamps", &Settings::timestamps, "false", "append each sample's timestamp (milliseconds)"));
   static constexpr const char *sample_config = vitals_sample_toml;
   static constexpr const char *content_type = "text/plain; version=0.0.4; charset=utf-8";
 
-  Prometheus(Host host, const Config &config)
+  Prometheus(Host host, const Config &config) : Prometheus(host, schema.read(config)) {}
+  Prometheus(Host host, const Settings &s)
       : Output(host),
-        path_(config.string("path", "/metrics")),
-        stale_after_ns_(config.duration_ns("stale_after", 300'000'000'000)),
-        max_series_(config.integer("max_series", 100'000)),
-        timestamps_(config.boolean("timestamps", false)) {
+        path_(s.path),
+        stale_after_ns_(s.stale_after.count()),
+        max_series_(s.max_series),
+        timestamps_(s.timestamps) {
     if (path_.empty() || path_[0] != '/') throw std::invalid_argument("path: must start with '/'");
-    if (stale_after_ns_ < 0) throw std::invalid_argument("stale_after: must be 0 or more");
-    if (max_series_ < 1) throw std::invalid_argument("max_series: must be 1 or more");
     series_gauge_ = host.metric("vitals_prometheus_series", VITALS_METRIC_GAUGE, "Series on the /metrics page");
     ignored_ = host.metric("vitals_prometheus_samples_ignored_total", VITALS_METRIC_COUNTER,
                            "Samples of new series ignored because max_series were held");

@@ -2,6 +2,7 @@
 // /api/events, with ids, heartbeats and resume from a replay ring.
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include "sse_frames.hpp"
 #include "vitals/plugin.hpp"
 #include "vitals/selector.hpp"
+#include "vitals/settings.hpp"
 
 namespace vitals::sse {
 
@@ -23,37 +25,38 @@ class Sse final : public Output {
   // The loader refuses this plugin on an agent without these.
   static constexpr vitals_service_ref_t required_services[] = {
       vitals::require_service(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION)};
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/api/events\"", "route of the event stream"),
-      vitals::config_field("heartbeat", VITALS_CONFIG_DURATION, 0, "\"15s\"",
-                           "interval of `: ping` comments; 0 turns them off"),
-      vitals::config_field("replay_buffer", VITALS_CONFIG_INT, 0, "1000",
-                           "events kept for clients resuming with Last-Event-ID"),
-      vitals::config_field("replay_buffer_bytes", VITALS_CONFIG_SIZE, 0, "\"64MiB\"",
-                           "memory the replay events may hold, frames cached for them included; the oldest go first"),
-      vitals::config_field("max_client_buffer", VITALS_CONFIG_SIZE, 0, "\"4MiB\"",
-                           "a client with more unsent bytes than this is disconnected"),
-      vitals::config_field("max_clients", VITALS_CONFIG_INT, 0, "1000", "concurrent streams; more are answered 503"),
+  struct Settings {
+    std::string path;
+    std::chrono::nanoseconds heartbeat{};
+    int64_t replay_buffer = 0, max_clients = 0;
+    vitals::ByteSize replay_buffer_bytes, max_client_buffer;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("path", &Settings::path, "\"/api/events\"", "route of the event stream"),
+      vitals::key("heartbeat", &Settings::heartbeat, "\"15s\"", "interval of `: ping` comments; 0 turns them off"),
+      vitals::key("replay_buffer", &Settings::replay_buffer, "1000",
+                  "events kept for clients resuming with Last-Event-ID", vitals::at_least("0")),
+      vitals::key("replay_buffer_bytes", &Settings::replay_buffer_bytes, "\"64MiB\"",
+                  "memory the replay events may hold, frames cached for them included; the oldest go first",
+                  vitals::at_least("1")),
+      vitals::key("max_client_buffer", &Settings::max_client_buffer, "\"4MiB\"",
+                  "a client with more unsent bytes than this is disconnected", vitals::at_least("1")),
+      vitals::key("max_clients", &Settings::max_clients, "1000", "concurrent streams; more are answered 503",
+                  vitals::at_least("1")));
   static constexpr const char *sample_config = vitals_sample_toml;
 
-  Sse(Host host, const Config &config)
+  Sse(Host host, const Config &config) : Sse(host, schema.read(config)) {}
+  Sse(Host host, const Settings &s)
       : Output(host),
-        path_(config.string("path", "/api/events")),
-        heartbeat_ms_(static_cast<uint64_t>(config.duration_ns("heartbeat", 15'000'000'000) / 1'000'000)),
-        max_client_buffer_(config.size_bytes("max_client_buffer", 4u << 20)),
-        max_clients_(config.integer("max_clients", 1000)),
+        path_(s.path),
+        heartbeat_ms_(static_cast<uint64_t>(s.heartbeat.count() / 1'000'000)),
+        max_client_buffer_(s.max_client_buffer.bytes),
+        max_clients_(s.max_clients),
         // A frame at most a quarter of a client's buffer: a batch that would
         // make a larger one is split into several events.
-        ring_(static_cast<size_t>(std::max<int64_t>(config.integer("replay_buffer", 1000), 0)),
-              config.size_bytes("replay_buffer_bytes", 64u << 20), std::max<size_t>(max_client_buffer_ / 4, 1)) {
+        ring_(static_cast<size_t>(s.replay_buffer), s.replay_buffer_bytes.bytes,
+              std::max<size_t>(max_client_buffer_ / 4, 1)) {
     if (path_.empty() || path_[0] != '/') throw std::invalid_argument("path: must start with '/'");
-    if (config.integer("replay_buffer", 1000) < 0) throw std::invalid_argument("replay_buffer: must be 0 or more");
-    if (config.duration_ns("heartbeat", 0) < 0) throw std::invalid_argument("heartbeat: must be 0 or more");
-    if (max_clients_ < 1) throw std::invalid_argument("max_clients: must be 1 or more");
-    if (max_client_buffer_ == 0) throw std::invalid_argument("max_client_buffer: must be more than 0");
-    if (config.size_bytes("replay_buffer_bytes", 64u << 20) == 0)
-      throw std::invalid_argument("replay_buffer_bytes: must be more than 0");
     clients_gauge_ = host.metric("vitals_sse_clients", VITALS_METRIC_GAUGE, "Connected event-stream clients");
     events_sent_ = host.metric("vitals_sse_events_sent_total", VITALS_METRIC_COUNTER, "SSE events written to clients");
     dropped_slow_ = host.metric("vitals_sse_clients_dropped_slow_total", VITALS_METRIC_COUNTER,

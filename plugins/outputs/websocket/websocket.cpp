@@ -18,6 +18,7 @@
 #include "sample_toml.h"
 #include "subscriptions.hpp"
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace vitals::websocket {
 
@@ -55,53 +56,48 @@ class WebSocketOutput final : public Output, public ClientEvents {
   static constexpr vitals_service_ref_t required_services[] = {
       vitals::require_service(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION),
       vitals::require_service(VITALS_SERVICE_WS, VITALS_SERVICE_WS_VERSION)};
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/api/stream\"", "route of the WebSocket stream"),
-      vitals::config_field("frame_interval", VITALS_CONFIG_DURATION, 0, "\"20ms\"",
-                           "samples arriving within this window go out as one message"),
-      vitals::config_field("heartbeat", VITALS_CONFIG_DURATION, 0, "\"15s\"",
-                           "interval of ping frames; 0 turns them off"),
-      vitals::config_field("max_connections", VITALS_CONFIG_INT, 0, "1000",
-                           "concurrent streams; more are answered 503"),
-      vitals::config_field(
-          "max_client_buffer", VITALS_CONFIG_SIZE, 0, "\"1MiB\"",
-          "a client with more unsent bytes gets coalesced updates, and no more snapshot, until it catches up"),
-      vitals::config_field("slow_client_timeout", VITALS_CONFIG_DURATION, 0, "\"10s\"",
-                           "a client still behind after this long is disconnected"),
-      vitals::config_field("max_subscriptions", VITALS_CONFIG_INT, 0, "64", "selectors one client may hold"),
-      vitals::config_field("max_series", VITALS_CONFIG_INT, 0, "100000",
-                           "series whose latest value is kept for snapshots"),
-      vitals::config_field("max_subscription_sets", VITALS_CONFIG_INT, 0, "256",
-                           "distinct selector sets subscribed at once, over all clients; a new one beyond is refused"),
-      vitals::config_field("match_cache_entries", VITALS_CONFIG_INT, 0, "4096",
-                           "series whose match result each selector set remembers (16 bytes each)"),
+  struct Settings {
+    std::string path;
+    std::chrono::nanoseconds frame_interval{}, heartbeat{}, slow_client_timeout{};
+    int64_t max_clients = 0, max_subscriptions = 0, max_series = 0, max_subscription_sets = 0, match_cache_entries = 0;
+    vitals::ByteSize max_client_buffer;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("path", &Settings::path, "\"/api/stream\"", "route of the WebSocket stream"),
+      vitals::key("frame_interval", &Settings::frame_interval, "\"20ms\"",
+                  "samples arriving within this window go out as one message; 0 sends each batch at once"),
+      vitals::key("heartbeat", &Settings::heartbeat, "\"15s\"", "interval of ping frames; 0 turns them off"),
+      vitals::key("max_clients", &Settings::max_clients, "1000", "concurrent streams; more are answered 503",
+                  vitals::at_least("1")),
+      vitals::key("max_client_buffer", &Settings::max_client_buffer, "\"1MiB\"",
+                  "a client with more unsent bytes gets coalesced updates, and no more snapshot, until it catches up",
+                  vitals::at_least("1")),
+      vitals::key("slow_client_timeout", &Settings::slow_client_timeout, "\"10s\"",
+                  "a client still behind after this long is disconnected", vitals::at_least("\"1ms\"")),
+      vitals::key("max_subscriptions", &Settings::max_subscriptions, "64", "selectors one client may hold",
+                  vitals::at_least("1")),
+      vitals::key("max_series", &Settings::max_series, "100000", "series whose latest value is kept for snapshots",
+                  vitals::at_least("0")),
+      vitals::key("max_subscription_sets", &Settings::max_subscription_sets, "256",
+                  "distinct selector sets subscribed at once, over all clients; a new one beyond is refused",
+                  vitals::at_least("1")),
+      vitals::key("match_cache_entries", &Settings::match_cache_entries, "4096",
+                  "series whose match result each selector set remembers (16 bytes each)", vitals::at_least("1")));
   static constexpr const char *sample_config = vitals_sample_toml;
 
-  WebSocketOutput(Host host, const Config &config)
+  WebSocketOutput(Host host, const Config &config) : WebSocketOutput(host, schema.read(config)) {}
+  WebSocketOutput(Host host, const Settings &s)
       : Output(host),
-        path_(config.string("path", "/api/stream")),
-        frame_interval_ms_(ms_of(config.duration_ns("frame_interval", 20'000'000))),
-        heartbeat_ms_(ms_of(config.duration_ns("heartbeat", 15'000'000'000))),
-        max_connections_(config.integer("max_connections", 1000)),
-        max_client_buffer_(config.size_bytes("max_client_buffer", 1u << 20)),
-        slow_client_timeout_(std::chrono::nanoseconds(config.duration_ns("slow_client_timeout", 10'000'000'000))),
-        max_subscriptions_(config.integer("max_subscriptions", 64)),
-        max_series_(config.integer("max_series", 100'000)),
-        groups_(static_cast<size_t>(std::max<int64_t>(config.integer("max_subscription_sets", 256), 1)),
-                static_cast<size_t>(std::max<int64_t>(config.integer("match_cache_entries", 4096), 1))) {
+        path_(s.path),
+        frame_interval_ms_(ms_of(s.frame_interval.count())),
+        heartbeat_ms_(ms_of(s.heartbeat.count())),
+        max_clients_(s.max_clients),
+        max_client_buffer_(s.max_client_buffer.bytes),
+        slow_client_timeout_(s.slow_client_timeout),
+        max_subscriptions_(s.max_subscriptions),
+        max_series_(s.max_series),
+        groups_(static_cast<size_t>(s.max_subscription_sets), static_cast<size_t>(s.match_cache_entries)) {
     if (path_.empty() || path_[0] != '/') throw std::invalid_argument("path: must start with '/'");
-    if (config.duration_ns("frame_interval", 0) < 0) throw std::invalid_argument("frame_interval: must be 0 or more");
-    if (config.duration_ns("heartbeat", 0) < 0) throw std::invalid_argument("heartbeat: must be 0 or more");
-    if (max_connections_ < 1) throw std::invalid_argument("max_connections: must be 1 or more");
-    if (max_client_buffer_ == 0) throw std::invalid_argument("max_client_buffer: must be more than 0");
-    if (slow_client_timeout_.count() <= 0) throw std::invalid_argument("slow_client_timeout: must be more than 0");
-    if (max_subscriptions_ < 1) throw std::invalid_argument("max_subscriptions: must be 1 or more");
-    if (max_series_ < 0) throw std::invalid_argument("max_series: must be 0 or more");
-    if (config.integer("max_subscription_sets", 256) < 1)
-      throw std::invalid_argument("max_subscription_sets: must be 1 or more");
-    if (config.integer("match_cache_entries", 4096) < 1)
-      throw std::invalid_argument("match_cache_entries: must be 1 or more");
     clients_gauge_ = host.metric("vitals_websocket_clients", VITALS_METRIC_GAUGE, "Connected /api/stream clients");
     messages_sent_ = host.metric("vitals_websocket_messages_sent_total", VITALS_METRIC_COUNTER,
                                  "Messages written to WebSocket clients (each client counts)");
@@ -114,7 +110,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
     match_cache_bytes_ = host.metric("vitals_websocket_match_cache_bytes", VITALS_METRIC_GAUGE,
                                      "Memory of the selector sets' match caches (match_cache_entries each)");
     rejected_ = host.metric("vitals_websocket_clients_rejected_total", VITALS_METRIC_COUNTER,
-                            "Connections answered 503 because max_connections streams were open");
+                            "Connections answered 503 because max_clients streams were open");
   }
   ~WebSocketOutput() override { close_all(); }
 
@@ -188,10 +184,10 @@ class WebSocketOutput final : public Output, public ClientEvents {
   static constexpr uint64_t snapshot_stalled_ms = 20;
 
   void accept(const HttpResponse &response) {
-    if (static_cast<int64_t>(clients_.size()) >= max_connections_) {
+    if (static_cast<int64_t>(clients_.size()) >= max_clients_) {
       rejected_.update(1);
       response.header("Retry-After", "5");
-      response.error(503, "too many WebSocket clients (max_connections)");
+      response.error(503, "too many WebSocket clients (max_clients)");
       return;
     }
     auto client = std::make_unique<Client>();
@@ -500,7 +496,7 @@ class WebSocketOutput final : public Output, public ClientEvents {
   std::string path_;
   uint64_t frame_interval_ms_;
   uint64_t heartbeat_ms_;
-  int64_t max_connections_;
+  int64_t max_clients_;
   size_t max_client_buffer_;
   std::chrono::nanoseconds slow_client_timeout_;
   int64_t max_subscriptions_;

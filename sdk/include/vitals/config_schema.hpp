@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <string>
@@ -47,6 +48,21 @@ inline const char *config_type_name(int type) {
     default:
       return "unknown";
   }
+}
+
+// What a field accepts besides its type, as `--describe` shows it:
+// "1 .. 1000", ">= \"1ms\"", "<= 10", "one of \"a\", \"b\""; empty if nothing.
+inline std::string config_limits_text(const vitals_config_field_t &field) {
+  if (field.choices) {
+    std::string out = "one of ";
+    for (const char *const *c = field.choices; *c; ++c)
+      out += (c == field.choices ? "\"" : ", \"") + std::string(*c) + "\"";
+    return out;
+  }
+  if (field.min && field.max) return std::string(field.min) + " .. " + field.max;
+  if (field.min) return std::string(">= ") + field.min;
+  if (field.max) return std::string("<= ") + field.max;
+  return {};
 }
 
 namespace detail {
@@ -136,6 +152,76 @@ inline cJSON *convert_value(const vitals_config_field_t &field, const toml::node
   }
 }
 
+// The number a converted INT, FLOAT, DURATION or SIZE value stands for.
+inline double number_of(const cJSON *value) { return cJSON_IsNumber(value) ? value->valuedouble : 0; }
+
+// A bound of the field ("1", "\"100ms\""), converted like a value; nothing
+// when the field has none.
+inline std::optional<double> bound(const vitals_config_field_t &field, const char *text) {
+  if (!text) return std::nullopt;
+  try {
+    toml::table parsed = toml::parse(std::string("v = ") + text);
+    std::string why;
+    if (const toml::node *v = parsed.get("v")) {
+      std::unique_ptr<cJSON, decltype(&cJSON_Delete)> json(convert_value(field, *v, why), cJSON_Delete);
+      if (json && cJSON_IsNumber(json.get())) return json->valuedouble;
+    }
+  } catch (const toml::parse_error &) {
+  }
+  return std::nullopt;
+}
+
+inline std::string choices_text(const char *const *choices) {
+  std::string out;
+  for (const char *const *c = choices; *c; ++c) out += (out.empty() ? "" : ", ") + std::string("\"") + *c + "\"";
+  return out;
+}
+
+// Checks a converted value against the field's bounds and choices; empty when
+// it is within them, else why not (naming the key, the limit and the value).
+inline std::string check_limits(const vitals_config_field_t &field, const cJSON *value, const std::string &shown) {
+  std::string key = std::string("'") + field.key + "'";
+  switch (field.type) {
+    case VITALS_CONFIG_INT:
+    case VITALS_CONFIG_FLOAT:
+    case VITALS_CONFIG_DURATION:
+    case VITALS_CONFIG_SIZE: {
+      double v = number_of(value);
+      if (auto lo = bound(field, field.min); lo && v < *lo)
+        return key + " must be at least " + field.min + " (got " + shown + ")";
+      if (auto hi = bound(field, field.max); hi && v > *hi)
+        return key + " must be at most " + field.max + " (got " + shown + ")";
+      return {};
+    }
+    case VITALS_CONFIG_STRING:
+    case VITALS_CONFIG_STRING_ARRAY: {
+      if (!field.choices) return {};
+      auto allowed = [&](const char *s) {
+        for (const char *const *c = field.choices; *c; ++c)
+          if (std::string_view(s) == *c) return true;
+        return false;
+      };
+      if (cJSON_IsString(value) && !allowed(value->valuestring))
+        return key + " must be one of " + choices_text(field.choices) + " (got \"" + value->valuestring + "\")";
+      if (!cJSON_IsArray(value)) return {};
+      for (const cJSON *item = value->child; item; item = item->next)
+        if (cJSON_IsString(item) && !allowed(item->valuestring))
+          return key + " takes only " + choices_text(field.choices) + " (got \"" + item->valuestring + "\")";
+      return {};
+    }
+    default:
+      return {};
+  }
+}
+
+// How a TOML value is shown in a message: its source text where it has one.
+inline std::string shown(const toml::node &node) {
+  if (auto s = node.value<std::string>(); s && node.is_string()) return "\"" + *s + "\"";
+  std::ostringstream out;
+  node.visit([&](auto &&v) { out << v; });
+  return out.str();
+}
+
 }  // namespace detail
 
 // Applies `fields` to `table`. Keys listed in `host_keys` belong to the host
@@ -164,10 +250,14 @@ inline std::string apply_config_schema(const toml::table &table, std::span<const
       continue;
     }
     std::string why;
-    if (cJSON *value = detail::convert_value(*field, node, why))
+    cJSON *value = detail::convert_value(*field, node, why);
+    if (value) why = detail::check_limits(*field, value, detail::shown(node));
+    if (value && why.empty()) {
       cJSON_AddItemToObject(json.get(), field->key, value);
-    else
+    } else {
+      cJSON_Delete(value);
       errors.push_back({detail::line_of(node), why});
+    }
   }
   for (const auto &f : fields) {
     if (!f.key || table.contains(f.key)) continue;
@@ -183,7 +273,8 @@ inline std::string apply_config_schema(const toml::table &table, std::span<const
       if (const toml::node *v = parsed.get("v")) value = detail::convert_value(f, *v, why);
     } catch (const toml::parse_error &) {
     }
-    if (!value) {
+    if (!value || !detail::check_limits(f, value, f.default_value).empty()) {
+      cJSON_Delete(value);
       errors.push_back({table_line, std::string("plugin bug: invalid default for '") + f.key + "'"});
       continue;
     }

@@ -5,7 +5,8 @@
 // The macro generates the one exported symbol and C trampolines that trap
 // every exception into the instance's last-error text: nothing thrown ever
 // crosses into the host. Optional members are detected at compile time:
-//   static constexpr vitals_config_field_t config_fields[] = {...};
+//   static constexpr auto schema = vitals::settings<Settings>(...);  (vitals/settings.hpp)
+//   static constexpr vitals_config_field_t config_fields[] = {...};   (raw rows instead)
 //   static constexpr const char *sample_config = "...";
 //   static constexpr uint64_t flags = VITALS_FLAG_...;
 #pragma once
@@ -887,7 +888,12 @@ vitals_plugin_t make_descriptor(const char *name, const char *version, const cha
   d.version = version;
   d.description = description;
   if constexpr (requires { T::flags; }) d.flags = T::flags;
-  if constexpr (requires { T::config_fields; }) {
+  if constexpr (requires { T::schema.fields; }) {  // config declared once (vitals/settings.hpp)
+    static_assert(
+        !requires { T::config_fields; }, "declare either schema or config_fields, not both");
+    d.config_fields = T::schema.fields.data();
+    d.n_config_fields = static_cast<uint32_t>(T::schema.fields.size());
+  } else if constexpr (requires { T::config_fields; }) {
     d.config_fields = T::config_fields;
     d.n_config_fields = static_cast<uint32_t>(std::size(T::config_fields));
   }

@@ -267,7 +267,9 @@ TEST_CASE("jsonl refuses a path it cannot open and bad rotation settings") {
             .starts_with("create failed: path: cannot create /proc/self/nope"));
   CHECK(refusal("path = \"/proc/version/x\"").find("/proc/version") != std::string::npos);
   CHECK(refusal("max_size = \"10MB\"") == "create failed: max_size: rotation needs a file, but path is \"-\" (stdout)");
-  CHECK(refusal("path = \"a\"\nmax_files = -1") == "create failed: max_files: must be between 0 and 1000 (got -1)");
+  // The range is the schema's: refused by the host's check, as `vitals check` does, with the line.
+  CHECK(refusal("path = \"a\"\nmax_files = -1") == "line 2: 'max_files' must be at least 0 (got -1)");
+  CHECK(refusal("max_files = 1001") == "line 1: 'max_files' must be at most 1000 (got 1001)");
   CHECK(refusal("path = \"\"") == "create failed: path: must not be empty (\"-\" means stdout)");
   CHECK(refusal("max_size = \"lots\"").find("'max_size' must be a size") != std::string::npos);
 }

@@ -208,15 +208,15 @@ TEST_CASE(
   CHECK(host.metric("vitals_websocket_clients") == 1);
 }
 
-TEST_CASE("limits: max_connections answers 503, max_subscriptions refuses more selectors") {
+TEST_CASE("limits: max_clients answers 503, max_subscriptions refuses more selectors") {
   vitals::testing::Host host;
-  auto inst = host.create(vitals_plugin(), "max_connections = 2\nmax_subscriptions = 2\n");
+  auto inst = host.create(vitals_plugin(), "max_clients = 2\nmax_subscriptions = 2\n");
   REQUIRE(inst.start() == VITALS_OK);
   auto one = connect(host);
   auto two = connect(host);
   auto three = host.http("GET", "/api/stream");
   CHECK(three->status == 503);
-  CHECK(three->body.find("max_connections") != std::string::npos);
+  CHECK(three->body.find("max_clients") != std::string::npos);
   CHECK(host.metric("vitals_websocket_clients_rejected_total") == 1);
   one->receive(R"({"subscribe":["a","b","c"]})");
   CHECK(one->texts().back().find("at most 2 selectors") != std::string::npos);
@@ -238,12 +238,18 @@ TEST_CASE("stop closes every connection as going away") {
 TEST_CASE("bad configuration is refused with the key named") {
   vitals::testing::Host host;
   for (const char *bad :
-       {"path = \"api\"", "max_connections = 0", "max_client_buffer = 0", "slow_client_timeout = \"0s\"",
-        "max_subscriptions = 0", "max_subscription_sets = 0", "match_cache_entries = 0"}) {
+       {"path = \"api\"", "max_clients = 0", "max_client_buffer = 0", "slow_client_timeout = \"0s\"",
+        "max_subscriptions = 0", "max_subscription_sets = 0", "match_cache_entries = 0", "max_series = -1"}) {
     CAPTURE(bad);
     std::string key = std::string(bad).substr(0, std::string(bad).find(' '));
     CHECK_THROWS_WITH_AS(host.create(vitals_plugin(), bad), doctest::Contains(key.c_str()), std::runtime_error);
   }
+  // Ranges are the schema's, so the host refuses them before create() (as `vitals check` does), with the line.
+  CHECK_THROWS_WITH_AS(vitals::testing::Host::check_config(vitals_plugin(), "\nmax_clients = 0"),
+                       "line 2: 'max_clients' must be at least 1 (got 0)", std::runtime_error);
+  // The old name of the limit is refused, not ignored.
+  CHECK_THROWS_WITH_AS(host.create(vitals_plugin(), "max_connections = 5"), doctest::Contains("unknown key"),
+                       std::runtime_error);
 }
 
 namespace {
