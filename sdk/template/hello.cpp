@@ -2,8 +2,10 @@
 // hello_value{greeting="..."} with the configured value. Copy this folder,
 // rename `hello` everywhere, and put your measurement in collect().
 #include <cstdint>
+#include <string>
 
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
@@ -18,20 +20,23 @@ value = 1.0
 
 class Hello final : public vitals::Input {
  public:
-  // The host checks the TOML table against these rows before create(), and
-  // hands the constructor the checked values with defaults filled in.
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("greeting", VITALS_CONFIG_STRING, 0, "\"world\"", "value of the greeting label"),
-      vitals::config_field("value", VITALS_CONFIG_FLOAT, 0, "1.0", "the number emitted on each collection"),
+  // Each key declared once: the host checks the TOML table against it before
+  // create() (type, range; `vitals check` shows errors with file:line), and
+  // read() fills the struct with the checked values, defaults included.
+  struct Settings {
+    std::string greeting;
+    double value = 0;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("greeting", &Settings::greeting, "\"world\"", "value of the greeting label"),
+      vitals::key("value", &Settings::value, "1.0", "the number emitted on each collection"));
   static constexpr const char *sample_config = hello_sample_toml;
   // collect() is cheap and never blocks, so the host may call it on its loop.
   static constexpr uint64_t flags = VITALS_FLAG_COLLECT_ON_LOOP;
 
-  Hello(vitals::Host host, const vitals::Config &config)
-      : Input(host),
-        series_(host.intern("hello_value", {{"greeting", config.string("greeting")}})),
-        value_(config.number("value")) {}
+  Hello(vitals::Host host, const vitals::Config &config) : Hello(host, schema.read(config)) {}
+  Hello(vitals::Host host, const Settings &s)
+      : Input(host), series_(host.intern("hello_value", {{"greeting", s.greeting}})), value_(s.value) {}
 
   // Anything thrown here becomes an error the host logs; it never crashes the agent.
   void collect(int64_t now_ns) override {

@@ -46,13 +46,13 @@ TEST_CASE("vitals check reports every error with file:line and exits 1") {
 TEST_CASE("vitals check reports range errors with file:line, all at once") {
   AgentProcess agent;
   agent.write_config("30-live.toml",
-                     "[output.live]\nplugin = \"websocket\"\nmax_clients = 0\nmax_client_buffer = 0\n"
-                     "[output.events]\nplugin = \"sse\"\nmax_clients = -5\n");
+                     "[output.live]\nplugin = \"websocket\"\ninputs = [\"*\"]\nmax_clients = 0\nmax_client_buffer = 0\n"
+                     "[output.events]\nplugin = \"sse\"\ninputs = [\"*\"]\nmax_clients = -5\n");
   CHECK(agent.run_to_exit("check") == 1);
   std::string err = agent.err(), file = (agent.conf_dir() / "30-live.toml").string();
-  CHECK(err.find(file + ":3: 'max_clients' must be at least 1 (got 0)") != std::string::npos);
-  CHECK(err.find(file + ":4: 'max_client_buffer' must be at least 1 (got 0)") != std::string::npos);
-  CHECK(err.find(file + ":7: 'max_clients' must be at least 1 (got -5)") != std::string::npos);
+  CHECK(err.find(file + ":4: 'max_clients' must be at least 1 (got 0)") != std::string::npos);
+  CHECK(err.find(file + ":5: 'max_client_buffer' must be at least 1 (got 0)") != std::string::npos);
+  CHECK(err.find(file + ":9: 'max_clients' must be at least 1 (got -5)") != std::string::npos);
   CHECK(err.find("3 error(s)") != std::string::npos);
 }
 
