@@ -114,6 +114,54 @@ crash_on_consume = 2
   CHECK(line.find("during consume") != std::string::npos);
 }
 
+TEST_CASE("a stack overflow in a collect on the thread pool is reported from the thread's alternate stack") {
+  if (under_asan()) return;
+  no_core_dumps();
+  AgentProcess agent;
+  agent.write_config("pipeline.toml", R"(
+[input.deep]
+plugin = "crashy"
+interval = "50ms"
+overflow_on_collect = 2
+)");
+  agent.start();
+  int code = agent.wait_exit();
+  std::string err = agent.err();
+  INFO(err);
+  CHECK(code == 128 + SIGSEGV);
+  auto lines = fatal_lines(err);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("plugin 'crashy' (component 'deep', ") != std::string::npos);
+  CHECK(lines[0].find("during collect") != std::string::npos);
+}
+
+TEST_CASE("SIGABRT to an agent whose loop hangs in a plugin (the watchdog's kill) names that plugin") {
+  if (under_asan()) return;
+  no_core_dumps();
+  AgentProcess agent;
+  agent.write_config("pipeline.toml", R"(
+[input.feed]
+plugin = "fake_input"
+interval = "50ms"
+
+[output.stuck]
+plugin = "crashy_output"
+inputs = ["feed"]
+hang_on_consume = 2
+)");
+  agent.start();
+  REQUIRE(agent.wait_for_log("crashy: hanging in consume"));
+  agent.signal(SIGABRT);  // what systemd sends when WatchdogSec passes without a ping
+  int code = agent.wait_exit();
+  std::string err = agent.err();
+  INFO(err);
+  CHECK(code == 128 + SIGABRT);
+  auto lines = fatal_lines(err);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("vitals: fatal signal SIGABRT in plugin 'crashy_output' (component 'stuck', ", 0) == 0);
+  CHECK(lines[0].find("during consume") != std::string::npos);
+}
+
 TEST_CASE("a fatal signal outside any plugin call says it was the agent itself") {
   if (under_asan()) return;
   no_core_dumps();
