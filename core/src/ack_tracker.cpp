@@ -3,12 +3,14 @@
 
 namespace vitals::core {
 
-AckNode *AckTracker::create(AckNode *parent, vitals_ack_fn fn, void *user, uint64_t *owner_pending) {
+AckNode *AckTracker::create(AckNode *parent, vitals_ack_fn fn, void *user, uint64_t *owner_pending,
+                            const PluginIdentity *owner) {
   auto *node = new AckNode;
   node->parent = parent;
   node->fn = fn;
   node->user = user;
   node->owner_pending = fn ? owner_pending : nullptr;
+  node->owner = owner;
   if (node->owner_pending) ++*node->owner_pending;
   if (parent) hold(parent);
   ++live_;
@@ -28,9 +30,14 @@ void AckTracker::resolve(AckNode *node, int status, const char *error) {
   vitals_ack_fn fn = node->fn;
   void *user = node->user;
   uint64_t *owner_pending = node->owner_pending;
+  const PluginIdentity *owner = node->owner;
   delete node;
   --live_;
-  if (fn) fn(user, final_status, final_status == VITALS_OK ? nullptr : final_error.c_str());
+  const char *error_text = final_status == VITALS_OK ? nullptr : final_error.c_str();
+  if (fn && owner)
+    call_plugin(*owner, "ack callback", fn, user, final_status, error_text);
+  else if (fn)
+    fn(user, final_status, error_text);
   if (owner_pending) --*owner_pending;
   if (parent) resolve(parent, final_status, final_error.c_str());
 }

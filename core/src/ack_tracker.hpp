@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "plugin_call.hpp"
 #include "vitals/plugin.h"
 
 namespace vitals::core {
@@ -22,13 +23,15 @@ struct AckNode {
   // Counts the callbacks pending against their owner: a component whose code
   // a callback runs must outlive it.
   uint64_t *owner_pending = nullptr;
+  const PluginIdentity *owner = nullptr;  // whose code fn is (PluginCall)
 };
 
 class AckTracker {
  public:
   ~AckTracker() = default;
   // A node with the creator's hold; a child also holds its parent.
-  AckNode *create(AckNode *parent, vitals_ack_fn fn, void *user, uint64_t *owner_pending = nullptr);
+  AckNode *create(AckNode *parent, vitals_ack_fn fn, void *user, uint64_t *owner_pending = nullptr,
+                  const PluginIdentity *owner = nullptr);
   void hold(AckNode *node) { ++node->pending; }
   // Releases one hold with an outcome; the first failure wins.
   void resolve(AckNode *node, int status, const char *error);

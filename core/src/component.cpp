@@ -22,6 +22,7 @@ Component::Component(Pipeline &pipeline, const ComponentConfig &config, std::sha
       config_(config),
       metrics_(metrics),
       plugin_(std::move(plugin)),
+      identity_{config_.id.c_str(), config_.plugin.c_str(), plugin_->path.c_str()},
       ctx_{&pipeline, this} {
   metrics_owner_ = config_.id + "#" + std::to_string(serial);
   if (!config_.match.empty()) {
@@ -54,7 +55,7 @@ Component::~Component() {
     queue.close();
     worker.join();
   }
-  if (instance_) plugin().destroy(instance_);
+  if (instance_) call_plugin(identity_, "destroy", plugin().destroy, instance_);
   // Metric handles are valid for the instance's whole life, destroy included.
   metrics_.remove_owner(metrics_owner_);
 }
@@ -63,7 +64,8 @@ bool Component::create(const vitals_host_t &host_template, std::string &error) {
   host_table_ = host_template;
   host_table_.ctx = reinterpret_cast<vitals_host_ctx_t *>(&ctx_);
   char err[1024] = "";
-  instance_ = plugin().create(&host_table_, config_.plugin_json.c_str(), err, sizeof err);
+  instance_ =
+      call_plugin(identity_, "create", plugin().create, &host_table_, config_.plugin_json.c_str(), err, sizeof err);
   if (!instance_) {
     error = err[0] ? err : "create() failed without a message";
     return false;
@@ -73,7 +75,7 @@ bool Component::create(const vitals_host_t &host_template, std::string &error) {
 
 std::string Component::last_error() const {
   if (instance_ && plugin().last_error) {
-    const char *e = plugin().last_error(instance_);
+    const char *e = call_plugin(identity_, "last_error", plugin().last_error, instance_);
     if (e && *e) return e;
   }
   return "failed without a message";

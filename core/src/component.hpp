@@ -18,6 +18,7 @@
 #include "ack_tracker.hpp"
 #include "config.hpp"
 #include "edge_queue.hpp"
+#include "plugin_call.hpp"
 #include "plugin_loader.hpp"
 #include "self_metrics.hpp"
 #include "uv_timer.hpp"
@@ -64,6 +65,9 @@ class Component {
   const ComponentConfig &config() const { return config_; }
   const vitals_plugin_t &plugin() const { return plugin_->descriptor; }
   const LoadedPlugin &loaded_plugin() const { return *plugin_; }
+  // Who a call into this instance's plugin is (PluginCall): the component id,
+  // plugin name and file, owned here.
+  const PluginIdentity &identity() const { return identity_; }
   void *instance() const { return instance_; }
   bool is_consumer() const {
     return kind() == VITALS_KIND_PROCESSOR || kind() == VITALS_KIND_STORAGE || kind() == VITALS_KIND_OUTPUT;
@@ -135,6 +139,7 @@ class Component {
   MetricsRegistry &metrics_;
   std::string metrics_owner_;
   std::shared_ptr<LoadedPlugin> plugin_;
+  PluginIdentity identity_;
   HostContext ctx_;
   vitals_host_t host_table_{};
   void *instance_ = nullptr;

@@ -34,6 +34,7 @@ bool on_loop(vitals_host_ctx_t *ctx, const char *what) {
 std::vector<vitals_tunable_t> list_tunables(const Component &c) {
   const ProvidedServices &s = c.loaded_plugin().services;
   if (!s.has_tunables || !c.instance()) return {};
+  PluginCall call(c.identity(), "tunables list");
   std::vector<vitals_tunable_t> out(s.tunables.list(c.instance(), nullptr, 0));
   out.resize(s.tunables.list(c.instance(), out.data(), static_cast<uint32_t>(out.size())));
   return out;
@@ -71,11 +72,13 @@ void control_metrics(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit, void *u
       const std::string *id;
       std::string prefix;
       std::string name;
-    } fwd{visit, user, &c->id(), "vitals_" + c->config().plugin + "_", {}};
-    c->plugin().stats(
-        c->instance(),
+      const PluginCall *caller;  // the visitor is the caller's code, not the visited plugin's
+    } fwd{visit, user, &c->id(), "vitals_" + c->config().plugin + "_", {}, PluginCall::current()};
+    call_plugin(
+        c->identity(), "stats", c->plugin().stats, c->instance(),
         [](void *u, const char *name, const vitals_label_t *labels, uint32_t n, double value) {
           auto *f = static_cast<Forward *>(u);
+          PluginCall::Resume caller(f->caller);
           std::string_view raw(name ? name : "");
           f->name = raw.rfind("vitals_", 0) == 0 ? std::string(raw) : f->prefix + std::string(raw);
           std::vector<vitals_label_t> all(labels, labels + n);
@@ -120,7 +123,8 @@ int control_set_tunable(vitals_host_ctx_t *ctx, const char *component_id, const 
     break;
   }
   if (!known) return VITALS_INVALID;
-  if (target->loaded_plugin().services.tunables.set(target->instance(), name, value) != VITALS_OK) {
+  if (call_plugin(target->identity(), "tunables set", target->loaded_plugin().services.tunables.set, target->instance(),
+                  name, value) != VITALS_OK) {
     log_warn(hc.component->id(), "setting " + target->id() + "." + name + " failed: " + target->last_error());
     return VITALS_ERROR;
   }

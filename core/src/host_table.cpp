@@ -48,7 +48,9 @@ uint64_t host_timer_start(vitals_host_ctx_t *ctx, uint64_t first_ms, uint64_t re
   auto &c = ctx_of(ctx);
   static uint64_t next_id = 0;
   uint64_t id = ++next_id;
-  auto timer = std::make_unique<UvTimer>(c.pipeline->loop(), [fn, user] { fn(user); });
+  auto timer = std::make_unique<UvTimer>(c.pipeline->loop(), [fn, user, who = &c.component->identity()] {
+    call_plugin(*who, "timer callback", fn, user);
+  });
   timer->start(first_ms, repeat_ms);
   c.component->plugin_timers[id] = std::move(timer);
   return id;

@@ -37,7 +37,10 @@ int http_route(vitals_host_ctx_t *ctx, const char *method, const char *path, uin
   route.access = (flags & VITALS_HTTP_ADMIN)    ? RouteAccess::admin
                  : (flags & VITALS_HTTP_PUBLIC) ? RouteAccess::open
                                                 : RouteAccess::normal;
-  route.handler = [handler, user, &hc](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
+  // What a fatal signal in the handler names: "HTTP handler GET /metrics".
+  std::string call = "HTTP handler " + route.method + " " + route.path;
+  route.handler = [handler, user, &hc, call = std::move(call)](const HttpRequest &req,
+                                                               std::shared_ptr<HttpResponse> res) {
     std::vector<std::string> names;
     std::vector<vitals_label_t> headers;
     names.reserve(req.headers.size());
@@ -62,7 +65,8 @@ int http_route(vitals_host_ctx_t *ctx, const char *method, const char *path, uin
       owned->handshake = http::check_websocket_handshake(req);
     else
       owned->handshake = {426, {}, "this route speaks WebSocket: send a handshake (Upgrade: websocket)"};
-    handler(user, &c, reinterpret_cast<vitals_http_response_t *>(owned));
+    call_plugin(hc.component->identity(), call.c_str(), handler, user, &c,
+                reinterpret_cast<vitals_http_response_t *>(owned));
   };
   std::string error;
   RouteId id = server->add_route(std::move(route), error);
@@ -105,7 +109,15 @@ void http_stream_end(vitals_http_response_t *r) {
 }
 
 void http_on_close(vitals_http_response_t *r, vitals_http_close_fn fn, void *user) {
-  if (r && fn) from_c(r)->response->on_close([fn, user] { fn(user); });
+  if (!r || !fn) return;
+  PluginResponse *p = from_c(r);
+  const PluginIdentity *who = p->host ? &p->host->component->identity() : nullptr;
+  p->response->on_close([fn, user, who] {
+    if (who)
+      call_plugin(*who, "HTTP close callback", fn, user);
+    else
+      fn(user);
+  });
 }
 
 size_t http_stream_buffered(vitals_http_response_t *r) { return r ? from_c(r)->response->buffered_bytes() : 0; }

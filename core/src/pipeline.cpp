@@ -81,7 +81,7 @@ void Pipeline::wire(const Graph &graph) {
 
 bool Pipeline::start_component(Component &c, bool schedule) {
   bool ok = true;
-  if (c.plugin().start && c.plugin().start(c.instance()) != VITALS_OK) {
+  if (c.plugin().start && call_plugin(c.identity(), "start", c.plugin().start, c.instance()) != VITALS_OK) {
     note_error(c, "start failed: " + c.last_error());
     ok = false;
   }
@@ -138,7 +138,8 @@ bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool sche
         other->queue.close();
         other->worker.join();
       }
-      if (other->started && other->plugin().stop) other->plugin().stop(other->instance());
+      if (other->started && other->plugin().stop)
+        call_plugin(other->identity(), "stop", other->plugin().stop, other->instance());
       other->started = false;
       remove_component_routes(http_, *other);
     }
@@ -263,11 +264,11 @@ void Pipeline::quiesce(Component &c) {
     AckNode *prev_node = consuming_node_;
     consuming_ = &c;
     consuming_node_ = nullptr;
-    if (c.plugin().flush && c.plugin().flush(c.instance()) != VITALS_OK)
+    if (c.plugin().flush && call_plugin(c.identity(), "flush", c.plugin().flush, c.instance()) != VITALS_OK)
       note_error(c, "flush failed: " + c.last_error());
     consuming_ = prev;
     consuming_node_ = prev_node;
-    if (c.started && c.plugin().stop) c.plugin().stop(c.instance());
+    if (c.started && c.plugin().stop) call_plugin(c.identity(), "stop", c.plugin().stop, c.instance());
     c.started = false;
     process_inbox();  // completions the last consumes and the flush posted
   } else {
@@ -349,7 +350,8 @@ void Pipeline::start_successors() {
 void Pipeline::stop_producer(Component &c) {
   if (!c.started) return;
   c.started = false;
-  if (c.plugin().stop && c.plugin().stop(c.instance()) != VITALS_OK) note_error(c, "stop failed: " + c.last_error());
+  if (c.plugin().stop && call_plugin(c.identity(), "stop", c.plugin().stop, c.instance()) != VITALS_OK)
+    note_error(c, "stop failed: " + c.last_error());
 }
 
 bool Pipeline::drained() const {

@@ -10,6 +10,7 @@
 
 #include "config.hpp"
 #include "log.hpp"
+#include "plugin_call.hpp"
 
 namespace vitals::core {
 
@@ -84,8 +85,12 @@ std::shared_ptr<LoadedPlugin> load_plugin_file(const fs::path &path, std::string
     error = "refusing " + path.string() + ": " + why;
     return nullptr;
   }
+  // Loading runs the plugin's code too: its static initialisers, then its
+  // vitals_plugin(). No instance, no name yet: the file names it.
+  const PluginIdentity loading{nullptr, nullptr, path.c_str()};
   auto lib = std::make_shared<boost::dll::shared_library>();
   try {
+    PluginCall call(loading, "load (static initialisers)");
     lib->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception &e) {
     error = "refusing " + path.string() + ": cannot load: " + e.what();
@@ -96,7 +101,7 @@ std::shared_ptr<LoadedPlugin> load_plugin_file(const fs::path &path, std::string
     return nullptr;
   }
   auto entry = lib->get<const vitals_plugin_t *()>(VITALS_PLUGIN_SYMBOL);
-  const vitals_plugin_t *d = entry();
+  const vitals_plugin_t *d = call_plugin(loading, VITALS_PLUGIN_SYMBOL "()", entry);
   if (!d) {
     error = "refusing " + path.string() + ": " VITALS_PLUGIN_SYMBOL "() returned NULL";
     return nullptr;

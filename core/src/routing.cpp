@@ -3,6 +3,7 @@
 // routed on the loop thread, so all graph state is single-threaded.
 #include <algorithm>
 
+#include "fatal_signal.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "scheduler.hpp"
@@ -98,7 +99,8 @@ int Pipeline::emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, vo
   if (stopping_ && inputs_stopped_ && from.kind() == VITALS_KIND_INPUT && !park_when_blocked) return VITALS_STOPPED;
   bool must_wait = !from.parked.empty() || blocked(from, *batch);
   if (must_wait && !park_when_blocked) return VITALS_AGAIN;
-  AckNode *node = (fn || parent) ? acks_.create(parent, fn, user, &from.pending_ack_callbacks) : nullptr;
+  AckNode *node =
+      (fn || parent) ? acks_.create(parent, fn, user, &from.pending_ack_callbacks, &from.identity()) : nullptr;
   send_out(from, std::move(batch), node, must_wait);
   return VITALS_OK;
 }
@@ -199,7 +201,8 @@ void Pipeline::consume_on_loop(Component &c, QueueItem item) {
   consuming_ = &c;
   consuming_node_ = node;
   int64_t t0 = monotonic_ns();
-  int status = c.plugin().consume(c.instance(), view.get(), reinterpret_cast<vitals_ack_t *>(item.delivery_id));
+  int status = call_plugin(c.identity(), "consume", c.plugin().consume, c.instance(), view.get(),
+                           reinterpret_cast<vitals_ack_t *>(item.delivery_id));
   c.m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
   consuming_ = prev_consuming;
   consuming_node_ = prev_node;
@@ -269,6 +272,7 @@ void Pipeline::retry_parked() {
 }
 
 void Pipeline::worker_main(Component *c) {
+  ensure_signal_stack();
   while (auto item = c->queue.pop_wait()) {
     if (any_parked_) post({InboxItem::Kind::space_freed});
     c->m.samples_in->add(static_cast<double>(item->batch->samples()));
@@ -288,7 +292,8 @@ void Pipeline::worker_main(Component *c) {
       BatchCView view(*consumed, with_events);
       int64_t t0 = monotonic_ns();
       thread_consuming = {c, item->delivery_id};
-      status = c->plugin().consume(c->instance(), view.get(), reinterpret_cast<vitals_ack_t *>(item->delivery_id));
+      status = call_plugin(c->identity(), "consume", c->plugin().consume, c->instance(), view.get(),
+                           reinterpret_cast<vitals_ack_t *>(item->delivery_id));
       thread_consuming = {};
       c->m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
     }
@@ -301,7 +306,8 @@ void Pipeline::worker_main(Component *c) {
     }
     // End of a burst: let the plugin commit everything it holds in one go
     // (group commit), on this same thread.
-    if (c->queue.depth_batches() == 0 && c->plugin().flush && c->plugin().flush(c->instance()) != VITALS_OK) {
+    if (c->queue.depth_batches() == 0 && c->plugin().flush &&
+        call_plugin(c->identity(), "flush", c->plugin().flush, c->instance()) != VITALS_OK) {
       InboxItem failed{InboxItem::Kind::flush_failed};
       failed.from_serial = c->serial;
       failed.error = c->last_error();
@@ -344,8 +350,13 @@ void Pipeline::process_inbox() {
         break;
       case InboxItem::Kind::emit: {
         if (item.batch->empty()) {
-          item.fn(item.user, VITALS_OK, nullptr);
-          if (Component *c = find_instance(item.from_serial)) c->offloop_pending -= 1;
+          // The instance lives while this is pending (offloop_pending).
+          if (Component *c = find_instance(item.from_serial)) {
+            call_plugin(c->identity(), "ack callback", item.fn, item.user, VITALS_OK, nullptr);
+            c->offloop_pending -= 1;
+          } else {
+            item.fn(item.user, VITALS_OK, nullptr);
+          }
           break;
         }
         // Never null: an instance with emits in the inbox is not destroyed.

@@ -2,6 +2,7 @@
 // pool (or the loop for cheap inputs), never two collects of one instance at
 // once, and a skipped tick counted when the previous one is still running or
 // its output is still waiting for room downstream.
+#include "fatal_signal.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "scheduler.hpp"
@@ -42,7 +43,7 @@ void Pipeline::dispatch_collect(Component &c, int64_t tick_ns) {
   if (c.collects_on_loop()) {
     int64_t t0 = monotonic_ns();
     collecting_ = &c;
-    int status = c.plugin().collect(c.instance(), tick_ns);
+    int status = call_plugin(c.identity(), "collect", c.plugin().collect, c.instance(), tick_ns);
     collecting_ = nullptr;
     after_collect(c, status, status == VITALS_OK ? std::string() : c.last_error(), t0);
     return;
@@ -56,7 +57,9 @@ void Pipeline::dispatch_collect(Component &c, int64_t tick_ns) {
       loop_, &c.work_req,
       [](uv_work_t *req) {
         auto *comp = static_cast<Component *>(req->data);
-        comp->work_status = comp->plugin().collect(comp->instance(), comp->work_tick_ns);
+        ensure_signal_stack();  // a pool thread, once
+        comp->work_status =
+            call_plugin(comp->identity(), "collect", comp->plugin().collect, comp->instance(), comp->work_tick_ns);
         comp->work_error = comp->work_status == VITALS_OK ? std::string() : comp->last_error();
       },
       [](uv_work_t *req, int) {

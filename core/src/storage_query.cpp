@@ -1,6 +1,7 @@
 // Queries to storage plugins run on the libuv thread pool: a long-range query
 // must never stall the loop (and with it ingest and live streams). The
 // storage answers through the host's half of vitals.storage.
+#include "fatal_signal.hpp"
 #include "http/response.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
@@ -60,8 +61,9 @@ void Pipeline::query_storage(const std::string &storage_id, std::string request_
       [](uv_work_t *req) {
         auto *w = static_cast<QueryWork *>(req->data);
         const vitals_storage_service_t &storage = w->storage->loaded_plugin().services.storage;
-        w->status =
-            storage.query(w->storage->instance(), w->request.c_str(), reinterpret_cast<vitals_reply_t *>(w->reply));
+        ensure_signal_stack();  // a pool thread, once
+        w->status = call_plugin(w->storage->identity(), "storage query", storage.query, w->storage->instance(),
+                                w->request.c_str(), reinterpret_cast<vitals_reply_t *>(w->reply));
         if (w->status != VITALS_OK) w->error = w->storage->last_error();
       },
       [](uv_work_t *req, int) {

@@ -17,6 +17,7 @@ namespace vitals::core {
 
 struct PluginWebSocket {
   ComponentWebSockets *owner = nullptr;
+  const PluginIdentity *who = nullptr;  // the component whose handlers these are
   vitals_ws_handlers_t handlers{};
   void *user = nullptr;
   http::WsLimits limits;
@@ -36,9 +37,12 @@ struct PluginWebSocket {
     ws = nullptr;
     auto on_close = handlers.on_close;
     void *u = user;
+    const PluginIdentity *plugin = who;
     std::string text(reason);
     if (owner) owner->remove(this);  // may free this: touch nothing after
-    if (on_close) on_close(u, reinterpret_cast<vitals_ws_t *>(this), code, text.c_str());
+    if (on_close)
+      call_plugin(*plugin, "WebSocket on_close", on_close, u, reinterpret_cast<vitals_ws_t *>(this), code,
+                  text.c_str());
   }
 
   // The socket is ours after the 101: start the protocol, or close at once
@@ -48,7 +52,8 @@ struct PluginWebSocket {
     if (open) {
       h.on_message = [self](http::WsOpcode opcode, std::string_view data) {
         if (self->open && self->handlers.on_message)
-          self->handlers.on_message(self->user, self->handle(), opcode, data.data(), data.size());
+          call_plugin(*self->who, "WebSocket on_message", self->handlers.on_message, self->user, self->handle(),
+                      static_cast<int>(opcode), data.data(), data.size());
       };
       h.on_close = [self](uint16_t code, std::string_view reason) { self->ended(code, reason); };
     }
@@ -116,6 +121,7 @@ int ws_accept(vitals_http_response_t *r, const vitals_ws_handlers_t *handlers, v
   auto pw = std::make_shared<PluginWebSocket>();
   pw->handlers = *handlers;
   pw->user = user;
+  pw->who = &owned->host->component->identity();
   if (handlers->max_message) pw->limits.max_message = handlers->max_message;
   auto handover = std::make_shared<Handover>();
   handover->ws = pw;

@@ -3,11 +3,14 @@
 #include <cstdio>
 
 #include "../agent.hpp"
+#include "../fatal_signal.hpp"
 #include "../paths.hpp"
 #include "commands.hpp"
 
 int main(int argc, char **argv) {
   using namespace vitals::core;
+  // First: a plugin that faults, even while it loads, is named on stderr.
+  install_fatal_signal_handler();
   CLI::App app{"Vitals: a plugin-based telemetry agent", "vitals"};
   app.set_version_flag("--version", std::string("vitals ") + VITALS_VERSION + " (plugin ABI " +
                                         std::to_string(VITALS_ABI_MAJOR) + "." + std::to_string(VITALS_ABI_MINOR) +

@@ -1,0 +1,120 @@
+// Test-only plugins that crash or hang on demand, for the crash-containment
+// tests (docs/architecture.md, section 5). One source, two plugins:
+//   crashy         an input: segfaults in its crash_on_collect-th collect,
+//                  overflows its stack in its overflow_on_collect-th, or
+//                  sleeps forever in its hang_on_collect-th (1 = the first;
+//                  0 = never); otherwise emits one sample crashy{input="<id>"}.
+//   crashy_output  an output (consume on the loop): segfaults in its
+//                  crash_on_consume-th consume, or hangs in its
+//                  hang_on_consume-th.
+// The segfault is a real invalid write through a volatile null pointer, not
+// raise(), so the signal arrives as a fault does.
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "vitals/plugin.hpp"
+
+namespace {
+
+[[noreturn]] void segfault() {
+  volatile int *volatile nowhere = nullptr;
+  *nowhere = 42;
+  // Never reached: the write faults.
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
+[[noreturn]] void hang() {
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
+volatile bool keep_recursing = true;
+
+// Recurses until the stack runs out (a fault on the guard page below it):
+// each frame holds a buffer the compiler cannot drop, and is no tail call.
+int recurse(volatile char *previous, int depth) {
+  volatile char frame[1024];
+  frame[0] = static_cast<char>(depth);
+  frame[sizeof frame - 1] = previous ? previous[0] : 0;
+  int deeper = keep_recursing ? recurse(frame, depth + 1) : 0;
+  return deeper + frame[1];
+}
+
+// Counts calls and misbehaves on the configured one.
+void misbehave(const vitals::Host &host, const char *what, int64_t call, int64_t crash_on, int64_t hang_on) {
+  if (crash_on && call == crash_on) segfault();
+  if (hang_on && call == hang_on) {
+    host.info(std::string("crashy: hanging in ") + what);  // what a test waits for
+    hang();
+  }
+}
+
+#ifndef CRASHY_OUTPUT
+
+class Crashy final : public vitals::Input {
+ public:
+  static constexpr vitals_config_field_t config_fields[] = {
+      vitals::config_field("crash_on_collect", VITALS_CONFIG_INT, 0, "0",
+                           "segfault in this collect (1 = the first); 0: never", "0"),
+      vitals::config_field("hang_on_collect", VITALS_CONFIG_INT, 0, "0",
+                           "sleep forever in this collect (1 = the first); 0: never", "0"),
+      vitals::config_field("overflow_on_collect", VITALS_CONFIG_INT, 0, "0",
+                           "overflow the stack in this collect (1 = the first); 0: never", "0"),
+  };
+
+  Crashy(vitals::Host host, const vitals::Config &config)
+      : Input(host),
+        crash_on_(config.integer("crash_on_collect")),
+        hang_on_(config.integer("hang_on_collect")),
+        overflow_on_(config.integer("overflow_on_collect")) {
+    series_ = host.intern("crashy", {{"input", host.instance_id()}});
+  }
+
+  void collect(int64_t now_ns) override {
+    misbehave(host(), "collect", ++collects_, crash_on_, hang_on_);
+    if (overflow_on_ && collects_ == overflow_on_) recurse(nullptr, 0);
+    batch_.clear();
+    batch_.add(series_, now_ns, static_cast<double>(collects_));
+    host().emit(batch_);
+  }
+
+ private:
+  int64_t crash_on_, hang_on_, overflow_on_;
+  int64_t collects_ = 0;
+  vitals::SeriesId series_;
+  vitals::Batch batch_;
+};
+
+}  // namespace
+
+VITALS_PLUGIN(Crashy, "crashy", "1.0.0", "Test-only input that segfaults or hangs on demand")
+
+#else
+
+class CrashyOutput final : public vitals::Output {
+ public:
+  static constexpr vitals_config_field_t config_fields[] = {
+      vitals::config_field("crash_on_consume", VITALS_CONFIG_INT, 0, "0",
+                           "segfault in this consume (1 = the first); 0: never", "0"),
+      vitals::config_field("hang_on_consume", VITALS_CONFIG_INT, 0, "0",
+                           "sleep forever in this consume (1 = the first); 0: never", "0"),
+  };
+
+  CrashyOutput(vitals::Host host, const vitals::Config &config)
+      : Output(host), crash_on_(config.integer("crash_on_consume")), hang_on_(config.integer("hang_on_consume")) {}
+
+  vitals::Status consume(const vitals::BatchView &, vitals_ack_t *) override {
+    misbehave(host(), "consume", ++consumes_, crash_on_, hang_on_);
+    return vitals::Status::ok;
+  }
+
+ private:
+  int64_t crash_on_, hang_on_;
+  int64_t consumes_ = 0;
+};
+
+}  // namespace
+
+VITALS_PLUGIN(CrashyOutput, "crashy_output", "1.0.0", "Test-only output that segfaults or hangs on demand")
+
+#endif
