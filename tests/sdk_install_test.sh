@@ -38,22 +38,18 @@ meson install -C "$BUILD" --destdir "$root" --quiet
 pc_file=$(find "$root" -name vitals-sdk.pc -print -quit)
 [[ -n $pc_file ]] || fail "meson install did not install vitals-sdk.pc"
 
-# The .pc file names the final prefix, not the staging root. A copy with only
-# its prefix moved into the root makes pkg-config (and so the template's
-# meson) find the staged headers. PKG_CONFIG_SYSROOT_DIR would also move the
-# paths of cJSON, libuv and toml++, and --define-prefix miscomputes a
-# multiarch libdir (lib/x86_64-linux-gnu/pkgconfig), so neither fits here.
-prefix=$(pkg-config --variable=prefix "$pc_file")
-mkdir -p "$TMP/pkgconfig"
-sed "s|^prefix=.*|prefix=$root$prefix|" "$pc_file" >"$TMP/pkgconfig/vitals-sdk.pc"
-export PKG_CONFIG_PATH="$TMP/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+# The .pc file is relocatable (its prefix is relative to its own directory),
+# so PKG_CONFIG_PATH alone finds the staged headers, as it would for an SDK
+# unpacked anywhere.
+export PKG_CONFIG_PATH="$(dirname "$pc_file")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+grep -q '^prefix=${pcfiledir}' "$pc_file" || fail "vitals-sdk.pc is not relocatable: $(grep '^prefix=' "$pc_file")"
 
 step "checking the installed SDK"
 includedir=$(pkg-config --variable=includedir vitals-sdk)
 plugindir=$(pkg-config --variable=plugindir vitals-sdk)
 [[ $includedir == "$root"/* ]] || fail "includedir $includedir is outside the staged root"
 [[ $plugindir == "$root"/* ]] || fail "plugindir $plugindir is outside the staged root"
-for header in plugin.h plugin.hpp testing.hpp config_schema.hpp selector.hpp series_name.hpp time_parse.hpp units.hpp; do
+for header in plugin.h plugin.hpp testing.hpp config_schema.hpp selector.hpp series_name.hpp settings.hpp time_parse.hpp units.hpp; do
   [[ -f $includedir/vitals/$header ]] || fail "vitals/$header not installed in $includedir"
 done
 header_major=$(sed -n 's/^#define VITALS_ABI_MAJOR \([0-9]*\).*/\1/p' "$includedir/vitals/plugin.h")
