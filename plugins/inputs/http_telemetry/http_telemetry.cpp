@@ -23,19 +23,7 @@ namespace {
 enum class AckMode { committed, accepted };
 enum class Format { json, line_protocol };
 
-constexpr int64_t kMaxSamplesLimit = 10'000'000;
-// Ceilings of the per-series limits: past them a series is no longer a
-// telemetry series but a document.
-constexpr int64_t kMaxLabelsLimit = 1000;
-constexpr int64_t kMaxLengthLimit = 65536;
-
-size_t bounded(const vitals::Config &config, const char *key, int64_t low, int64_t high) {
-  int64_t v = config.integer(key);
-  if (v < low || v > high)
-    throw std::invalid_argument(std::string(key) + ": must be between " + std::to_string(low) + " and " +
-                                std::to_string(high) + " (got " + std::to_string(v) + ")");
-  return static_cast<size_t>(v);
-}
+constexpr const char *kAckModes[] = {"committed", "accepted", nullptr};
 
 // The InfluxDB write API whose shape /write follows, as /ping reports it.
 constexpr const char *kInfluxApiVersion = "1.8";
@@ -92,19 +80,22 @@ class HttpTelemetry final : public vitals::PushInput {
           "(Telegraf's influxdb and influxdb_v2 outputs); needs write_path"),
       vitals::config_field(
           "ack", VITALS_CONFIG_STRING, 0, "\"committed\"",
-          "\"committed\": answer 204 once every storage committed the data; \"accepted\": once it is queued"),
+          "\"committed\": answer 204 once every storage committed the data; \"accepted\": once it is queued", nullptr,
+          nullptr, kAckModes),
       vitals::config_field("max_samples", VITALS_CONFIG_INT, 0, "100000",
-                           "most samples one request may carry (more: 413)"),
+                           "most samples one request may carry (more: 413)", "1", "10000000"),
       vitals::config_field("sanitize_names", VITALS_CONFIG_BOOL, 0, "true",
                            "replace characters names may not hold with '_' (false: refuse the request)"),
       vitals::config_field("labels", VITALS_CONFIG_ANY, 0, nullptr,
                            "labels added to every sample that does not set them, as a table"),
+      // Ceilings of the per-series limits: past them a series is no longer a
+      // telemetry series but a document.
       vitals::config_field("max_labels", VITALS_CONFIG_INT, 0, "64",
-                           "most labels one series may carry, configured labels included (more: 400)"),
+                           "most labels one series may carry, configured labels included (more: 400)", "1", "1000"),
       vitals::config_field("max_name_length", VITALS_CONFIG_INT, 0, "256",
-                           "longest series name or label key, in bytes (longer: 400)"),
+                           "longest series name or label key, in bytes (longer: 400)", "1", "65536"),
       vitals::config_field("max_label_value_length", VITALS_CONFIG_INT, 0, "4096",
-                           "longest label value, in bytes (longer: 400)"),
+                           "longest label value, in bytes (longer: 400)", "1", "65536"),
   };
   static constexpr const char *sample_config = vitals_sample_toml;
 
@@ -112,8 +103,8 @@ class HttpTelemetry final : public vitals::PushInput {
       : PushInput(host),
         path_(check_path("path", config.string("path"))),
         write_path_(check_path("write_path", config.string("write_path"))),
-        influx_routes_(config.boolean("influx_routes", true)),
-        sanitize_names_(config.boolean("sanitize_names", true)),
+        influx_routes_(config.boolean("influx_routes")),
+        sanitize_names_(config.boolean("sanitize_names")),
         resolver_({[h = host.raw()](const char *name, const vitals_label_t *labels, uint32_t n) {
                      return h->intern(h->ctx, name, labels, n);
                    },
@@ -123,22 +114,12 @@ class HttpTelemetry final : public vitals::PushInput {
     if (path_.empty() && write_path_.empty())
       throw std::invalid_argument("path, write_path: both are \"\", so there is nothing to serve");
     if (path_ == write_path_) throw std::invalid_argument("write_path: must differ from path (\"" + path_ + "\")");
-    std::string ack = config.string("ack");
-    if (ack == "committed") {
-      ack_ = AckMode::committed;
-    } else if (ack == "accepted") {
-      ack_ = AckMode::accepted;
-    } else {
-      throw std::invalid_argument("ack: must be \"committed\" or \"accepted\" (got \"" + ack + "\")");
-    }
-    int64_t max_samples = config.integer("max_samples");
-    if (max_samples < 1 || max_samples > kMaxSamplesLimit)
-      throw std::invalid_argument("max_samples: must be between 1 and " + std::to_string(kMaxSamplesLimit) + " (got " +
-                                  std::to_string(max_samples) + ")");
-    max_samples_ = static_cast<size_t>(max_samples);
-    limits_.max_labels = bounded(config, "max_labels", 1, kMaxLabelsLimit);
-    limits_.max_name_length = bounded(config, "max_name_length", 1, kMaxLengthLimit);
-    limits_.max_label_value_length = bounded(config, "max_label_value_length", 1, kMaxLengthLimit);
+    // Bounds and choices are the schema's: the host checked them.
+    ack_ = config.string("ack") == "accepted" ? AckMode::accepted : AckMode::committed;
+    max_samples_ = static_cast<size_t>(config.integer("max_samples"));
+    limits_.max_labels = static_cast<size_t>(config.integer("max_labels"));
+    limits_.max_name_length = static_cast<size_t>(config.integer("max_name_length"));
+    limits_.max_label_value_length = static_cast<size_t>(config.integer("max_label_value_length"));
     if (resolver_.extra_label_count() > limits_.max_labels)
       throw std::invalid_argument("labels: " + std::to_string(resolver_.extra_label_count()) +
                                   " configured labels, more than " + "max_labels (" +

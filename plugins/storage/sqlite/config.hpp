@@ -8,34 +8,44 @@
 
 namespace vitals::sqlite {
 
+// The allowed values of the string keys; the host refuses others.
+inline constexpr const char *kSynchronous[] = {"normal", "full", nullptr};
+inline constexpr const char *kJournalModes[] = {"wal", "delete", "truncate", "persist", nullptr};
+inline constexpr const char *kTempStores[] = {"memory", "file", "default", nullptr};
+
+// Bounds and choices live in these rows: `vitals check` enforces them with
+// file:line; parse_settings() checks only what spans keys.
 inline constexpr vitals_config_field_t config_fields[] = {
     vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"metrics.db\"",
                          "database file; relative paths are under the data directory"),
-    vitals::config_field("retention", VITALS_CONFIG_DURATION, 0, "\"30d\"", "how long raw samples are kept"),
+    vitals::config_field("retention", VITALS_CONFIG_DURATION, 0, "\"30d\"", "how long raw samples are kept", "\"1ns\""),
     vitals::config_field("rollup_retention", VITALS_CONFIG_DURATION, 0, "\"365d\"",
                          "how long 1-minute rollups (and events) are kept; hourly rollups are kept 5 times longer"),
     vitals::config_field("max_batch_samples", VITALS_CONFIG_INT, 0, "50000",
-                         "commit once an open transaction holds this many samples"),
+                         "commit once an open transaction holds this many samples", "1", "10000000"),
     vitals::config_field("flush_interval", VITALS_CONFIG_DURATION, 0, "\"1s\"",
                          "commit once an open transaction is this old"),
     vitals::config_field(
         "synchronous", VITALS_CONFIG_STRING, 0, "\"full\"",
         "\"full\" (every commit is on disk before its batches are acknowledged: survives a power cut) or "
-        "\"normal\" (WAL: survives a crash of the agent, not a power cut; never corrupts)"),
+        "\"normal\" (WAL: survives a crash of the agent, not a power cut; never corrupts)",
+        nullptr, nullptr, kSynchronous),
     vitals::config_field("journal_mode", VITALS_CONFIG_STRING, 0, "\"wal\"",
-                         "\"wal\", \"delete\", \"truncate\" or \"persist\""),
+                         "\"wal\", \"delete\", \"truncate\" or \"persist\"", nullptr, nullptr, kJournalModes),
     vitals::config_field("cache_size", VITALS_CONFIG_SIZE, 0, "\"16MiB\"", "page cache of each of the two connections"),
     vitals::config_field(
         "mmap_size", VITALS_CONFIG_SIZE, 0, "0",
         "bytes of the file read through mmap; 0 (default) reads with pread, keeping the agent's resident memory small"),
     vitals::config_field(
         "wal_autocheckpoint", VITALS_CONFIG_INT, 0, "10000",
-        "WAL pages (4 KiB each) from which a background checkpoint folds the WAL into the file; 0 means 1000"),
-    vitals::config_field("temp_store", VITALS_CONFIG_STRING, 0, "\"memory\"", "\"memory\", \"file\" or \"default\""),
+        "WAL pages (4 KiB each) from which a background checkpoint folds the WAL into the file; 0 means 1000", "0",
+        "1000000"),
+    vitals::config_field("temp_store", VITALS_CONFIG_STRING, 0, "\"memory\"", "\"memory\", \"file\" or \"default\"",
+                         nullptr, nullptr, kTempStores),
     vitals::config_field("busy_timeout", VITALS_CONFIG_DURATION, 0, "\"5s\"",
-                         "how long to wait for a lock held by another process"),
+                         "how long to wait for a lock held by another process", nullptr, "\"24d\""),
     vitals::config_field("query_cache_entries", VITALS_CONFIG_INT, 0, "256",
-                         "query results of closed time ranges kept; 0 disables"),
+                         "query results of closed time ranges kept; 0 disables", "0", "1000000"),
     vitals::config_field(
         "read_only", VITALS_CONFIG_BOOL, 0, "false",
         "only answer queries (e.g. vitals query --db); the file is never written and batches are refused"),
@@ -66,8 +76,8 @@ struct Settings {
 // How many times longer the 1h tier lives than the 1m tier.
 inline constexpr int64_t hourly_retention_factor = 5;
 
-// Checks the values (the host already checked types); throws
-// std::invalid_argument naming the key.
+// The values (the host already checked types, bounds and choices) and what
+// spans keys; throws std::invalid_argument naming the key.
 Settings parse_settings(const Config &config, const std::string &data_dir);
 
 }  // namespace vitals::sqlite
