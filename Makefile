@@ -27,8 +27,10 @@ deps:
 $(BUILD)/build.ninja:
 	$(MESON_SETUP) -Doptimization=2 -Ddebug=false $(BUILD)
 
+# pkgconfig.relocatable is a default of meson.build too; set here as well so
+# build trees configured before it get it (the SDK install test needs it).
 build: deps $(BUILD)/build.ninja
-	meson configure $(BUILD) -Dwerror=$(WERROR) >/dev/null
+	meson configure $(BUILD) -Dwerror=$(WERROR) -Dpkgconfig.relocatable=true >/dev/null
 	ninja -C $(BUILD)
 
 run: build
@@ -47,7 +49,7 @@ $(ASAN_BUILD)/build.ninja:
 	  -Dc_args=-g1 -Dcpp_args='-g1 -Wno-maybe-uninitialized' $(ASAN_BUILD)
 
 test-sanitize: deps $(ASAN_BUILD)/build.ninja
-	meson configure $(ASAN_BUILD) -Dwerror=$(WERROR) >/dev/null
+	meson configure $(ASAN_BUILD) -Dwerror=$(WERROR) -Dpkgconfig.relocatable=true >/dev/null
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
