@@ -410,7 +410,7 @@ class Config {
   std::unique_ptr<cJSON, decltype(&cJSON_Delete)> root_;
 };
 
-// A request to one of the plugin's HTTP routes (ABI 1.1). Borrowed: valid
+// A request to one of the plugin's HTTP routes (vitals.http). Borrowed: valid
 // during the handler call only; copy what an asynchronous answer needs.
 class HttpRequest {
  public:
@@ -468,7 +468,7 @@ class HttpRequest {
   const vitals_http_request_t &r_;
 };
 
-// One WebSocket frame, encoded once (ABI 1.2): send the same bytes to every
+// One WebSocket frame, encoded once (vitals.ws): send the same bytes to every
 // connection that should get them. Cheap to copy; thread-safe to create.
 class WsFrame {
  public:
