@@ -24,10 +24,13 @@ static int set_tunable(void *instance, const char *name, double value) {
   return VITALS_OK;
 }
 
+/* Memory past struct_size is not NULL here, as it need not be in an older
+ * plugin's table: the host must not copy it. */
 static const vitals_tunables_service_t tunables = {.struct_size = offsetof(vitals_tunables_service_t, reserved),
                                                    .version = 1,
                                                    .list = list_tunables,
-                                                   .set = set_tunable};
+                                                   .set = set_tunable,
+                                                   .reserved = {(void *)&tunables}};
 static const vitals_service_ref_t required[] = {{.name = VITALS_SERVICE_HTTP, .version = 1}};
 static const vitals_service_ref_t provided[] = {{.name = VITALS_SERVICE_TUNABLES, .version = 1, .table = &tunables}};
 

@@ -49,6 +49,20 @@ std::string plugin_file(const std::string &name) {
   return (fs::path(VITALS_BUILD_PLUGIN_DIR) / "testing" / "crashy" / ("vitals-" + name + ".so")).string();
 }
 
+// The one fatal line of `err` names the signal, the plugin, its component,
+// its file and the call it was in.
+void check_plugin_line(const std::string &err, const std::string &signal, const std::string &plugin,
+                       const std::string &component, const std::string &call) {
+  auto lines = fatal_lines(err);
+  REQUIRE(lines.size() == 1);
+  const std::string &line = lines[0];
+  CHECK(line.rfind("vitals: fatal signal " + signal, 0) == 0);
+  CHECK(line.find("plugin '" + plugin + "'") != std::string::npos);
+  CHECK(line.find("component '" + component + "'") != std::string::npos);
+  CHECK(line.find(plugin_file(plugin)) != std::string::npos);
+  CHECK(line.find("during " + call) != std::string::npos);
+}
+
 bool under_asan() {
 #ifdef VITALS_TEST_UNDER_ASAN
   MESSAGE("built with AddressSanitizer: the fatal-signal line is not installed; skipped");
@@ -75,14 +89,7 @@ crash_on_collect = 3
   std::string err = agent.err();
   INFO(err);
   CHECK(code == 128 + SIGSEGV);
-  auto lines = fatal_lines(err);
-  REQUIRE(lines.size() == 1);
-  const std::string &line = lines[0];
-  CHECK(line.rfind("vitals: fatal signal SIGSEGV", 0) == 0);
-  CHECK(line.find("plugin 'crashy'") != std::string::npos);
-  CHECK(line.find("component 'boom'") != std::string::npos);
-  CHECK(line.find(plugin_file("crashy")) != std::string::npos);
-  CHECK(line.find("during collect") != std::string::npos);
+  check_plugin_line(err, "SIGSEGV", "crashy", "boom", "collect");
 }
 
 TEST_CASE("a segfault in an output's consume names the output and consume") {
@@ -104,14 +111,7 @@ crash_on_consume = 2
   std::string err = agent.err();
   INFO(err);
   CHECK(code == 128 + SIGSEGV);
-  auto lines = fatal_lines(err);
-  REQUIRE(lines.size() == 1);
-  const std::string &line = lines[0];
-  CHECK(line.rfind("vitals: fatal signal SIGSEGV", 0) == 0);
-  CHECK(line.find("plugin 'crashy_output'") != std::string::npos);
-  CHECK(line.find("component 'sink'") != std::string::npos);
-  CHECK(line.find(plugin_file("crashy_output")) != std::string::npos);
-  CHECK(line.find("during consume") != std::string::npos);
+  check_plugin_line(err, "SIGSEGV", "crashy_output", "sink", "consume");
 }
 
 TEST_CASE("a stack overflow in a collect on the thread pool is reported from the thread's alternate stack") {

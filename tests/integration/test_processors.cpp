@@ -11,6 +11,7 @@
 
 #include "agent_process.hpp"
 #include "http_client.hpp"
+#include "query_points.hpp"
 
 using namespace vitals::test;
 
@@ -35,40 +36,6 @@ Captured read_capture(const fs::path &file) {
     int64_t ts = 0;
     double value = 0;
     if (in >> series >> ts >> value) out.samples[series].emplace_back(ts, value);
-  }
-  return out;
-}
-
-struct Point {
-  int64_t ts;
-  double value;
-  bool operator==(const Point &) const = default;
-};
-
-// series text -> points, from a /api/query reply.
-std::map<std::string, std::vector<Point>> parse_points(const std::string &body) {
-  std::map<std::string, std::vector<Point>> out;
-  size_t pos = 0;
-  while ((pos = body.find("{\"series\":\"", pos)) != std::string::npos) {
-    pos += 11;
-    std::string series;
-    while (pos < body.size() && body[pos] != '"') {
-      if (body[pos] == '\\') ++pos;
-      series += body[pos++];
-    }
-    size_t pts = body.find("\"points\":[", pos);
-    if (pts == std::string::npos) break;
-    const char *p = body.c_str() + pts + 10;
-    auto &list = out[series];
-    while (*p == '[') {
-      char *end = nullptr;
-      int64_t ts = std::strtoll(p + 1, &end, 10);
-      double value = std::strtod(end + 1, &end);
-      list.push_back({ts, value});
-      p = end + 1;
-      if (*p == ',') ++p;
-    }
-    pos = static_cast<size_t>(p - body.c_str());
   }
   return out;
 }
