@@ -31,12 +31,18 @@ bool on_loop(vitals_host_ctx_t *ctx, const char *what) {
   return false;
 }
 
-std::vector<vitals_tunable_t> list_tunables(const Component &c) {
+// The component's vitals.tunables list(): fills up to cap, answers how many
+// there are (0 without the service).
+uint32_t fill_tunables(const Component &c, vitals_tunable_t *out, uint32_t cap) {
   const ProvidedServices &s = c.loaded_plugin().services;
-  if (!s.has_tunables || !c.instance()) return {};
+  if (!s.has_tunables || !c.instance()) return 0;
   PluginCall call(c.identity(), "tunables list");
-  std::vector<vitals_tunable_t> out(s.tunables.list(c.instance(), nullptr, 0));
-  out.resize(s.tunables.list(c.instance(), out.data(), static_cast<uint32_t>(out.size())));
+  return s.tunables.list(c.instance(), out, cap);
+}
+
+std::vector<vitals_tunable_t> list_tunables(const Component &c) {
+  std::vector<vitals_tunable_t> out(fill_tunables(c, nullptr, 0));
+  out.resize(fill_tunables(c, out.data(), static_cast<uint32_t>(out.size())));
   return out;
 }
 
@@ -46,7 +52,7 @@ void control_components(vitals_host_ctx_t *ctx, vitals_component_visit_fn visit,
     vitals_component_info_t info{};
     info.id = c->id().c_str();
     info.kind = static_cast<uint32_t>(c->kind());
-    info.n_tunables = static_cast<uint32_t>(list_tunables(*c).size());
+    info.n_tunables = fill_tunables(*c, nullptr, 0);
     info.plugin = c->config().plugin.c_str();
     info.version = c->plugin().version;
     visit(user, &info);
@@ -95,10 +101,7 @@ void control_metrics(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit, void *u
 uint32_t control_tunables(vitals_host_ctx_t *ctx, const char *component_id, vitals_tunable_t *out, uint32_t cap) {
   if (!on_loop(ctx, "tunables")) return 0;
   Component *c = component_id ? ctx_of(ctx).pipeline->find(component_id) : nullptr;
-  if (!c) return 0;
-  std::vector<vitals_tunable_t> all = list_tunables(*c);
-  for (uint32_t i = 0; i < cap && i < all.size(); ++i) out[i] = all[i];
-  return static_cast<uint32_t>(all.size());
+  return c ? fill_tunables(*c, out, cap) : 0;
 }
 
 std::string number_text(double v) {
