@@ -512,13 +512,14 @@ class WebSocket {
 class HttpResponse {
  public:
   HttpResponse(const Host &host, vitals_http_response_t *r)
-      : http_(&host.http()),
-        ws_(host.service<vitals_ws_service_t>(VITALS_SERVICE_WS, VITALS_SERVICE_WS_VERSION)),
-        r_(r) {}
-  // From the service table alone (it lives as long as the agent): for an
-  // answer given after the instance that took the request is gone. Such a
-  // handle cannot accept a WebSocket.
-  HttpResponse(const vitals_http_service_t *http, vitals_http_response_t *r) : http_(http), r_(r) {}
+      : HttpResponse(&host.http(), host.service<vitals_ws_service_t>(VITALS_SERVICE_WS, VITALS_SERVICE_WS_VERSION), r) {
+  }
+  // From the service tables alone (they live as long as the agent): for an
+  // answer given after the instance that took the request is gone. Without
+  // `ws` the handle cannot accept a WebSocket.
+  HttpResponse(const vitals_http_service_t *http, vitals_http_response_t *r) : HttpResponse(http, nullptr, r) {}
+  HttpResponse(const vitals_http_service_t *http, const vitals_ws_service_t *ws, vitals_http_response_t *r)
+      : http_(http), ws_(ws), r_(r) {}
   void header(const std::string &name, const std::string &value) const {
     http_->header(r_, name.c_str(), value.c_str());
   }
@@ -657,17 +658,20 @@ class PluginBase {
     int rc = http->route(
         host_.raw()->ctx, method.c_str(), path.c_str(), flags,
         [](void *user, const vitals_http_request_t *req, vitals_http_response_t *resp) {
-          auto *self = static_cast<std::pair<Host, HttpHandler *> *>(user);
-          HttpResponse response(self->first, resp);
+          auto *self = static_cast<RouteState *>(user);
+          HttpResponse response(self->http, self->ws, resp);
           try {
-            (*self->second)(HttpRequest(*req), response);
+            (*self->handler)(HttpRequest(*req), response);
           } catch (const std::exception &e) {
             response.error(500, e.what());
           } catch (...) {
             response.error(500, "internal error");
           }
         },
-        routes_.emplace_back(std::make_unique<std::pair<Host, HttpHandler *>>(host_, owned.get())).get());
+        routes_
+            .emplace_back(std::make_unique<RouteState>(RouteState{
+                http, host_.service<vitals_ws_service_t>(VITALS_SERVICE_WS, VITALS_SERVICE_WS_VERSION), owned.get()}))
+            .get());
     if (rc != VITALS_OK) {
       routes_.pop_back();
       if (rc == VITALS_ERROR) throw HttpUnavailable("the agent's HTTP server is disabled ([agent.http] enabled)");
@@ -680,7 +684,13 @@ class PluginBase {
   Host host_;
   std::map<uint64_t, std::unique_ptr<std::function<void()>>> timers_;
   std::vector<std::unique_ptr<HttpHandler>> handlers_;
-  std::vector<std::unique_ptr<std::pair<Host, HttpHandler *>>> routes_;
+  // What a route's handler needs, looked up once at registration, not per request.
+  struct RouteState {
+    const vitals_http_service_t *http;
+    const vitals_ws_service_t *ws;
+    HttpHandler *handler;
+  };
+  std::vector<std::unique_ptr<RouteState>> routes_;
 };
 
 // Polled on an interval: collect() emits what it measured at now_ns.
