@@ -1,6 +1,6 @@
 // Core HTTP routes. The history routes translate query parameters into the
-// storage query contract (see the sqlite plugin README) and pass the
-// storage's JSON answer through unchanged.
+// storage contract (docs/storage-contract.md, sdk/include/vitals/storage.hpp)
+// and pass the storage's JSON answer through unchanged.
 #include "api_routes.hpp"
 
 #include <cjson/cJSON.h>
@@ -11,8 +11,7 @@
 #include "http/server.hpp"
 #include "pipeline.hpp"
 #include "scheduler.hpp"
-#include "vitals/selector.hpp"
-#include "vitals/time_parse.hpp"
+#include "vitals/storage.hpp"
 
 namespace vitals::core {
 
@@ -33,24 +32,40 @@ void send_error(HttpResponse &res, int status, const std::string &message) {
   res.send(status, "application/json", print(body));
 }
 
-// Adds "match" to the request, refusing a malformed selector with 400.
-bool add_match(const HttpRequest &req, cJSON *request, HttpResponse &res) {
-  std::string match(req.param("match").value_or(""));
-  Selector sel;
-  std::string error;
-  if (!Selector::parse(match, sel, error)) {
-    send_error(res, 400, "match: " + error);
-    return false;
+// Reads a storage request from the route's op and its query parameters
+// (match, and for op query from, to, points, method, tier) with the SDK's
+// reader, the one every storage uses, so a bad parameter gets the same 400
+// here as from the storage. Times resolve against the agent's clock.
+std::optional<storage::Request> read_request(std::string_view op, const HttpRequest &req, HttpResponse &res) {
+  json::Value request = json::Value::object();
+  request.set("op", json::Value::string(std::string(op)));
+  for (const char *key : {"match", "from", "to", "points", "method", "tier"}) {
+    auto value = req.param(key);
+    if (!value) continue;
+    std::string text(*value);
+    bool integer = !text.empty() && text.size() < 20 &&
+                   text.find_first_not_of("0123456789", text[0] == '-' ? 1 : 0) == std::string::npos &&
+                   text != "-";
+    // points is a number on the wire; times stay strings (epoch digits by magnitude, as documented).
+    request.set(key, std::string_view(key) == "points" && integer ? json::Value::number_literal(text)
+                                                                   : json::Value::string(std::move(text)));
   }
-  cJSON_AddStringToObject(request, "match", match.c_str());
-  return true;
+  try {
+    return storage::parse_request(request, wall_clock_ns());
+  } catch (const storage::BadRequest &e) {
+    send_error(res, 400, e.what());
+    return std::nullopt;
+  }
 }
 
-void forward(Pipeline &pipeline, const HttpRequest &req, const Json &request, std::shared_ptr<HttpResponse> res) {
+void forward(Pipeline &pipeline, const HttpRequest &req, std::string_view op, std::shared_ptr<HttpResponse> res) {
+  auto request = read_request(op, req, *res);
+  if (!request) return;
   std::string storage(req.param("storage").value_or(""));
-  pipeline.query_storage(storage, print(request), [res](int status, const std::string &type, std::string body) {
-    res->send(status, type.empty() ? "application/json" : type, std::move(body));
-  });
+  pipeline.query_storage(storage, storage::to_json(*request),
+                         [res](int status, const std::string &type, std::string body) {
+                           res->send(status, type.empty() ? "application/json" : type, std::move(body));
+                         });
 }
 
 void add(HttpServer &server, const char *method, const char *path, RouteAccess access, HttpHandler handler) {
@@ -97,41 +112,10 @@ void register_core_routes(HttpServer &server, Pipeline &pipeline) {
         cJSON_AddNumberToObject(body.get(), "series", static_cast<double>(pipeline.series().size()));
         res->send(200, "application/json", print(body));
       });
-  add(server, "GET", "/api/series", RouteAccess::normal,
-      [&pipeline](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
-        Json request(cJSON_CreateObject(), cJSON_Delete);
-        cJSON_AddStringToObject(request.get(), "op", "series");
-        if (add_match(req, request.get(), *res)) forward(pipeline, req, request, res);
-      });
-  add(server, "GET", "/api/latest", RouteAccess::normal,
-      [&pipeline](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
-        Json request(cJSON_CreateObject(), cJSON_Delete);
-        cJSON_AddStringToObject(request.get(), "op", "latest");
-        if (add_match(req, request.get(), *res)) forward(pipeline, req, request, res);
-      });
-  add(server, "GET", "/api/query", RouteAccess::normal,
-      [&pipeline](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
-        Json request(cJSON_CreateObject(), cJSON_Delete);
-        cJSON_AddStringToObject(request.get(), "op", "query");
-        if (!add_match(req, request.get(), *res)) return;
-        int64_t now = wall_clock_ns();
-        std::string error;
-        auto from = parse_time(req.param("from").value_or("-1h"), now, error);
-        auto to = from ? parse_time(req.param("to").value_or("now"), now, error) : std::nullopt;
-        if (!from || !to) return send_error(*res, 400, error);
-        if (*from > *to) return send_error(*res, 400, "from is after to");
-        // Exact int64 nanoseconds: cJSON numbers are doubles, so write them raw.
-        cJSON_AddItemToObject(request.get(), "from", cJSON_CreateRaw(std::to_string(*from).c_str()));
-        cJSON_AddItemToObject(request.get(), "to", cJSON_CreateRaw(std::to_string(*to).c_str()));
-        std::string points(req.param("points").value_or("1000"));
-        char *end = nullptr;
-        long n = std::strtol(points.c_str(), &end, 10);
-        if (points.empty() || *end || n < 1 || n > 1'000'000)
-          return send_error(*res, 400, "points must be an integer from 1 to 1000000");
-        cJSON_AddNumberToObject(request.get(), "points", static_cast<double>(n));
-        cJSON_AddStringToObject(request.get(), "method", std::string(req.param("method").value_or("lttb")).c_str());
-        forward(pipeline, req, request, res);
-      });
+  for (const char *op : {"series", "latest", "query"}) {
+    add(server, "GET", (std::string("/api/") + op).c_str(), RouteAccess::normal,
+        [&pipeline, op](const HttpRequest &req, std::shared_ptr<HttpResponse> res) { forward(pipeline, req, op, res); });
+  }
 }
 
 }  // namespace vitals::core

@@ -14,6 +14,7 @@
 #include "../pipeline.hpp"
 #include "../scheduler.hpp"
 #include "commands.hpp"
+#include "vitals/storage.hpp"
 #include "vitals/time_parse.hpp"
 
 namespace vitals::core {
@@ -234,16 +235,20 @@ int cmd_query(const AgentOptions &options, const QueryOptions &q) {
   }
   Answer answer;
   if (!q.db.empty()) {
-    Json request(cJSON_CreateObject(), cJSON_Delete);
-    cJSON_AddStringToObject(request.get(), "op", q.latest ? "latest" : "query");
-    cJSON_AddStringToObject(request.get(), "match", q.selector.c_str());
-    cJSON_AddItemToObject(request.get(), "from", cJSON_CreateRaw(std::to_string(*from).c_str()));
-    cJSON_AddItemToObject(request.get(), "to", cJSON_CreateRaw(std::to_string(*to).c_str()));
-    cJSON_AddNumberToObject(request.get(), "points", q.points);
-    cJSON_AddStringToObject(request.get(), "method", q.method.c_str());
-    char *text = cJSON_PrintUnformatted(request.get());
-    answer = query_file(options, q.db, text, error);
-    cJSON_free(text);
+    // The same request the agent's /api/query builds, through the SDK's reader.
+    json::Value request = json::Value::object();
+    request.set("op", json::Value::string(q.latest ? "latest" : "query"));
+    request.set("match", json::Value::string(q.selector));
+    request.set("from", json::Value::number_literal(std::to_string(*from)));
+    request.set("to", json::Value::number_literal(std::to_string(*to)));
+    request.set("points", json::Value::number_literal(std::to_string(q.points)));
+    request.set("method", json::Value::string(q.method));
+    try {
+      answer = query_file(options, q.db, storage::to_json(storage::parse_request(request, now)), error);
+    } catch (const storage::BadRequest &e) {
+      std::fprintf(stderr, "vitals: %s\n", e.what());
+      return 2;
+    }
   } else {
     std::string target = q.latest ? "/api/latest?match=" + url_encode(q.selector)
                                   : "/api/query?match=" + url_encode(q.selector) + "&from=" + std::to_string(*from) +
@@ -263,14 +268,9 @@ int cmd_backup(const AgentOptions &options, const std::string &db_arg, const std
   Diagnostics diags;
   Config config = load_config_dir(options.config_dir, diags);
   fs::path db = db_arg.empty() ? configured_db(options, config) : fs::path(db_arg);
-  Json request(cJSON_CreateObject(), cJSON_Delete);
-  cJSON_AddStringToObject(request.get(), "op", "backup");
-  cJSON_AddStringToObject(request.get(), "to", fs::absolute(to).string().c_str());
-  char *text = cJSON_PrintUnformatted(request.get());
   std::string error;
   std::fprintf(stderr, "backing up %s to %s ...\n", db.c_str(), fs::absolute(to).c_str());
-  Answer answer = query_file(options, db, text, error);
-  cJSON_free(text);
+  Answer answer = query_file(options, db, storage::to_json(storage::BackupQuery{fs::absolute(to).string()}), error);
   if (answer.status != 200) {
     std::fprintf(stderr, "vitals: backup failed: %s\n", answer.status ? answer.body.c_str() : error.c_str());
     return 1;

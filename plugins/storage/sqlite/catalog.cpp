@@ -6,7 +6,7 @@
 #include <iterator>
 #include <stdexcept>
 
-#include "request.hpp"
+#include "vitals/json_reader.hpp"
 #include "vitals/json_writer.hpp"
 
 namespace vitals::sqlite {
@@ -28,12 +28,19 @@ std::string labels_json(const std::vector<Label> &labels) {
 }
 
 std::vector<Label> parse_labels_json(std::string_view text) {
-  // Labels are stored as a JSON object of strings; the request reader reads
-  // exactly that shape (scalars only), in key order.
-  std::string error;
-  auto obj = Request::parse(text, error);
-  if (!obj) throw std::invalid_argument("bad labels " + std::string(text) + ": " + error);
-  return obj->string_fields();
+  // Labels are stored as a JSON object of strings (labels_json).
+  std::vector<Label> out;
+  try {
+    json::Value obj = json::Value::parse(text);
+    if (!obj.is_object()) throw std::invalid_argument("not an object");
+    for (const auto &[key, v] : obj.fields()) {
+      if (!v.is_string()) throw std::invalid_argument("\"" + key + "\" is not a string");
+      out.push_back({key, v.text()});
+    }
+  } catch (const std::invalid_argument &e) {
+    throw std::invalid_argument("bad labels " + std::string(text) + ": " + e.what());
+  }
+  return out;
 }
 
 SeriesPtr make_series_info(int64_t id, std::string text, std::string name, std::vector<Label> labels) {
@@ -44,15 +51,6 @@ SeriesPtr make_series_info(int64_t id, std::string text, std::string name, std::
   s->labels = std::move(labels);
   std::sort(s->labels.begin(), s->labels.end(), [](const Label &a, const Label &b) { return a.key < b.key; });
   return s;
-}
-
-void append_series_fields(std::string &out, const SeriesInfo &s) {
-  out += "\"series\":";
-  json::append_string(out, s.text);
-  out += ",\"name\":";
-  json::append_string(out, s.name);
-  out += ",\"labels\":";
-  out += labels_json(s.labels);
 }
 
 void Catalog::add(std::vector<SeriesPtr> series) {

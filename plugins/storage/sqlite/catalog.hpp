@@ -34,9 +34,6 @@ using SeriesPtr = std::shared_ptr<const SeriesInfo>;
 
 // Builds a SeriesInfo, its labels sorted.
 SeriesPtr make_series_info(int64_t id, std::string text, std::string name, std::vector<Label> labels);
-// Appends "series":..,"name":..,"labels":{..}: written for each reply, not
-// kept, since long label values would cost their size again per series.
-void append_series_fields(std::string &out, const SeriesInfo &s);
 // {"key":"value",...}
 std::string labels_json(const std::vector<Label> &labels);
 // Reads labels_json() output back; throws std::invalid_argument.

@@ -19,19 +19,14 @@
 #include "retention.hpp"
 #include "sample_toml.h"
 #include "schema.hpp"
-#include "vitals/json_writer.hpp"
 #include "vitals/plugin.hpp"
+#include "vitals/storage.hpp"
 #include "writer.hpp"
 #include "writer_lock.hpp"
 
 namespace vitals::sqlite {
 
 namespace {
-
-int64_t wall_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Retention gets this much of the writer thread per turn.
 constexpr std::chrono::milliseconds maintenance_budget{20};
@@ -41,13 +36,6 @@ constexpr size_t query_cache_max_bytes = 32u << 20;
 // series-hours of 1 Hz samples.
 constexpr size_t raw_block_cache_max_bytes = 16u << 20;
 
-std::string error_json(const std::string &message) {
-  std::string out = "{\"error\":";
-  json::append_string(out, message);
-  out += '}';
-  return out;
-}
-
 uint64_t file_size_or_zero(const std::string &path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
@@ -56,14 +44,14 @@ uint64_t file_size_or_zero(const std::string &path) {
 
 }  // namespace
 
-class SqliteStorage final : public Storage {
+class SqliteStorage final : public TypedStorage {
  public:
   static constexpr auto &config_fields = sqlite::config_fields;
   static constexpr const char *sample_config = vitals_sample_toml;
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
 
   SqliteStorage(Host host, const Config &config)
-      : Storage(host),
+      : TypedStorage(host),
         settings_(parse_settings(config, host.data_dir())),
         // Nothing would tell a read-only instance that another process wrote: no cache.
         caches_(settings_.read_only ? 0 : static_cast<size_t>(settings_.query_cache_entries), query_cache_max_bytes,
@@ -137,38 +125,15 @@ class SqliteStorage final : public Storage {
   // and atomics, and answers before returning.
   void query(const std::string &request_json, Reply reply) override {
     counters_.queries.fetch_add(1, std::memory_order_relaxed);
-    if (!open_.load(std::memory_order_acquire)) {
-      reply.send(503, "application/json", error_json(settings_.path + " is not open yet; retry"));
-      return;
-    }
-    QueryReplyText answer;
-    try {
-      std::string error;
-      auto req = Request::parse(request_json, error);
-      if (!req) throw BadRequest(error);
-      std::string op = req->string("op");
-      if (op == "series") {
-        answer = engine_->series(*req);
-      } else if (op == "query") {
-        answer = engine_->query(*req, wall_now_ns());
-      } else if (op == "latest") {
-        answer = engine_->latest(*req);
-      } else if (op == "stats") {
-        answer = {200, stats_json()};
-      } else if (op == "backup") {
-        answer = backup(req->string("to"));
-      } else {
-        throw BadRequest("unknown op \"" + op + "\" (use series, query, latest, stats or backup)");
-      }
-    } catch (const std::invalid_argument &e) {
-      counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
-      answer = {400, error_json(e.what())};
-    } catch (const std::exception &e) {
-      counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
-      answer = {500, error_json(e.what())};
-    }
+    Answer answer = open_.load(std::memory_order_acquire)
+                        ? TypedStorage::answer(request_json, storage::wall_clock_ns())
+                        : Answer::error(503, settings_.path + " is not open yet; retry");
+    if (answer.status >= 400) counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
     reply.send(answer.status, "application/json", answer.text());
   }
+  Answer series(const storage::SeriesQuery &q) override { return engine_->series(q); }
+  Answer range(const storage::RangeQuery &q, int64_t now_ns) override { return engine_->range(q, now_ns); }
+  Answer latest(const storage::LatestQuery &q) override { return engine_->latest(q); }
 
   void stats(const StatsVisitor &visit) override {
     auto v = [&](const char *name, double value) { visit(name, value, {}); };
@@ -258,7 +223,7 @@ class SqliteStorage final : public Storage {
     if (!retention_) return;
     if (writer_->in_transaction() || now < next_maintenance_) return;
     try {
-      int64_t wall = wall_now_ns();
+      int64_t wall = storage::wall_clock_ns();
       Retention::Result r = retention_->run(writer_->series_ids(), wall, maintenance_budget);
       if (r.samples_deleted > 0) {
         counters_.samples_stored.fetch_sub(r.samples_deleted);
@@ -275,62 +240,43 @@ class SqliteStorage final : public Storage {
     }
   }
 
-  std::string stats_json() {
+  Answer stats() override {
     QueryEngine::Figures f = engine_->figures();
-    std::string out = "{\"path\":";
-    json::append_string(out, settings_.path);
-    auto field = [&](const char *name, int64_t value) {
-      out += ",\"";
-      out += name;
-      out += "\":";
-      json::append_int(out, value);
-    };
-    field("schema_version", schema_version);
-    field("file_bytes", static_cast<int64_t>(file_size_or_zero(settings_.path)));
-    field("wal_bytes", static_cast<int64_t>(file_size_or_zero(settings_.path + "-wal")));
-    field("page_size", f.page_size);
-    field("page_count", f.page_count);
-    field("freelist_count", f.freelist_count);
-    field("series", static_cast<int64_t>(counters_.series.load()));
-    field("samples", counters_.samples_stored.load());
-    field("rows_written", static_cast<int64_t>(counters_.samples_written.load()));
-    field("events_written", static_cast<int64_t>(counters_.events_written.load()));
-    field("commits", static_cast<int64_t>(counters_.commits.load()));
-    field("commit_errors", static_cast<int64_t>(counters_.commit_errors.load()));
-    field("batches_failed", static_cast<int64_t>(counters_.batches_failed.load()));
-    out += ",\"last_commit_ms\":";
-    json::append_double(out, static_cast<double>(counters_.last_commit_ns.load()) / 1e6);
-    field("last_commit_samples", counters_.last_commit_samples.load());
-    field("rollup_recomputes", static_cast<int64_t>(counters_.rollup_recomputes.load()));
-    field("wal_checkpoints", static_cast<int64_t>(checkpointer_ ? checkpointer_->checkpoints() : 0));
-    field("wal_checkpoints_by_writer", static_cast<int64_t>(checkpointer_ ? checkpointer_->writer_checkpoints() : 0));
-    field("retention_deleted", static_cast<int64_t>(counters_.retention_deleted.load()));
-    field("query_cache_entries", static_cast<int64_t>(caches_.replies.entries()));
-    field("query_cache_bytes", static_cast<int64_t>(caches_.replies.bytes()));
-    field("raw_block_cache_bytes", static_cast<int64_t>(caches_.blocks.bytes()));
-    field("query_cache_hits", static_cast<int64_t>(caches_.replies.hits()));
-    field("query_cache_misses", static_cast<int64_t>(caches_.replies.misses()));
-    out += '}';
-    return out;
+    storage::StatsReply out(static_cast<int64_t>(counters_.series.load()), counters_.samples_stored.load());
+    auto count = [&](const char *name, uint64_t value) { out.field(name, static_cast<int64_t>(value)); };
+    out.field("path", settings_.path);
+    out.field("schema_version", static_cast<int64_t>(schema_version));
+    count("file_bytes", file_size_or_zero(settings_.path));
+    count("wal_bytes", file_size_or_zero(settings_.path + "-wal"));
+    out.field("page_size", f.page_size).field("page_count", f.page_count).field("freelist_count", f.freelist_count);
+    count("rows_written", counters_.samples_written.load());
+    count("events_written", counters_.events_written.load());
+    count("commits", counters_.commits.load());
+    count("commit_errors", counters_.commit_errors.load());
+    count("batches_failed", counters_.batches_failed.load());
+    out.field("last_commit_ms", static_cast<double>(counters_.last_commit_ns.load()) / 1e6);
+    out.field("last_commit_samples", static_cast<int64_t>(counters_.last_commit_samples.load()));
+    count("rollup_recomputes", counters_.rollup_recomputes.load());
+    count("wal_checkpoints", checkpointer_ ? checkpointer_->checkpoints() : 0);
+    count("wal_checkpoints_by_writer", checkpointer_ ? checkpointer_->writer_checkpoints() : 0);
+    count("retention_deleted", counters_.retention_deleted.load());
+    count("query_cache_entries", caches_.replies.entries());
+    count("query_cache_bytes", caches_.replies.bytes());
+    count("raw_block_cache_bytes", caches_.blocks.bytes());
+    count("query_cache_hits", caches_.replies.hits());
+    count("query_cache_misses", caches_.replies.misses());
+    return out.finish();
   }
 
   // Runs on the calling thread (the core's thread pool) with a connection of
   // its own: queries on other threads and the writer go on meanwhile.
-  QueryReplyText backup(const std::string &to) {
-    if (to.empty() || !std::filesystem::path(to).is_absolute())
-      throw std::invalid_argument("\"to\" must be an absolute path");
-    if (backup_running_.exchange(true)) return {409, error_json("a backup is already running")};
+  Answer backup(const storage::BackupQuery &q) override {
+    if (backup_running_.exchange(true)) return Answer::error(409, "a backup is already running");
     struct Done {
       std::atomic<bool> &flag;
       ~Done() { flag = false; }
     } done{backup_running_};
-    uint64_t bytes = online_backup(settings_, to);
-    std::string body = "{\"path\":";
-    json::append_string(body, to);
-    body += ",\"bytes\":";
-    json::append_int(body, static_cast<int64_t>(bytes));
-    body += '}';
-    return {200, std::move(body)};
+    return storage::backup_answer(q.to, online_backup(settings_, q.to));
   }
 
   Settings settings_;

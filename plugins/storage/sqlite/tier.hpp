@@ -2,8 +2,8 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <string_view>
+
+#include "vitals/storage.hpp"
 
 namespace vitals::sqlite {
 
@@ -16,33 +16,11 @@ inline int64_t bucket_start(int64_t ts, int64_t width) {
   return r < 0 ? ts - r - width : ts - r;
 }
 
-enum class Tier { raw, minute, hour };
-enum class Method { lttb, minmax, avg, raw };
-
-inline const char *tier_name(Tier t) { return t == Tier::raw ? "raw" : t == Tier::minute ? "1m" : "1h"; }
-inline const char *method_name(Method m) {
-  switch (m) {
-    case Method::lttb:
-      return "lttb";
-    case Method::minmax:
-      return "minmax";
-    case Method::avg:
-      return "avg";
-    case Method::raw:
-      return "raw";
-  }
-  return "";
-}
-inline std::optional<Method> method_from_name(std::string_view s) {
-  if (s == "lttb") return Method::lttb;
-  if (s == "minmax") return Method::minmax;
-  if (s == "avg") return Method::avg;
-  if (s == "raw") return Method::raw;
-  return std::nullopt;
-}
-
-// Output buckets per series: minmax spends two points on each.
-inline int64_t bucket_count(Method m, int64_t points) { return m == Method::minmax ? points / 2 : points; }
+using storage::bucket_count;
+using storage::Method;
+using storage::method_name;
+using storage::Tier;
+using storage::tier_name;
 
 // The resolution of `tier`'s rows (rollup bucket width; 0 for raw).
 inline int64_t tier_resolution_ns(Tier t) { return t == Tier::raw ? 0 : t == Tier::minute ? minute_ns : hour_ns; }

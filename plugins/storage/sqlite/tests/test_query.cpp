@@ -226,7 +226,7 @@ TEST_CASE("bad requests get 400 and a reason") {
   auto reason = [&](const std::string &request) { return query(host, storage, request, 400)["error"].str(); };
   CHECK(reason("not json").find("invalid JSON") != std::string::npos);
   CHECK(reason(R"({"op":"drop"})").find("unknown op \"drop\"") != std::string::npos);
-  CHECK(reason(R"({})").find("unknown op") != std::string::npos);
+  CHECK(reason(R"({})").find("\"op\" is required") != std::string::npos);
   CHECK(reason(R"({"op":"query","from":10,"to":9})").find("after") != std::string::npos);
   CHECK(reason(R"({"op":"query","points":0})").find("at least 1") != std::string::npos);
   CHECK(reason(R"({"op":"query","method":"median"})").find("unknown method") != std::string::npos);

@@ -5,11 +5,11 @@
 #include <cmath>
 #include <random>
 
-#include "../downsample.hpp"
+#include "vitals/downsample.hpp"
 
-using vitals::sqlite::Buckets;
-using vitals::sqlite::Point;
-using vitals::sqlite::RollupRow;
+using vitals::storage::Buckets;
+using vitals::storage::Point;
+using vitals::storage::RollupRow;
 
 namespace {
 
@@ -76,7 +76,7 @@ TEST_CASE("lttb picks the same points as the reference implementation on random 
     for (size_t threshold : {3u, 4u, 7u, 100u, 999u}) {
       CAPTURE(n);
       CAPTURE(threshold);
-      auto got = vitals::sqlite::lttb(data, threshold);
+      auto got = vitals::storage::lttb(data, threshold);
       auto want = reference_lttb(data, threshold);
       CHECK(got == want);
       CHECK(got.size() == std::min(n, threshold));
@@ -90,18 +90,18 @@ TEST_CASE("lttb keeps the point making the largest triangle, and the first and l
   std::vector<Point> data{{0, 0}, {1, 5}, {2, 1}, {3, -7}, {4, 0}};
   // One middle bucket {1, 2, 3}; the next bucket's average is (4, 0); the
   // triangle with (0, 0) has area 2|y|, largest for (3, -7).
-  CHECK(vitals::sqlite::lttb(data, 3) == std::vector<Point>{{0, 0}, {3, -7}, {4, 0}});
-  CHECK(vitals::sqlite::lttb(data, 2) == std::vector<Point>{{0, 0}, {4, 0}});
-  CHECK(vitals::sqlite::lttb(data, 1) == std::vector<Point>{{0, 0}});
-  CHECK(vitals::sqlite::lttb(data, 5) == data);
-  CHECK(vitals::sqlite::lttb(data, 50) == data);
-  CHECK(vitals::sqlite::lttb({}, 3).empty());
+  CHECK(vitals::storage::lttb(data, 3) == std::vector<Point>{{0, 0}, {3, -7}, {4, 0}});
+  CHECK(vitals::storage::lttb(data, 2) == std::vector<Point>{{0, 0}, {4, 0}});
+  CHECK(vitals::storage::lttb(data, 1) == std::vector<Point>{{0, 0}});
+  CHECK(vitals::storage::lttb(data, 5) == data);
+  CHECK(vitals::storage::lttb(data, 50) == data);
+  CHECK(vitals::storage::lttb({}, 3).empty());
 }
 
 TEST_CASE("lttb keeps nanosecond timestamps of 2024 exact") {
   std::vector<Point> data;
   for (int64_t i = 0; i < 1000; ++i) data.push_back({1'700'000'000'123'456'789 + i * 1'000'000'007, std::sin(i * 0.1)});
-  auto got = vitals::sqlite::lttb(data, 10);
+  auto got = vitals::storage::lttb(data, 10);
   for (const Point &p : got) CHECK((p.ts - 1'700'000'000'123'456'789) % 1'000'000'007 == 0);
 }
 
@@ -135,27 +135,27 @@ TEST_CASE("buckets cut an inclusive range into equal, round widths") {
 
 TEST_CASE("average gives the mean of each bucket at the bucket start") {
   std::vector<Point> data{{0, 1}, {1, 2}, {2, 3}, {5, 10}, {9, 4}};
-  auto got = vitals::sqlite::average(data, Buckets(0, 9, 2));  // [0,5) [5,9]
+  auto got = vitals::storage::average(data, Buckets(0, 9, 2));  // [0,5) [5,9]
   CHECK(got == std::vector<Point>{{0, 2}, {5, 7}});
   // Empty buckets give no point.
-  CHECK(vitals::sqlite::average(data, Buckets(0, 29, 3)) == std::vector<Point>{{0, 4}});
+  CHECK(vitals::storage::average(data, Buckets(0, 29, 3)) == std::vector<Point>{{0, 4}});
 }
 
 TEST_CASE("minmax gives each bucket's extremes at their own timestamps, in time order") {
   std::vector<Point> data{{0, 1}, {1, 2}, {2, 3}, {5, 10}, {9, 4}, {12, 6}};
-  auto got = vitals::sqlite::minmax(data, Buckets(0, 14, 3));  // [0,5) [5,10) [10,14]
+  auto got = vitals::storage::minmax(data, Buckets(0, 14, 3));  // [0,5) [5,10) [10,14]
   CHECK(got == std::vector<Point>{{0, 1}, {2, 3}, {5, 10}, {9, 4}, {12, 6}});
   // Equal values: the first one, once.
-  CHECK(vitals::sqlite::minmax(std::vector<Point>{{0, 7}, {1, 7}}, Buckets(0, 1, 1)) == std::vector<Point>{{0, 7}});
+  CHECK(vitals::storage::minmax(std::vector<Point>{{0, 7}, {1, 7}}, Buckets(0, 1, 1)) == std::vector<Point>{{0, 7}});
 }
 
 TEST_CASE("rollup rows: average is sum over count, minmax uses the min and max columns") {
   std::vector<RollupRow> rows{{0, 1, 5, 6, 2}, {60, -3, 2, 4, 4}, {120, 0, 9, 9, 3}, {180, 2, 2, 2, 1}};
   // Buckets of 120: [0,120) holds rows 0 and 60; [120,239] rows 120 and 180.
   Buckets b(0, 239, 2);
-  CHECK(vitals::sqlite::average(rows, b) == std::vector<Point>{{0, 10.0 / 6}, {120, 11.0 / 4}});
-  CHECK(vitals::sqlite::minmax(rows, b) == std::vector<Point>{{0, 5}, {60, -3}, {120, 0}, {120, 9}});
-  CHECK(vitals::sqlite::bucket_means(rows) == std::vector<Point>{{0, 3}, {60, 1}, {120, 3}, {180, 2}});
+  CHECK(vitals::storage::average(rows, b) == std::vector<Point>{{0, 10.0 / 6}, {120, 11.0 / 4}});
+  CHECK(vitals::storage::minmax(rows, b) == std::vector<Point>{{0, 5}, {60, -3}, {120, 0}, {120, 9}});
+  CHECK(vitals::storage::bucket_means(rows) == std::vector<Point>{{0, 3}, {60, 1}, {120, 3}, {180, 2}});
   // A row before `from` (the rollup bucket holding from) counts in the first bucket.
-  CHECK(vitals::sqlite::average(rows, Buckets(30, 239, 1)) == std::vector<Point>{{30, 21.0 / 10}});
+  CHECK(vitals::storage::average(rows, Buckets(30, 239, 1)) == std::vector<Point>{{30, 21.0 / 10}});
 }

@@ -1,6 +1,8 @@
-// Server-side downsampling, as pure functions over points already read:
+// Server-side downsampling for the storage contract (vitals/storage.hpp,
+// docs/storage-contract.md), as pure functions over points already read:
 // LTTB (largest triangle three buckets), min/max per bucket, and average per
 // bucket, on raw samples or on rollup rows (min/max/sum/count per bucket).
+// Every storage shares them, so that a method means the same on each.
 #pragma once
 
 #include <cmath>
@@ -9,7 +11,7 @@
 #include <span>
 #include <vector>
 
-namespace vitals::sqlite {
+namespace vitals::storage {
 
 struct Point {
   int64_t ts;
@@ -187,4 +189,4 @@ inline std::vector<Point> bucket_means(std::span<const RollupRow> rows) {
   return out;
 }
 
-}  // namespace vitals::sqlite
+}  // namespace vitals::storage
