@@ -44,11 +44,10 @@ std::optional<storage::Request> read_request(std::string_view op, const HttpRequ
     if (!value) continue;
     std::string text(*value);
     bool integer = !text.empty() && text.size() < 20 &&
-                   text.find_first_not_of("0123456789", text[0] == '-' ? 1 : 0) == std::string::npos &&
-                   text != "-";
+                   text.find_first_not_of("0123456789", text[0] == '-' ? 1 : 0) == std::string::npos && text != "-";
     // points is a number on the wire; times stay strings (epoch digits by magnitude, as documented).
     request.set(key, std::string_view(key) == "points" && integer ? json::Value::number_literal(text)
-                                                                   : json::Value::string(std::move(text)));
+                                                                  : json::Value::string(std::move(text)));
   }
   try {
     return storage::parse_request(request, wall_clock_ns());
@@ -114,7 +113,9 @@ void register_core_routes(HttpServer &server, Pipeline &pipeline) {
       });
   for (const char *op : {"series", "latest", "query"}) {
     add(server, "GET", (std::string("/api/") + op).c_str(), RouteAccess::normal,
-        [&pipeline, op](const HttpRequest &req, std::shared_ptr<HttpResponse> res) { forward(pipeline, req, op, res); });
+        [&pipeline, op](const HttpRequest &req, std::shared_ptr<HttpResponse> res) {
+          forward(pipeline, req, op, res);
+        });
   }
 }
 

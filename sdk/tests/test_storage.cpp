@@ -65,7 +65,6 @@ TEST_CASE("times: a relative time past the int64 nanosecond range is refused, na
   CHECK_THROWS_WITH(time_field(str("2026-02-31T00:00:00Z"), now, "from"), doctest::Contains("2026-02-31"));
 }
 
-
 TEST_CASE("json reader: exact numbers and text, refused when malformed") {
   json::Value r = json::Value::parse(
       R"( {"op":"query","match":"cpu{a=\"\u00e9\\n\"}","from":1700000000123456789,"x":[1,{"y":[]}],"n":null} )");
@@ -175,8 +174,9 @@ TEST_CASE("to_json writes what parse_request reads back, times as exact nanoseco
     std::string wire = to_json(parse_request(text, now));
     CHECK(to_json(parse_request(wire, now + 5 * s)) == wire);  // nothing relative is left
   }
-  CHECK(to_json(parse_request(R"({"op":"query","from":"-2h","to":"now"})", now)) ==
-        R"({"op":"query","match":"","from":1699992800000000000,"to":1700000000000000000,"points":1000,"method":"lttb"})");
+  CHECK(
+      to_json(parse_request(R"({"op":"query","from":"-2h","to":"now"})", now)) ==
+      R"({"op":"query","match":"","from":1699992800000000000,"to":1700000000000000000,"points":1000,"method":"lttb"})");
 }
 
 TEST_CASE("replies: the wire shape, series without points left out") {
@@ -193,10 +193,11 @@ TEST_CASE("replies: the wire shape, series without points left out") {
   reply.encoded() += "[3,0.1],[4,-0],";
   reply.encoded_added(2);
   reply.end_series();
-  CHECK(reply.finish().body ==
-        R"({"from":1,"to":9,"tier":"raw","method":"raw","series":[)"
-        R"({"series":"temp{room=\"attic\",unit=\"°C\"}","name":"temp","labels":{"room":"attic","unit":"°C"},"points":[[1,21.5],[2,null]]},)"
-        R"({"series":"cached","name":"cached","labels":{},"points":[[3,0.1],[4,-0]]}]})");
+  CHECK(
+      reply.finish().body ==
+      R"({"from":1,"to":9,"tier":"raw","method":"raw","series":[)"
+      R"({"series":"temp{room=\"attic\",unit=\"°C\"}","name":"temp","labels":{"room":"attic","unit":"°C"},"points":[[1,21.5],[2,null]]},)"
+      R"({"series":"cached","name":"cached","labels":{},"points":[[3,0.1],[4,-0]]}]})");
 
   RangeReply cleared(q, Tier::minute);
   cleared.begin_series("x", "x", {});
@@ -208,9 +209,8 @@ TEST_CASE("replies: the wire shape, series without points left out") {
   SeriesList list;
   list.add("a", "a", {});
   list.add_latest("b{k=\"v\"}", "b", std::vector<Label>{{"k", "v"}}, -5, 1e300);
-  CHECK(list.finish().body ==
-        R"({"series":[{"series":"a","name":"a","labels":{}},)"
-        R"({"series":"b{k=\"v\"}","name":"b","labels":{"k":"v"},"ts":-5,"value":1e+300}]})");
+  CHECK(list.finish().body == R"({"series":[{"series":"a","name":"a","labels":{}},)"
+                              R"({"series":"b{k=\"v\"}","name":"b","labels":{"k":"v"},"ts":-5,"value":1e+300}]})");
   CHECK(SeriesList().finish().body == R"({"series":[]})");
 
   StatsReply stats(3, 1200);

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <limits>
 
-
 namespace vitals::sqlite {
 
 QueryEngine::QueryEngine(Database &reader, Catalog &catalog, Caches &caches, const Settings &settings,
@@ -71,8 +70,8 @@ void QueryEngine::read_raw(int64_t series, int64_t from, int64_t to, std::vector
   raw_.reset();
 }
 
-void QueryEngine::append_raw_series(const storage::RangeQuery &q, const std::vector<SeriesPtr> &matched,
-                                    int64_t now_ns, bool use_blocks, storage::RangeReply &out) {
+void QueryEngine::append_raw_series(const storage::RangeQuery &q, const std::vector<SeriesPtr> &matched, int64_t now_ns,
+                                    bool use_blocks, storage::RangeReply &out) {
   RawReader::Range range;
   range.from = q.from;
   range.to = q.to;

@@ -240,7 +240,7 @@ class SqliteStorage final : public TypedStorage {
     }
   }
 
-  Answer stats() override {
+  Answer query_stats() override {
     QueryEngine::Figures f = engine_->figures();
     storage::StatsReply out(static_cast<int64_t>(counters_.series.load()), counters_.samples_stored.load());
     auto count = [&](const char *name, uint64_t value) { out.field(name, static_cast<int64_t>(value)); };

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "vitals/storage.hpp"
 
@@ -11,9 +12,12 @@ inline constexpr int64_t minute_ns = 60'000'000'000;
 inline constexpr int64_t hour_ns = 3'600'000'000'000;
 
 // Start of the bucket of width `width` holding ts (floor, also for ts < 0).
+// The earliest bucket, whose start is below int64, starts at the earliest time.
 inline int64_t bucket_start(int64_t ts, int64_t width) {
   int64_t r = ts % width;
-  return r < 0 ? ts - r - width : ts - r;
+  if (r >= 0) return ts - r;
+  int64_t up = ts - r;  // the next multiple of width above ts
+  return up < std::numeric_limits<int64_t>::min() + width ? std::numeric_limits<int64_t>::min() : up - width;
 }
 
 using storage::bucket_count;
@@ -37,7 +41,9 @@ inline Tier choose_tier(Method m, int64_t from, int64_t to, int64_t points, int6
                         int64_t minute_retention_ns) {
   if (m == Method::raw) return Tier::raw;
   uint64_t span = static_cast<uint64_t>(to) - static_cast<uint64_t>(from);
-  uint64_t width = 2 * (span / static_cast<uint64_t>(bucket_count(m, points)));
+  uint64_t bucket = span / static_cast<uint64_t>(bucket_count(m, points));
+  uint64_t width =
+      bucket > std::numeric_limits<uint64_t>::max() / 2 ? std::numeric_limits<uint64_t>::max() : 2 * bucket;
   Tier t = width >= static_cast<uint64_t>(hour_ns)     ? Tier::hour
            : width >= static_cast<uint64_t>(minute_ns) ? Tier::minute
                                                        : Tier::raw;

@@ -168,7 +168,7 @@ inline RangeQuery range_query(const json::Value &request, int64_t now_ns) {
   const json::Value *from = field(request, "from");
   // Default: an hour before `to`, or the earliest time for a `to` within an hour of it.
   constexpr int64_t earliest = std::numeric_limits<int64_t>::min();
-  q.from = from                                ? time_field(*from, now_ns, "from")
+  q.from = from                                 ? time_field(*from, now_ns, "from")
            : q.to < earliest + default_range_ns ? earliest
                                                 : q.to - default_range_ns;
   if (q.from > q.to) throw BadRequest("\"from\" is after \"to\"");
@@ -503,7 +503,7 @@ class TypedStorage : public Storage {
   // now_ns: the time the request's relative times were read against.
   virtual storage::Answer range(const storage::RangeQuery &q, int64_t now_ns) = 0;
   virtual storage::Answer latest(const storage::LatestQuery &q) = 0;
-  virtual storage::Answer stats() = 0;
+  virtual storage::Answer query_stats() = 0;
   // Default: 501, this storage offers no backup.
   virtual storage::Answer backup(const storage::BackupQuery &) {
     return storage::Answer::error(501, "this storage offers no backup");
@@ -520,7 +520,7 @@ class TypedStorage : public Storage {
             if constexpr (std::is_same_v<Q, storage::SeriesQuery>) return series(q);
             if constexpr (std::is_same_v<Q, storage::RangeQuery>) return range(q, now_ns);
             if constexpr (std::is_same_v<Q, storage::LatestQuery>) return latest(q);
-            if constexpr (std::is_same_v<Q, storage::StatsQuery>) return stats();
+            if constexpr (std::is_same_v<Q, storage::StatsQuery>) return query_stats();
             if constexpr (std::is_same_v<Q, storage::BackupQuery>) return backup(q);
           },
           request);

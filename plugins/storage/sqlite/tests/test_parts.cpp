@@ -53,6 +53,22 @@ TEST_CASE("bucket_start floors, also before 1970") {
   CHECK(bucket_start(now, m) == now - 20 * s);  // 1700000000 s is 20 s past a minute
   CHECK(bucket_start(now + 39 * s, m) == now - 20 * s);
   CHECK(bucket_start(now + 40 * s, m) == now + 40 * s);
+  // The bucket holding the earliest time starts below int64: at the earliest
+  // time instead (wrapped to the far future before; found by the storage
+  // conformance suite's huge ranges).
+  constexpr int64_t earliest = std::numeric_limits<int64_t>::min();
+  CHECK(bucket_start(earliest, h) == earliest);
+  CHECK(bucket_start(earliest + 1, m) == earliest);
+  CHECK(bucket_start(earliest + h, h) <= earliest + h);
+}
+
+TEST_CASE("tier: the widest range with one point does not overflow the bucket width") {
+  constexpr int64_t earliest = std::numeric_limits<int64_t>::min(), latest = std::numeric_limits<int64_t>::max();
+  // 2^63 ns in one bucket: twice that wrapped to 0 and chose raw (with raw
+  // data reaching back to `from`, nothing else picks a rollup).
+  CHECK(choose_tier(Method::lttb, -1, latest, 1, now, now + 1, now + 1) == Tier::hour);
+  CHECK(choose_tier(Method::minmax, -1, latest, 2, now, now + 1, now + 1) == Tier::hour);
+  CHECK(choose_tier(Method::lttb, earliest, latest, 1, now, 30 * d, 365 * d) == Tier::hour);
 }
 
 TEST_CASE("query cache: least recently used goes first; writes drop what they touch") {

@@ -1,0 +1,15 @@
+// sqlite keeps the storage contract: the SDK's conformance suite, with both
+// rollup tiers checked exact under late writes.
+#include <doctest/doctest.h>
+
+#include "vitals/testing/storage_conformance.hpp"
+
+TEST_CASE("sqlite passes the storage conformance suite") {
+  vitals::testing::StorageConformance suite;
+  suite.plugin = vitals_plugin();
+  suite.config = [](const std::string &retention) { return "retention = " + retention + "\n"; };
+  suite.tiers = {vitals::storage::Tier::minute, vitals::storage::Tier::hour};
+  auto failures = suite.run();
+  for (const auto &f : failures) FAIL_CHECK(f);
+  CHECK(failures.empty());
+}
