@@ -491,8 +491,9 @@ typedef struct vitals_storage_host_service {
   void *reserved[8];
 } vitals_storage_host_service_t;
 
-/* The storage plugin's half: the queries it answers (docs/architecture.md,
- * "Storage"). Runs on the thread pool, several at once, concurrently with
+/* The storage plugin's half: the queries it answers, as JSON in the wire shape
+ * of docs/storage-contract.md (C++: vitals::TypedStorage in vitals/storage.hpp
+ * reads them). Runs on the thread pool, several at once, concurrently with
  * consume(). */
 typedef struct vitals_storage_service {
   uint32_t struct_size; /* sizeof(vitals_storage_service_t) as the plugin was built */
