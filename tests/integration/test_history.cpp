@@ -77,6 +77,19 @@ TEST_CASE("POST then query returns exactly what was posted") {
   auto series = http_request(port, "GET", "/api/series?match=room_*");
   CHECK(series.body.find("room_hum{site=\\\"lab\\\"}") != std::string::npos);
 
+  // The route takes the contract's tier choice, and refuses a bad field itself with the SDK's reason.
+  auto minute =
+      http_request(port, "GET", query_target("room_temp", base - 1, base + 60'000'000'000, "avg", 2) + "&tier=1m");
+  CHECK(minute.status == 200);
+  CHECK(minute.body.find("\"tier\":\"1m\"") != std::string::npos);
+  auto bad_tier = http_request(port, "GET", "/api/query?match=room_temp&tier=5m");
+  CHECK(bad_tier.status == 400);
+  CHECK(bad_tier.body.find("unknown tier \\\"5m\\\"") != std::string::npos);
+  auto bad_points = http_request(port, "GET", "/api/query?match=room_temp&points=ten");
+  CHECK(bad_points.status == 400);
+  CHECK(bad_points.body.find("must be an integer") != std::string::npos);
+  CHECK(http_request(port, "GET", "/api/latest?match=room{").status == 400);
+
   // Malformed input is refused whole: nothing of it is stored.
   auto bad =
       http_request(port, "POST", "/api/write", "room,site=x temp=1 " + std::to_string(base) + "\nroom temp=oops\n");
