@@ -21,12 +21,14 @@
 // VITALS_PLUGIN takes the schema from `schema` (no config_fields needed).
 // Member types: std::string (string), bool, int64_t (integer), double
 // (number), std::chrono::nanoseconds (duration), vitals::ByteSize (size),
-// std::vector<std::string> (array of strings).
+// std::vector<std::string> (array of strings), vitals::AnyValue (any TOML
+// value, such as a table or an array of tables, which the plugin reads itself).
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -40,6 +42,21 @@ namespace vitals {
 // A size in bytes ("64KiB", "10MB", or a plain integer in the config).
 struct ByteSize {
   uint64_t bytes = 0;
+};
+
+// Any TOML value, as the host passes it (JSON): for structured keys such as
+// a table of labels or an array of rule tables, which the plugin checks
+// itself. get() is nullptr when the key is absent (and has no default).
+class AnyValue {
+ public:
+  AnyValue() = default;
+  explicit AnyValue(const cJSON *value)
+      : json_(value ? cJSON_Duplicate(value, true) : nullptr, [](cJSON *j) { cJSON_Delete(j); }) {}
+  const cJSON *get() const { return json_.get(); }
+  explicit operator bool() const { return json_ != nullptr; }
+
+ private:
+  std::shared_ptr<cJSON> json_;  // shared: settings structs copy cheaply
 };
 
 namespace settings_detail {
@@ -60,6 +77,8 @@ constexpr vitals_config_type_t type_of() {
     return VITALS_CONFIG_SIZE;
   else if constexpr (std::is_same_v<M, std::vector<std::string>>)
     return VITALS_CONFIG_STRING_ARRAY;
+  else if constexpr (std::is_same_v<M, AnyValue>)
+    return VITALS_CONFIG_ANY;
   else
     static_assert(sizeof(M) == 0, "unsupported settings member type (see vitals/settings.hpp)");
 }
@@ -105,6 +124,8 @@ struct Key {
       m = std::chrono::nanoseconds(config.duration_ns(name));
     else if constexpr (std::is_same_v<M, ByteSize>)
       m = ByteSize{config.size_bytes(name)};
+    else if constexpr (std::is_same_v<M, AnyValue>)
+      m = AnyValue(config.get(name));
     else
       m = config.strings(name);
   }
