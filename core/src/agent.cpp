@@ -97,7 +97,7 @@ class Agent {
       return 1;
     }
     agent_config_ = checked.config.agent;
-    series_.set_limit(agent_config_.max_series);
+    series_.set_limit(static_cast<size_t>(agent_config_.max_series));
     pipeline_ = std::make_unique<Pipeline>(&loop_, series_, metrics_, data_dir.string());
     // Before anything is announced (the HTTP port, readiness): a SIGTERM from
     // then on is a drain, not the default death. libuv runs the handlers
@@ -150,15 +150,18 @@ class Agent {
     const HttpConfig &h = agent_config_.http;
     HttpServerConfig cfg;
     cfg.listen = h.listen;
-    cfg.max_connections = h.max_connections;
-    cfg.max_streams = h.max_streams;
-    cfg.max_body_bytes = h.max_body_bytes;
-    cfg.max_output_buffer = h.max_output_buffer;
-    cfg.max_bodies_in_flight = h.max_bodies_in_flight;
-    cfg.idle_timeout_ms = static_cast<uint64_t>(h.idle_timeout_ns / 1'000'000);
-    cfg.min_body_rate = h.min_body_rate;
-    cfg.slow_request_ms = static_cast<uint64_t>(h.slow_request_ns / 1'000'000);
-    cfg.response_timeout_ms = static_cast<uint64_t>(h.response_timeout_ns / 1'000'000);
+    cfg.max_connections = static_cast<uint32_t>(h.max_connections);
+    cfg.max_streams = static_cast<uint32_t>(h.max_streams);
+    cfg.max_body_bytes = h.max_body.bytes;
+    cfg.max_output_buffer = h.max_output_buffer.bytes;
+    cfg.max_bodies_in_flight = h.max_bodies_in_flight.bytes;
+    auto ms = [](std::chrono::nanoseconds d) {
+      return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    };
+    cfg.idle_timeout_ms = ms(h.idle_timeout);
+    cfg.min_body_rate = h.min_body_rate.bytes;
+    cfg.slow_request_ms = ms(h.slow_request);
+    cfg.response_timeout_ms = ms(h.response_timeout);
     cfg.allowed_hosts = h.allowed_hosts;
     if (!h.token_file.empty() && !read_token(h.token_file, cfg.token, error)) return false;
     http_ = std::make_unique<HttpServer>(&loop_, cfg);
@@ -227,7 +230,7 @@ class Agent {
     log_info("agent", std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
                           ": stopping inputs, draining queues");
     service::stopping();
-    pipeline_->shutdown(agent_config_.shutdown_timeout_ns, [this](bool drained) {
+    pipeline_->shutdown(agent_config_.shutdown_timeout.count(), [this](bool drained) {
       exit_code_ = drained ? 0 : 1;
       log_info("agent", drained ? "stopped cleanly" : "stopped with data abandoned");
       signals_.clear();
@@ -255,7 +258,7 @@ class Agent {
     if (next.data_dir != agent_config_.data_dir || next.http.listen != agent_config_.http.listen)
       log_warn("agent", "changes to [agent] data_dir or http need a restart; they are not applied");
     apply_log_level(options_, next);
-    agent_config_.shutdown_timeout_ns = next.shutdown_timeout_ns;
+    agent_config_.shutdown_timeout = next.shutdown_timeout;
     if (http_) {  // a rotated token applies from the next request
       std::string token, error;
       if (next.http.token_file.empty() || read_token(next.http.token_file, token, error))

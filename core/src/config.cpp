@@ -2,11 +2,14 @@
 // keys. Every problem is recorded with file:line; nothing stops at the first.
 #include "config.hpp"
 
+#include <cjson/cJSON.h>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "vitals/config_schema.hpp"
 #include "vitals/selector.hpp"
 #include "vitals/units.hpp"
 
@@ -123,79 +126,50 @@ struct Reader {
   }
 };
 
-void read_http(const toml::table &t, HttpConfig &http, Reader &r) {
-  for (auto &&[k, v] : t) {
-    std::string_view key = k.str();
-    if (key == "listen") {
-      if (auto s = r.string(v, key)) http.listen = *s;
-    } else if (key == "token_file") {
-      if (auto s = r.string(v, key)) http.token_file = *s;
-    } else if (key == "max_connections") {
-      if (auto i = r.positive_integer(v, key)) http.max_connections = static_cast<uint32_t>(*i);
-    } else if (key == "max_streams") {
-      if (auto i = r.positive_integer(v, key)) http.max_streams = static_cast<uint32_t>(*i);
-    } else if (key == "max_body") {
-      if (auto b = r.size(v, key)) http.max_body_bytes = *b;
-    } else if (key == "idle_timeout") {
-      if (auto d = r.duration(v, key)) http.idle_timeout_ns = *d;
-    } else if (key == "max_bodies_in_flight") {
-      if (auto b = r.size(v, key)) http.max_bodies_in_flight = *b;
-    } else if (key == "max_output_buffer") {
-      if (auto b = r.size(v, key)) http.max_output_buffer = *b;
-    } else if (key == "min_body_rate") {
-      if (auto b = r.size(v, key)) http.min_body_rate = *b;
-    } else if (key == "slow_request") {
-      if (auto d = r.duration(v, key)) http.slow_request_ns = *d;
-    } else if (key == "response_timeout") {
-      if (auto d = r.duration(v, key)) http.response_timeout_ns = *d;
-    } else if (key == "enabled") {
-      if (auto b = r.boolean(v, key)) http.enabled = *b;
-    } else if (key == "allowed_hosts") {
-      if (auto list = r.strings(v, key)) http.allowed_hosts = std::move(*list);
-    } else {
-      r.unknown(v, key, "[agent.http]",
-                "listen, token_file, allowed_hosts, max_connections, max_streams, max_body, max_bodies_in_flight, "
-                "max_output_buffer, idle_timeout, min_body_rate, slow_request, response_timeout, enabled");
-    }
+// Checks `table` against `fields` (reporting with this file's lines) and
+// adds the keys it sets, converted, to the JSON object `set_keys`.
+void read_declared(const toml::table &table, std::span<const vitals_config_field_t> fields,
+                   std::span<const std::string_view> skip, std::string_view where, std::string &set_keys, Reader &r) {
+  std::vector<ConfigError> errors;
+  std::string checked = apply_config_schema(table, fields, skip, errors);
+  for (const auto &e : errors) r.diags.error(r.file, e.line, std::string(where) + " " + e.message);
+  using Json = std::unique_ptr<cJSON, decltype(&cJSON_Delete)>;
+  Json values(cJSON_Parse(checked.c_str()), cJSON_Delete), set(cJSON_Parse(set_keys.c_str()), cJSON_Delete);
+  for (auto &&[k, v] : table) {
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(values.get(), std::string(k.str()).c_str());
+    if (!value) continue;  // refused above, or a key skipped here
+    cJSON_DeleteItemFromObjectCaseSensitive(set.get(), value->string);
+    cJSON_AddItemToObject(set.get(), value->string, cJSON_Duplicate(value, true));
   }
+  char *text = cJSON_PrintUnformatted(set.get());
+  set_keys = text ? text : "{}";
+  cJSON_free(text);
 }
 
 void read_agent(const toml::table &t, AgentConfig &agent, Reader &r) {
   auto &seen = agent.key_origins;
+  // Not read here: the http table (below) and keys another file set already.
+  std::vector<std::string> skipped{"http"};
   for (auto &&[k, v] : t) {
     std::string key(k.str());
     std::string here = r.file + ":" + std::to_string(line_of(v));
     if (auto it = seen.find(key); it != seen.end()) {
       r.diags.error(r.file, line_of(v), "[agent] key '" + key + "' is already set at " + it->second);
+      skipped.push_back(key);
       continue;
     }
     seen[key] = here;
-    if (key == "data_dir") {
-      if (auto s = r.string(v, key)) agent.data_dir = *s;
-    } else if (key == "plugin_dirs") {
-      if (auto s = r.strings(v, key)) agent.plugin_dirs = *s;
-    } else if (key == "log_level") {
-      if (auto s = r.string(v, key)) {
-        if (*s == "error" || *s == "warn" || *s == "info" || *s == "debug")
-          agent.log_level = *s;
-        else
-          r.diags.error(r.file, line_of(v), "'log_level' must be one of error, warn, info, debug");
-      }
-    } else if (key == "shutdown_timeout") {
-      if (auto d = r.duration(v, key)) agent.shutdown_timeout_ns = *d;
-    } else if (key == "interval") {
-      if (auto d = r.duration(v, key)) agent.interval_ns = *d;
-    } else if (key == "max_series") {
-      if (auto i = r.positive_integer(v, key)) agent.max_series = static_cast<uint64_t>(*i);
-    } else if (key == "http") {
-      if (auto ht = v.as_table())
-        read_http(*ht, agent.http, r);
-      else
-        r.diags.error(r.file, line_of(v), "'http' must be a table ([agent.http])");
-    } else {
-      r.unknown(v, key, "[agent]", "data_dir, plugin_dirs, log_level, shutdown_timeout, interval, max_series, http");
-    }
   }
+  std::vector<std::string_view> skip(skipped.begin(), skipped.end());
+  read_declared(t, agent_fields(), skip, "[agent]", agent.set_keys, r);
+  const toml::node *v = t.get("http");
+  if (v && std::count(skipped.begin(), skipped.end(), "http") == 1) {
+    if (auto ht = v->as_table())
+      read_declared(*ht, agent_http_fields(), {}, "[agent.http]", agent.set_http_keys, r);
+    else
+      r.diags.error(r.file, line_of(*v), "'http' must be a table ([agent.http])");
+  }
+  agent.refresh();
   if (agent.file.empty()) {
     agent.file = r.file;
     agent.line = t.source().begin.line;

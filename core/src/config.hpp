@@ -6,16 +6,19 @@
 
 #include <toml++/toml.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "diagnostics.hpp"
 #include "vitals/plugin.h"
+#include "vitals/settings.hpp"
 
 namespace vitals::core {
 
@@ -31,36 +34,55 @@ struct QueueConfig {
   bool operator==(const QueueConfig &) const = default;
 };
 
+// [agent.http]. Each key is declared once, with its default, bounds and
+// description, in agent_schema.cpp (vitals/settings.hpp, as plugins declare
+// theirs); these members are filled from there, never defaulted here.
 struct HttpConfig {
-  std::string listen = "127.0.0.1:8470";
-  std::string token_file;
-  uint32_t max_connections = 256;
-  uint32_t max_streams = 256;  // event streams and WebSockets, apart from max_connections
-  uint64_t max_body_bytes = 16 * 1024 * 1024;
-  uint64_t max_output_buffer = 1024 * 1024;          // unsent answer bytes per connection before reading pauses
-  uint64_t max_bodies_in_flight = 64 * 1024 * 1024;  // request body bytes over all connections
-  int64_t idle_timeout_ns = 60'000'000'000;
-  uint64_t min_body_rate = 500;  // bytes per second
-  int64_t slow_request_ns = 1'000'000'000;
-  int64_t response_timeout_ns = 60'000'000'000;
+  std::string listen;
+  std::string token_file;  // empty: none
+  int64_t max_connections = 0;
+  int64_t max_streams = 0;  // event streams and WebSockets, apart from max_connections
+  ByteSize max_body;
+  ByteSize max_output_buffer;     // unsent answer bytes per connection before reading pauses
+  ByteSize max_bodies_in_flight;  // request body bytes over all connections
+  std::chrono::nanoseconds idle_timeout{};
+  ByteSize min_body_rate;  // bytes per second
+  std::chrono::nanoseconds slow_request{};
+  std::chrono::nanoseconds response_timeout{};
   std::vector<std::string> allowed_hosts;  // Host names served besides local names and IP literals
-  bool enabled = true;
+  bool enabled = false;
 };
 
+// [agent], declared like [agent.http]. It may be split across files (a key is
+// set only once): each file's keys are checked against the schema there, with
+// that file's lines, and the values are the schema's defaults overlaid with
+// every key set so far.
 struct AgentConfig {
+  AgentConfig();  // every key at its default
+
   std::string data_dir;  // empty: the default chosen by the CLI
   std::vector<std::string> plugin_dirs;
   std::string log_level;  // empty: keep the CLI's
-  int64_t shutdown_timeout_ns = 10'000'000'000;
-  int64_t interval_ns = 10'000'000'000;  // default for inputs without `interval`
-  uint64_t max_series = 1'000'000;
+  std::chrono::nanoseconds shutdown_timeout{};
+  std::chrono::nanoseconds interval{};  // default for inputs without `interval`
+  int64_t max_series = 0;
   HttpConfig http;
   std::string file;  // where [agent] was first declared, for messages
   uint32_t line = 0;
   // file:line of each key: [agent] may be split across files, but a key is
   // set only once.
   std::map<std::string, std::string> key_origins;
+
+  // The keys set in conf.d so far, as checked JSON objects (the http table
+  // apart); refresh() derives the members from them and the defaults.
+  std::string set_keys = "{}", set_http_keys = "{}";
+  void refresh();
 };
+
+// The schema rows of [agent] and [agent.http] (for `vitals check`, the
+// README test and --describe-like listings).
+std::span<const vitals_config_field_t> agent_fields();
+std::span<const vitals_config_field_t> agent_http_fields();
 
 struct ComponentConfig {
   vitals_kind_t kind = VITALS_KIND_INPUT;

@@ -59,7 +59,7 @@ std::shared_ptr<Component> Pipeline::make_component(const ComponentConfig &cfg, 
     return nullptr;
   }
   auto c = std::make_shared<Component>(*this, cfg, plugin_it->second, metrics_);
-  c->interval_ns = cfg.interval_ns ? cfg.interval_ns : checked.config.agent.interval_ns;
+  c->interval_ns = cfg.interval_ns ? cfg.interval_ns : checked.config.agent.interval.count();
   std::string error;
   if (!c->create(host_template_, error)) {
     diags.error(cfg.file, cfg.line, "[" + std::string(kind_name(cfg.kind)) + "." + cfg.id + "]: " + error);

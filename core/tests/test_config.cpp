@@ -65,7 +65,7 @@ path = "out.jsonl"
   CHECK(out->queue.capacity_samples == 500);
   CHECK(out->queue.overflow == Overflow::drop_oldest);
   CHECK(out->line == 7);
-  CHECK(p.config.agent.interval_ns == 5'000'000'000);
+  CHECK(p.config.agent.interval == std::chrono::seconds(5));
 }
 
 TEST_CASE("TOML syntax errors point at their line") {
@@ -118,7 +118,42 @@ TEST_CASE("[agent] keys may be split across files but not repeated") {
 
 TEST_CASE("unknown [agent] key lists the known ones") {
   auto p = parse("[agent]\nfoo = 1\n");
-  CHECK(has(p.diags, "conf.d/10-test.toml:2", "unknown key 'foo' in [agent] (known: data_dir"));
+  CHECK(has(p.diags, "conf.d/10-test.toml:2", "[agent] unknown key 'foo' (known: data_dir"));
+}
+
+TEST_CASE("[agent] and [agent.http] range and choice errors are reported all at once, each with file:line") {
+  auto p = parse(
+      "[agent]\nlog_level = \"loud\"\ninterval = \"0s\"\nmax_series = 0\n"
+      "[agent.http]\nmax_connections = 2000000\nidle_timeout = \"soon\"\nenabled = \"yes\"\n");
+  CHECK(has(p.diags, "conf.d/10-test.toml:2", "[agent] 'log_level' must be one of \"error\", \"warn\""));
+  CHECK(has(p.diags, "conf.d/10-test.toml:3", "[agent] 'interval' must be at least \"1ms\""));
+  CHECK(has(p.diags, "conf.d/10-test.toml:4", "[agent] 'max_series' must be at least 1"));
+  CHECK(has(p.diags, "conf.d/10-test.toml:6", "[agent.http] 'max_connections' must be at most 1000000"));
+  CHECK(has(p.diags, "conf.d/10-test.toml:7", "[agent.http] 'idle_timeout'"));
+  CHECK(has(p.diags, "conf.d/10-test.toml:8", "[agent.http] 'enabled'"));
+  // What was refused keeps its default.
+  CHECK(p.config.agent.interval == std::chrono::seconds(10));
+  CHECK(p.config.agent.http.max_connections == 256);
+}
+
+TEST_CASE("[agent] defaults come from its schema, and keys set in two files keep the first") {
+  vitals::core::AgentConfig fresh;
+  CHECK(fresh.shutdown_timeout == std::chrono::seconds(10));
+  CHECK(fresh.max_series == 1'000'000);
+  CHECK(fresh.http.listen == "127.0.0.1:8470");
+  CHECK(fresh.http.max_body.bytes == 16u << 20);
+  CHECK(fresh.http.enabled);
+  CHECK(fresh.log_level.empty());  // no default: the CLI's
+  vitals::core::Config config;
+  vitals::core::Diagnostics diags;
+  vitals::core::load_config_text("[agent]\ninterval = \"2s\"\n[agent.http]\nlisten = \"127.0.0.1:0\"\n", "a.toml",
+                                 config, diags);
+  vitals::core::load_config_text("[agent]\ninterval = \"3s\"\nmax_series = 5\n", "b.toml", config, diags);
+  CHECK(config.agent.interval == std::chrono::seconds(2));
+  CHECK(config.agent.max_series == 5);
+  CHECK(config.agent.http.listen == "127.0.0.1:0");
+  CHECK(config.agent.http.max_streams == 256);
+  CHECK(has(diags, "b.toml:2", "'interval' is already set at a.toml:2"));
 }
 
 TEST_CASE("bad selector in match is an error with the offset") {
@@ -203,8 +238,8 @@ TEST_CASE("graph: disabled components are left out") {
 TEST_CASE("[agent.http] max_output_buffer takes a size") {
   auto p = parse("[agent.http]\nmax_output_buffer = \"64KiB\"\n");
   CHECK_FALSE(p.diags.has_errors());
-  CHECK(p.config.agent.http.max_output_buffer == 64 * 1024);
-  CHECK(parse("").config.agent.http.max_output_buffer == 1024 * 1024);
+  CHECK(p.config.agent.http.max_output_buffer.bytes == 64 * 1024);
+  CHECK(parse("").config.agent.http.max_output_buffer.bytes == 1024 * 1024);
   CHECK(has(parse("[agent.http]\nmax_output_buffer = \"lots\"\n").diags, "conf.d/10-test.toml:2", "max_output_buffer"));
 }
 

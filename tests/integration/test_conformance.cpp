@@ -32,6 +32,27 @@ std::vector<std::pair<std::string, fs::path>> built_plugins() {
   return out;
 }
 
+// Cell `column` (0-based, backticks removed) of every table row of `text`
+// that starts with | `key` | and has at least `min_cells` cells.
+std::vector<std::string> column_of_rows(const std::string &text, const std::string &key, size_t column,
+                                        size_t min_cells) {
+  std::vector<std::string> out;
+  for (size_t row = text.find("\n| `" + key + "` |"); row != std::string::npos;
+       row = text.find("\n| `" + key + "` |", row + 1)) {
+    std::string line = text.substr(row + 1, text.find('\n', row + 1) - row - 1);
+    std::vector<std::string> cells;  // between the bars, trimmed (a default has no bar in it)
+    for (size_t at = line.find('|') + 1, bar; (bar = line.find('|', at)) != std::string::npos; at = bar + 1) {
+      std::string cell = line.substr(at, bar - at);
+      cell.erase(0, cell.find_first_not_of(' '));
+      cell.erase(cell.find_last_not_of(' ') + 1);
+      std::erase(cell, '`');
+      cells.push_back(cell);
+    }
+    if (cells.size() >= min_cells) out.push_back(cells[column]);
+  }
+  return out;
+}
+
 // Runs the plugin's sample through check, start, one collect and shutdown.
 void exercise(const std::string &name, const LoadedPlugin &plugin, const fs::path &data_dir) {
   const vitals_plugin_t &d = plugin.descriptor;
@@ -135,23 +156,26 @@ TEST_CASE("every plugin's README embeds its sample.toml verbatim and documents e
       // | `key` | type | default | ... | must state the schema's default.
       if (!f.default_value || f.required) continue;
       std::string expected = f.default_value;
-      std::vector<std::string> documented;
-      for (size_t row = readme.find("\n| `" + key + "` |"); row != std::string::npos;
-           row = readme.find("\n| `" + key + "` |", row + 1)) {
-        std::string line = readme.substr(row + 1, readme.find('\n', row + 1) - row - 1);
-        std::vector<std::string> cells;  // between the bars, trimmed (a default has no bar in it)
-        for (size_t at = line.find('|') + 1, bar; (bar = line.find('|', at)) != std::string::npos; at = bar + 1) {
-          std::string cell = line.substr(at, bar - at);
-          cell.erase(0, cell.find_first_not_of(' '));
-          cell.erase(cell.find_last_not_of(' ') + 1);
-          std::erase(cell, '`');
-          cells.push_back(cell);
-        }
-        if (cells.size() >= 4) documented.push_back(cells[2]);
-      }
+      std::vector<std::string> documented = column_of_rows(readme, key, 2, 4);
       if (documented.empty()) continue;  // documented in prose only
       CHECK_MESSAGE(std::find(documented.begin(), documented.end(), expected) != documented.end(),
                     name << " README: the row of `" << key << "` does not state the schema's default " << expected);
+    }
+  }
+}
+
+TEST_CASE("the README's [agent] and [agent.http] tables state the declared defaults") {
+  std::string readme = vitals::test::read_file(fs::path(VITALS_SOURCE_ROOT) / "README.md");
+  REQUIRE_FALSE(readme.empty());
+  for (auto fields : {agent_fields(), agent_http_fields()}) {
+    for (const vitals_config_field_t &f : fields) {
+      std::string key = f.key;
+      INFO(key);
+      // | `key` | default | what |, the default as the schema writes it, or "none".
+      std::vector<std::string> documented = column_of_rows(readme, key, 1, 3);
+      std::string expected = f.default_value ? f.default_value : "none";
+      CHECK_MESSAGE(std::find(documented.begin(), documented.end(), expected) != documented.end(),
+                    "README: no row of `" << key << "` states the declared default " << expected);
     }
   }
 }

@@ -97,7 +97,13 @@ constexpr Limits at_most(const char *max) { return {nullptr, max, nullptr}; }
 constexpr Limits between(const char *min, const char *max) { return {min, max, nullptr}; }
 constexpr Limits one_of(const char *const *choices) { return {nullptr, nullptr, choices}; }
 
-// One key bound to a member. A NULL default makes the key required.
+// For a key that may be left out and has no default: pass vitals::no_default
+// where the default goes; the member keeps its empty value (a NULL default
+// instead makes the key required).
+struct NoDefault {};
+inline constexpr NoDefault no_default{};
+
+// One key bound to a member.
 template <class S, class M>
 struct Key {
   const char *name;
@@ -105,10 +111,11 @@ struct Key {
   const char *default_value;
   const char *description;
   Limits limits;
+  bool required;
 
   constexpr vitals_config_field_t field() const {
-    return config_field(name, settings_detail::type_of<M>(), default_value == nullptr, default_value, description,
-                        limits.min, limits.max, limits.choices);
+    return config_field(name, settings_detail::type_of<M>(), required, default_value, description, limits.min,
+                        limits.max, limits.choices);
   }
   void read(const Config &config, S &out) const {
     M &m = out.*member;
@@ -131,10 +138,15 @@ struct Key {
   }
 };
 
+// A NULL default makes the key required.
 template <class S, class M>
 constexpr Key<S, M> key(const char *name, M S::*member, const char *default_value, const char *description,
                         Limits limits = {}) {
-  return Key<S, M>{name, member, default_value, description, limits};
+  return Key<S, M>{name, member, default_value, description, limits, default_value == nullptr};
+}
+template <class S, class M>
+constexpr Key<S, M> key(const char *name, M S::*member, NoDefault, const char *description, Limits limits = {}) {
+  return Key<S, M>{name, member, nullptr, description, limits, false};
 }
 
 // The keys of a settings struct S: the schema rows (`fields`) and read().
@@ -147,8 +159,12 @@ struct Settings {
   // by the host, so nothing is restated here).
   S read(const Config &config) const {
     S out{};
-    std::apply([&](const auto &...k) { (k.read(config, out), ...); }, keys);
+    read_into(config, out);
     return out;
+  }
+  // Sets only the members bound to keys (a struct that holds more keeps the rest).
+  void read_into(const Config &config, S &out) const {
+    std::apply([&](const auto &...k) { (k.read(config, out), ...); }, keys);
   }
 };
 
