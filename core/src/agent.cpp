@@ -17,9 +17,9 @@
 #include "http/websocket.hpp"
 #include "log.hpp"
 #include "paths.hpp"
-#include "pipeline.hpp"
+#include "engine/pipeline.hpp"
 #include "service_notify.hpp"
-#include "uv_timer.hpp"
+#include "engine/uv_timer.hpp"
 
 namespace vitals::core {
 

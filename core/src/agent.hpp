@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "config_check.hpp"
-#include "diagnostics.hpp"
-#include "plugin_loader.hpp"
+#include "config/config_check.hpp"
+#include "config/diagnostics.hpp"
+#include "host/plugin_loader.hpp"
 
 namespace vitals::core {
 

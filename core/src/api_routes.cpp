@@ -9,8 +9,8 @@
 #include <string>
 
 #include "http/server.hpp"
-#include "pipeline.hpp"
-#include "scheduler.hpp"
+#include "engine/pipeline.hpp"
+#include "engine/scheduler.hpp"
 #include "vitals/storage.hpp"
 
 namespace vitals::core {

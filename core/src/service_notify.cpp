@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "scheduler.hpp"
+#include "engine/scheduler.hpp"
 
 #ifdef VITALS_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>

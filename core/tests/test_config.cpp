@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "config.hpp"
-#include "graph.hpp"
+#include "config/config.hpp"
+#include "engine/graph.hpp"
 
 using namespace vitals::core;
 

@@ -8,9 +8,9 @@
 #include <mutex>
 #include <thread>
 
-#include "config_check.hpp"
-#include "pipeline.hpp"
-#include "scheduler.hpp"
+#include "config/config_check.hpp"
+#include "engine/pipeline.hpp"
+#include "engine/scheduler.hpp"
 #include "vitals/plugin.hpp"
 
 using namespace vitals::core;

@@ -8,8 +8,8 @@
 #include <string>
 #include <thread>
 
-#include "fatal_signal.hpp"
-#include "plugin_call.hpp"
+#include "host/fatal_signal.hpp"
+#include "host/plugin_call.hpp"
 
 using namespace vitals::core;
 

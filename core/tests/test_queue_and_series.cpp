@@ -6,9 +6,9 @@
 #include <chrono>
 #include <thread>
 
-#include "edge_queue.hpp"
-#include "scheduler.hpp"
-#include "series_registry.hpp"
+#include "engine/edge_queue.hpp"
+#include "engine/scheduler.hpp"
+#include "engine/series_registry.hpp"
 #include "vitals/testing.hpp"
 
 using namespace vitals::core;

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "plugin_loader.hpp"
+#include "host/plugin_loader.hpp"
 
 using namespace vitals::core;
 namespace fs = std::filesystem;

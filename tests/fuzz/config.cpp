@@ -5,15 +5,15 @@
 // type; the input is the text of one conf.d file. Inputs holding the marker
 // line "#%%" are split there into several files (duplicate ids, cross-file
 // wiring).
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
-#include "config_check.hpp"
-#include "plugin_loader.hpp"
+#include "config/config_check.hpp"
+#include "host/plugin_loader.hpp"
 #include "vitals/plugin.hpp"
 
 namespace {

@@ -8,8 +8,8 @@
 #include <algorithm>
 
 #include "agent_process.hpp"
-#include "config_check.hpp"
-#include "pipeline.hpp"
+#include "config/config_check.hpp"
+#include "engine/pipeline.hpp"
 
 using namespace vitals::core;
 namespace fs = std::filesystem;

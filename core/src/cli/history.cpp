@@ -11,8 +11,8 @@
 #include <fstream>
 #include <memory>
 
-#include "../pipeline.hpp"
-#include "../scheduler.hpp"
+#include "engine/pipeline.hpp"
+#include "engine/scheduler.hpp"
 #include "commands.hpp"
 #include "vitals/storage.hpp"
 #include "vitals/time_parse.hpp"

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "../agent.hpp"
-#include "../fatal_signal.hpp"
+#include "host/fatal_signal.hpp"
 #include "../paths.hpp"
 #include "commands.hpp"
 

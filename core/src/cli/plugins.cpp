@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "../config.hpp"
+#include "config/config.hpp"
 #include "commands.hpp"
 #include "vitals/config_schema.hpp"
 

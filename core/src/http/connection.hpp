@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../uv_timer.hpp"
+#include "engine/uv_timer.hpp"
 #include "exchange.hpp"
 #include "request.hpp"
 #include "stream_slot.hpp"

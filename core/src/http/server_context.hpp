@@ -11,7 +11,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "../uv_timer.hpp"
+#include "engine/uv_timer.hpp"
 #include "router.hpp"
 #include "server.hpp"
 #include "stream_slot.hpp"

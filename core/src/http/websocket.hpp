@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "../uv_timer.hpp"
+#include "engine/uv_timer.hpp"
 #include "response.hpp"
 #include "websocket_protocol.hpp"
 

@@ -1,12 +1,12 @@
 // Queries to storage plugins run on the libuv thread pool: a long-range query
 // must never stall the loop (and with it ingest and live streams). The
 // storage answers through the host's half of vitals.storage.
-#include "fatal_signal.hpp"
+#include "host/fatal_signal.hpp"
 #include "http/response.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
-#include "query_reply.hpp"
-#include "storage_host.hpp"
+#include "host/query_reply.hpp"
+#include "host/storage_host.hpp"
 
 namespace vitals::core {
 

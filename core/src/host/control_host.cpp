@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "component.hpp"
+#include "engine/component.hpp"
 #include "log.hpp"
-#include "pipeline.hpp"
-#include "scheduler.hpp"
+#include "engine/pipeline.hpp"
+#include "engine/scheduler.hpp"
 
 namespace vitals::core {
 

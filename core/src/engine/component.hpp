@@ -16,15 +16,15 @@
 #include <unordered_map>
 
 #include "ack_tracker.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
 #include "edge_queue.hpp"
-#include "plugin_call.hpp"
-#include "plugin_loader.hpp"
+#include "host/plugin_call.hpp"
+#include "host/plugin_loader.hpp"
 #include "self_metrics.hpp"
 #include "uv_timer.hpp"
 #include "vitals/plugin.h"
 #include "vitals/selector.hpp"
-#include "ws_host.hpp"
+#include "host/ws_host.hpp"
 
 namespace vitals::core {
 

@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "component.hpp"
+#include "engine/component.hpp"
 #include "log.hpp"
-#include "pipeline.hpp"
+#include "engine/pipeline.hpp"
 #include "services.hpp"
 
 namespace vitals::core {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "batch.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
 
 namespace vitals::core {
 

@@ -2,7 +2,7 @@
 // pool (or the loop for cheap inputs), never two collects of one instance at
 // once, and a skipped tick counted when the previous one is still running or
 // its output is still waiting for room downstream.
-#include "fatal_signal.hpp"
+#include "host/fatal_signal.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "scheduler.hpp"

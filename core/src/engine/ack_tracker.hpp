@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "plugin_call.hpp"
+#include "host/plugin_call.hpp"
 #include "vitals/plugin.h"
 
 namespace vitals::core {

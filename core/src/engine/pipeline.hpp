@@ -18,7 +18,7 @@
 
 #include "ack_tracker.hpp"
 #include "component.hpp"
-#include "config_check.hpp"
+#include "config/config_check.hpp"
 #include "self_metrics.hpp"
 #include "series_registry.hpp"
 

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "component.hpp"
+#include "engine/component.hpp"
 #include "http/server.hpp"
 #include "log.hpp"
-#include "pipeline.hpp"
+#include "engine/pipeline.hpp"
 #include "plugin_response.hpp"
 
 namespace vitals::core {

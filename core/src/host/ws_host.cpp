@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "component.hpp"
+#include "engine/component.hpp"
 #include "http/websocket.hpp"
 #include "log.hpp"
 #include "plugin_response.hpp"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "diagnostics.hpp"
+#include "config/diagnostics.hpp"
 #include "services.hpp"
 #include "vitals/plugin.h"
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <set>
 
-#include "host_table.hpp"
-#include "http_host.hpp"
+#include "host/host_table.hpp"
+#include "host/http_host.hpp"
 #include "log.hpp"
 #include "scheduler.hpp"
 

@@ -8,7 +8,7 @@
 #include <boost/dll/shared_library.hpp>
 #include <cstring>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "log.hpp"
 #include "plugin_call.hpp"
 

@@ -9,8 +9,8 @@
 
 #include "config.hpp"
 #include "diagnostics.hpp"
-#include "graph.hpp"
-#include "plugin_loader.hpp"
+#include "engine/graph.hpp"
+#include "host/plugin_loader.hpp"
 
 namespace vitals::core {
 

@@ -3,7 +3,7 @@
 // routed on the loop thread, so all graph state is single-threaded.
 #include <algorithm>
 
-#include "fatal_signal.hpp"
+#include "host/fatal_signal.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "scheduler.hpp"
