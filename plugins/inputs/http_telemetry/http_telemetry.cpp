@@ -14,6 +14,7 @@
 #include "line_protocol.hpp"
 #include "sample_toml.h"
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 #include "vitals/time_parse.hpp"
 
 namespace vitals::http_telemetry {
@@ -44,7 +45,6 @@ std::string check_path(const char *key, std::string path) {
 
 std::vector<vitals::Label> extra_labels(const cJSON *table) {
   std::vector<vitals::Label> out;
-  if (!table || cJSON_IsNull(table)) return out;
   if (!cJSON_IsObject(table))
     throw std::invalid_argument("labels: must be a table of strings, like { site = \"lab\" }");
   for (const cJSON *l = table->child; l; l = l->next) {
@@ -69,57 +69,63 @@ class HttpTelemetry final : public vitals::PushInput {
   // The loader refuses this plugin on an agent without these.
   static constexpr vitals_service_ref_t required_services[] = {
       vitals::require_service(VITALS_SERVICE_HTTP, VITALS_SERVICE_HTTP_VERSION)};
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"/api/telemetry\"",
-                           "route for JSON telemetry; \"\" turns it off"),
-      vitals::config_field("write_path", VITALS_CONFIG_STRING, 0, "\"/api/write\"",
-                           "route for InfluxDB line protocol; \"\" turns it off"),
-      vitals::config_field(
-          "influx_routes", VITALS_CONFIG_BOOL, 0, "true",
-          "also take line protocol at /write and /api/v2/write, and answer GET /ping, as InfluxDB 1 and 2 do "
-          "(Telegraf's influxdb and influxdb_v2 outputs); needs write_path"),
-      vitals::config_field(
-          "ack", VITALS_CONFIG_STRING, 0, "\"committed\"",
-          "\"committed\": answer 204 once every storage committed the data; \"accepted\": once it is queued", nullptr,
-          nullptr, kAckModes),
-      vitals::config_field("max_samples", VITALS_CONFIG_INT, 0, "100000",
-                           "most samples one request may carry (more: 413)", "1", "10000000"),
-      vitals::config_field("sanitize_names", VITALS_CONFIG_BOOL, 0, "true",
-                           "replace characters names may not hold with '_' (false: refuse the request)"),
-      vitals::config_field("labels", VITALS_CONFIG_ANY, 0, nullptr,
-                           "labels added to every sample that does not set them, as a table"),
+  struct Settings {
+    std::string path, write_path;
+    bool influx_routes = false;
+    std::string ack;
+    int64_t max_samples = 0;
+    bool sanitize_names = false;
+    vitals::AnyValue labels;
+    int64_t max_labels = 0, max_name_length = 0, max_label_value_length = 0;
+  };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("path", &Settings::path, "\"/api/telemetry\"", "route for JSON telemetry; \"\" turns it off"),
+      vitals::key("write_path", &Settings::write_path, "\"/api/write\"",
+                  "route for InfluxDB line protocol; \"\" turns it off"),
+      vitals::key("influx_routes", &Settings::influx_routes, "true",
+                  "also take line protocol at /write and /api/v2/write, and answer GET /ping, as InfluxDB 1 and 2 do "
+                  "(Telegraf's influxdb and influxdb_v2 outputs); needs write_path"),
+      vitals::key("ack", &Settings::ack, "\"committed\"",
+                  "\"committed\": answer 204 once every storage committed the data; \"accepted\": once it is queued",
+                  vitals::one_of(kAckModes)),
+      vitals::key("max_samples", &Settings::max_samples, "100000", "most samples one request may carry (more: 413)",
+                  vitals::between("1", "10000000")),
+      vitals::key("sanitize_names", &Settings::sanitize_names, "true",
+                  "replace characters names may not hold with '_' (false: refuse the request)"),
+      vitals::key("labels", &Settings::labels, "{}", "labels added to every sample that does not set them, as a table"),
       // Ceilings of the per-series limits: past them a series is no longer a
       // telemetry series but a document.
-      vitals::config_field("max_labels", VITALS_CONFIG_INT, 0, "64",
-                           "most labels one series may carry, configured labels included (more: 400)", "1", "1000"),
-      vitals::config_field("max_name_length", VITALS_CONFIG_INT, 0, "256",
-                           "longest series name or label key, in bytes (longer: 400)", "1", "65536"),
-      vitals::config_field("max_label_value_length", VITALS_CONFIG_INT, 0, "4096",
-                           "longest label value, in bytes (longer: 400)", "1", "65536"),
-  };
+      vitals::key("max_labels", &Settings::max_labels, "64",
+                  "most labels one series may carry, configured labels included (more: 400)",
+                  vitals::between("1", "1000")),
+      vitals::key("max_name_length", &Settings::max_name_length, "256",
+                  "longest series name or label key, in bytes (longer: 400)", vitals::between("1", "65536")),
+      vitals::key("max_label_value_length", &Settings::max_label_value_length, "4096",
+                  "longest label value, in bytes (longer: 400)", vitals::between("1", "65536")));
   static constexpr const char *sample_config = vitals_sample_toml;
 
-  HttpTelemetry(vitals::Host host, const vitals::Config &config)
+  HttpTelemetry(vitals::Host host, const vitals::Config &config) : HttpTelemetry(host, schema.read(config)) {}
+  HttpTelemetry(vitals::Host host, const Settings &s)
       : PushInput(host),
-        path_(check_path("path", config.string("path"))),
-        write_path_(check_path("write_path", config.string("write_path"))),
-        influx_routes_(config.boolean("influx_routes")),
-        sanitize_names_(config.boolean("sanitize_names")),
+        path_(check_path("path", s.path)),
+        write_path_(check_path("write_path", s.write_path)),
+        influx_routes_(s.influx_routes),
+        sanitize_names_(s.sanitize_names),
         resolver_({[h = host.raw()](const char *name, const vitals_label_t *labels, uint32_t n) {
                      return h->intern(h->ctx, name, labels, n);
                    },
                    [h = host.raw()](vitals_series_id_t id) { return h->series(h->ctx, id); }},
-                  extra_labels(config.get("labels"))),
+                  extra_labels(s.labels.get())),
         acks_(std::make_shared<AckState>()) {
     if (path_.empty() && write_path_.empty())
       throw std::invalid_argument("path, write_path: both are \"\", so there is nothing to serve");
     if (path_ == write_path_) throw std::invalid_argument("write_path: must differ from path (\"" + path_ + "\")");
     // Bounds and choices are the schema's: the host checked them.
-    ack_ = config.string("ack") == "accepted" ? AckMode::accepted : AckMode::committed;
-    max_samples_ = static_cast<size_t>(config.integer("max_samples"));
-    limits_.max_labels = static_cast<size_t>(config.integer("max_labels"));
-    limits_.max_name_length = static_cast<size_t>(config.integer("max_name_length"));
-    limits_.max_label_value_length = static_cast<size_t>(config.integer("max_label_value_length"));
+    ack_ = s.ack == "accepted" ? AckMode::accepted : AckMode::committed;
+    max_samples_ = static_cast<size_t>(s.max_samples);
+    limits_.max_labels = static_cast<size_t>(s.max_labels);
+    limits_.max_name_length = static_cast<size_t>(s.max_name_length);
+    limits_.max_label_value_length = static_cast<size_t>(s.max_label_value_length);
     if (resolver_.extra_label_count() > limits_.max_labels)
       throw std::invalid_argument("labels: " + std::to_string(resolver_.extra_label_count()) +
                                   " configured labels, more than " + "max_labels (" +

@@ -14,6 +14,7 @@
 #include "vitals/plugin.hpp"
 #include "vitals/selector.hpp"
 #include "vitals/series_name.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
@@ -136,10 +137,11 @@ std::vector<Rule> parse_rules(const cJSON *rules) {
 
 class Relabel final : public vitals::Processor {
  public:
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("rules", VITALS_CONFIG_ANY, 1, nullptr,
-                           "[{action, match, key, value, from, to}, ...] applied in order"),
+  struct Settings {
+    vitals::AnyValue rules;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("rules", &Settings::rules, nullptr, "[{action, match, key, value, from, to}, ...] applied in order"));
   static constexpr const char *sample_config = vitals_sample_toml;
 
   // Past this many distinct input series the cache starts over, so that a
@@ -147,7 +149,7 @@ class Relabel final : public vitals::Processor {
   static constexpr size_t max_cached_series = 100'000;
 
   Relabel(vitals::Host host, const vitals::Config &config)
-      : Processor(host), rules_(parse_rules(config.get("rules"))) {}
+      : Processor(host), rules_(parse_rules(schema.read(config).rules.get())) {}
 
   vitals::Status consume(const vitals::BatchView &in, vitals_ack_t *) override {
     out_.clear();

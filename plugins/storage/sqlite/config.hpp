@@ -1,10 +1,12 @@
-// The sqlite plugin's settings: the config schema rows and their checked values.
+// The sqlite plugin's settings: the config keys as declared and the values the plugin works with.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace vitals::sqlite {
 
@@ -13,46 +15,54 @@ inline constexpr const char *kSynchronous[] = {"normal", "full", nullptr};
 inline constexpr const char *kJournalModes[] = {"wal", "delete", "truncate", "persist", nullptr};
 inline constexpr const char *kTempStores[] = {"memory", "file", "default", nullptr};
 
-// Bounds and choices live in these rows: `vitals check` enforces them with
-// file:line; parse_settings() checks only what spans keys.
-inline constexpr vitals_config_field_t config_fields[] = {
-    vitals::config_field("path", VITALS_CONFIG_STRING, 0, "\"metrics.db\"",
-                         "database file; relative paths are under the data directory"),
-    vitals::config_field("retention", VITALS_CONFIG_DURATION, 0, "\"30d\"", "how long raw samples are kept", "\"1ns\""),
-    vitals::config_field("rollup_retention", VITALS_CONFIG_DURATION, 0, "\"365d\"",
-                         "how long 1-minute rollups (and events) are kept; hourly rollups are kept 5 times longer"),
-    vitals::config_field("max_batch_samples", VITALS_CONFIG_INT, 0, "50000",
-                         "commit once an open transaction holds this many samples", "1", "10000000"),
-    vitals::config_field("flush_interval", VITALS_CONFIG_DURATION, 0, "\"1s\"",
-                         "commit once an open transaction is this old"),
-    vitals::config_field(
-        "synchronous", VITALS_CONFIG_STRING, 0, "\"full\"",
-        "\"full\" (every commit is on disk before its batches are acknowledged: survives a power cut) or "
-        "\"normal\" (WAL: survives a crash of the agent, not a power cut; never corrupts)",
-        nullptr, nullptr, kSynchronous),
-    vitals::config_field("journal_mode", VITALS_CONFIG_STRING, 0, "\"wal\"",
-                         "\"wal\", \"delete\", \"truncate\" or \"persist\"", nullptr, nullptr, kJournalModes),
-    vitals::config_field("cache_size", VITALS_CONFIG_SIZE, 0, "\"16MiB\"", "page cache of each of the two connections"),
-    vitals::config_field(
-        "mmap_size", VITALS_CONFIG_SIZE, 0, "0",
-        "bytes of the file read through mmap; 0 (default) reads with pread, keeping the agent's resident memory small"),
-    vitals::config_field(
-        "wal_autocheckpoint", VITALS_CONFIG_INT, 0, "10000",
-        "WAL pages (4 KiB each) from which a background checkpoint folds the WAL into the file; 0 means 1000", "0",
-        "1000000"),
-    vitals::config_field("temp_store", VITALS_CONFIG_STRING, 0, "\"memory\"", "\"memory\", \"file\" or \"default\"",
-                         nullptr, nullptr, kTempStores),
-    vitals::config_field("busy_timeout", VITALS_CONFIG_DURATION, 0, "\"5s\"",
-                         "how long to wait for a lock held by another process", nullptr, "\"24d\""),
-    vitals::config_field("query_cache_entries", VITALS_CONFIG_INT, 0, "256",
-                         "query results of closed time ranges kept; 0 disables", "0", "1000000"),
-    vitals::config_field(
-        "read_only", VITALS_CONFIG_BOOL, 0, "false",
-        "only answer queries (e.g. vitals query --db); the file is never written and batches are refused"),
-    vitals::config_field("maintenance_interval", VITALS_CONFIG_DURATION, 0, "\"1m\"",
-                         "how often retention runs (between commits)"),
+// The keys as the user writes them, each declared once with its default,
+// bounds and choices: `vitals check` enforces those with file:line, so
+// parse_settings() checks only what spans keys.
+struct Options {
+  std::string path;
+  std::chrono::nanoseconds retention{}, rollup_retention{}, flush_interval{}, busy_timeout{}, maintenance_interval{};
+  int64_t max_batch_samples = 0, wal_autocheckpoint = 0, query_cache_entries = 0;
+  std::string synchronous, journal_mode, temp_store;
+  ByteSize cache_size, mmap_size;
+  bool read_only = false;
 };
 
+inline constexpr auto schema = vitals::settings<Options>(
+    vitals::key("path", &Options::path, "\"metrics.db\"", "database file; relative paths are under the data directory"),
+    vitals::key("retention", &Options::retention, "\"30d\"", "how long raw samples are kept",
+                vitals::at_least("\"1ns\"")),
+    vitals::key("rollup_retention", &Options::rollup_retention, "\"365d\"",
+                "how long 1-minute rollups (and events) are kept; hourly rollups are kept 5 times longer"),
+    vitals::key("max_batch_samples", &Options::max_batch_samples, "50000",
+                "commit once an open transaction holds this many samples", vitals::between("1", "10000000")),
+    vitals::key("flush_interval", &Options::flush_interval, "\"1s\"", "commit once an open transaction is this old"),
+    vitals::key("synchronous", &Options::synchronous, "\"full\"",
+                "\"full\" (every commit is on disk before its batches are acknowledged: survives a power cut) or "
+                "\"normal\" (WAL: survives a crash of the agent, not a power cut; never corrupts)",
+                vitals::one_of(kSynchronous)),
+    vitals::key("journal_mode", &Options::journal_mode, "\"wal\"", "\"wal\", \"delete\", \"truncate\" or \"persist\"",
+                vitals::one_of(kJournalModes)),
+    vitals::key("cache_size", &Options::cache_size, "\"16MiB\"", "page cache of each of the two connections"),
+    vitals::key(
+        "mmap_size", &Options::mmap_size, "0",
+        "bytes of the file read through mmap; 0 (default) reads with pread, keeping the agent's resident memory small"),
+    vitals::key("wal_autocheckpoint", &Options::wal_autocheckpoint, "10000",
+                "WAL pages (4 KiB each) from which a background checkpoint folds the WAL into the file; 0 means 1000",
+                vitals::between("0", "1000000")),
+    vitals::key("temp_store", &Options::temp_store, "\"memory\"", "\"memory\", \"file\" or \"default\"",
+                vitals::one_of(kTempStores)),
+    // SQLite takes the busy timeout as int milliseconds: 24d fits.
+    vitals::key("busy_timeout", &Options::busy_timeout, "\"5s\"", "how long to wait for a lock held by another process",
+                vitals::at_most("\"24d\"")),
+    vitals::key("query_cache_entries", &Options::query_cache_entries, "256",
+                "query results of closed time ranges kept; 0 disables", vitals::between("0", "1000000")),
+    vitals::key("read_only", &Options::read_only, "false",
+                "only answer queries (e.g. vitals query --db); the file is never written and batches are refused"),
+    vitals::key("maintenance_interval", &Options::maintenance_interval, "\"1m\"",
+                "how often retention runs (between commits)"));
+
+// What the rest of the plugin uses, derived from Options: the path made
+// absolute, durations and sizes as plain integers.
 struct Settings {
   std::string path;  // absolute
   int64_t retention_ns = 0;

@@ -46,7 +46,7 @@ uint64_t file_size_or_zero(const std::string &path) {
 
 class SqliteStorage final : public TypedStorage {
  public:
-  static constexpr auto &config_fields = sqlite::config_fields;
+  static constexpr auto &schema = sqlite::schema;
   static constexpr const char *sample_config = vitals_sample_toml;
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
 

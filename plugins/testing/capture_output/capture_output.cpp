@@ -9,22 +9,25 @@
 #include <thread>
 
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
 class CaptureOutput final : public vitals::Output {
  public:
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("path", VITALS_CONFIG_STRING, 1, nullptr,
-                           "file to append to (relative: under the data dir)"),
-      vitals::config_field("consume_delay", VITALS_CONFIG_DURATION, 0, "\"0s\"", "sleep per batch (a slow sink)"),
-      vitals::config_field("fail", VITALS_CONFIG_BOOL, 0, "false", "fail every batch"),
+  struct Settings {
+    std::string path;
+    std::chrono::nanoseconds consume_delay{};
+    bool fail = false;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("path", &Settings::path, nullptr, "file to append to (relative: under the data dir)"),
+      vitals::key("consume_delay", &Settings::consume_delay, "\"0s\"", "sleep per batch (a slow sink)"),
+      vitals::key("fail", &Settings::fail, "false", "fail every batch"));
   static constexpr uint64_t flags = VITALS_FLAG_CONSUME_ON_THREAD;
 
-  CaptureOutput(vitals::Host host, const vitals::Config &config)
-      : Output(host), delay_ns_(config.duration_ns("consume_delay")), fail_(config.boolean("fail")) {
-    std::string path = config.string("path");
+  CaptureOutput(vitals::Host host, const vitals::Config &config) : Output(host), settings_(schema.read(config)) {
+    std::string path = settings_.path;
     if (!path.empty() && path[0] != '/') path = host.data_dir() + "/" + path;
     file_ = std::fopen(path.c_str(), "ae");
     if (!file_) throw std::runtime_error("cannot open " + path);
@@ -34,8 +37,8 @@ class CaptureOutput final : public vitals::Output {
   }
 
   vitals::Status consume(const vitals::BatchView &batch, vitals_ack_t *) override {
-    if (delay_ns_) std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns_));
-    if (fail_) throw std::runtime_error("capture_output told to fail");
+    if (settings_.consume_delay.count()) std::this_thread::sleep_for(settings_.consume_delay);
+    if (settings_.fail) throw std::runtime_error("capture_output told to fail");
     for (size_t i = 0; i < batch.size(); ++i) {
       const vitals_series_t *s = host().series(batch.series(i));
       std::fprintf(file_, "%s %lld %.17g\n", s ? s->text : "?", static_cast<long long>(batch.ts_ns(i)), batch.value(i));
@@ -51,8 +54,7 @@ class CaptureOutput final : public vitals::Output {
   }
 
  private:
-  int64_t delay_ns_;
-  bool fail_;
+  Settings settings_;
   FILE *file_ = nullptr;
 };
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
@@ -53,33 +54,31 @@ void misbehave(const vitals::Host &host, const char *what, int64_t call, int64_t
 
 class Crashy final : public vitals::Input {
  public:
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("crash_on_collect", VITALS_CONFIG_INT, 0, "0",
-                           "segfault in this collect (1 = the first); 0: never", "0"),
-      vitals::config_field("hang_on_collect", VITALS_CONFIG_INT, 0, "0",
-                           "sleep forever in this collect (1 = the first); 0: never", "0"),
-      vitals::config_field("overflow_on_collect", VITALS_CONFIG_INT, 0, "0",
-                           "overflow the stack in this collect (1 = the first); 0: never", "0"),
+  struct Settings {
+    int64_t crash_on_collect = 0, hang_on_collect = 0, overflow_on_collect = 0;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("crash_on_collect", &Settings::crash_on_collect, "0",
+                  "segfault in this collect (1 = the first); 0: never", vitals::at_least("0")),
+      vitals::key("hang_on_collect", &Settings::hang_on_collect, "0",
+                  "sleep forever in this collect (1 = the first); 0: never", vitals::at_least("0")),
+      vitals::key("overflow_on_collect", &Settings::overflow_on_collect, "0",
+                  "overflow the stack in this collect (1 = the first); 0: never", vitals::at_least("0")));
 
-  Crashy(vitals::Host host, const vitals::Config &config)
-      : Input(host),
-        crash_on_(config.integer("crash_on_collect")),
-        hang_on_(config.integer("hang_on_collect")),
-        overflow_on_(config.integer("overflow_on_collect")) {
+  Crashy(vitals::Host host, const vitals::Config &config) : Input(host), settings_(schema.read(config)) {
     series_ = host.intern("crashy", {{"input", host.instance_id()}});
   }
 
   void collect(int64_t now_ns) override {
-    misbehave(host(), "collect", ++collects_, crash_on_, hang_on_);
-    if (overflow_on_ && collects_ == overflow_on_) recurse(nullptr, 0);
+    misbehave(host(), "collect", ++collects_, settings_.crash_on_collect, settings_.hang_on_collect);
+    if (settings_.overflow_on_collect && collects_ == settings_.overflow_on_collect) recurse(nullptr, 0);
     batch_.clear();
     batch_.add(series_, now_ns, static_cast<double>(collects_));
     host().emit(batch_);
   }
 
  private:
-  int64_t crash_on_, hang_on_, overflow_on_;
+  Settings settings_;
   int64_t collects_ = 0;
   vitals::SeriesId series_;
   vitals::Batch batch_;
@@ -93,23 +92,24 @@ VITALS_PLUGIN(Crashy, "crashy", "1.0.0", "Test-only input that segfaults or hang
 
 class CrashyOutput final : public vitals::Output {
  public:
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("crash_on_consume", VITALS_CONFIG_INT, 0, "0",
-                           "segfault in this consume (1 = the first); 0: never", "0"),
-      vitals::config_field("hang_on_consume", VITALS_CONFIG_INT, 0, "0",
-                           "sleep forever in this consume (1 = the first); 0: never", "0"),
+  struct Settings {
+    int64_t crash_on_consume = 0, hang_on_consume = 0;
   };
+  static constexpr auto schema = vitals::settings<Settings>(
+      vitals::key("crash_on_consume", &Settings::crash_on_consume, "0",
+                  "segfault in this consume (1 = the first); 0: never", vitals::at_least("0")),
+      vitals::key("hang_on_consume", &Settings::hang_on_consume, "0",
+                  "sleep forever in this consume (1 = the first); 0: never", vitals::at_least("0")));
 
-  CrashyOutput(vitals::Host host, const vitals::Config &config)
-      : Output(host), crash_on_(config.integer("crash_on_consume")), hang_on_(config.integer("hang_on_consume")) {}
+  CrashyOutput(vitals::Host host, const vitals::Config &config) : Output(host), settings_(schema.read(config)) {}
 
   vitals::Status consume(const vitals::BatchView &, vitals_ack_t *) override {
-    misbehave(host(), "consume", ++consumes_, crash_on_, hang_on_);
+    misbehave(host(), "consume", ++consumes_, settings_.crash_on_consume, settings_.hang_on_consume);
     return vitals::Status::ok;
   }
 
  private:
-  int64_t crash_on_, hang_on_;
+  Settings settings_;
   int64_t consumes_ = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "vitals/plugin.hpp"
+#include "vitals/settings.hpp"
 
 namespace {
 
@@ -16,40 +17,40 @@ class Tuner final : public vitals::Optimizer {
  public:
   static constexpr vitals_service_ref_t required_services[] = {
       vitals::require_service(VITALS_SERVICE_CONTROL, VITALS_SERVICE_CONTROL_VERSION)};
-  static constexpr vitals_config_field_t config_fields[] = {
-      vitals::config_field("target", VITALS_CONFIG_STRING, 1, nullptr, "component whose tunable to set"),
-      vitals::config_field("tunable", VITALS_CONFIG_STRING, 1, nullptr, "name of the tunable"),
-      vitals::config_field("value", VITALS_CONFIG_FLOAT, 1, nullptr, "value to set"),
-      vitals::config_field("reason", VITALS_CONFIG_STRING, 0, "\"test\"", "why, as the event says"),
-      vitals::config_field("skip", VITALS_CONFIG_INT, 0, "0", "collects to let pass before acting"),
+  struct Settings {
+    std::string target, tunable;
+    double value = 0;
+    std::string reason;
+    int64_t skip = 0;
   };
+  static constexpr auto schema =
+      vitals::settings<Settings>(vitals::key("target", &Settings::target, nullptr, "component whose tunable to set"),
+                                 vitals::key("tunable", &Settings::tunable, nullptr, "name of the tunable"),
+                                 vitals::key("value", &Settings::value, nullptr, "value to set"),
+                                 vitals::key("reason", &Settings::reason, "\"test\"", "why, as the event says"),
+                                 vitals::key("skip", &Settings::skip, "0", "collects to let pass before acting"));
   // vitals.control is loop-thread only.
   static constexpr uint64_t flags = VITALS_FLAG_COLLECT_ON_LOOP;
 
   Tuner(vitals::Host host, const vitals::Config &config)
-      : Optimizer(host),
-        target_(config.string("target")),
-        tunable_(config.string("tunable")),
-        value_(config.number("value")),
-        reason_(config.string("reason")),
-        skip_(config.integer("skip")) {
-    stats_series_ = host.intern("tuner_target_stats", {{"target", target_}});
-    status_series_ = host.intern("tuner_set_status", {{"target", target_}});
+      : Optimizer(host), settings_(schema.read(config)), to_skip_(settings_.skip) {
+    stats_series_ = host.intern("tuner_target_stats", {{"target", settings_.target}});
+    status_series_ = host.intern("tuner_set_status", {{"target", settings_.target}});
   }
 
   void collect(int64_t now_ns) override {
-    if (done_ || skip_-- > 0) return;
+    if (done_ || to_skip_-- > 0) return;
     vitals::Control control = host().control();
     bool found = false;
-    for (const auto &c : control.components()) found = found || c.id == target_;
+    for (const auto &c : control.components()) found = found || c.id == settings_.target;
     if (!found) return;  // not started yet: try on the next tick
     done_ = true;
     double stats = 0;
     control.metrics([&](const char *, const vitals_label_t *labels, uint32_t n, double) {
       for (uint32_t i = 0; i < n; ++i)
-        if (std::string_view(labels[i].key) == "component" && labels[i].value == target_) ++stats;
+        if (std::string_view(labels[i].key) == "component" && labels[i].value == settings_.target) ++stats;
     });
-    int status = control.set_tunable(target_, tunable_, value_, reason_);
+    int status = control.set_tunable(settings_.target, settings_.tunable, settings_.value, settings_.reason);
     batch_.clear();
     batch_.add(stats_series_, now_ns, stats);
     batch_.add(status_series_, now_ns, status);
@@ -57,10 +58,8 @@ class Tuner final : public vitals::Optimizer {
   }
 
  private:
-  std::string target_, tunable_;
-  double value_;
-  std::string reason_;
-  int64_t skip_;
+  Settings settings_;
+  int64_t to_skip_;
   vitals::SeriesId stats_series_, status_series_;
   bool done_ = false;
   vitals::Batch batch_;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "config.hpp"
 #include "support.hpp"
 
 using namespace test;
@@ -50,6 +51,38 @@ TEST_CASE("config: defaults, and refusals naming the key") {
   CHECK(std::filesystem::exists(host.data_dir() + "/sub/dir/m.db"));
   Db db(host.data_dir() + "/sub/dir/m.db");
   CHECK(db.rows("PRAGMA journal_mode")[0][0] == "wal");
+}
+
+TEST_CASE("config: each key reaches its own setting, the path under the data directory") {
+  auto settings = [](const std::string &toml) {
+    std::string json = vitals::testing::Host::check_config(vitals_plugin(), toml);
+    return vitals::sqlite::parse_settings(vitals::Config(json.c_str()), "/data");
+  };
+  // Every key set, each to a value that is neither its default nor another
+  // key's, so a setting read from the wrong key shows.
+  vitals::sqlite::Settings s = settings(
+      "path = \"db/../m.db\"\nretention = \"2h\"\nrollup_retention = \"3h\"\nmax_batch_samples = 7\n"
+      "flush_interval = \"4s\"\nsynchronous = \"normal\"\njournal_mode = \"truncate\"\ncache_size = \"5KiB\"\n"
+      "mmap_size = \"6KiB\"\nwal_autocheckpoint = 8\ntemp_store = \"file\"\nbusy_timeout = \"9ms\"\n"
+      "query_cache_entries = 10\nread_only = true\nmaintenance_interval = \"11s\"\n");
+  constexpr int64_t ms = 1'000'000, second = 1000 * ms, hour = 3600 * second;
+  CHECK(s.path == "/data/m.db");
+  CHECK(s.retention_ns == 2 * hour);
+  CHECK(s.rollup_retention_ns == 3 * hour);
+  CHECK(s.hourly_retention_ns() == 15 * hour);
+  CHECK(s.max_batch_samples == 7);
+  CHECK(s.flush_interval_ns == 4 * second);
+  CHECK(s.synchronous == "normal");
+  CHECK(s.journal_mode == "truncate");
+  CHECK(s.cache_size_bytes == 5 * 1024);
+  CHECK(s.mmap_size_bytes == 6 * 1024);
+  CHECK(s.wal_autocheckpoint_pages == 8);
+  CHECK(s.temp_store == "file");
+  CHECK(s.busy_timeout_ns == 9 * ms);
+  CHECK(s.query_cache_entries == 10);
+  CHECK(s.read_only);
+  CHECK(s.maintenance_interval_ns == 11 * second);
+  CHECK(settings("path = \"/abs/x.db\"").path == "/abs/x.db");
 }
 
 TEST_CASE("destroying the storage commits what it holds and completes the acks") {
