@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "vitals/json_reader.hpp"
-#include "vitals/json_writer.hpp"
+#include "vitals/storage.hpp"
 
 namespace vitals::sqlite {
 
@@ -16,14 +16,8 @@ constexpr size_t max_cached_selectors = 256;
 }
 
 std::string labels_json(const std::vector<Label> &labels) {
-  std::string out = "{";
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (i) out += ',';
-    json::append_string(out, labels[i].key);
-    out += ':';
-    json::append_string(out, labels[i].value);
-  }
-  out += '}';
+  std::string out;
+  storage::append_labels(out, labels);  // the shape replies use, so both read alike
   return out;
 }
 

@@ -308,6 +308,18 @@ struct Answer {
   }
 };
 
+// {"key":"value",...}, keys in the order given.
+inline void append_labels(std::string &out, std::span<const Label> labels) {
+  out += '{';
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i) out += ',';
+    json::append_string(out, labels[i].key);
+    out += ':';
+    json::append_string(out, labels[i].value);
+  }
+  out += '}';
+}
+
 // The identity of a series in every reply: "series" (its canonical text),
 // "name", "labels" (an object, keys in the order given: the series' order).
 inline void append_series_fields(std::string &out, std::string_view text, std::string_view name,
@@ -316,14 +328,8 @@ inline void append_series_fields(std::string &out, std::string_view text, std::s
   json::append_string(out, text);
   out += ",\"name\":";
   json::append_string(out, name);
-  out += ",\"labels\":{";
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (i) out += ',';
-    json::append_string(out, labels[i].key);
-    out += ':';
-    json::append_string(out, labels[i].value);
-  }
-  out += '}';
+  out += ",\"labels\":";
+  append_labels(out, labels);
 }
 
 // One point, "[ts,value]": exact int64 nanoseconds, the shortest text that
