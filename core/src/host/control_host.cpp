@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "engine/component.hpp"
-#include "log.hpp"
 #include "engine/pipeline.hpp"
 #include "engine/scheduler.hpp"
+#include "log.hpp"
 
 namespace vitals::core {
 
@@ -115,12 +115,12 @@ int control_set_tunable(vitals_host_ctx_t *ctx, const char *component_id, const 
   if (!on_loop(ctx, "set_tunable")) return VITALS_INVALID;
   HostContext &hc = ctx_of(ctx);
   Component *target = component_id ? hc.pipeline->find(component_id) : nullptr;
-  if (!target || !name || !std::isfinite(value)) return VITALS_INVALID;
+  if (!target || !name) return VITALS_INVALID;
   double before = 0;
   bool known = false;
   for (const vitals_tunable_t &t : list_tunables(*target)) {
     if (!t.name || std::string_view(t.name) != name) continue;
-    if (value < t.min || value > t.max) return VITALS_INVALID;
+    if (!tunable_accepts(t.min, t.max, value)) return VITALS_INVALID;
     before = t.value;
     known = true;
     break;

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -231,6 +232,12 @@ struct Tunable {
   std::string description;
   double min = 0, max = 0, value = 0;
 };
+
+// The one rule of vitals.control's set_tunable, shared by the agent and the
+// test host: a finite value within the declared [min, max].
+inline bool tunable_accepts(double min, double max, double value) {
+  return std::isfinite(value) && value >= min && value <= max;
+}
 
 // vitals.control: what an optimizer (or the `agent` input) uses to watch and
 // tune the running agent. Loop thread only.

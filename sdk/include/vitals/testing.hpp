@@ -558,7 +558,7 @@ class Host {
       if (!inst || !name) return static_cast<int>(VITALS_INVALID);
       for (const auto &t : inst->tunables())
         if (t.name == name) {
-          if (!(value >= t.min && value <= t.max)) return static_cast<int>(VITALS_INVALID);
+          if (!tunable_accepts(t.min, t.max, value)) return static_cast<int>(VITALS_INVALID);
           return inst->set_tunable(name, value) == VITALS_OK ? static_cast<int>(VITALS_OK)
                                                              : static_cast<int>(VITALS_ERROR);
         }
