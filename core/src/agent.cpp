@@ -13,13 +13,13 @@
 #include <memory>
 
 #include "api_routes.hpp"
+#include "engine/pipeline.hpp"
+#include "engine/uv_timer.hpp"
 #include "http/server.hpp"
 #include "http/websocket.hpp"
 #include "log.hpp"
 #include "paths.hpp"
-#include "engine/pipeline.hpp"
 #include "service_notify.hpp"
-#include "engine/uv_timer.hpp"
 
 namespace vitals::core {
 
@@ -366,8 +366,8 @@ int run_inputs_once(const AgentOptions &options) {
       return 1;
     }
     pipeline.collect_all_once([&] {
-      for (Component *c : pipeline.components()) {
-        if (c->m.errors->value() > 0) {
+      for (const Component *c : pipeline.components()) {
+        if (c->error_count() > 0) {
           ++failures;
           std::fprintf(stderr, "vitals: input '%s' failed: %s\n", c->id().c_str(), c->last_error().c_str());
         }

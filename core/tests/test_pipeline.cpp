@@ -766,13 +766,13 @@ queue = { capacity = 2, overflow = "block" }
   // One batch in the stalled consume, one queued; the later ones wait at the
   // processor (emit_for answered OK: LaterProcessor checks), which is held.
   h.run_until([] { return false; }, 30);
-  CHECK(h.pipeline->find("later")->held);
+  CHECK(h.pipeline->find("later")->held());
   for (auto &a : acks) CHECK(a.calls == 0);
   g_stall = false;
   REQUIRE(h.run_until([&] { return std::all_of(acks.begin(), acks.end(), [](auto &a) { return a.calls > 0; }); }));
   for (auto &a : acks) CHECK(a.status == VITALS_OK);
   CHECK(g_sinks["slow"].series.size() == 10);
-  CHECK_FALSE(h.pipeline->find("later")->held);
+  CHECK_FALSE(h.pipeline->find("later")->held());
   CHECK(h.metric("vitals_component_dropped_samples_total", "slow") == 0);
 }
 
@@ -809,7 +809,7 @@ plugin = "sink"
 inputs = ["src"]
 )";
   h.start(base);
-  Component *a_before = h.pipeline->find("a");
+  const Component *a_before = h.pipeline->find("a");
   Config config;
   Diagnostics diags;
   load_config_text(base + "mode = \"ok\"\n", "test.toml", config, diags);

@@ -91,8 +91,8 @@ void exercise(const std::string &name, const LoadedPlugin &plugin, const fs::pat
     bool collected = false, stopped = false;
     pipeline.collect_all_once([&] {
       collected = true;
-      for (Component *c : pipeline.components())
-        CHECK_MESSAGE(c->m.errors->value() == 0, c->id() << ": " << c->last_error());
+      for (const Component *c : pipeline.components())
+        CHECK_MESSAGE(c->error_count() == 0, c->id() << ": " << c->last_error());
       pipeline.shutdown(5'000'000'000, [&](bool drained) {
         CHECK(drained);
         stopped = true;

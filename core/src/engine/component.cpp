@@ -17,14 +17,14 @@ uint64_t next_instance_serial() {
 
 Component::Component(Pipeline &pipeline, const ComponentConfig &config, std::shared_ptr<LoadedPlugin> plugin,
                      MetricsRegistry &metrics)
-    : queue(config.queue),
-      serial(next_instance_serial()),
+    : queue_(config.queue),
+      serial_(next_instance_serial()),
       config_(config),
       metrics_(metrics),
       plugin_(std::move(plugin)),
       identity_{config_.id.c_str(), config_.plugin.c_str(), plugin_->path.c_str()},
       ctx_{&pipeline, this} {
-  metrics_owner_ = config_.id + "#" + std::to_string(serial);
+  metrics_owner_ = config_.id + "#" + std::to_string(serial_);
   if (!config_.match.empty()) {
     Selector sel;
     std::string err;
@@ -34,26 +34,26 @@ Component::Component(Pipeline &pipeline, const ComponentConfig &config, std::sha
   auto counter = [&](const char *name, const char *help) {
     return metrics.get(metrics_owner_, VITALS_METRIC_COUNTER, name, help, labels);
   };
-  m.samples_in = counter("vitals_component_samples_in_total", "Samples received by the component");
-  m.samples_out = counter("vitals_component_samples_out_total", "Samples emitted by the component");
-  m.batches_in = counter("vitals_component_batches_in_total", "Batches received by the component");
-  m.batches_out = counter("vitals_component_batches_out_total", "Batches emitted by the component");
-  m.errors = counter("vitals_component_errors_total", "Failed collect or consume calls");
-  m.dropped = counter("vitals_component_dropped_samples_total", "Samples dropped by a full queue");
-  m.skipped_ticks = counter("vitals_component_skipped_ticks_total",
-                            "Collections skipped because the previous one was still running or blocked");
-  m.queue_depth = metrics.get(metrics_owner_, VITALS_METRIC_GAUGE, "vitals_component_queue_depth_samples",
-                              "Samples waiting in the component's inbound queue", labels);
-  m.latency_seconds = metrics.get(metrics_owner_, VITALS_METRIC_HISTOGRAM, "vitals_component_latency_seconds",
-                                  "Time spent in one collect or consume call", labels);
+  m_.samples_in = counter("vitals_component_samples_in_total", "Samples received by the component");
+  m_.samples_out = counter("vitals_component_samples_out_total", "Samples emitted by the component");
+  m_.batches_in = counter("vitals_component_batches_in_total", "Batches received by the component");
+  m_.batches_out = counter("vitals_component_batches_out_total", "Batches emitted by the component");
+  m_.errors = counter("vitals_component_errors_total", "Failed collect or consume calls");
+  m_.dropped = counter("vitals_component_dropped_samples_total", "Samples dropped by a full queue");
+  m_.skipped_ticks = counter("vitals_component_skipped_ticks_total",
+                             "Collections skipped because the previous one was still running or blocked");
+  m_.queue_depth = metrics.get(metrics_owner_, VITALS_METRIC_GAUGE, "vitals_component_queue_depth_samples",
+                               "Samples waiting in the component's inbound queue", labels);
+  m_.latency_seconds = metrics.get(metrics_owner_, VITALS_METRIC_HISTOGRAM, "vitals_component_latency_seconds",
+                                   "Time spent in one collect or consume call", labels);
 }
 
 Component::~Component() {
-  plugin_timers.clear();
-  tick_timer.reset();
-  if (worker.joinable()) {
-    queue.close();
-    worker.join();
+  plugin_timers_.clear();
+  tick_timer_.reset();
+  if (worker_.joinable()) {
+    queue_.close();
+    worker_.join();
   }
   if (instance_) call_plugin(identity_, "destroy", plugin().destroy, instance_);
   // Metric handles are valid for the instance's whole life, destroy included.

@@ -14,17 +14,19 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "ack_tracker.hpp"
 #include "config/config.hpp"
 #include "edge_queue.hpp"
 #include "host/plugin_call.hpp"
 #include "host/plugin_loader.hpp"
+#include "host/ws_host.hpp"
 #include "self_metrics.hpp"
 #include "uv_timer.hpp"
 #include "vitals/plugin.h"
 #include "vitals/selector.hpp"
-#include "host/ws_host.hpp"
 
 namespace vitals::core {
 
@@ -51,8 +53,6 @@ class Component {
   Component(const Component &) = delete;
   Component &operator=(const Component &) = delete;
 
-  // Calls the plugin's create() with the checked config; false + error on failure.
-  bool create(const vitals_host_t &host_template, std::string &error);
   // The plugin's last_error() or a generic text.
   std::string last_error() const;
 
@@ -80,6 +80,33 @@ class Component {
   // A processor that takes the batch's events (and emits those it keeps).
   bool owns_events() const { return plugin().flags & VITALS_FLAG_PROCESSOR_EVENTS; }
 
+  // ---- for the host services (host/*.cpp) -------------------------------------
+  // A timer the plugin started (vitals_host_t timer_start); it lives until
+  // stopped or until this instance goes.
+  void add_plugin_timer(uint64_t id, std::unique_ptr<UvTimer> timer) { plugin_timers_[id] = std::move(timer); }
+  void stop_plugin_timer(uint64_t id) { plugin_timers_.erase(id); }
+  // A route the plugin registered on the agent's HTTP server, removed when
+  // this instance stops (remove_component_routes).
+  void remember_route(uint64_t route_id) { http_routes_.push_back(route_id); }
+  // The routes remembered so far; none are remembered afterwards.
+  std::vector<uint64_t> take_routes() { return std::exchange(http_routes_, {}); }
+  // The WebSocket connections accepted on this instance's routes.
+  ComponentWebSockets &websockets() { return websockets_; }
+
+  // ---- read-only, for `vitals test` and tests ----------------------------------
+  // Failed collect or consume calls so far (vitals_component_errors_total).
+  double error_count() const { return m_.errors->value(); }
+  // A consumer not taking input while its own output waits for room.
+  bool held() const { return held_; }
+
+ private:
+  // The Pipeline creates, wires, schedules, feeds and retires components:
+  // what follows is state it manages, and the calls only it makes.
+  friend class Pipeline;
+
+  // Calls the plugin's create() with the checked config; false + error on failure.
+  bool create(const vitals_host_t &host_template, std::string &error);
+
   // Filters a batch for a storage or output by its `match` (events always
   // pass); returns the input itself when everything matches and nullptr when
   // nothing does. A processor gets every batch whole: split() divides it when
@@ -97,44 +124,44 @@ class Component {
   };
   Split split(const BatchPtr &batch, const class SeriesRegistry &series);
 
-  // ---- state the Pipeline manages ---------------------------------------------
-  const vitals_host_t *host_table() const { return &host_table_; }
-  EdgeQueue queue;
-  std::thread worker;
-  std::vector<Component *> downstream;
-  std::deque<ParkedBatch> parked;
-  std::atomic<int64_t> offloop_pending{0};  // samples emitted off-loop, not yet routed
+  // These keep the order they had when they were public: members are built
+  // in declaration order and destroyed in reverse, and teardown was tested
+  // that way (~Component stops the timers and joins the worker itself).
+  EdgeQueue queue_;
+  std::thread worker_;
+  std::vector<Component *> downstream_;
+  std::deque<ParkedBatch> parked_;
+  std::atomic<int64_t> offloop_pending_{0};  // samples emitted off-loop, not yet routed
 
   // Scheduling (inputs and optimizers).
-  int64_t interval_ns = 0;
-  int64_t next_tick_ns = 0;
-  std::unique_ptr<UvTimer> tick_timer;
-  bool collect_in_flight = false;
-  uv_work_t work_req{};
-  int64_t work_tick_ns = 0;
-  int64_t work_started_ns = 0;
-  int work_status = VITALS_OK;
-  std::string work_error;
+  int64_t interval_ns_ = 0;
+  int64_t next_tick_ns_ = 0;
+  std::unique_ptr<UvTimer> tick_timer_;
+  bool collect_in_flight_ = false;
+  uv_work_t work_req_{};
+  int64_t work_tick_ns_ = 0;
+  int64_t work_started_ns_ = 0;
+  int work_status_ = VITALS_OK;
+  std::string work_error_;
 
-  std::map<uint64_t, std::unique_ptr<UvTimer>> plugin_timers;
-  std::vector<uint64_t> http_routes;  // RouteIds on the agent's HTTP server
-  ComponentWebSockets websockets;     // connections accepted on its routes
-  uint64_t outstanding_deliveries = 0;
-  uint64_t pending_ack_callbacks = 0;  // into this plugin's code: it must outlive them
-  bool started = false;
-  bool retiring = false;  // removed by a reload or shutdown; destroyed once idle
-  bool quiesced = false;  // retiring, flushed and stopped; waits only for its output and callbacks
-  bool held = false;      // consumer not taking input while its own output waits for room
-  const uint64_t serial;  // unique per instance for the process's life
-  int64_t last_error_log_ns = 0;
-  uint64_t suppressed_errors = 0;
+  std::map<uint64_t, std::unique_ptr<UvTimer>> plugin_timers_;
+  std::vector<uint64_t> http_routes_;  // RouteIds on the agent's HTTP server
+  ComponentWebSockets websockets_;     // connections accepted on its routes
+  uint64_t outstanding_deliveries_ = 0;
+  uint64_t pending_ack_callbacks_ = 0;  // into this plugin's code: it must outlive them
+  bool started_ = false;
+  bool retiring_ = false;  // removed by a reload or shutdown; destroyed once idle
+  bool quiesced_ = false;  // retiring, flushed and stopped; waits only for its output and callbacks
+  bool held_ = false;      // consumer not taking input while its own output waits for room
+  const uint64_t serial_;  // unique per instance for the process's life
+  int64_t last_error_log_ns_ = 0;
+  uint64_t suppressed_errors_ = 0;
 
   struct Metrics {
     SelfMetric *samples_in, *samples_out, *batches_in, *batches_out, *errors, *dropped, *queue_depth, *latency_seconds,
         *skipped_ticks;
-  } m{};
+  } m_{};
 
- private:
   const ComponentConfig config_;
   MetricsRegistry &metrics_;
   std::string metrics_owner_;

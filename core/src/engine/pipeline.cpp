@@ -30,7 +30,7 @@ Pipeline::Pipeline(uv_loop_t *loop, SeriesRegistry &series, MetricsRegistry &met
 }
 
 Pipeline::~Pipeline() {
-  for (auto &[id, c] : components_) c->tick_timer.reset();
+  for (auto &[id, c] : components_) c->tick_timer_.reset();
   components_.clear();
   retiring_.clear();
   uv_close(reinterpret_cast<uv_handle_t *>(drain_idle_),
@@ -39,15 +39,17 @@ Pipeline::~Pipeline() {
            [](uv_handle_t *h) { delete reinterpret_cast<uv_async_t *>(h); });
 }
 
-Component *Pipeline::find(const std::string &id) const {
+Component *Pipeline::find_component(const std::string &id) const {
   auto it = components_.find(id);
   return it == components_.end() ? nullptr : it->second.get();
 }
 
-std::vector<Component *> Pipeline::components() const {
-  std::vector<Component *> out;
+const Component *Pipeline::find(const std::string &id) const { return find_component(id); }
+
+std::vector<const Component *> Pipeline::components() const {
+  std::vector<const Component *> out;
   for (const auto &id : order_)
-    if (auto *c = find(id)) out.push_back(c);
+    if (const auto *c = find(id)) out.push_back(c);
   return out;
 }
 
@@ -59,7 +61,7 @@ std::shared_ptr<Component> Pipeline::make_component(const ComponentConfig &cfg, 
     return nullptr;
   }
   auto c = std::make_shared<Component>(*this, cfg, plugin_it->second, metrics_);
-  c->interval_ns = cfg.interval_ns ? cfg.interval_ns : checked.config.agent.interval.count();
+  c->interval_ns_ = cfg.interval_ns ? cfg.interval_ns : checked.config.agent.interval.count();
   std::string error;
   if (!c->create(host_template_, error)) {
     diags.error(cfg.file, cfg.line, "[" + std::string(kind_name(cfg.kind)) + "." + cfg.id + "]: " + error);
@@ -69,12 +71,12 @@ std::shared_ptr<Component> Pipeline::make_component(const ComponentConfig &cfg, 
 }
 
 void Pipeline::wire(const Graph &graph) {
-  for (auto &[id, c] : components_) c->downstream.clear();
+  for (auto &[id, c] : components_) c->downstream_.clear();
   for (const auto &[producer, consumers] : graph.downstream) {
-    Component *from = find(producer);
+    Component *from = find_component(producer);
     if (!from) continue;
     for (const auto &consumer : consumers)
-      if (Component *to = find(consumer)) from->downstream.push_back(to);
+      if (Component *to = find_component(consumer)) from->downstream_.push_back(to);
   }
   order_ = graph.topological_order;
 }
@@ -88,8 +90,8 @@ bool Pipeline::start_component(Component &c, bool schedule) {
   // A consumer that failed to start still takes batches, to fail them with
   // its reason; a producer that failed is not collected (nor stopped).
   if (!ok && !c.is_consumer()) return false;
-  c.started = true;
-  if (c.is_consumer() && c.consumes_on_thread()) c.worker = std::thread([this, comp = &c] { worker_main(comp); });
+  c.started_ = true;
+  if (c.is_consumer() && c.consumes_on_thread()) c.worker_ = std::thread([this, comp = &c] { worker_main(comp); });
   if (schedule) schedule_component(c);
   log_debug(c.id(), std::string("started ") + kind_name(c.kind()) + " (plugin " + c.config().plugin + ")");
   return ok;
@@ -97,9 +99,9 @@ bool Pipeline::start_component(Component &c, bool schedule) {
 
 void Pipeline::schedule_component(Component &c) {
   if (c.is_scheduled()) {
-    c.tick_timer = std::make_unique<UvTimer>(loop_, [this, comp = &c] { on_tick(*comp); });
+    c.tick_timer_ = std::make_unique<UvTimer>(loop_, [this, comp = &c] { on_tick(*comp); });
     int64_t now = wall_clock_ns();
-    c.next_tick_ns = next_aligned_tick(now, c.interval_ns);
+    c.next_tick_ns_ = next_aligned_tick(now, c.interval_ns_);
     schedule_next(c);
     // Collect once right away: waiting for the first aligned tick would leave
     // a 5-minute input silent for up to 5 minutes after start or reload.
@@ -128,19 +130,19 @@ bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool sche
   // Nothing is collected before every component started: a failure must
   // not leave a collect running on the pool for an instance freed below.
   for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
-    Component &c = *find(*it);
+    Component &c = *find_component(*it);
     if (start_component(c, /*schedule=*/false)) continue;
     diags.error(c.config().file, c.config().line,
                 "[" + std::string(kind_name(c.kind())) + "." + c.id() + "]: start failed: " + c.last_error());
     for (auto &[id, other] : components_) {
-      other->tick_timer.reset();
-      if (other->worker.joinable()) {
-        other->queue.close();
-        other->worker.join();
+      other->tick_timer_.reset();
+      if (other->worker_.joinable()) {
+        other->queue_.close();
+        other->worker_.join();
       }
-      if (other->started && other->plugin().stop)
+      if (other->started_ && other->plugin().stop)
         call_plugin(other->identity(), "stop", other->plugin().stop, other->instance());
-      other->started = false;
+      other->started_ = false;
       remove_component_routes(http_, *other);
     }
     components_.clear();
@@ -149,7 +151,7 @@ bool Pipeline::start(const CheckedConfig &checked, Diagnostics &diags, bool sche
     return false;
   }
   if (schedule)
-    for (auto it = order_.rbegin(); it != order_.rend(); ++it) schedule_component(*find(*it));
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) schedule_component(*find_component(*it));
   started_ = true;
   log_info("agent", "pipeline started: " + std::to_string(components_.size()) + " components");
   return true;
@@ -211,55 +213,55 @@ bool Pipeline::reload(const CheckedConfig &checked, Diagnostics &diags, ReloadRe
 // left in flight (sweep_retiring).
 void Pipeline::retire(const std::shared_ptr<Component> &c) {
   for (auto &[id, other] : components_) {
-    auto &ds = other->downstream;
+    auto &ds = other->downstream_;
     ds.erase(std::remove(ds.begin(), ds.end(), c.get()), ds.end());
   }
   awaiting_start_.erase(std::remove(awaiting_start_.begin(), awaiting_start_.end(), c.get()), awaiting_start_.end());
-  c->retiring = true;
-  c->tick_timer.reset();
-  c->plugin_timers.clear();
+  c->retiring_ = true;
+  c->tick_timer_.reset();
+  c->plugin_timers_.clear();
   remove_component_routes(http_, *c);  // its successor may register the same paths
   retiring_.push_back(c);
 }
 
 bool Pipeline::feeds_retiring_consumer(const Component &upstream) const {
-  for (const Component *d : upstream.downstream)
-    if (d->retiring) return true;
+  for (const Component *d : upstream.downstream_)
+    if (d->retiring_) return true;
   return false;
 }
 
 bool Pipeline::can_quiesce(const Component &c) const {
-  if (c.collect_in_flight || c.offloop_pending.load() > 0 || !c.parked.empty()) return false;
+  if (c.collect_in_flight_ || c.offloop_pending_.load() > 0 || !c.parked_.empty()) return false;
   if (!c.is_consumer()) return true;
   // A successor replaced before it ever started fails what reached it.
-  if (c.started && !abandoning_ && c.queue.depth_batches() > 0) return false;
+  if (c.started_ && !abandoning_ && c.queue_.depth_batches() > 0) return false;
   // Upstream first: a consumer stops only when no retiring producer can
   // still hand it a batch.
   for (const auto &r : retiring_) {
     if (r.get() == &c) continue;
-    bool feeds = std::find(r->downstream.begin(), r->downstream.end(), &c) != r->downstream.end();
-    if (feeds && (!r->quiesced || !r->parked.empty() || r->offloop_pending.load() > 0)) return false;
+    bool feeds = std::find(r->downstream_.begin(), r->downstream_.end(), &c) != r->downstream_.end();
+    if (feeds && (!r->quiesced_ || !r->parked_.empty() || r->offloop_pending_.load() > 0)) return false;
   }
   return true;
 }
 
 void Pipeline::quiesce(Component &c) {
-  c.quiesced = true;
-  if (c.is_consumer() && !c.started) {
-    c.queue.close();
-    for (auto &item : c.queue.take_all())
+  c.quiesced_ = true;
+  if (c.is_consumer() && !c.started_) {
+    c.queue_.close();
+    for (auto &item : c.queue_.take_all())
       resolve_delivery(item.delivery_id, VITALS_ERROR, "component replaced before it started");
     ready_.erase(&c);
   } else if (c.is_consumer()) {
-    if (c.worker.joinable()) {
-      c.queue.close();  // the worker drains what is left, then returns
-      c.worker.join();
+    if (c.worker_.joinable()) {
+      c.queue_.close();  // the worker drains what is left, then returns
+      c.worker_.join();
     } else {
       // Mid-consume context: what the plugin emits now parks instead of failing.
-      while (auto item = c.queue.try_pop()) consume_on_loop(c, std::move(*item));
+      while (auto item = c.queue_.try_pop()) consume_on_loop(c, std::move(*item));
     }
     ready_.erase(&c);
-    c.queue.close();
+    c.queue_.close();
     Component *prev = consuming_;
     AckNode *prev_node = consuming_node_;
     consuming_ = &c;
@@ -268,20 +270,20 @@ void Pipeline::quiesce(Component &c) {
       note_error(c, "flush failed: " + c.last_error());
     consuming_ = prev;
     consuming_node_ = prev_node;
-    if (c.started && c.plugin().stop) call_plugin(c.identity(), "stop", c.plugin().stop, c.instance());
-    c.started = false;
+    if (c.started_ && c.plugin().stop) call_plugin(c.identity(), "stop", c.plugin().stop, c.instance());
+    c.started_ = false;
     process_inbox();  // completions the last consumes and the flush posted
   } else {
     stop_producer(c);
   }
   remove_component_routes(http_, c);
-  c.websockets.close_all(1001, "component stopped");  // what stop() left open
+  c.websockets_.close_all(1001, "component stopped");  // what stop() left open
   log_debug(c.id(), "stopped");
 }
 
 bool Pipeline::can_destroy(const Component &c) const {
   // Its callbacks run its code, and its parked batches still name it.
-  return c.quiesced && c.parked.empty() && c.pending_ack_callbacks == 0 && c.offloop_pending.load() == 0;
+  return c.quiesced_ && c.parked_.empty() && c.pending_ack_callbacks_ == 0 && c.offloop_pending_.load() == 0;
 }
 
 void Pipeline::destroy(const std::shared_ptr<Component> &c) {
@@ -291,8 +293,8 @@ void Pipeline::destroy(const std::shared_ptr<Component> &c) {
     if (d.target == c.get()) orphaned.push_back(id);
   for (uint64_t id : orphaned) resolve_delivery(id, VITALS_ERROR, "component stopped before completing");
   auto forget = [&](std::vector<Component *> &ds) { ds.erase(std::remove(ds.begin(), ds.end(), c.get()), ds.end()); };
-  for (auto &[id, other] : components_) forget(other->downstream);
-  for (auto &r : retiring_) forget(r->downstream);
+  for (auto &[id, other] : components_) forget(other->downstream_);
+  for (auto &r : retiring_) forget(r->downstream_);
   parked_.erase(c.get());
   ready_.erase(c.get());
   retiring_.erase(std::remove(retiring_.begin(), retiring_.end(), c), retiring_.end());
@@ -309,7 +311,7 @@ void Pipeline::sweep_retiring() {
     progress = false;
     sweep_again_ = false;
     for (auto &c : std::vector<std::shared_ptr<Component>>(retiring_)) {
-      if (!c->quiesced && can_quiesce(*c)) {
+      if (!c->quiesced_ && can_quiesce(*c)) {
         quiesce(*c);
         progress = true;
       }
@@ -333,14 +335,14 @@ void Pipeline::start_successors() {
     // cannot share (routes, ports, a database file and its lock). It may
     // live on a little (acks to deliver, a query still running on the pool).
     bool predecessor_holds = std::any_of(retiring_.begin(), retiring_.end(),
-                                         [&](const auto &r) { return r->id() == c->id() && !r->quiesced; });
+                                         [&](const auto &r) { return r->id() == c->id() && !r->quiesced_; });
     if (predecessor_holds) {
       awaiting_start_.push_back(c);
       continue;
     }
     start_component(*c);
     // What reached it while it waited.
-    if (c->is_consumer() && !c->consumes_on_thread() && c->queue.depth_batches() > 0) {
+    if (c->is_consumer() && !c->consumes_on_thread() && c->queue_.depth_batches() > 0) {
       ready_.insert(c);
       uv_idle_start(drain_idle_, [](uv_idle_t *h) { static_cast<Pipeline *>(h->data)->drain_ready(); });
     }
@@ -348,15 +350,15 @@ void Pipeline::start_successors() {
 }
 
 void Pipeline::stop_producer(Component &c) {
-  if (!c.started) return;
-  c.started = false;
+  if (!c.started_) return;
+  c.started_ = false;
   if (c.plugin().stop && call_plugin(c.identity(), "stop", c.plugin().stop, c.instance()) != VITALS_OK)
     note_error(c, "stop failed: " + c.last_error());
 }
 
 bool Pipeline::drained() const {
   auto busy = [](const Component &c) {
-    return c.collect_in_flight || !c.parked.empty() || c.queue.depth_batches() > 0 || c.offloop_pending.load() > 0;
+    return c.collect_in_flight_ || !c.parked_.empty() || c.queue_.depth_batches() > 0 || c.offloop_pending_.load() > 0;
   };
   for (const auto &[id, c] : components_)
     if (busy(*c)) return false;
@@ -372,14 +374,14 @@ void Pipeline::shutdown(int64_t timeout_ns, std::function<void(bool)> done) {
   shutdown_done_ = std::move(done);
   shutdown_deadline_ns_ = monotonic_ns() + timeout_ns;
   for (auto &[id, c] : components_) {
-    c->tick_timer.reset();
-    c->plugin_timers.clear();
+    c->tick_timer_.reset();
+    c->plugin_timers_.clear();
   }
   // Inputs stop first so nothing new enters while the rest drains; one whose
   // collect is still running stops when it returns (after_collect).
   inputs_stopped_ = true;
   for (auto &[id, c] : components_)
-    if (c->kind() == VITALS_KIND_INPUT && !c->collect_in_flight) stop_producer(*c);
+    if (c->kind() == VITALS_KIND_INPUT && !c->collect_in_flight_) stop_producer(*c);
   shutdown_timer_ = std::make_unique<UvTimer>(loop_, [this] {
     bool done_draining = drained();
     if (done_draining || monotonic_ns() >= shutdown_deadline_ns_) finish_shutdown(done_draining);
@@ -392,7 +394,7 @@ void Pipeline::finish_shutdown(bool drained_in_time) {
   drained_in_time_ = drained_in_time;
   if (!drained_in_time) {
     size_t queued = 0;
-    for (auto &[id, c] : components_) queued += c->queue.depth_samples();
+    for (auto &[id, c] : components_) queued += c->queue_.depth_samples();
     log_error("agent", "shutdown timeout: " + std::to_string(queued) + " queued samples and " +
                            std::to_string(deliveries_.size()) + " unacknowledged batches abandoned");
   }
@@ -409,12 +411,12 @@ void Pipeline::finish_shutdown(bool drained_in_time) {
   if (!drained_in_time) {
     abandoning_ = true;
     for (auto &c : retiring_) {
-      for (auto &item : c->queue.take_all()) resolve_delivery(item.delivery_id, VITALS_ERROR, "agent stopped");
-      for (auto &p : c->parked)
+      for (auto &item : c->queue_.take_all()) resolve_delivery(item.delivery_id, VITALS_ERROR, "agent stopped");
+      for (auto &p : c->parked_)
         if (p.node) acks_.resolve(p.node, VITALS_ERROR, "agent stopped before delivering");
-      c->parked.clear();
+      c->parked_.clear();
       parked_.erase(c.get());
-      c->queue.set_paused(false);
+      c->queue_.set_paused(false);
     }
   }
   sweep_retiring();
@@ -425,7 +427,7 @@ void Pipeline::finish_shutdown(bool drained_in_time) {
   // A collect still running on the pool, or output still on its way: the
   // instances live until it returns.
   for (auto &c : retiring_)
-    if (c->collect_in_flight) log_info(c->id(), "waiting for a collect still running before stopping");
+    if (c->collect_in_flight_) log_info(c->id(), "waiting for a collect still running before stopping");
   shutdown_timer_ = std::make_unique<UvTimer>(loop_, [this] {
     sweep_retiring();
     if (retiring_.empty()) complete_shutdown();

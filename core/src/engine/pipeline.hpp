@@ -57,8 +57,10 @@ class Pipeline {
   SeriesRegistry &series() { return series_; }
   MetricsRegistry &metrics() { return metrics_; }
   const std::string &data_dir() const { return data_dir_; }
-  Component *find(const std::string &id) const;
-  std::vector<Component *> components() const;
+  // Read-only views of the running components (the vitals.control service,
+  // `vitals test`, tests); what changes them is the Pipeline's alone.
+  const Component *find(const std::string &id) const;
+  std::vector<const Component *> components() const;
   // Sees every batch any component emits (vitals test prints them).
   void set_tap(std::function<void(const Component &, const Batch &)> tap) { tap_ = std::move(tap); }
   // Runs one collect of every input now and waits for it (vitals test).
@@ -84,8 +86,6 @@ class Pipeline {
   // Any thread.
   void complete(uint64_t delivery_id, int status, const char *error);
   bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
-  // Called on the loop when a pool collect returns.
-  void after_collect(Component &c, int status, const std::string &error, int64_t started_ns);
 
  private:
   struct Delivery {
@@ -120,6 +120,10 @@ class Pipeline {
   void schedule_next(Component &c);
   void on_tick(Component &c);
   void dispatch_collect(Component &c, int64_t tick_ns);
+  // Called on the loop when a collect returns (on the loop or from the pool).
+  void after_collect(Component &c, int status, const std::string &error, int64_t started_ns);
+  // find() for the Pipeline's own use: the component it manages.
+  Component *find_component(const std::string &id) const;
 
   int emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, bool park_when_blocked,
                    AckNode *parent);

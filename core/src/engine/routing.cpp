@@ -37,12 +37,12 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
     if (fn) {
       // Nothing to deliver: acknowledge at once, but never re-entrantly. The
       // callback is the plugin's code: counted, so the instance outlives it.
-      from.offloop_pending += 1;
+      from.offloop_pending_ += 1;
       InboxItem item{InboxItem::Kind::emit};
       item.batch = std::make_shared<Batch>();
       item.fn = fn;
       item.user = user;
-      item.from_serial = from.serial;
+      item.from_serial = from.serial_;
       post(std::move(item));
     }
     return VITALS_OK;
@@ -68,7 +68,7 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
   // output is bounded by its intake instead: once it waits, the processor is
   // held and its queue paused.
   if (!parent_delivery &&
-      from.offloop_pending.load() + static_cast<int64_t>(owned->weight()) > kMaxOffloopPendingSamples)
+      from.offloop_pending_.load() + static_cast<int64_t>(owned->weight()) > kMaxOffloopPendingSamples)
     return VITALS_AGAIN;
   post_emit(from, std::move(owned), fn, user, parent_delivery, /*passed=*/false);
   return VITALS_OK;
@@ -76,31 +76,31 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
 
 void Pipeline::post_emit(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, uint64_t parent_delivery,
                          bool passed) {
-  from.offloop_pending += static_cast<int64_t>(batch->weight());
+  from.offloop_pending_ += static_cast<int64_t>(batch->weight());
   InboxItem item{InboxItem::Kind::emit};
   item.batch = std::move(batch);
   item.fn = fn;
   item.user = user;
   // components_ is loop-only; the inbox looks the instance up again there.
-  item.from_serial = from.serial;
+  item.from_serial = from.serial_;
   item.parent_delivery = parent_delivery;
   item.passed = passed;
   post(std::move(item));
 }
 
 bool Pipeline::blocked(const Component &from, const Batch &batch) const {
-  for (const Component *c : from.downstream)
-    if (c->queue.config().overflow == Overflow::block && c->queue.full_for(batch.weight())) return true;
+  for (const Component *c : from.downstream_)
+    if (c->queue_.config().overflow == Overflow::block && c->queue_.full_for(batch.weight())) return true;
   return false;
 }
 
 int Pipeline::emit_on_loop(Component &from, BatchPtr batch, vitals_ack_fn fn, void *user, bool park_when_blocked,
                            AckNode *parent) {
   if (stopping_ && inputs_stopped_ && from.kind() == VITALS_KIND_INPUT && !park_when_blocked) return VITALS_STOPPED;
-  bool must_wait = !from.parked.empty() || blocked(from, *batch);
+  bool must_wait = !from.parked_.empty() || blocked(from, *batch);
   if (must_wait && !park_when_blocked) return VITALS_AGAIN;
   AckNode *node =
-      (fn || parent) ? acks_.create(parent, fn, user, &from.pending_ack_callbacks, &from.identity()) : nullptr;
+      (fn || parent) ? acks_.create(parent, fn, user, &from.pending_ack_callbacks_, &from.identity()) : nullptr;
   send_out(from, std::move(batch), node, must_wait);
   return VITALS_OK;
 }
@@ -109,17 +109,17 @@ void Pipeline::pass_through(Component &from, BatchPtr batch, AckNode *node) {
   // No node of its own: the part joins the consumed delivery's node, holding
   // it as an emit's creator would.
   if (node) acks_.hold(node);
-  bool must_wait = !from.parked.empty() || blocked(from, *batch);
+  bool must_wait = !from.parked_.empty() || blocked(from, *batch);
   send_out(from, std::move(batch), node, must_wait);
 }
 
 void Pipeline::send_out(Component &from, BatchPtr batch, AckNode *node, bool must_wait) {
-  from.m.samples_out->add(static_cast<double>(batch->samples()));
-  from.m.batches_out->add(1);
+  from.m_.samples_out->add(static_cast<double>(batch->samples()));
+  from.m_.batches_out->add(1);
   if (tap_) tap_(from, *batch);
   if (must_wait) {
     // Keep order: once one batch waits, later ones wait behind it.
-    from.parked.push_back({std::move(batch), node});
+    from.parked_.push_back({std::move(batch), node});
     parked_.insert(&from);
     any_parked_ = true;
     // A processor whose output waits takes no more input: its queue fills
@@ -131,7 +131,7 @@ void Pipeline::send_out(Component &from, BatchPtr batch, AckNode *node, bool mus
 }
 
 void Pipeline::deliver(Component &from, const BatchPtr &batch, AckNode *node) {
-  for (Component *target : from.downstream) deliver_to(*target, batch, node);
+  for (Component *target : from.downstream_) deliver_to(*target, batch, node);
   if (node) acks_.resolve(node, VITALS_OK, nullptr);  // the creator's hold
 }
 
@@ -141,11 +141,11 @@ void Pipeline::deliver_to(Component &target, const BatchPtr &batch, AckNode *nod
   uint64_t id = next_delivery_id_++;
   deliveries_[id] = {node, &target};
   if (node) acks_.hold(node);
-  ++target.outstanding_deliveries;
+  ++target.outstanding_deliveries_;
   std::vector<QueueItem> evicted;
-  auto result = target.queue.push({filtered, id, monotonic_ns()}, evicted);
+  auto result = target.queue_.push({filtered, id, monotonic_ns()}, evicted);
   for (auto &e : evicted) {
-    target.m.dropped->add(static_cast<double>(e.batch->weight()));
+    target.m_.dropped->add(static_cast<double>(e.batch->weight()));
     resolve_delivery(e.delivery_id, VITALS_ERROR, "dropped: queue full (overflow drop_oldest)");
   }
   if (result == EdgeQueue::PushResult::closed) {
@@ -156,12 +156,12 @@ void Pipeline::deliver_to(Component &target, const BatchPtr &batch, AckNode *nod
   }
   if (result != EdgeQueue::PushResult::accepted) {
     // drop_newest, or block reached through a path that could not wait.
-    target.m.dropped->add(static_cast<double>(filtered->weight()));
+    target.m_.dropped->add(static_cast<double>(filtered->weight()));
     resolve_delivery(id, VITALS_ERROR, "dropped: queue full");
     return;
   }
-  target.m.queue_depth->set(static_cast<double>(target.queue.depth_samples()));
-  if (!target.consumes_on_thread() && target.started && !target.held) {
+  target.m_.queue_depth->set(static_cast<double>(target.queue_.depth_samples()));
+  if (!target.consumes_on_thread() && target.started_ && !target.held_) {
     ready_.insert(&target);
     uv_idle_start(drain_idle_, [](uv_idle_t *h) { static_cast<Pipeline *>(h->data)->drain_ready(); });
   }
@@ -172,14 +172,14 @@ void Pipeline::resolve_delivery(uint64_t delivery_id, int status, const char *er
   if (it == deliveries_.end()) return;  // already resolved (or a stale token)
   Delivery d = it->second;
   deliveries_.erase(it);
-  --d.target->outstanding_deliveries;
+  --d.target->outstanding_deliveries_;
   if (status != VITALS_OK) note_error(*d.target, error ? error : "failed");
   if (d.node) acks_.resolve(d.node, status, error);
 }
 
 void Pipeline::consume_on_loop(Component &c, QueueItem item) {
-  c.m.samples_in->add(static_cast<double>(item.batch->samples()));
-  c.m.batches_in->add(1);
+  c.m_.samples_in->add(static_cast<double>(item.batch->samples()));
+  c.m_.batches_in->add(1);
   auto d = deliveries_.find(item.delivery_id);
   AckNode *node = d != deliveries_.end() ? d->second.node : nullptr;
   BatchPtr consumed = std::move(item.batch);
@@ -203,7 +203,7 @@ void Pipeline::consume_on_loop(Component &c, QueueItem item) {
   int64_t t0 = monotonic_ns();
   int status = call_plugin(c.identity(), "consume", c.plugin().consume, c.instance(), view.get(),
                            reinterpret_cast<vitals_ack_t *>(item.delivery_id));
-  c.m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
+  c.m_.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
   consuming_ = prev_consuming;
   consuming_node_ = prev_node;
   if (status == VITALS_PENDING) return;
@@ -216,27 +216,27 @@ void Pipeline::drain_ready() {
   constexpr int kBatchesPerTurn = 64;
   std::vector<Component *> work(ready_.begin(), ready_.end());
   for (Component *c : work) {
-    for (int i = 0; i < kBatchesPerTurn && !c->held; ++i) {
-      auto item = c->queue.try_pop();
+    for (int i = 0; i < kBatchesPerTurn && !c->held_; ++i) {
+      auto item = c->queue_.try_pop();
       if (!item) {
         ready_.erase(c);
         break;
       }
       consume_on_loop(*c, std::move(*item));
     }
-    if (c->held) ready_.erase(c);  // back when its output drains (hold_consumer)
-    c->m.queue_depth->set(static_cast<double>(c->queue.depth_samples()));
+    if (c->held_) ready_.erase(c);  // back when its output drains (hold_consumer)
+    c->m_.queue_depth->set(static_cast<double>(c->queue_.depth_samples()));
   }
   retry_parked();
   if (ready_.empty()) uv_idle_stop(drain_idle_);
 }
 
 void Pipeline::hold_consumer(Component &c, bool hold) {
-  if (c.held == hold) return;
-  c.held = hold;
+  if (c.held_ == hold) return;
+  c.held_ = hold;
   if (c.consumes_on_thread()) {
-    c.queue.set_paused(hold);
-  } else if (!hold && c.started && c.queue.depth_batches() > 0) {
+    c.queue_.set_paused(hold);
+  } else if (!hold && c.started_ && c.queue_.depth_batches() > 0) {
     ready_.insert(&c);
     uv_idle_start(drain_idle_, [](uv_idle_t *h) { static_cast<Pipeline *>(h->data)->drain_ready(); });
   }
@@ -244,9 +244,9 @@ void Pipeline::hold_consumer(Component &c, bool hold) {
 
 Component *Pipeline::find_instance(uint64_t serial) const {
   for (const auto &[id, c] : components_)
-    if (c->serial == serial) return c.get();
+    if (c->serial_ == serial) return c.get();
   for (const auto &c : retiring_)
-    if (c->serial == serial) return c.get();
+    if (c->serial_ == serial) return c.get();
   return nullptr;
 }
 
@@ -257,12 +257,12 @@ void Pipeline::retry_parked() {
   }
   std::vector<Component *> producers(parked_.begin(), parked_.end());
   for (Component *p : producers) {
-    while (!p->parked.empty() && !blocked(*p, *p->parked.front().batch)) {
-      ParkedBatch b = std::move(p->parked.front());
-      p->parked.pop_front();
+    while (!p->parked_.empty() && !blocked(*p, *p->parked_.front().batch)) {
+      ParkedBatch b = std::move(p->parked_.front());
+      p->parked_.pop_front();
       deliver(*p, b.batch, b.node);
     }
-    if (p->parked.empty()) {
+    if (p->parked_.empty()) {
       parked_.erase(p);
       if (p->is_consumer()) hold_consumer(*p, false);
     }
@@ -273,11 +273,11 @@ void Pipeline::retry_parked() {
 
 void Pipeline::worker_main(Component *c) {
   ensure_signal_stack();
-  while (auto item = c->queue.pop_wait()) {
+  while (auto item = c->queue_.pop_wait()) {
     if (any_parked_) post({InboxItem::Kind::space_freed});
-    c->m.samples_in->add(static_cast<double>(item->batch->samples()));
-    c->m.batches_in->add(1);
-    c->m.queue_depth->set(static_cast<double>(c->queue.depth_samples()));
+    c->m_.samples_in->add(static_cast<double>(item->batch->samples()));
+    c->m_.batches_in->add(1);
+    c->m_.queue_depth->set(static_cast<double>(c->queue_.depth_samples()));
     BatchPtr consumed = std::move(item->batch);
     bool with_events = true;
     if (c->kind() == VITALS_KIND_PROCESSOR) {
@@ -295,7 +295,7 @@ void Pipeline::worker_main(Component *c) {
       status = call_plugin(c->identity(), "consume", c->plugin().consume, c->instance(), view.get(),
                            reinterpret_cast<vitals_ack_t *>(item->delivery_id));
       thread_consuming = {};
-      c->m.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
+      c->m_.latency_seconds->observe(static_cast<double>(monotonic_ns() - t0) / 1e9);
     }
     if (status != VITALS_PENDING) {
       InboxItem done{InboxItem::Kind::completion};
@@ -306,10 +306,10 @@ void Pipeline::worker_main(Component *c) {
     }
     // End of a burst: let the plugin commit everything it holds in one go
     // (group commit), on this same thread.
-    if (c->queue.depth_batches() == 0 && c->plugin().flush &&
+    if (c->queue_.depth_batches() == 0 && c->plugin().flush &&
         call_plugin(c->identity(), "flush", c->plugin().flush, c->instance()) != VITALS_OK) {
       InboxItem failed{InboxItem::Kind::flush_failed};
-      failed.from_serial = c->serial;
+      failed.from_serial = c->serial_;
       failed.error = c->last_error();
       post(std::move(failed));
     }
@@ -353,7 +353,7 @@ void Pipeline::process_inbox() {
           // The instance lives while this is pending (offloop_pending).
           if (Component *c = find_instance(item.from_serial)) {
             call_plugin(c->identity(), "ack callback", item.fn, item.user, VITALS_OK, nullptr);
-            c->offloop_pending -= 1;
+            c->offloop_pending_ -= 1;
           } else {
             item.fn(item.user, VITALS_OK, nullptr);
           }
@@ -365,7 +365,7 @@ void Pipeline::process_inbox() {
           if (item.fn) item.fn(item.user, VITALS_STOPPED, "component stopped");
           break;
         }
-        from->offloop_pending -= static_cast<int64_t>(item.batch->weight());
+        from->offloop_pending_ -= static_cast<int64_t>(item.batch->weight());
         AckNode *parent = nullptr;
         if (item.parent_delivery) {
           // Posted before the delivery's completion (emit_for's contract), so
@@ -386,17 +386,17 @@ void Pipeline::process_inbox() {
 }
 
 void Pipeline::note_error(Component &c, const std::string &what) {
-  c.m.errors->add(1);
+  c.m_.errors->add(1);
   // One line per component per 10 s at most: a broken sensor must not flood the journal.
   int64_t now = monotonic_ns();
-  if (now - c.last_error_log_ns < 10'000'000'000) {
-    ++c.suppressed_errors;
+  if (now - c.last_error_log_ns_ < 10'000'000'000) {
+    ++c.suppressed_errors_;
     return;
   }
   std::string suffix =
-      c.suppressed_errors ? " (" + std::to_string(c.suppressed_errors) + " similar errors suppressed)" : "";
-  c.suppressed_errors = 0;
-  c.last_error_log_ns = now;
+      c.suppressed_errors_ ? " (" + std::to_string(c.suppressed_errors_) + " similar errors suppressed)" : "";
+  c.suppressed_errors_ = 0;
+  c.last_error_log_ns_ = now;
   log_error(c.id(), what + suffix);
 }
 

@@ -10,30 +10,30 @@
 namespace vitals::core {
 
 void Pipeline::schedule_next(Component &c) {
-  if (!c.tick_timer) return;
-  c.tick_timer->start(ms_until(wall_clock_ns(), c.next_tick_ns));
+  if (!c.tick_timer_) return;
+  c.tick_timer_->start(ms_until(wall_clock_ns(), c.next_tick_ns_));
 }
 
 void Pipeline::on_tick(Component &c) {
   int64_t now = wall_clock_ns();
-  if (now < c.next_tick_ns) {  // woke early (loop time is cached): wait the rest
+  if (now < c.next_tick_ns_) {  // woke early (loop time is cached): wait the rest
     schedule_next(c);
     return;
   }
-  int64_t tick = c.next_tick_ns;
+  int64_t tick = c.next_tick_ns_;
   // Late by more than an interval (suspend, clock step, a stall): skip the
   // missed ticks rather than bursting through them.
-  int64_t next = next_aligned_tick(now, c.interval_ns);
-  if (next - tick > c.interval_ns) {
-    c.m.skipped_ticks->add(static_cast<double>((next - tick) / c.interval_ns - 1));
-    tick = next - c.interval_ns;
+  int64_t next = next_aligned_tick(now, c.interval_ns_);
+  if (next - tick > c.interval_ns_) {
+    c.m_.skipped_ticks->add(static_cast<double>((next - tick) / c.interval_ns_ - 1));
+    tick = next - c.interval_ns_;
   }
-  c.next_tick_ns = next;
+  c.next_tick_ns_ = next;
   schedule_next(c);
-  if (c.collect_in_flight || !c.parked.empty()) {
-    c.m.skipped_ticks->add(1);
-    log_debug(c.id(), c.collect_in_flight ? "tick skipped: previous collect still running"
-                                          : "tick skipped: waiting for room downstream");
+  if (c.collect_in_flight_ || !c.parked_.empty()) {
+    c.m_.skipped_ticks->add(1);
+    log_debug(c.id(), c.collect_in_flight_ ? "tick skipped: previous collect still running"
+                                           : "tick skipped: waiting for room downstream");
     return;
   }
   dispatch_collect(c, tick);
@@ -48,31 +48,30 @@ void Pipeline::dispatch_collect(Component &c, int64_t tick_ns) {
     after_collect(c, status, status == VITALS_OK ? std::string() : c.last_error(), t0);
     return;
   }
-  c.collect_in_flight = true;
-  c.work_tick_ns = tick_ns;
-  c.work_req.data = &c;
-  c.work_started_ns = monotonic_ns();
-  c.work_status = VITALS_OK;
+  c.collect_in_flight_ = true;
+  c.work_tick_ns_ = tick_ns;
+  c.work_req_.data = &c;
+  c.work_started_ns_ = monotonic_ns();
+  c.work_status_ = VITALS_OK;
   uv_queue_work(
-      loop_, &c.work_req,
+      loop_, &c.work_req_,
       [](uv_work_t *req) {
         auto *comp = static_cast<Component *>(req->data);
         ensure_signal_stack();  // a pool thread, once
-        comp->work_status =
-            call_plugin(comp->identity(), "collect", comp->plugin().collect, comp->instance(), comp->work_tick_ns);
-        comp->work_error = comp->work_status == VITALS_OK ? std::string() : comp->last_error();
+        comp->work_status_ =
+            call_plugin(comp->identity(), "collect", comp->plugin().collect, comp->instance(), comp->work_tick_ns_);
+        comp->work_error_ = comp->work_status_ == VITALS_OK ? std::string() : comp->last_error();
       },
       [](uv_work_t *req, int) {
         auto *comp = static_cast<Component *>(req->data);
         // The pipeline pointer is recovered through the host context.
-        auto *ctx = reinterpret_cast<HostContext *>(comp->host_table()->ctx);
-        ctx->pipeline->after_collect(*comp, comp->work_status, comp->work_error, comp->work_started_ns);
+        comp->ctx_.pipeline->after_collect(*comp, comp->work_status_, comp->work_error_, comp->work_started_ns_);
       });
 }
 
 void Pipeline::after_collect(Component &c, int status, const std::string &error, int64_t started_ns) {
-  c.collect_in_flight = false;
-  if (started_ns) c.m.latency_seconds->observe(static_cast<double>(monotonic_ns() - started_ns) / 1e9);
+  c.collect_in_flight_ = false;
+  if (started_ns) c.m_.latency_seconds->observe(static_cast<double>(monotonic_ns() - started_ns) / 1e9);
   if (status != VITALS_OK) note_error(c, "collect failed: " + error);
   if (inputs_stopped_ && c.kind() == VITALS_KIND_INPUT) stop_producer(c);
   // Off-loop emits from this collect may still be in the inbox: route them.
@@ -86,9 +85,9 @@ void Pipeline::collect_all_once(std::function<void()> done) {
   auto finish = std::make_shared<std::function<void()>>(std::move(done));
   for (auto &[id, c] : components_) {
     if (c->kind() != VITALS_KIND_INPUT || !c->plugin().collect) continue;
-    c->tick_timer.reset();  // one explicit collection, no schedule
+    c->tick_timer_.reset();  // one explicit collection, no schedule
     dispatch_collect(*c, wall_clock_ns());
-    if (c->collect_in_flight) ++*remaining;
+    if (c->collect_in_flight_) ++*remaining;
   }
   if (*remaining == 0) {
     (*finish)();
@@ -97,7 +96,7 @@ void Pipeline::collect_all_once(std::function<void()> done) {
   auto poll = std::make_shared<std::unique_ptr<UvTimer>>();
   *poll = std::make_unique<UvTimer>(loop_, [this, poll, finish] {
     for (auto &[id, c] : components_)
-      if (c->collect_in_flight) return;
+      if (c->collect_in_flight_) return;
     process_inbox();
     (*finish)();
     poll->reset();

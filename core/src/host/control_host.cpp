@@ -48,7 +48,7 @@ std::vector<vitals_tunable_t> list_tunables(const Component &c) {
 
 void control_components(vitals_host_ctx_t *ctx, vitals_component_visit_fn visit, void *user) {
   if (!on_loop(ctx, "components")) return;
-  for (Component *c : ctx_of(ctx).pipeline->components()) {
+  for (const Component *c : ctx_of(ctx).pipeline->components()) {
     vitals_component_info_t info{};
     info.id = c->id().c_str();
     info.kind = static_cast<uint32_t>(c->kind());
@@ -70,7 +70,7 @@ void control_metrics(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit, void *u
   });
   // Plugins' own counters, labelled with their component and named
   // vitals_<plugin>_<stat> so that two plugins' "clients" never collide.
-  for (Component *c : p.components()) {
+  for (const Component *c : p.components()) {
     if (!c->plugin().stats) continue;
     struct Forward {
       vitals_stat_visit_fn visit;
@@ -100,7 +100,7 @@ void control_metrics(vitals_host_ctx_t *ctx, vitals_stat_visit_fn visit, void *u
 
 uint32_t control_tunables(vitals_host_ctx_t *ctx, const char *component_id, vitals_tunable_t *out, uint32_t cap) {
   if (!on_loop(ctx, "tunables")) return 0;
-  Component *c = component_id ? ctx_of(ctx).pipeline->find(component_id) : nullptr;
+  const Component *c = component_id ? ctx_of(ctx).pipeline->find(component_id) : nullptr;
   return c ? fill_tunables(*c, out, cap) : 0;
 }
 
@@ -114,7 +114,7 @@ int control_set_tunable(vitals_host_ctx_t *ctx, const char *component_id, const 
                         const char *reason) {
   if (!on_loop(ctx, "set_tunable")) return VITALS_INVALID;
   HostContext &hc = ctx_of(ctx);
-  Component *target = component_id ? hc.pipeline->find(component_id) : nullptr;
+  const Component *target = component_id ? hc.pipeline->find(component_id) : nullptr;
   if (!target || !name) return VITALS_INVALID;
   double before = 0;
   bool known = false;

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "engine/component.hpp"
-#include "log.hpp"
 #include "engine/pipeline.hpp"
+#include "log.hpp"
 #include "services.hpp"
 
 namespace vitals::core {
@@ -52,11 +52,11 @@ uint64_t host_timer_start(vitals_host_ctx_t *ctx, uint64_t first_ms, uint64_t re
     call_plugin(*who, "timer callback", fn, user);
   });
   timer->start(first_ms, repeat_ms);
-  c.component->plugin_timers[id] = std::move(timer);
+  c.component->add_plugin_timer(id, std::move(timer));
   return id;
 }
 
-void host_timer_stop(vitals_host_ctx_t *ctx, uint64_t id) { ctx_of(ctx).component->plugin_timers.erase(id); }
+void host_timer_stop(vitals_host_ctx_t *ctx, uint64_t id) { ctx_of(ctx).component->stop_plugin_timer(id); }
 
 vitals_metric_t *host_metric(vitals_host_ctx_t *ctx, const char *name, int type, const char *help) {
   auto &c = ctx_of(ctx);

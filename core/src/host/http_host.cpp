@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "engine/component.hpp"
+#include "engine/pipeline.hpp"
 #include "http/server.hpp"
 #include "log.hpp"
-#include "engine/pipeline.hpp"
 #include "plugin_response.hpp"
 
 namespace vitals::core {
@@ -74,7 +74,7 @@ int http_route(vitals_host_ctx_t *ctx, const char *method, const char *path, uin
     log_warn(hc.component->id(), "cannot register route: " + error);
     return VITALS_INVALID;
   }
-  hc.component->http_routes.push_back(id);
+  hc.component->remember_route(id);
   return VITALS_OK;
 }
 
@@ -143,9 +143,9 @@ const vitals_http_service_t &http_service() {
 }
 
 void remove_component_routes(HttpServer *server, Component &component) {
+  std::vector<uint64_t> routes = component.take_routes();
   if (server)
-    for (RouteId id : component.http_routes) server->remove_route(id);
-  component.http_routes.clear();
+    for (RouteId id : routes) server->remove_route(id);
 }
 
 }  // namespace vitals::core

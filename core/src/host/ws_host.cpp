@@ -137,7 +137,7 @@ int ws_accept(vitals_http_response_t *r, const vitals_ws_handlers_t *handlers, v
     handover->done = true;
     return VITALS_INVALID;
   }
-  ComponentWebSockets &registry = owned->host->component->websockets;
+  ComponentWebSockets &registry = owned->host->component->websockets();
   pw->owner = &registry;
   registry.add(pw);
   *out = pw->handle();
