@@ -119,6 +119,15 @@ TEST_CASE("[agent] keys may be split across files but not repeated") {
 TEST_CASE("unknown [agent] key lists the known ones") {
   auto p = parse("[agent]\nfoo = 1\n");
   CHECK(has(p.diags, "conf.d/10-test.toml:2", "[agent] unknown key 'foo' (known: data_dir"));
+  CHECK(has(p.diags, "conf.d/10-test.toml:2", "max_series, http)"));  // read apart, a key all the same
+}
+
+TEST_CASE("[agent] values past their bounds are refused, not wrapped") {
+  // Values this large used to pass through a double into int64 (undefined).
+  auto p = parse("[agent]\nmax_series = 9223372036854775807\n[agent.http]\nmax_body = \"2TiB\"\n");
+  CHECK(has(p.diags, "conf.d/10-test.toml:2", "'max_series' must be at most 1000000000"));
+  CHECK(has(p.diags, "conf.d/10-test.toml:4", "'max_body' must be at most \"1TiB\""));
+  CHECK(p.config.agent.max_series == 1'000'000);
 }
 
 TEST_CASE("[agent] and [agent.http] range and choice errors are reported all at once, each with file:line") {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "vitals/downsample.hpp"
@@ -158,4 +159,26 @@ TEST_CASE("rollup rows: average is sum over count, minmax uses the min and max c
   CHECK(vitals::storage::bucket_means(rows) == std::vector<Point>{{0, 3}, {60, 1}, {120, 3}, {180, 2}});
   // A row before `from` (the rollup bucket holding from) counts in the first bucket.
   CHECK(vitals::storage::average(rows, Buckets(30, 239, 1)) == std::vector<Point>{{30, 21.0 / 10}});
+}
+
+TEST_CASE("NaN samples are not drawn by any method, wherever they fall") {
+  const double nan = std::nan("");
+  const std::vector<Point> data{{0, nan}, {1, 5}, {2, nan}, {3, -1}, {4, 2}, {5, nan}};
+  Buckets one(0, 5, 1);
+  // minmax: a leading NaN used to stay both the min and the max of its bucket.
+  CHECK(vitals::storage::minmax(data, one) == std::vector<Point>{{1, 5}, {3, -1}});
+  CHECK(vitals::storage::average(data, one) == std::vector<Point>{{0, 2}});  // (5 - 1 + 2) / 3
+  CHECK(vitals::storage::lttb(data, 10) == std::vector<Point>{{1, 5}, {3, -1}, {4, 2}});
+  CHECK(vitals::storage::lttb(data, 2) == std::vector<Point>{{1, 5}, {4, 2}});
+  CHECK(vitals::storage::lttb(std::vector<Point>{{0, nan}}, 5).empty());
+}
+
+TEST_CASE("lttb over points further apart than int64 nanoseconds reach") {
+  constexpr int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  const std::vector<Point> data{{lo, 0}, {-1, 10}, {0, -10}, {1, 3}, {hi, 0}};
+  // UBSan reports the signed subtraction this used to do; the picks follow x as unsigned offsets.
+  auto got = vitals::storage::lttb(data, 3);
+  REQUIRE(got.size() == 3);
+  CHECK(got.front() == data.front());
+  CHECK(got.back() == data.back());
 }

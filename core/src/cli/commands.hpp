@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "../agent.hpp"
+#include "agent.hpp"
 
 namespace vitals::core {
 

@@ -11,9 +11,9 @@
 #include <fstream>
 #include <memory>
 
+#include "commands.hpp"
 #include "engine/pipeline.hpp"
 #include "engine/scheduler.hpp"
-#include "commands.hpp"
 #include "vitals/storage.hpp"
 #include "vitals/time_parse.hpp"
 

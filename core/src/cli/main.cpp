@@ -2,10 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "../agent.hpp"
-#include "host/fatal_signal.hpp"
-#include "../paths.hpp"
+#include "agent.hpp"
 #include "commands.hpp"
+#include "host/fatal_signal.hpp"
+#include "paths.hpp"
 
 int main(int argc, char **argv) {
   using namespace vitals::core;

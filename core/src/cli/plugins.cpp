@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <string>
 
-#include "config/config.hpp"
 #include "commands.hpp"
+#include "config/config.hpp"
 #include "vitals/config_schema.hpp"
 
 namespace vitals::core {

@@ -30,7 +30,7 @@ constexpr auto agent_schema = vitals::settings<AgentConfig>(
                 vitals::at_least("\"1ms\"")),
     vitals::key("max_series", &AgentConfig::max_series, "1000000",
                 "distinct series the agent holds; new ones past it are refused until a restart",
-                vitals::at_least("1")));
+                vitals::between("1", "1000000000")));
 
 constexpr auto http_schema = vitals::settings<HttpConfig>(
     vitals::key("listen", &HttpConfig::listen, "\"127.0.0.1:8470\"", "host:port or [v6]:port; port 0 picks a free one"),
@@ -42,15 +42,19 @@ constexpr auto http_schema = vitals::settings<HttpConfig>(
     vitals::key("max_streams", &HttpConfig::max_streams, "256",
                 "open SSE streams and WebSockets together, apart from max_connections",
                 vitals::between("1", "1000000")),
-    vitals::key("max_body", &HttpConfig::max_body, "\"16MiB\"", "larger request bodies get 413"),
+    vitals::key("max_body", &HttpConfig::max_body, "\"16MiB\"", "larger request bodies get 413",
+                vitals::at_most("\"1TiB\"")),
     vitals::key("max_bodies_in_flight", &HttpConfig::max_bodies_in_flight, "\"64MiB\"",
-                "request body bytes all connections together may hold before their handler read them"),
+                "request body bytes all connections together may hold before their handler read them",
+                vitals::at_most("\"1TiB\"")),
     vitals::key("max_output_buffer", &HttpConfig::max_output_buffer, "\"1MiB\"",
-                "unread answer bytes per connection before the agent stops reading its requests"),
+                "unread answer bytes per connection before the agent stops reading its requests",
+                vitals::at_most("\"1TiB\"")),
     vitals::key("idle_timeout", &HttpConfig::idle_timeout, "\"60s\"",
                 "a quiet keep-alive connection, or a stalled body, is closed", vitals::at_least("\"1ms\"")),
     vitals::key("min_body_rate", &HttpConfig::min_body_rate, "500",
-                "bytes per second a request body must keep up over each 10 s window; 0: no minimum"),
+                "bytes per second a request body must keep up over each 10 s window; 0: no minimum",
+                vitals::at_most("\"1TiB\"")),
     vitals::key("slow_request", &HttpConfig::slow_request, "\"1s\"", "slower answers are logged as warnings",
                 vitals::at_least("\"1ms\"")),
     vitals::key("response_timeout", &HttpConfig::response_timeout, "\"60s\"",

@@ -128,11 +128,18 @@ struct Reader {
 
 // Checks `table` against `fields` (reporting with this file's lines) and
 // adds the keys it sets, converted, to the JSON object `set_keys`.
+// `also_known`: a key read apart (the http table of [agent]) that the list of
+// known keys in an unknown-key error should still name.
 void read_declared(const toml::table &table, std::span<const vitals_config_field_t> fields,
-                   std::span<const std::string_view> skip, std::string_view where, std::string &set_keys, Reader &r) {
+                   std::span<const std::string_view> skip, std::string_view where, std::string_view also_known,
+                   std::string &set_keys, Reader &r) {
   std::vector<ConfigError> errors;
   std::string checked = apply_config_schema(table, fields, skip, errors);
-  for (const auto &e : errors) r.diags.error(r.file, e.line, std::string(where) + " " + e.message);
+  for (auto &e : errors) {
+    if (!also_known.empty() && e.message.starts_with("unknown key") && e.message.ends_with(")"))
+      e.message.insert(e.message.size() - 1, ", " + std::string(also_known));
+    r.diags.error(r.file, e.line, std::string(where) + " " + e.message);
+  }
   using Json = std::unique_ptr<cJSON, decltype(&cJSON_Delete)>;
   Json values(cJSON_Parse(checked.c_str()), cJSON_Delete), set(cJSON_Parse(set_keys.c_str()), cJSON_Delete);
   for (auto &&[k, v] : table) {
@@ -161,11 +168,11 @@ void read_agent(const toml::table &t, AgentConfig &agent, Reader &r) {
     seen[key] = here;
   }
   std::vector<std::string_view> skip(skipped.begin(), skipped.end());
-  read_declared(t, agent_fields(), skip, "[agent]", agent.set_keys, r);
+  read_declared(t, agent_fields(), skip, "[agent]", "http", agent.set_keys, r);
   const toml::node *v = t.get("http");
   if (v && std::count(skipped.begin(), skipped.end(), "http") == 1) {
     if (auto ht = v->as_table())
-      read_declared(*ht, agent_http_fields(), {}, "[agent.http]", agent.set_http_keys, r);
+      read_declared(*ht, agent_http_fields(), {}, "[agent.http]", {}, agent.set_http_keys, r);
     else
       r.diags.error(r.file, line_of(*v), "'http' must be a table ([agent.http])");
   }

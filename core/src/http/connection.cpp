@@ -6,8 +6,8 @@
 #include <climits>
 #include <cstdint>
 
-#include "../log.hpp"
 #include "gzip.hpp"
+#include "log.hpp"
 #include "server_context.hpp"
 #include "uri.hpp"
 

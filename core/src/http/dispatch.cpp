@@ -1,11 +1,11 @@
 // From a complete request to its handler: access control (401/403, before
 // anything about the routes is told), routing (404/405), request body
 // decoding (413/400), and containment of handler exceptions (500).
-#include "../log.hpp"
 #include "auth.hpp"
 #include "content_decoding.hpp"
 #include "exchange.hpp"
 #include "host_origin.hpp"
+#include "log.hpp"
 #include "server_context.hpp"
 
 namespace vitals::core::http {

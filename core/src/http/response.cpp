@@ -2,10 +2,10 @@
 // Connection), gzip, chunked streaming, upgrades, and the handle handlers hold.
 #include <cstdio>
 
-#include "../log.hpp"
 #include "connection.hpp"
 #include "exchange.hpp"
 #include "gzip.hpp"
+#include "log.hpp"
 #include "server_context.hpp"
 
 namespace vitals::core::http {

@@ -5,8 +5,8 @@
 #include <csignal>
 #include <cstdio>
 
-#include "../log.hpp"
 #include "connection.hpp"
+#include "log.hpp"
 #include "server_context.hpp"
 
 namespace vitals::core {

@@ -14,8 +14,8 @@
 #include <array>
 #include <string_view>
 
-#include "../log.hpp"
 #include "connection.hpp"
+#include "log.hpp"
 #include "server_context.hpp"
 
 namespace vitals::core::http {

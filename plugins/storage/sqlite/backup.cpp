@@ -6,6 +6,7 @@
 
 #include "db.hpp"
 #include "schema.hpp"
+#include "vitals/storage.hpp"
 
 namespace vitals::sqlite {
 
@@ -18,11 +19,11 @@ constexpr int pages_per_step = 1024;
 uint64_t online_backup(const Settings &settings, const std::string &to) {
   namespace fs = std::filesystem;
   fs::path dest(to);
-  if (to.empty() || !dest.is_absolute()) throw std::invalid_argument("\"to\" must be an absolute path");
+  if (to.empty() || !dest.is_absolute()) throw storage::BadRequest("\"to\" must be an absolute path");
   std::error_code ec;
-  if (fs::exists(dest, ec)) throw std::invalid_argument("\"to\": " + to + " already exists");
+  if (fs::exists(dest, ec)) throw storage::BadRequest("\"to\": " + to + " already exists");
   if (!dest.has_parent_path() || !fs::is_directory(dest.parent_path(), ec))
-    throw std::invalid_argument("\"to\": directory " + dest.parent_path().string() + " does not exist");
+    throw storage::BadRequest("\"to\": directory " + dest.parent_path().string() + " does not exist");
   std::string partial = to + ".partial";
   fs::remove(partial, ec);
 

@@ -128,7 +128,8 @@ class SqliteStorage final : public TypedStorage {
     Answer answer = open_.load(std::memory_order_acquire)
                         ? TypedStorage::answer(request_json, storage::wall_clock_ns())
                         : Answer::error(503, settings_.path + " is not open yet; retry");
-    if (answer.status >= 400) counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
+    // Refused (400) or failed (500); a busy backup (409) or a file not yet open (503) is neither.
+    if (answer.status == 400 || answer.status == 500) counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
     reply.send(answer.status, "application/json", answer.text());
   }
   Answer series(const storage::SeriesQuery &q) override { return engine_->series(q); }

@@ -6,9 +6,10 @@
 // again when read, no backup. Both pass the same conformance suite.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
+#include <iterator>
 #include <map>
 #include <shared_mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -50,12 +51,17 @@ class MemoryStorage final : public vitals::TypedStorage {
       const vitals_series_t *s = host().series(batch.series(i));
       if (!s) continue;
       auto [it, fresh] = series_.try_emplace(s->text);
+      SeriesData &data = it->second;
       if (fresh) {
-        it->second.name = s->name;
-        for (uint32_t k = 0; k < s->n_labels; ++k) it->second.labels.push_back({s->labels[k].key, s->labels[k].value});
+        data.name = s->name;
+        for (uint32_t k = 0; k < s->n_labels; ++k) data.labels.push_back({s->labels[k].key, s->labels[k].value});
       }
       // Last write wins for the same timestamp.
-      if (it->second.points.insert_or_assign(batch.ts_ns(i), batch.value(i)).second) ++samples_;
+      if (data.points.insert_or_assign(batch.ts_ns(i), batch.value(i)).second) ++samples_;
+      // What retention let go of leaves memory as the series is written.
+      auto keep = data.points.lower_bound(oldest);
+      samples_ -= static_cast<uint64_t>(std::distance(data.points.begin(), keep));
+      data.points.erase(data.points.begin(), keep);
     }
     return vitals::Status::ok;
   }
@@ -85,25 +91,35 @@ class MemoryStorage final : public vitals::TypedStorage {
       throw st::BadRequest(std::string("memory_storage keeps no ") + st::tier_name(*q.tier) +
                            " tier, only raw samples");
     const int64_t from = std::max(q.from, oldest_kept(now_ns));
-    st::RangeReply reply(q, st::Tier::raw);
-    std::shared_lock lock(mutex_);
-    int64_t budget = st::max_raw_samples;
-    std::vector<st::Point> points;
-    for (const auto &[text, s] : series_) {
-      if (!q.selector.matches(s.name, s.labels) || from > q.to) continue;
-      points.clear();
-      for (auto it = s.points.lower_bound(from); it != s.points.end() && it->first <= q.to; ++it)
-        points.push_back({it->first, it->second});
-      reply.begin_series(text, s.name, s.labels);
-      if (q.method == st::Method::raw) {
-        budget -= static_cast<int64_t>(points.size());
-        if (budget < 0)
+    // Copied under the lock, written out after it: consume() runs on the
+    // agent's loop and must not wait for a reply to be formatted.
+    struct Selected {
+      const std::string *text;  // series are never removed, so these stay valid
+      const SeriesData *series;
+      std::vector<st::Point> points;
+    };
+    std::vector<Selected> selected;
+    {
+      std::shared_lock lock(mutex_);
+      int64_t budget = st::max_raw_samples;
+      for (const auto &[text, s] : series_) {
+        if (!q.selector.matches(s.name, s.labels) || from > q.to) continue;
+        Selected pick{&text, &s, {}};
+        for (auto it = s.points.lower_bound(from); it != s.points.end() && it->first <= q.to; ++it)
+          pick.points.push_back({it->first, it->second});
+        if (q.method == st::Method::raw && (budget -= static_cast<int64_t>(pick.points.size())) < 0)
           throw st::BadRequest("the range holds more than " + std::to_string(st::max_raw_samples) +
                                " raw samples; ask for a shorter range, fewer series, or a downsampling method");
-        for (const auto &p : points) reply.point(p.ts, p.value);
+        if (!pick.points.empty()) selected.push_back(std::move(pick));
+      }
+    }
+    st::RangeReply reply(q, st::Tier::raw);
+    for (const auto &pick : selected) {
+      reply.begin_series(*pick.text, pick.series->name, pick.series->labels);
+      if (q.method == st::Method::raw) {
+        for (const auto &p : pick.points) reply.point(p.ts, p.value);
       } else {
-        std::erase_if(points, [](const st::Point &p) { return std::isnan(p.value); });  // not drawn
-        for (const auto &p : downsample(q, points)) reply.point(p.ts, p.value);
+        for (const auto &p : downsample(q, pick.points)) reply.point(p.ts, p.value);
       }
       reply.end_series();
     }

@@ -5,8 +5,10 @@
 // Every storage shares them, so that a method means the same on each.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <span>
 #include <vector>
@@ -55,11 +57,21 @@ class Buckets {
   size_t count_ = 1;
 };
 
+// NaN samples are not drawn: every method below leaves them out.
+
 // Largest-Triangle-Three-Buckets (Steinarsson 2013): keeps the first and last
 // points and, from each of threshold - 2 equal-count buckets between them,
 // the point forming the largest triangle with the previously kept point and
 // the average of the next bucket. Returns the input when it already fits.
-inline std::vector<Point> lttb(std::span<const Point> data, size_t threshold) {
+inline std::vector<Point> lttb(std::span<const Point> all, size_t threshold) {
+  // NaN is not drawn: left out before choosing (copied only when there is one).
+  std::vector<Point> finite;
+  std::span<const Point> data = all;
+  if (std::any_of(all.begin(), all.end(), [](const Point &p) { return std::isnan(p.value); })) {
+    std::copy_if(all.begin(), all.end(), std::back_inserter(finite),
+                 [](const Point &p) { return !std::isnan(p.value); });
+    data = finite;
+  }
   const size_t n = data.size();
   if (threshold >= n || n == 0) return {data.begin(), data.end()};
   if (threshold == 0) return {};
@@ -67,9 +79,10 @@ inline std::vector<Point> lttb(std::span<const Point> data, size_t threshold) {
   if (threshold == 2) return {data.front(), data.back()};
   std::vector<Point> out;
   out.reserve(threshold);
-  // x relative to the first point keeps nanosecond timestamps exact in a double.
-  const int64_t t0 = data.front().ts;
-  auto x = [&](size_t i) { return static_cast<double>(data[i].ts - t0); };
+  // x relative to the first point keeps nanosecond timestamps exact in a
+  // double; unsigned, since points up to 2^64 - 1 ns apart do not fit int64.
+  const uint64_t t0 = static_cast<uint64_t>(data.front().ts);
+  auto x = [&](size_t i) { return static_cast<double>(static_cast<uint64_t>(data[i].ts) - t0); };
   const double every = static_cast<double>(n - 2) / static_cast<double>(threshold - 2);
   size_t a = 0;
   out.push_back(data[0]);
@@ -109,6 +122,7 @@ inline std::vector<Point> average(std::span<const Point> data, const Buckets &b)
   std::vector<double> sum(b.count(), 0);
   std::vector<uint64_t> count(b.count(), 0);
   for (const Point &p : data) {
+    if (std::isnan(p.value)) continue;  // not drawn
     size_t i = b.index(p.ts);
     sum[i] += p.value;
     ++count[i];
@@ -125,6 +139,7 @@ inline std::vector<Point> minmax(std::span<const Point> data, const Buckets &b) 
   constexpr size_t none = std::numeric_limits<size_t>::max();
   std::vector<size_t> lo(b.count(), none), hi(b.count(), none);
   for (size_t k = 0; k < data.size(); ++k) {
+    if (std::isnan(data[k].value)) continue;  // not drawn
     size_t i = b.index(data[k].ts);
     if (lo[i] == none || data[k].value < data[lo[i]].value) lo[i] = k;
     if (hi[i] == none || data[k].value > data[hi[i]].value) hi[i] = k;

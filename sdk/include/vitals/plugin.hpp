@@ -19,6 +19,7 @@
 #include <cstring>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -389,7 +390,12 @@ class Config {
   }
   int64_t integer(const char *key, int64_t fallback = 0) const {
     const cJSON *v = get(key);
-    return cJSON_IsNumber(v) ? static_cast<int64_t>(v->valuedouble) : fallback;
+    if (!cJSON_IsNumber(v)) return fallback;
+    // JSON numbers are doubles here: saturate rather than cast out of range (UB).
+    constexpr double limit = 9223372036854775808.0;  // 2^63
+    if (v->valuedouble >= limit) return std::numeric_limits<int64_t>::max();
+    if (v->valuedouble <= -limit) return std::numeric_limits<int64_t>::min();
+    return static_cast<int64_t>(v->valuedouble);
   }
   double number(const char *key, double fallback = 0) const {
     const cJSON *v = get(key);
@@ -401,7 +407,11 @@ class Config {
   }
   int64_t duration_ns(const char *key, int64_t fallback = 0) const { return integer(key, fallback); }
   uint64_t size_bytes(const char *key, uint64_t fallback = 0) const {
-    return static_cast<uint64_t>(integer(key, static_cast<int64_t>(fallback)));
+    const cJSON *v = get(key);
+    if (!cJSON_IsNumber(v)) return fallback;
+    constexpr double limit = 18446744073709551616.0;  // 2^64
+    if (v->valuedouble >= limit) return std::numeric_limits<uint64_t>::max();
+    return v->valuedouble <= 0 ? 0 : static_cast<uint64_t>(v->valuedouble);
   }
   std::vector<std::string> strings(const char *key) const {
     std::vector<std::string> out;

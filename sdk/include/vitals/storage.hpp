@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -86,8 +87,13 @@ struct SeriesQuery {
 };
 
 // {"op":"query",...}: points of each matching series in [from, to] (both
-// inclusive), at most `points` per series, downsampled by `method`, read
-// from `tier` (unset: the storage chooses, and says which in the reply).
+// inclusive), downsampled by `method` to at most `points` per series (raw:
+// every sample), read from `tier` (unset: the storage chooses, and says which
+// in the reply).
+//
+// In every query, `selector` is `match` compiled: parse_request fills both
+// (to_json writes `match`, storages read `selector`); code that builds a
+// query by hand sets both, or goes through parse_request.
 struct RangeQuery {
   std::string match;
   Selector selector;
@@ -500,7 +506,7 @@ namespace vitals {
 // thread pool, several at once and concurrently with consume(); each returns
 // its whole reply. Throw storage::BadRequest for a request this storage
 // cannot answer (400, such as a tier it does not keep); any other exception
-// answers 500 with its message.
+// is the storage's failure and answers 500 with its message.
 class TypedStorage : public Storage {
  public:
   using Storage::Storage;
@@ -530,7 +536,7 @@ class TypedStorage : public Storage {
             if constexpr (std::is_same_v<Q, storage::BackupQuery>) return backup(q);
           },
           request);
-    } catch (const std::invalid_argument &e) {  // BadRequest, and checks of the storage's own
+    } catch (const storage::BadRequest &e) {
       return storage::Answer::error(400, e.what());
     } catch (const std::exception &e) {
       return storage::Answer::error(500, e.what());

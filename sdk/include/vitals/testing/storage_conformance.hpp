@@ -9,19 +9,24 @@
 //   suite.tiers = {vitals::storage::Tier::minute, vitals::storage::Tier::hour};  // rollups it keeps
 //   for (const auto &failure : suite.run()) ADD_FAILURE(failure);  // or CHECK, REQUIRE...
 //
-// Each case runs on a fresh instance (its own test host and data dir) and
-// writes timestamps around a day ago, inside any retention of at least 2 days
-// (the cases ask for the default config, with retention "30d"). Values are
-// compared exactly: what was written is what a raw query returns.
+// Each case runs on a fresh instance (its own test host and data dir) built
+// from config("\"30d\"") (config("\"1h\"") for retention) and writes
+// timestamps around a day ago. Values are compared exactly: what was written
+// is what a raw query returns. Queries run on another thread while batches
+// are written, as the agent's pool does.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vitals/downsample.hpp"
@@ -134,6 +139,25 @@ class StorageConformance {
       return out;
     }
 
+    // The number of points of a range reply, or nothing if it failed: for a
+    // thread other than the one writing (records no failure itself).
+    std::optional<size_t> range_quietly(const std::string &fields, int64_t from, int64_t to) {
+      auto [status, body] = raw_query(R"({"op":"query",)" + fields + ",\"from\":" + std::to_string(from) +
+                                      ",\"to\":" + std::to_string(to) + "}");
+      if (status != 200) return std::nullopt;
+      try {
+        size_t n = 0;
+        for (const auto &series : json::Value::parse(body)["series"].items()) n += series["points"].size();
+        return n;
+      } catch (const std::exception &) {
+        return std::nullopt;
+      }
+    }
+    // The contract answers before query() returns, so this never runs the
+    // host's loop and may be called from any thread.
+    std::pair<int, std::string> raw_query(const std::string &request) { return host_.query(instance_, request); }
+    const std::string &data_dir() const { return host_.data_dir(); }
+
    private:
     StorageConformance &suite_;
     Host host_;
@@ -176,7 +200,8 @@ class StorageConformance {
     return out;
   }
 
-  // A second-aligned time a day ago, plus a few odd nanoseconds.
+  // A time a day ago on a minute boundary (the rollup checks keep their
+  // samples inside one minute and one hour).
   static int64_t base() { return (Host::now_ns() - day) / minute * minute; }
   static std::string span(int64_t from, int64_t to) {
     return "\"from\":" + std::to_string(from) + ",\"to\":" + std::to_string(to);
@@ -197,6 +222,8 @@ class StorageConformance {
         {"tiers", [this] { tier_choice(); }},
         {"stats", [this] { stats(); }},
         {"bad requests", [this] { bad_requests(); }},
+        {"queries while writing", [this] { queries_while_writing(); }},
+        {"backup", [this] { backup(); }},
     };
   }
 
@@ -279,10 +306,12 @@ class StorageConformance {
     for (const char *name : {"lttb", "avg", "minmax"}) {
       std::string tier;
       auto got = s.range(std::string(R"("match":"wave","points":10,"method":")") + name + "\"", from - day, to, &tier);
+      expect(got.size() == 1, std::string(name) + ": the series, whatever the tier (" + tier + ")");
       for (const auto &[text, pts] : got) {
         expect(pts.size() <= 10, std::string(name) + ": at most 10 points on tier " + tier);
-        expect(std::is_sorted(pts.begin(), pts.end(), [](const Point &a, const Point &b) { return a.ts < b.ts; }),
-               std::string(name) + ": points in time order on tier " + tier);
+        expect(
+            std::is_sorted(pts.begin(), pts.end(), [](const Point &a, const Point &b) { return a.ts < b.ts; }),
+            std::string(name) + ": points in time order on tier " + tier + " (a rollup's min and max may share one)");
       }
     }
   }
@@ -342,6 +371,63 @@ class StorageConformance {
       expect(pts.size() == 1 && std::fabs(pts[0].value - sum / static_cast<double>(want.size())) < 1e-9,
              "tier " + name + " averages the merged samples (late and replaced included)");
     }
+    // Replacing the largest sample with a small one must lower every tier's max.
+    s.write({{"late", t + 15 * second, 15}});
+    for (storage::Tier tier : tiers) {
+      std::string name = storage::tier_name(tier);
+      auto pts = only(
+          s.range("\"match\":\"late\",\"method\":\"minmax\",\"points\":2,\"tier\":\"" + name + "\"", t, t + minute - 1),
+          "late");
+      double lo = pts.empty() ? 0 : pts[0].value, hi = lo;
+      for (const auto &p : pts) lo = std::min(lo, p.value), hi = std::max(hi, p.value);
+      expect(lo == 5 && hi == 30, "tier " + name + " min and max follow a replacement that lowered the max (5, 30)");
+    }
+  }
+
+  void queries_while_writing() {
+    Subject s(*this, "\"30d\"");
+    const int64_t t = base();
+    constexpr int batches = 40, per_batch = 50;
+    std::atomic<bool> done{false};
+    std::atomic<int> bad{0}, torn{0}, replies{0};
+    std::thread reader([&] {
+      size_t last = 0;
+      while (!done.load()) {
+        auto got = s.range_quietly(R"("match":"busy","method":"raw")", t, t + hour);
+        if (!got) {
+          ++bad;
+          continue;
+        }
+        ++replies;
+        // Whole batches only, never fewer than a reply before.
+        if (*got % per_batch != 0 || *got < last) ++torn;
+        last = *got;
+      }
+    });
+    for (int b = 0; b < batches; ++b) {
+      std::vector<Sample> batch;
+      for (int i = 0; i < per_batch; ++i) batch.push_back({"busy", t + (b * per_batch + i) * 1000, 1.0 * i});
+      s.write(batch);
+    }
+    done = true;
+    reader.join();
+    expect(bad == 0, std::to_string(bad.load()) + " queries failed while batches were written");
+    expect(torn == 0, std::to_string(torn.load()) + " replies saw part of a batch, or fewer samples than before");
+    expect(replies > 0, "no query answered while writing");
+    auto got = s.range(R"("match":"busy","method":"raw")", t, t + hour);
+    expect(only(got, "busy").size() == static_cast<size_t>(batches * per_batch), "every sample written is there");
+  }
+
+  void backup() {
+    Subject s(*this, "\"30d\"");
+    s.write({{"b", base(), 1}});
+    std::string to = s.data_dir() + "/conformance-backup";
+    auto [status, body] = s.raw_query(storage::to_json(storage::BackupQuery{to}));
+    if (status == 501) return;  // this storage offers no backup
+    if (status != 200) return fail("backup answered " + std::to_string(status) + ": " + body);
+    json::Value reply = json::Value::parse(body);
+    expect(reply["path"].text() == to && reply["bytes"].integer() > 0, "backup names the copy and its size");
+    expect(std::filesystem::exists(to), "the backup file exists");
   }
 
   void empty_ranges() {
