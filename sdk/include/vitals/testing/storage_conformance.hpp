@@ -147,7 +147,10 @@ class StorageConformance {
       if (status != 200) return std::nullopt;
       try {
         size_t n = 0;
-        for (const auto &series : json::Value::parse(body)["series"].items()) n += series["points"].size();
+        // Kept in a variable: a range-for over a member of a temporary would
+        // outlive the temporary (ASan caught it).
+        json::Value reply = json::Value::parse(body);
+        for (const auto &series : reply["series"].items()) n += series["points"].size();
         return n;
       } catch (const std::exception &) {
         return std::nullopt;
