@@ -68,7 +68,13 @@ TEST_CASE("out-of-range values and unknown tunables are refused, and nothing cha
                                         tuner("after", "max_batch_samples", "7", 10)));
   agent.start();
   fs::path cap = agent.data_dir() / "cap.txt";
-  REQUIRE(wait_for([&] { return read_file(cap).find("event after") != std::string::npos; }));
+  // The host's event and each tuner's status sample travel in separate
+  // batches: wait for all of them, not only the event (the test raced it).
+  REQUIRE(wait_for([&] {
+    std::string c = read_file(cap);
+    return c.find("event after") != std::string::npos &&
+           count_occurrences(c, "tuner_set_status{target=\"local\"} ") >= 3;
+  }));
   std::string captured = read_file(cap);
   CHECK(captured.find("event low") == std::string::npos);
   CHECK(captured.find("event unknown") == std::string::npos);
