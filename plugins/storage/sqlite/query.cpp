@@ -147,18 +147,7 @@ Answer QueryEngine::run(const storage::RangeQuery &q, Tier tier, int64_t now_ns)
     if (tier == Tier::raw) {
       points.clear();
       read_raw(s->id, q.from, q.to, points);
-      switch (q.method) {
-        case Method::lttb:
-          result = storage::lttb(points, static_cast<size_t>(q.points));
-          break;
-        case Method::minmax:
-          result = storage::minmax(points, b);
-          break;
-        case Method::avg:
-        case Method::raw:
-          result = storage::average(points, b);
-          break;
-      }
+      result = storage::downsample(q, points);
     } else {
       rows.clear();
       read_rollup(tier, s->id, q.from, q.to, rows);

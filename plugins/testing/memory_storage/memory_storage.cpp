@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "vitals/downsample.hpp"
 #include "vitals/plugin.hpp"
 #include "vitals/settings.hpp"
 #include "vitals/storage.hpp"
@@ -119,7 +118,7 @@ class MemoryStorage final : public vitals::TypedStorage {
       if (q.method == st::Method::raw) {
         for (const auto &p : pick.points) reply.point(p.ts, p.value);
       } else {
-        for (const auto &p : downsample(q, pick.points)) reply.point(p.ts, p.value);
+        for (const auto &p : st::downsample(q, pick.points)) reply.point(p.ts, p.value);
       }
       reply.end_series();
     }
@@ -143,18 +142,6 @@ class MemoryStorage final : public vitals::TypedStorage {
   };
 
   int64_t oldest_kept(int64_t now_ns) const { return now_ns - settings_.retention.count(); }
-
-  static std::vector<st::Point> downsample(const st::RangeQuery &q, const std::vector<st::Point> &points) {
-    st::Buckets buckets(q.from, q.to, static_cast<size_t>(st::bucket_count(q.method, q.points)));
-    switch (q.method) {
-      case st::Method::lttb:
-        return st::lttb(points, static_cast<size_t>(q.points));
-      case st::Method::minmax:
-        return st::minmax(points, buckets);
-      default:
-        return st::average(points, buckets);
-    }
-  }
 
   Settings settings_;
   std::shared_mutex mutex_;

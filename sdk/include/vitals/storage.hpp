@@ -24,7 +24,9 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
+#include "vitals/downsample.hpp"
 #include "vitals/json_reader.hpp"
 #include "vitals/json_writer.hpp"
 #include "vitals/plugin.hpp"
@@ -102,6 +104,23 @@ struct RangeQuery {
   Method method = Method::lttb;
   std::optional<Tier> tier;
 };
+
+// q's method applied to one series' raw samples in [q.from, q.to] (any
+// method but raw, which returns every sample): what every storage draws
+// from raw data, so a method means the same everywhere.
+inline std::vector<Point> downsample(const RangeQuery &q, std::span<const Point> points) {
+  Buckets buckets(q.from, q.to, static_cast<size_t>(bucket_count(q.method, q.points)));
+  switch (q.method) {
+    case Method::lttb:
+      return lttb(points, static_cast<size_t>(q.points));
+    case Method::minmax:
+      return minmax(points, buckets);
+    case Method::avg:
+    case Method::raw:
+      break;
+  }
+  return average(points, buckets);
+}
 
 // {"op":"latest","match":"..."}: the newest sample of each matching series.
 struct LatestQuery {
