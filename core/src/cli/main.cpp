@@ -1,16 +1,20 @@
 // `vitals`: one binary, several verbs (docs/architecture.md, section 8).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string_view>
 
 #include "agent.hpp"
 #include "commands.hpp"
 #include "host/fatal_signal.hpp"
+#include "isolate/child.hpp"
 #include "paths.hpp"
 
 int main(int argc, char **argv) {
   using namespace vitals::core;
   // First: a plugin that faults, even while it loads, is named on stderr.
   install_fatal_signal_handler();
+  // The agent re-executes this binary to run an isolated plugin (isolate/).
+  if (argc >= 2 && std::string_view(argv[1]) == kIsolatedChildVerb) run_isolated_child(kIsolatedChildFd);
   CLI::App app{"Vitals: a plugin-based telemetry agent", "vitals"};
   app.set_version_flag("--version", std::string("vitals ") + VITALS_VERSION + " (plugin ABI " +
                                         std::to_string(VITALS_ABI_MAJOR) + "." + std::to_string(VITALS_ABI_MINOR) +

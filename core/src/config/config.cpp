@@ -281,6 +281,25 @@ void read_component(vitals_kind_t kind, std::string_view id, const toml::table &
   if (auto n = t.get("enabled")) {
     if (auto b = r.boolean(*n, "enabled")) c.enabled = *b;
   }
+  if (auto n = t.get("isolate")) {
+    c.isolate_line = line_of(*n);
+    if (kind == VITALS_KIND_STORAGE || kind == VITALS_KIND_OPTIMIZER)
+      r.diags.error(r.file, line_of(*n),
+                    std::string("'isolate' applies to inputs, processors and outputs only: a ") + kind_name(kind) +
+                        " works inside the agent's process");
+    else if (auto b = r.boolean(*n, "isolate"))
+      c.isolate = *b;
+  }
+  if (auto n = t.get("watchdog")) {
+    if (!c.isolate) {
+      r.diags.error(r.file, line_of(*n), "'watchdog' applies to isolated components only (isolate = true)");
+    } else if (auto d = r.duration(*n, "watchdog")) {
+      if (*d < 100'000'000)
+        r.diags.error(r.file, line_of(*n), "'watchdog' must be at least 100ms");
+      else
+        c.watchdog_ns = *d;
+    }
+  }
   c.fingerprint = fingerprint_of(c);
   config.components.push_back(std::move(c));
 }

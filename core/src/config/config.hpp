@@ -94,6 +94,11 @@ struct ComponentConfig {
   int64_t interval_ns = 0;  // 0: the agent default
   QueueConfig queue;
   bool enabled = true;
+  // isolate = true: the plugin runs in a child process (isolate/), killed and
+  // restarted when a call outlives watchdog_ns.
+  bool isolate = false;
+  uint32_t isolate_line = 0;
+  int64_t watchdog_ns = 10'000'000'000;
   std::string file;
   uint32_t line = 0;
   // The component's whole table, inside the parsed file it came from (kept
@@ -115,7 +120,8 @@ struct Config {
 };
 
 // Keys every component understands; the host handles them, not the plugin.
-inline constexpr std::string_view kHostKeys[] = {"plugin", "inputs", "match", "interval", "queue", "enabled"};
+inline constexpr std::string_view kHostKeys[] = {"plugin", "inputs",  "match",   "interval",
+                                                 "queue",  "enabled", "isolate", "watchdog"};
 
 // Reads every *.toml in dir (not recursing: conf.d/available/ is not read).
 Config load_config_dir(const std::filesystem::path &dir, Diagnostics &diags);

@@ -6,6 +6,7 @@
 #include <set>
 #include <span>
 
+#include "isolate/isolated_plugin.hpp"
 #include "vitals/config_schema.hpp"
 
 namespace vitals::core {
@@ -27,6 +28,9 @@ void check_plugin_configs(Config &config, PluginCatalog &catalog,
                       c.id + "]");
       continue;
     }
+    if (c.isolate)
+      if (std::string why = why_not_isolatable(d); !why.empty())
+        diags.error(c.file, c.isolate_line, "[" + std::string(kind_name(c.kind)) + "." + c.id + "]: 'isolate': " + why);
     std::vector<ConfigError> errors;
     std::span<const vitals_config_field_t> fields(d.config_fields, d.n_config_fields);
     c.plugin_json = apply_config_schema(*c.table, fields, kHostKeys, errors);

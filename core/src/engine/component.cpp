@@ -4,6 +4,7 @@
 #include <atomic>
 #include <span>
 
+#include "isolate/isolated_plugin.hpp"
 #include "series_registry.hpp"
 
 namespace vitals::core {
@@ -63,6 +64,11 @@ Component::~Component() {
 bool Component::create(const vitals_host_t &host_template, std::string &error) {
   host_table_ = host_template;
   host_table_.ctx = reinterpret_cast<vitals_host_ctx_t *>(&ctx_);
+  if (plugin_->isolated) {
+    instance_ =
+        create_isolated_instance(*plugin_->isolated, &host_table_, config_.plugin_json, config_.watchdog_ns, error);
+    return instance_ != nullptr;
+  }
   char err[1024] = "";
   instance_ =
       call_plugin(identity_, "create", plugin().create, &host_table_, config_.plugin_json.c_str(), err, sizeof err);

@@ -7,6 +7,7 @@
 
 #include "host/host_table.hpp"
 #include "host/http_host.hpp"
+#include "isolate/isolated_plugin.hpp"
 #include "log.hpp"
 #include "scheduler.hpp"
 
@@ -60,7 +61,9 @@ std::shared_ptr<Component> Pipeline::make_component(const ComponentConfig &cfg, 
     diags.error(cfg.file, cfg.line, "plugin '" + cfg.plugin + "' is not loaded");
     return nullptr;
   }
-  auto c = std::make_shared<Component>(*this, cfg, plugin_it->second, metrics_);
+  // An isolated component drives a stand-in whose calls reach a child process.
+  auto plugin = cfg.isolate ? make_isolated_plugin(plugin_it->second) : plugin_it->second;
+  auto c = std::make_shared<Component>(*this, cfg, std::move(plugin), metrics_);
   c->interval_ns_ = cfg.interval_ns ? cfg.interval_ns : checked.config.agent.interval.count();
   std::string error;
   if (!c->create(host_template_, error)) {

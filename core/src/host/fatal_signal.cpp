@@ -142,7 +142,12 @@ struct AltStack {
 };
 thread_local AltStack alt_stack;
 
+// What the line says follows; a string literal, read in the handler.
+std::atomic<const char *> consequence{"the agent stops"};
+
 }  // namespace
+
+void set_fatal_signal_consequence(const char *what) { consequence.store(what, std::memory_order_relaxed); }
 
 size_t format_fatal_signal_line(char *buf, size_t cap, int signum, const PluginCall *call) {
   if (cap < 2) return 0;
@@ -175,7 +180,8 @@ size_t format_fatal_signal_line(char *buf, size_t cap, int signum, const PluginC
   } else {
     line.add(" in the agent itself (not in a plugin call)");
   }
-  line.add("; the agent stops");
+  line.add("; ");
+  line.add(consequence.load(std::memory_order_relaxed));
   buf[line.len++] = '\n';
   return line.len;
 }

@@ -23,6 +23,10 @@ void install_fatal_signal_handler();
 // Nothing when the handler is not installed.
 void ensure_signal_stack();
 
+// What the line says happens next ("the agent stops"); `what` must live
+// forever. An isolated plugin's process says that the agent restarts it.
+void set_fatal_signal_consequence(const char *what);
+
 // Writes the line for `signum` and `call` (null: outside any plugin call)
 // into buf, '\n'-terminated and truncated to fit; returns its length. Only
 // async-signal-safe operations.

@@ -29,6 +29,9 @@ struct LoadedPlugin {
   ProvidedServices services;
   // Keeps the code mapped while any instance or descriptor copy lives.
   std::shared_ptr<boost::dll::shared_library> library;
+  // Set on the stand-in of an isolated component (isolate/isolated_plugin.hpp):
+  // the plugin it runs in a child process.
+  std::shared_ptr<LoadedPlugin> isolated;
 };
 
 // Checks a descriptor against the host ABI; returns an empty string if it is

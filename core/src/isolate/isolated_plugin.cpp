@@ -1,0 +1,630 @@
+// The agent's side of an isolated plugin (isolated_plugin.hpp): the stand-in
+// descriptor, the child process's life (spawn, watchdog, death, restart with
+// backoff) and the core-table calls the child makes.
+#include "isolated_plugin.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "channel.hpp"
+#include "child.hpp"
+#include "host/plugin_loader.hpp"
+#include "log.hpp"
+
+extern char **environ;
+
+namespace vitals::core {
+
+using namespace isolate;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kFirstBackoff = std::chrono::seconds(1);
+constexpr auto kMaxBackoff = std::chrono::seconds(60);
+// A stats() call runs on the loop: it waits this long for a busy child, then
+// shows the values the child gave last.
+constexpr auto kStatsWait = std::chrono::milliseconds(200);
+
+std::string seconds_text(Clock::duration d) {
+  double s = std::chrono::duration<double>(d).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, s < 10 ? "%.1fs" : "%.0fs", s);
+  return buf;
+}
+
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char *abbrev = sigabbrev_np(sig);
+    return "died by signal " + std::to_string(sig) + (abbrev ? std::string(" (SIG") + abbrev + ")" : "");
+  }
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  return "ended (wait status " + std::to_string(status) + ")";
+}
+
+// One child process and the channel to it.
+struct Child {
+  pid_t pid = -1;
+  uint64_t generation = 0;
+  Clock::time_point started = Clock::now();
+  std::unique_ptr<Channel> channel;
+  // The watchdog-guarded call in flight ("collect"...), for the death's line.
+  std::atomic<const char *> in_call{nullptr};
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool closing = false;     // its channel closed: the pid is being reaped, never signalled again
+  bool reaped = false;      // and reaped: `death` says how it ended
+  std::string kill_reason;  // set when the agent killed it
+  std::string death;
+
+  // Kills it unless it is already going; the reason is kept for the log.
+  void kill_for(const std::string &reason) {
+    std::lock_guard lock(mutex);
+    if (closing) return;
+    if (kill_reason.empty()) kill_reason = reason;
+    ::kill(pid, SIGKILL);
+  }
+  // How it ended, once reaped (it is, shortly after its channel closed).
+  std::string wait_death() {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return reaped; });
+    return death;
+  }
+  bool reaped_within(Clock::duration d) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, d, [&] { return reaped; });
+  }
+};
+
+class IsolatedInstance;
+
+// The user data of an emit whose acknowledgement goes back to the child.
+struct EmitAck {
+  IsolatedInstance *self;
+  uint64_t generation;
+  uint64_t emit_id;
+};
+
+class IsolatedInstance {
+ public:
+  IsolatedInstance(const LoadedPlugin &real, const vitals_host_t *host, std::string config_json, int64_t watchdog_ns)
+      : real_(real),
+        host_(host),
+        config_json_(std::move(config_json)),
+        watchdog_(std::chrono::nanoseconds(watchdog_ns)) {
+    restarts_ = host_->metric(host_->ctx, "vitals_component_restarts_total", VITALS_METRIC_COUNTER,
+                              "Times an isolated component's process ended (crash, exit or watchdog) and was "
+                              "started again");
+  }
+
+  ~IsolatedInstance() {
+    {
+      std::lock_guard lock(life_);
+      stopping_ = true;
+    }
+    life_cv_.notify_all();
+    if (supervisor_.joinable()) supervisor_.join();
+    graveyard_.reset();  // joins its channel's thread, which uses this object's members
+    std::shared_ptr<Child> child;
+    {
+      std::lock_guard lock(life_);
+      child = std::exchange(current_, nullptr);
+    }
+    if (child) {
+      // destroy() in the child, which then exits; a child that does not is killed.
+      invoke(child, "destroy", Msg::destroy, {});
+      if (!child->reaped_within(watchdog_)) child->kill_for("did not exit after destroy");
+      child->wait_death();
+    }
+  }
+
+  // The first child, from create(): its failure is create()'s.
+  bool begin(std::string &error) {
+    auto child = spawn(error);
+    if (!child) return false;
+    {
+      std::lock_guard lock(life_);
+      current_ = std::move(child);
+    }
+    host_->log(host_->ctx, VITALS_LOG_INFO,
+               ("isolated plugin '" + real_.name + "' runs in pid " + std::to_string(current()->pid)).c_str());
+    supervisor_ = std::thread([this] { supervise(); });
+    return true;
+  }
+
+  int start() {
+    started_ = true;  // a child started later runs start() too
+    return invoke(current(), "start", Msg::start, {});
+  }
+  int stop() {
+    started_ = false;
+    return invoke(current(), "stop", Msg::stop, {});
+  }
+  int flush() { return invoke(current(), "flush", Msg::flush, {}); }
+
+  int collect(int64_t now_ns) {
+    WireWriter w;
+    w.put(now_ns);
+    return invoke(current(), "collect", Msg::collect, w.take());
+  }
+
+  int consume(const vitals_batch_t *batch, vitals_ack_t *ack) {
+    auto child = current();
+    if (!child) return invoke(child, "consume", Msg::consume, {});
+    const auto token = reinterpret_cast<uint64_t>(ack);
+    {
+      std::lock_guard lock(tokens_mutex_);
+      open_tokens_[token] = {child->generation, false};
+    }
+    WireWriter w;
+    w.put(token);
+    write_batch(w, *batch);
+    int status = invoke(child, "consume", Msg::consume, w.take());
+    std::lock_guard lock(tokens_mutex_);
+    auto it = open_tokens_.find(token);
+    if (status != VITALS_PENDING) {
+      if (it != open_tokens_.end()) open_tokens_.erase(it);
+      return status;
+    }
+    if (it == open_tokens_.end()) return VITALS_PENDING;  // the child completed it already
+    if (child_gone(*child)) {                             // died after answering: nobody will complete it
+      open_tokens_.erase(it);
+      set_error("the plugin's process ended before completing the batch");
+      return VITALS_ERROR;
+    }
+    it->second.answered_pending = true;
+    return VITALS_PENDING;
+  }
+
+  int stats(vitals_stat_visit_fn visit, void *user) {
+    if (auto child = current()) {
+      auto r = child->channel->call(Msg::stats, {}, Clock::now() + kStatsWait);
+      if (r.outcome == Channel::Outcome::replied) try {
+          WireReader in(r.body);
+          std::vector<Stat> fresh(in.get<uint32_t>());
+          for (auto &s : fresh) {
+            s.name = in.str();
+            WireLabels labels(in);
+            for (uint32_t i = 0; i < labels.size(); ++i)
+              s.labels.emplace_back(labels.data()[i].key, labels.data()[i].value);
+            s.value = in.get<double>();
+          }
+          last_stats_ = std::move(fresh);
+        } catch (const WireError &) {
+          child->kill_for("answered stats with a malformed reply");
+        }
+    }
+    for (const auto &s : last_stats_) {
+      std::vector<vitals_label_t> labels;
+      for (const auto &[k, v] : s.labels) labels.push_back({k.c_str(), v.c_str()});
+      visit(user, s.name.c_str(), labels.data(), static_cast<uint32_t>(labels.size()), s.value);
+    }
+    return VITALS_OK;
+  }
+
+  const char *last_error() {
+    thread_local std::string copy;
+    std::lock_guard lock(error_mutex_);
+    copy = last_error_;
+    return copy.c_str();
+  }
+
+  // An emit's acknowledgement, on the loop: back to the child that emitted,
+  // if it still runs.
+  static void on_emit_acked(void *user, int status, const char *error) {
+    std::unique_ptr<EmitAck> ack(static_cast<EmitAck *>(user));
+    auto child = ack->self->current();
+    if (child && child->generation == ack->generation)
+      child->channel->send(Msg::ack, ack->emit_id, status_reply(status, error ? error : ""));
+  }
+
+ private:
+  struct OpenToken {
+    uint64_t generation;
+    bool answered_pending;  // consume() answered VITALS_PENDING: a complete() is owed
+  };
+  struct Stat {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> labels;
+    double value = 0;
+  };
+
+  std::shared_ptr<Child> current() {
+    std::lock_guard lock(life_);
+    return current_;
+  }
+
+  bool child_gone(const Child &child) {
+    std::lock_guard lock(life_);
+    return current_.get() != &child;
+  }
+
+  void set_error(std::string text) {
+    std::lock_guard lock(error_mutex_);
+    last_error_ = std::move(text);
+  }
+
+  // One call into the plugin in the child, answered by a status. A child
+  // that is down, dies meanwhile or outlives the watchdog makes it
+  // VITALS_ERROR, with last_error() saying which.
+  int invoke(const std::shared_ptr<Child> &child, const char *what, Msg type, std::string body) {
+    if (!child) {
+      std::lock_guard lock(life_);
+      auto wait = std::max(Clock::duration::zero(), restart_at_ - Clock::now());
+      set_error("the plugin's process is down; restarting in " + seconds_text(wait));
+      return VITALS_ERROR;
+    }
+    child->in_call = what;
+    auto r = child->channel->call(type, std::move(body), Clock::now() + watchdog_);
+    // A call the child died in stays named: its death's line says "during".
+    if (r.outcome != Channel::Outcome::closed) child->in_call = nullptr;
+    switch (r.outcome) {
+      case Channel::Outcome::replied:
+        try {
+          auto [status, error] = read_status_reply(r.body);
+          if (status == VITALS_ERROR) set_error(error);
+          return status;
+        } catch (const WireError &) {
+          child->kill_for(std::string("answered ") + what + " with a malformed reply");
+          set_error(std::string("the plugin's process answered ") + what + " with a malformed reply");
+          return VITALS_ERROR;
+        }
+      case Channel::Outcome::timed_out:
+        child->kill_for(std::string(what) + " did not return within " + seconds_text(watchdog_) + " (watchdog)");
+        set_error(std::string("the plugin's process was killed: ") + what + " did not return within " +
+                  seconds_text(watchdog_));
+        return VITALS_ERROR;
+      case Channel::Outcome::closed:
+        set_error("the plugin's process " + child->wait_death() + " during " + what);
+        return VITALS_ERROR;
+    }
+    return VITALS_ERROR;
+  }
+
+  // Starts a child and creates the instance in it (and starts it if the
+  // instance was started). Unlocked: it takes a while, and the child's
+  // calls back (intern, log) must get through meanwhile.
+  std::shared_ptr<Child> spawn(std::string &error) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      error = std::string("cannot create the socket pair: ") + std::strerror(errno);
+      return nullptr;
+    }
+    if (sv[1] == kIsolatedChildFd) {  // dup2 onto itself would keep close-on-exec
+      int moved = ::fcntl(sv[1], F_DUPFD_CLOEXEC, kIsolatedChildFd + 1);
+      ::close(sv[1]);
+      sv[1] = moved;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, sv[1], kIsolatedChildFd);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    std::string id = host_->instance_id(host_->ctx);
+    std::string arg0 = "vitals", verb = kIsolatedChildVerb;
+    char *argv[] = {arg0.data(), verb.data(), id.data(), nullptr};
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(sv[1]);
+    if (rc != 0) {
+      ::close(sv[0]);
+      error = std::string("cannot start the plugin's process: ") + std::strerror(rc);
+      return nullptr;
+    }
+    auto child = std::make_shared<Child>();
+    child->pid = pid;
+    child->generation = ++generations_;
+    Child *c = child.get();
+    child->channel = std::make_unique<Channel>(
+        sv[0], [this, c](Frame &&f) { on_frame(*c, std::move(f)); }, [this, c](const std::string &) { on_closed(*c); });
+
+    WireWriter init;
+    init.put(kProtocolVersion)
+        .str(real_.path.string())
+        .str(real_.name)
+        .put(real_.descriptor.kind)
+        .str(id)
+        .cstr(host_->data_dir(host_->ctx))
+        .put(static_cast<int32_t>(log_level()))
+        .str(config_json_);
+    int status = invoke(child, "create", Msg::init, init.take());
+    if (status == VITALS_OK && started_) status = invoke(child, "start", Msg::start, {});
+    if (status != VITALS_OK) {
+      error = last_error();
+      child->channel->close();
+      if (!child->reaped_within(watchdog_)) child->kill_for("did not exit after a failed create");
+      child->wait_death();
+      return nullptr;
+    }
+    return child;
+  }
+
+  // The child's calls to the core table, on its channel's thread.
+  void on_frame(Child &child, Frame &&f) {
+    WireReader in(f.body);
+    vitals_host_ctx_t *ctx = host_->ctx;
+    switch (f.type) {
+      case Msg::intern: {
+        std::string name(in.str());
+        WireLabels labels(in);
+        WireWriter w;
+        w.put(host_->intern(ctx, name.c_str(), labels.data(), labels.size()));
+        child.channel->reply(f.id, w.take());
+        return;
+      }
+      case Msg::series: {
+        WireWriter w;
+        const vitals_series_t *s = host_->series(ctx, in.get<vitals_series_id_t>());
+        w.put<uint8_t>(s != nullptr);
+        if (s) {
+          w.cstr(s->name).cstr(s->text);
+          write_labels(w, s->labels, s->n_labels);
+        }
+        child.channel->reply(f.id, w.take());
+        return;
+      }
+      case Msg::emit: {
+        auto parent = in.get<uint64_t>();
+        auto emit_id = in.get<uint64_t>();
+        WireBatch batch(in);
+        EmitAck *ack = emit_id ? new EmitAck{this, child.generation, emit_id} : nullptr;
+        int status = host_->emit(ctx, reinterpret_cast<vitals_ack_t *>(parent), batch.view(),
+                                 ack ? &IsolatedInstance::on_emit_acked : nullptr, ack);
+        if (status != VITALS_OK) delete ack;  // no acknowledgement follows
+        child.channel->reply(f.id, status_reply(status));
+        return;
+      }
+      case Msg::complete: {
+        auto token = in.get<uint64_t>();
+        auto [status, error] = read_status_reply(in.str());
+        {
+          std::lock_guard lock(tokens_mutex_);
+          open_tokens_.erase(token);
+        }
+        host_->complete(ctx, reinterpret_cast<vitals_ack_t *>(token), status, error.empty() ? nullptr : error.c_str());
+        return;
+      }
+      case Msg::log: {
+        auto level = in.get<int32_t>();
+        host_->log(ctx, level, std::string(in.str()).c_str());
+        return;
+      }
+      case Msg::metric: {
+        std::string name(in.str());
+        auto type = in.get<int32_t>();
+        std::string help(in.str());
+        vitals_metric_t *m = host_->metric(ctx, name.c_str(), type, help.c_str());
+        uint64_t handle = 0;  // 0: refused; else an index + 1 into metrics_
+        if (m) {
+          std::lock_guard lock(metrics_mutex_);
+          auto it = std::find(metrics_.begin(), metrics_.end(), m);
+          if (it == metrics_.end()) it = metrics_.insert(it, m);
+          handle = static_cast<uint64_t>(it - metrics_.begin()) + 1;
+        }
+        WireWriter w;
+        w.put(handle);
+        child.channel->reply(f.id, w.take());
+        return;
+      }
+      case Msg::metric_update: {
+        auto handle = in.get<uint64_t>();
+        auto value = in.get<double>();
+        vitals_metric_t *m = nullptr;
+        {
+          std::lock_guard lock(metrics_mutex_);
+          if (handle && handle <= metrics_.size()) m = metrics_[handle - 1];
+        }
+        if (m) host_->metric_update(m, value);
+        return;
+      }
+      default:
+        throw WireError("unexpected message type " + std::to_string(static_cast<int>(f.type)));
+    }
+  }
+
+  // The child's channel closed: reap it and, if it was the running child
+  // and the instance is not going away, log, count and schedule a restart.
+  void on_closed(Child &child) {
+    {
+      std::lock_guard lock(child.mutex);
+      child.closing = true;
+      // It may have closed the socket and lived on: nothing is left to talk to it.
+      ::kill(child.pid, SIGKILL);
+    }
+    int status = 0;
+    while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    const char *call = child.in_call.load();
+    {
+      std::lock_guard lock(child.mutex);
+      child.death = child.kill_reason.empty() ? describe_exit(status) : "was killed: " + child.kill_reason;
+      child.reaped = true;
+    }
+    child.cv.notify_all();
+
+    std::unique_lock lock(life_);
+    if (stopping_ || current_.get() != &child) return;  // destroyed, or a start that failed: its caller reports
+    graveyard_ = std::exchange(current_, nullptr);
+    auto now = Clock::now();
+    if (now - child.started >= kMaxBackoff) backoff_ = kFirstBackoff;
+    auto wait = backoff_;
+    backoff_ = std::min<Clock::duration>(backoff_ * 2, kMaxBackoff);
+    restart_at_ = now + wait;
+    ++restarts_count_;
+    lock.unlock();
+    life_cv_.notify_all();
+
+    host_->metric_update(restarts_, 1);
+    std::string line = "isolated plugin '" + real_.name + "' (pid " + std::to_string(child.pid) + ") " + child.death;
+    if (call && child.kill_reason.empty()) line += std::string(" during ") + call;
+    host_->log(host_->ctx, VITALS_LOG_ERROR, (line + "; restarting in " + seconds_text(wait)).c_str());
+    fail_open_tokens(child.generation);
+  }
+
+  // Batches the dead child answered VITALS_PENDING for fail: nobody is left
+  // to complete them. (Those it was still in consume() for fail there.)
+  void fail_open_tokens(uint64_t generation) {
+    std::vector<uint64_t> owed;
+    {
+      std::lock_guard lock(tokens_mutex_);
+      for (auto it = open_tokens_.begin(); it != open_tokens_.end();) {
+        if (it->second.generation == generation && it->second.answered_pending) {
+          owed.push_back(it->first);
+          it = open_tokens_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (uint64_t token : owed)
+      host_->complete(host_->ctx, reinterpret_cast<vitals_ack_t *>(token), VITALS_ERROR,
+                      "the isolated plugin's process ended before completing the batch");
+  }
+
+  // Restarts the child after each death, once its backoff has passed.
+  void supervise() {
+    std::unique_lock lock(life_);
+    for (;;) {
+      life_cv_.wait(lock, [&] { return stopping_ || !current_; });
+      if (stopping_) return;
+      if (life_cv_.wait_until(lock, restart_at_, [&] { return stopping_; })) return;
+      auto grave = std::exchange(graveyard_, nullptr);
+      lock.unlock();
+      grave.reset();  // joins its channel's thread
+      std::string error;
+      auto child = spawn(error);
+      lock.lock();
+      if (stopping_) {  // the destructor ends it like any running child
+        current_ = std::move(child);
+        return;
+      }
+      if (child) {
+        current_ = std::move(child);
+        host_->log(
+            host_->ctx, VITALS_LOG_INFO,
+            ("isolated plugin '" + real_.name + "' restarted (pid " + std::to_string(current_->pid) + ")").c_str());
+        continue;
+      }
+      auto wait = backoff_;
+      backoff_ = std::min<Clock::duration>(backoff_ * 2, kMaxBackoff);
+      restart_at_ = Clock::now() + wait;
+      host_->log(host_->ctx, VITALS_LOG_ERROR,
+                 ("isolated plugin '" + real_.name + "' could not be restarted: " + error + "; next try in " +
+                  seconds_text(wait))
+                     .c_str());
+    }
+  }
+
+  const LoadedPlugin &real_;
+  const vitals_host_t *host_;
+  const std::string config_json_;
+  const Clock::duration watchdog_;
+  vitals_metric_t *restarts_ = nullptr;
+  std::atomic<bool> started_{false};
+  std::atomic<uint64_t> generations_{0};
+
+  std::mutex life_;
+  std::condition_variable life_cv_;
+  std::shared_ptr<Child> current_;    // null while down
+  std::shared_ptr<Child> graveyard_;  // the dead child, until the supervisor joins its channel
+  bool stopping_ = false;
+  Clock::duration backoff_ = kFirstBackoff;
+  Clock::time_point restart_at_{};
+  uint64_t restarts_count_ = 0;
+  std::thread supervisor_;
+
+  std::mutex tokens_mutex_;
+  std::map<uint64_t, OpenToken> open_tokens_;
+  std::mutex metrics_mutex_;
+  std::vector<vitals_metric_t *> metrics_;
+  std::vector<Stat> last_stats_;  // the loop's only
+  std::mutex error_mutex_;
+  std::string last_error_;
+};
+
+IsolatedInstance *self(void *instance) { return static_cast<IsolatedInstance *>(instance); }
+
+// The stand-in's callbacks.
+void *no_create(const vitals_host_t *, const char *, char *err, size_t err_size) {
+  std::snprintf(err, err_size, "an isolated plugin is created by the host");
+  return nullptr;
+}
+void isolated_destroy(void *i) { delete self(i); }
+int isolated_start(void *i) { return self(i)->start(); }
+int isolated_stop(void *i) { return self(i)->stop(); }
+int isolated_collect(void *i, int64_t now_ns) { return self(i)->collect(now_ns); }
+int isolated_consume(void *i, const vitals_batch_t *b, vitals_ack_t *a) { return self(i)->consume(b, a); }
+int isolated_flush(void *i) { return self(i)->flush(); }
+int isolated_stats(void *i, vitals_stat_visit_fn visit, void *user) { return self(i)->stats(visit, user); }
+const char *isolated_last_error(void *i) { return self(i)->last_error(); }
+
+}  // namespace
+
+std::string why_not_isolatable(const vitals_plugin_t &d) {
+  const std::string who = "plugin '" + std::string(d.name) + "'";
+  if (d.kind == VITALS_KIND_STORAGE) return who + " is a storage: it answers queries inside the agent";
+  if (d.kind == VITALS_KIND_OPTIMIZER) return who + " is an optimizer: it tunes the agent from inside";
+  for (uint32_t i = 0; i < d.n_required_services; ++i) {
+    std::string name = d.required_services[i].name ? d.required_services[i].name : "";
+    if (name == VITALS_SERVICE_HTTP || name == VITALS_SERVICE_WS || name == VITALS_SERVICE_CONTROL)
+      return who + " requires " + name + ", which lives in the agent's process";
+  }
+  for (uint32_t i = 0; i < d.n_provided_services; ++i) {
+    std::string name = d.provided_services[i].name ? d.provided_services[i].name : "";
+    return who + " provides " + name + ", which an isolated plugin cannot offer";
+  }
+  return {};
+}
+
+std::shared_ptr<LoadedPlugin> make_isolated_plugin(const std::shared_ptr<LoadedPlugin> &real) {
+  auto proxy = std::make_shared<LoadedPlugin>(*real);
+  proxy->isolated = real;
+  proxy->services = {};
+  vitals_plugin_t &d = proxy->descriptor;
+  const vitals_plugin_t &r = real->descriptor;
+  // Each call waits for the child: never on the loop.
+  d.flags = (r.flags & ~uint64_t{VITALS_FLAG_COLLECT_ON_LOOP}) | VITALS_FLAG_CONSUME_ON_THREAD;
+  d.provided_services = nullptr;
+  d.n_provided_services = 0;
+  d.create = no_create;
+  d.destroy = isolated_destroy;
+  d.start = r.start ? isolated_start : nullptr;
+  d.stop = r.stop ? isolated_stop : nullptr;
+  d.collect = r.collect ? isolated_collect : nullptr;
+  d.consume = r.consume ? isolated_consume : nullptr;
+  d.flush = r.flush ? isolated_flush : nullptr;
+  d.stats = r.stats ? isolated_stats : nullptr;
+  d.last_error = isolated_last_error;
+  return proxy;
+}
+
+void *create_isolated_instance(const LoadedPlugin &real, const vitals_host_t *host, const std::string &config_json,
+                               int64_t watchdog_ns, std::string &error) {
+  auto instance = std::make_unique<IsolatedInstance>(real, host, config_json, watchdog_ns);
+  if (!instance->begin(error)) return nullptr;
+  return instance.release();
+}
+
+}  // namespace vitals::core

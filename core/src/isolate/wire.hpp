@@ -1,0 +1,153 @@
+// The messages between the agent and an isolated plugin's process: a frame is
+// [u32 length of the rest][u8 type][u64 call id][body]. Both ends are the same
+// `vitals` binary (the child is re-executed from /proc/self/exe), so numbers
+// travel in native byte order and layout; the INIT message still carries a
+// protocol version, so that a binary replaced on disk during an upgrade is
+// refused with a line instead of misread.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "vitals/plugin.h"
+
+namespace vitals::core::isolate {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+// Larger frames are a broken or hostile peer, not data: the channel closes.
+inline constexpr uint32_t kMaxFrameBytes = 256u << 20;
+// u8 type + u64 call id.
+inline constexpr size_t kFrameHeaderBytes = 9;
+
+enum class Msg : uint8_t {
+  reply = 1,  // the answer to the call with the same id (either direction)
+  // agent -> plugin process; calls (each answered by a reply) but `ack`
+  init,     // load the plugin and create the instance
+  start,    // the plugin's start()
+  stop,     // the plugin's stop()
+  destroy,  // the plugin's destroy(), then the process exits
+  collect,  // collect(now_ns)
+  consume,  // consume(batch, token)
+  flush,    // flush()
+  stats,    // stats(): every value it visits
+  ack,      // one-way: an emit's acknowledgement (the emit's id, status, error)
+  // plugin process -> agent: the core table's functions; calls but the one-way
+  // complete, log and metric_update
+  intern,
+  series,
+  emit,
+  complete,
+  log,
+  metric,
+  metric_update,
+};
+
+struct WireError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Appends values to a frame body.
+class WireWriter {
+ public:
+  template <typename T>
+  WireWriter &put(T value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    out_.append(reinterpret_cast<const char *>(&value), sizeof value);
+    return *this;
+  }
+  WireWriter &str(std::string_view s) {
+    put(static_cast<uint32_t>(s.size()));
+    out_.append(s.data(), s.size());
+    return *this;
+  }
+  WireWriter &cstr(const char *s) { return str(s ? std::string_view(s) : std::string_view()); }
+  template <typename T>
+  WireWriter &array(const T *data, size_t n) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    if (n) out_.append(reinterpret_cast<const char *>(data), n * sizeof(T));
+    return *this;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+// Reads a frame body; any read past its end throws WireError.
+class WireReader {
+ public:
+  explicit WireReader(std::string_view body) : in_(body) {}
+  template <typename T>
+  T get() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value;
+    std::memcpy(&value, need(sizeof value), sizeof value);
+    return value;
+  }
+  std::string_view str() {
+    auto n = get<uint32_t>();
+    return {need(n), n};
+  }
+  template <typename T>
+  void array(std::vector<T> &out, size_t n) {
+    if (n > in_.size() / sizeof(T)) throw WireError("truncated array");
+    out.resize(n);
+    if (n) std::memcpy(out.data(), need(n * sizeof(T)), n * sizeof(T));
+  }
+
+ private:
+  const char *need(size_t n) {
+    if (n > in_.size()) throw WireError("truncated message");
+    const char *p = in_.data();
+    in_.remove_prefix(n);
+    return p;
+  }
+  std::string_view in_;
+};
+
+// Labels on the wire: u32 count, then key and value of each.
+void write_labels(WireWriter &w, const vitals_label_t *labels, uint32_t n);
+void write_batch(WireWriter &w, const vitals_batch_t &batch);
+
+// A batch read off the wire, owning its arrays and strings, with the C view
+// a plugin (or the host's emit) takes.
+class WireBatch {
+ public:
+  explicit WireBatch(WireReader &r);
+  const vitals_batch_t *view() const { return &view_; }
+
+ private:
+  std::vector<vitals_series_id_t> series_;
+  std::vector<int64_t> ts_ns_;
+  std::vector<double> values_;
+  std::deque<std::string> strings_;  // a deque: pointers into it stay put
+  std::vector<vitals_label_t> labels_;
+  std::vector<vitals_event_t> events_;
+  vitals_batch_t view_{};
+};
+
+// Labels read off the wire, with their own storage.
+class WireLabels {
+ public:
+  explicit WireLabels(WireReader &r);
+  const vitals_label_t *data() const { return labels_.data(); }
+  uint32_t size() const { return static_cast<uint32_t>(labels_.size()); }
+
+ private:
+  std::deque<std::string> strings_;
+  std::vector<vitals_label_t> labels_;
+};
+
+// The reply to a call that answers with a status (and the error text of a
+// VITALS_ERROR).
+std::string status_reply(int status, std::string_view error = {});
+std::pair<int, std::string> read_status_reply(std::string_view body);
+
+}  // namespace vitals::core::isolate
