@@ -3,7 +3,7 @@
 // a test can tell exactly which samples reached a sink, and `events` events
 // per collect, source <id>, messages "n1", "n2", ... across collects. It also logs
 // "fake_input created" with its interval knobs so reload tests can count
-// restarts.
+// restarts, and with log_acks each batch's acknowledgement.
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -22,6 +22,7 @@ class FakeInput final : public vitals::Input {
     std::chrono::nanoseconds collect_sleep{};
     bool fail_create = false, throw_in_collect = false;
     int64_t events = 0;
+    bool log_acks = false;
   };
   static constexpr auto schema = vitals::settings<Settings>(
       vitals::key("samples", &Settings::samples, "1", "samples per collect"),
@@ -29,7 +30,9 @@ class FakeInput final : public vitals::Input {
       vitals::key("collect_sleep", &Settings::collect_sleep, "\"0s\"", "sleep in collect (a slow sensor)"),
       vitals::key("fail_create", &Settings::fail_create, "false", "throw from the constructor"),
       vitals::key("throw_in_collect", &Settings::throw_in_collect, "false", "throw from collect"),
-      vitals::key("events", &Settings::events, "0", "events per collect"));
+      vitals::key("events", &Settings::events, "0", "events per collect"),
+      vitals::key("log_acks", &Settings::log_acks, "false",
+                  "log each batch's acknowledgement: \"fake_input: batch <n> acknowledged: ok|failed\""));
 
   FakeInput(vitals::Host host, const vitals::Config &config) : Input(host), settings_(schema.read(config)) {
     if (settings_.fail_create) throw std::runtime_error("fake_input told to fail at create");
@@ -44,13 +47,20 @@ class FakeInput final : public vitals::Input {
     for (int64_t i = 0; i < settings_.samples; ++i) batch_.add(series_, now_ns + i, static_cast<double>(++sequence_));
     for (int64_t i = 0; i < settings_.events; ++i)
       batch_.add_event(now_ns, VITALS_SEVERITY_INFO, host().instance_id(), "n" + std::to_string(++event_sequence_));
-    host().emit(batch_);
+    if (!settings_.log_acks) {
+      host().emit(batch_);
+      return;
+    }
+    host().emit(batch_, [this, n = ++batches_](int status, std::string_view) {
+      host().info("fake_input: batch " + std::to_string(n) +
+                  " acknowledged: " + (status == VITALS_OK ? "ok" : "failed"));
+    });
   }
 
  private:
   Settings settings_;
   vitals::SeriesId series_;
-  int64_t sequence_ = 0, event_sequence_ = 0;
+  int64_t sequence_ = 0, event_sequence_ = 0, batches_ = 0;
   vitals::Batch batch_;
 };
 
