@@ -77,6 +77,8 @@ class Component {
   }
   bool consumes_on_thread() const { return plugin().flags & VITALS_FLAG_CONSUME_ON_THREAD; }
   bool collects_on_loop() const { return plugin().flags & VITALS_FLAG_COLLECT_ON_LOOP; }
+  // Runs in a child process (isolate = true): collects asynchronously.
+  bool isolated() const { return plugin_->isolated != nullptr; }
   // A processor that takes the batch's events (and emits those it keeps).
   bool owns_events() const { return plugin().flags & VITALS_FLAG_PROCESSOR_EVENTS; }
 

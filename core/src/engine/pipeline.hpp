@@ -93,7 +93,7 @@ class Pipeline {
     Component *target;
   };
   struct InboxItem {
-    enum class Kind { emit, completion, space_freed, flush_failed } kind;
+    enum class Kind { emit, completion, space_freed, flush_failed, collected } kind;
     // The emitting instance (Component::serial): a retiring instance and its
     // successor share an id, and an emit belongs to the one that made it.
     uint64_t from_serial = 0;
@@ -109,6 +109,7 @@ class Pipeline {
     uint64_t delivery_id = 0;
     int status = VITALS_OK;
     std::string error{};
+    int64_t started_ns = 0;  // collected: when the collect began
   };
 
   std::shared_ptr<Component> make_component(const ComponentConfig &cfg, const CheckedConfig &checked,
@@ -122,6 +123,8 @@ class Pipeline {
   void dispatch_collect(Component &c, int64_t tick_ns);
   // Called on the loop when a collect returns (on the loop or from the pool).
   void after_collect(Component &c, int status, const std::string &error, int64_t started_ns);
+  // after_collect's bookkeeping without routing the inbox (from the inbox).
+  void finish_collect(Component &c, int status, const std::string &error, int64_t started_ns);
   // find() for the Pipeline's own use: the component it manages.
   Component *find_component(const std::string &id) const;
 

@@ -345,6 +345,10 @@ void Pipeline::process_inbox() {
         break;
       case InboxItem::Kind::space_freed:
         break;
+      case InboxItem::Kind::collected:  // an isolated input's answer
+        if (Component *c = find_instance(item.from_serial))
+          finish_collect(*c, item.status, item.error, item.started_ns);
+        break;
       case InboxItem::Kind::flush_failed:
         if (Component *c = find_instance(item.from_serial)) note_error(*c, "flush failed: " + item.error);
         break;

@@ -3,6 +3,7 @@
 // once, and a skipped tick counted when the previous one is still running or
 // its output is still waiting for room downstream.
 #include "host/fatal_signal.hpp"
+#include "isolate/isolated_plugin.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
 #include "scheduler.hpp"
@@ -40,6 +41,21 @@ void Pipeline::on_tick(Component &c) {
 }
 
 void Pipeline::dispatch_collect(Component &c, int64_t tick_ns) {
+  if (c.isolated()) {
+    // The child collects; its emits and then its answer come back through
+    // the inbox, in that order. No thread here waits for it.
+    c.collect_in_flight_ = true;
+    collect_isolated(c.instance(), tick_ns,
+                     [this, serial = c.serial_, t0 = monotonic_ns()](int status, std::string error) {
+                       InboxItem item{InboxItem::Kind::collected};
+                       item.from_serial = serial;
+                       item.status = status;
+                       item.error = std::move(error);
+                       item.started_ns = t0;
+                       post(std::move(item));
+                     });
+    return;
+  }
   if (c.collects_on_loop()) {
     int64_t t0 = monotonic_ns();
     collecting_ = &c;
@@ -70,14 +86,18 @@ void Pipeline::dispatch_collect(Component &c, int64_t tick_ns) {
 }
 
 void Pipeline::after_collect(Component &c, int status, const std::string &error, int64_t started_ns) {
-  c.collect_in_flight_ = false;
-  if (started_ns) c.m_.latency_seconds->observe(static_cast<double>(monotonic_ns() - started_ns) / 1e9);
-  if (status != VITALS_OK) note_error(c, "collect failed: " + error);
-  if (inputs_stopped_ && c.kind() == VITALS_KIND_INPUT) stop_producer(c);
+  finish_collect(c, status, error, started_ns);
   // Off-loop emits from this collect may still be in the inbox: route them.
   // This also moves retiring components along, and may destroy `c` if it
   // was retiring: nothing below may touch it.
   process_inbox();
+}
+
+void Pipeline::finish_collect(Component &c, int status, const std::string &error, int64_t started_ns) {
+  c.collect_in_flight_ = false;
+  if (started_ns) c.m_.latency_seconds->observe(static_cast<double>(monotonic_ns() - started_ns) / 1e9);
+  if (status != VITALS_OK) note_error(c, "collect failed: " + error);
+  if (inputs_stopped_ && c.kind() == VITALS_KIND_INPUT) stop_producer(c);
 }
 
 void Pipeline::collect_all_once(std::function<void()> done) {

@@ -2,11 +2,11 @@
 // must never stall the loop (and with it ingest and live streams). The
 // storage answers through the host's half of vitals.storage.
 #include "host/fatal_signal.hpp"
+#include "host/query_reply.hpp"
+#include "host/storage_host.hpp"
 #include "http/response.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
-#include "host/query_reply.hpp"
-#include "host/storage_host.hpp"
 
 namespace vitals::core {
 

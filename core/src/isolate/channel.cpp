@@ -1,4 +1,4 @@
-// The socket pair's I/O thread (channel.hpp).
+// The socket pair's I/O (channel.hpp).
 #include "channel.hpp"
 
 #include <fcntl.h>
@@ -7,21 +7,27 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "host/fatal_signal.hpp"
 
 namespace vitals::core::isolate {
 
-Channel::Channel(int fd, Handler on_frame, ClosedHandler on_closed)
+using Clock = std::chrono::steady_clock;
+
+Channel::Channel(int fd, Handler on_frame, ClosedHandler on_closed, uv_loop_t *loop)
     : fd_(fd),
       wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       on_frame_(std::move(on_frame)),
-      on_closed_(std::move(on_closed)) {
+      on_closed_(std::move(on_closed)),
+      loop_(loop) {
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
-  thread_ = std::thread([this] { run(); });
 }
+
+void Channel::start() { thread_ = std::thread([this] { run(); }); }
 
 Channel::~Channel() {
   close();
@@ -40,16 +46,30 @@ void Channel::send(Msg type, uint64_t id, std::string body) {
   header.put(static_cast<uint32_t>(kFrameHeaderBytes + body.size())).put(type).put(id);
   std::string frame = header.take();
   frame += body;
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_) return;
-    outbound_.push_back(std::move(frame));
+  std::unique_lock lock(mutex_);
+  if (closed_) return;
+  size_t written = 0;
+  if (outbound_.empty()) {
+    // Straight to the socket from this thread: waking the channel's thread
+    // to write it would cost two more context switches per message.
+    while (written < frame.size()) {
+      ssize_t n = ::send(fd_, frame.data() + written, frame.size() - written, MSG_NOSIGNAL);
+      if (n > 0)
+        written += static_cast<size_t>(n);
+      else if (n < 0 && errno == EINTR)
+        continue;
+      else
+        break;  // the socket is full, or failed: the channel's thread takes the rest (and reports a failure)
+    }
+    if (written == frame.size()) return;
   }
-  wake();
+  outbound_.push_back(std::move(frame));
+  if (outbound_.size() == 1) outbound_offset_ = written;
+  lock.unlock();
+  if (!on_channel_thread()) wake();  // the channel's thread writes after each poll anyway
 }
 
-Channel::Result Channel::call(Msg type, std::string body,
-                              std::optional<std::chrono::steady_clock::time_point> deadline) {
+Channel::Result Channel::call(Msg type, std::string body, Deadline deadline) {
   uint64_t id;
   {
     std::lock_guard lock(mutex_);
@@ -60,15 +80,62 @@ Channel::Result Channel::call(Msg type, std::string body,
   send(type, id, std::move(body));
   std::unique_lock lock(mutex_);
   auto ready = [&] { return closed_ || waiting_[id].has_value(); };
-  bool done = deadline ? cv_.wait_until(lock, *deadline, ready) : (cv_.wait(lock, ready), true);
+  bool done = true;
+  if (on_channel_thread()) {
+    // Nobody else reads this socket: read it here until the reply comes.
+    while (!ready()) {
+      int timeout = -1;
+      if (deadline) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+        if (left <= 0) {
+          done = false;
+          break;
+        }
+        timeout = static_cast<int>(std::min<int64_t>(left, 60'000));
+      }
+      lock.unlock();
+      bool open = pump(timeout, /*with_loop=*/false);
+      lock.lock();
+      if (!open) closed_ = true;  // run() reports it once this returns
+    }
+  } else {
+    done = deadline ? cv_.wait_until(lock, *deadline, ready) : (cv_.wait(lock, ready), true);
+  }
   auto node = waiting_.extract(id);
   if (node.mapped()) return {Outcome::replied, std::move(*node.mapped())};
   return {done ? Outcome::closed : Outcome::timed_out, {}};
 }
 
+void Channel::call_async(Msg type, std::string body, Clock::time_point deadline, Done done) {
+  uint64_t id;
+  {
+    std::unique_lock lock(mutex_);
+    if (closed_) {
+      lock.unlock();
+      done({Outcome::closed, {}});
+      return;
+    }
+    id = next_call_id_++;
+    async_calls_[id] = {deadline, std::move(done)};
+  }
+  send(type, id, std::move(body));
+  wake();  // its poll() must wait no longer than this deadline
+}
+
 void Channel::drain(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
   std::unique_lock lock(mutex_);
-  cv_.wait_for(lock, timeout, [&] { return closed_ || outbound_.empty(); });
+  if (!on_channel_thread()) {
+    cv_.wait_until(lock, deadline, [&] { return closed_ || outbound_.empty(); });
+    return;
+  }
+  while (!closed_ && !outbound_.empty() && Clock::now() < deadline) {
+    lock.unlock();
+    pollfd out{fd_, POLLOUT, 0};
+    ::poll(&out, 1, 10);
+    write_some();
+    lock.lock();
+  }
 }
 
 void Channel::close() {
@@ -83,7 +150,14 @@ bool Channel::closed() const {
 
 void Channel::dispatch(Frame &&frame) {
   if (frame.type == Msg::reply) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    if (auto it = async_calls_.find(frame.id); it != async_calls_.end()) {
+      Done done = std::move(it->second.done);
+      async_calls_.erase(it);
+      lock.unlock();
+      done({Outcome::replied, std::move(frame.body)});
+      return;
+    }
     // A reply nobody waits for any more (its deadline passed) is dropped.
     if (auto it = waiting_.find(frame.id); it != waiting_.end()) it->second = std::move(frame.body);
     cv_.notify_all();
@@ -92,62 +166,60 @@ void Channel::dispatch(Frame &&frame) {
   on_frame_(std::move(frame));
 }
 
-bool Channel::read_some(std::string &why) {
+bool Channel::read_some() {
   char buf[64 * 1024];
   for (;;) {
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n == 0) {
-      why = "closed by the peer";
+      why_closed_ = "closed by the peer";
       return false;
     }
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      why = std::string("read failed: ") + std::strerror(errno);
+      why_closed_ = std::string("read failed: ") + std::strerror(errno);
       return false;
     }
     inbound_.append(buf, static_cast<size_t>(n));
     if (static_cast<size_t>(n) < sizeof buf) break;
   }
-  // Every whole frame received so far.
-  size_t used = 0;
-  while (inbound_.size() - used >= sizeof(uint32_t)) {
+  // Every whole frame received so far, one at a time: a handler may call()
+  // from this thread, which reads more into inbound_ before it returns.
+  for (;;) {
     uint32_t length;
-    std::memcpy(&length, inbound_.data() + used, sizeof length);
+    if (inbound_.size() < sizeof length) break;
+    std::memcpy(&length, inbound_.data(), sizeof length);
     if (length < kFrameHeaderBytes || length > kMaxFrameBytes) {
-      why = "protocol error: frame of " + std::to_string(length) + " bytes";
+      why_closed_ = "protocol error: frame of " + std::to_string(length) + " bytes";
       return false;
     }
-    if (inbound_.size() - used - sizeof length < length) break;
-    const char *p = inbound_.data() + used + sizeof length;
+    if (inbound_.size() - sizeof length < length) break;
+    const char *p = inbound_.data() + sizeof length;
     Frame frame{static_cast<Msg>(p[0]), 0, {}};
     std::memcpy(&frame.id, p + 1, sizeof frame.id);
     frame.body.assign(p + kFrameHeaderBytes, length - kFrameHeaderBytes);
-    used += sizeof length + length;
+    inbound_.erase(0, sizeof length + length);
     try {
       dispatch(std::move(frame));
     } catch (const std::exception &e) {  // WireError, or a handler refusing the frame
-      why = std::string("protocol error: ") + e.what();
+      why_closed_ = std::string("protocol error: ") + e.what();
       return false;
     }
   }
-  inbound_.erase(0, used);
   return true;
 }
 
-bool Channel::write_some(std::string &why) {
+bool Channel::write_some() {
   std::unique_lock lock(mutex_);
   while (!outbound_.empty()) {
     const std::string &front = outbound_.front();
-    const char *data = front.data() + outbound_offset_;
-    size_t left = front.size() - outbound_offset_;
-    lock.unlock();  // senders may queue meanwhile; only this thread pops
-    ssize_t n = ::send(fd_, data, left, MSG_NOSIGNAL);
-    lock.lock();
+    // Under the lock: a sender writes straight to the socket when nothing
+    // waits, and its bytes must not land inside this frame.
+    ssize_t n = ::send(fd_, front.data() + outbound_offset_, front.size() - outbound_offset_, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-      why = std::string("write failed: ") + std::strerror(errno);
+      why_closed_ = std::string("write failed: ") + std::strerror(errno);
       return false;
     }
     outbound_offset_ += static_cast<size_t>(n);
@@ -160,36 +232,84 @@ bool Channel::write_some(std::string &why) {
   return true;
 }
 
+void Channel::expire_async_calls() {
+  std::vector<Done> late;
+  {
+    std::lock_guard lock(mutex_);
+    auto now = Clock::now();
+    for (auto it = async_calls_.begin(); it != async_calls_.end();) {
+      if (it->second.deadline <= now) {
+        late.push_back(std::move(it->second.done));
+        it = async_calls_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto &done : late) done({Outcome::timed_out, {}});
+}
+
+int Channel::poll_timeout_ms(int loop_timeout_ms) {
+  std::lock_guard lock(mutex_);
+  int timeout = loop_timeout_ms;
+  for (const auto &[id, c] : async_calls_) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(c.deadline - Clock::now()).count();
+    int ms = static_cast<int>(std::clamp<int64_t>(left, 0, 60'000));
+    if (timeout < 0 || ms < timeout) timeout = ms;
+  }
+  return timeout;
+}
+
+bool Channel::pump(int timeout_ms, bool with_loop) {
+  bool want_write;
+  {
+    std::lock_guard lock(mutex_);
+    want_write = !outbound_.empty();
+  }
+  pollfd fds[3] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
+                   {wake_fd_, POLLIN, 0},
+                   {with_loop ? uv_backend_fd(loop_) : -1, POLLIN, 0}};
+  int ready = ::poll(fds, with_loop ? 3 : 2, timeout_ms);
+  if (ready < 0 && errno != EINTR) {
+    why_closed_ = std::string("poll failed: ") + std::strerror(errno);
+    return false;
+  }
+  if (ready > 0 && (fds[1].revents & POLLIN)) {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof count);
+  }
+  if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !read_some()) return false;
+  if (!write_some()) return false;
+  expire_async_calls();
+  // Timers, async wake-ups and the plugin's own handles, between frames.
+  if (with_loop) uv_run(loop_, UV_RUN_NOWAIT);
+  return true;
+}
+
 void Channel::run() {
-  ensure_signal_stack();  // the handlers call plugin code in the plugin's process
-  std::string why;
+  io_thread_ = std::this_thread::get_id();
+  ensure_signal_stack();  // in the plugin's process, the loop runs plugin code here
+  if (loop_) uv_run(loop_, UV_RUN_NOWAIT);
   for (;;) {
-    bool want_write;
     {
       std::lock_guard lock(mutex_);
-      want_write = !outbound_.empty();
+      if (closed_) break;  // a call() on this thread saw the socket close
     }
-    pollfd fds[2] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      why = std::string("poll failed: ") + std::strerror(errno);
-      break;
-    }
-    if (fds[1].revents & POLLIN) {
-      uint64_t count;
-      [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof count);
-    }
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !read_some(why)) break;
-    if (!write_some(why)) break;
+    int loop_timeout = loop_ ? uv_backend_timeout(loop_) : -1;
+    if (!pump(poll_timeout_ms(loop_timeout), loop_ != nullptr)) break;
   }
+  std::vector<Done> orphans;
   {
     std::lock_guard lock(mutex_);
     closed_ = true;
     outbound_.clear();
+    for (auto &[id, c] : async_calls_) orphans.push_back(std::move(c.done));
+    async_calls_.clear();
   }
   cv_.notify_all();
   ::shutdown(fd_, SHUT_RDWR);
-  on_closed_(why);
+  for (auto &done : orphans) done({Outcome::closed, {}});
+  on_closed_(why_closed_);
 }
 
 }  // namespace vitals::core::isolate

@@ -1,10 +1,16 @@
 // One end of the socket pair between the agent and an isolated plugin's
-// process. A thread of its own reads and writes the socket (non-blocking), so
-// that no caller ever blocks on a peer that stopped reading: senders queue a
-// frame and return; a call() waits for its reply, the channel closing, or its
-// deadline, whichever comes first. Both ends use this class.
+// process. A thread of its own reads the socket; writes go straight to it
+// from the sender's thread when nothing is queued (non-blocking), else the
+// channel's thread writes them, so that no caller ever blocks on a peer that
+// stopped reading. A call() waits for its reply, the channel closing, or its
+// deadline, whichever comes first; call_async() is told on the channel's
+// thread. Both ends use this class; the child's channel thread also runs its
+// libuv loop, so that a plugin's loop-thread calls need no thread hop.
 #pragma once
 
+#include <uv.h>
+
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -35,8 +41,12 @@ class Channel {
   // released first.
   using ClosedHandler = std::function<void(const std::string &why)>;
 
-  // Takes ownership of fd (a connected SOCK_STREAM socket).
-  Channel(int fd, Handler on_frame, ClosedHandler on_closed);
+  // Takes ownership of fd (a connected SOCK_STREAM socket). With a loop, the
+  // channel's thread runs it too (between frames, never inside a handler).
+  Channel(int fd, Handler on_frame, ClosedHandler on_closed, uv_loop_t *loop = nullptr);
+  // Starts the channel's thread: handlers may run from now on, so the owner
+  // calls it once it can take their calls (its pointer to this is stored).
+  void start();
   // Closes the socket and joins the thread. Not from the handlers.
   ~Channel();
   Channel(const Channel &) = delete;
@@ -51,9 +61,15 @@ class Channel {
     Outcome outcome;
     std::string body;  // the reply, when replied
   };
+  using Deadline = std::optional<std::chrono::steady_clock::time_point>;
   // Sends a call and waits for its reply. Without a deadline it waits until
   // the reply or the channel closing. A reply after the deadline is dropped.
-  Result call(Msg type, std::string body, std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+  // On the channel's own thread (a loop callback), it reads the socket
+  // itself meanwhile, dispatching other frames as they come.
+  Result call(Msg type, std::string body, Deadline deadline = std::nullopt);
+  // Sends a call; `done` gets its outcome once, on the channel's thread.
+  using Done = std::function<void(Result)>;
+  void call_async(Msg type, std::string body, std::chrono::steady_clock::time_point deadline, Done done);
 
   // Waits until every queued frame is written (or the channel closed), at
   // most `timeout`: a process that exits after its last reply calls it first.
@@ -64,15 +80,23 @@ class Channel {
 
  private:
   void run();
-  bool read_some(std::string &why);
-  bool write_some(std::string &why);
+  // One poll of the socket (and the wake-up fd): reads and dispatches what
+  // came, writes what is queued, expires async calls. False once closed.
+  bool pump(int timeout_ms, bool with_loop);
+  bool read_some();
+  bool write_some();
   void dispatch(Frame &&frame);
+  void expire_async_calls();
+  int poll_timeout_ms(int loop_timeout_ms);
   void wake();
+  bool on_channel_thread() const { return std::this_thread::get_id() == io_thread_.load(); }
 
   int fd_;
   int wake_fd_;  // an eventfd: senders wake the poll() of the channel's thread
   Handler on_frame_;
   ClosedHandler on_closed_;
+  uv_loop_t *loop_;
+  std::string why_closed_;  // the channel's thread only
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -81,8 +105,14 @@ class Channel {
   bool closed_ = false;
   uint64_t next_call_id_ = 1;
   std::map<uint64_t, std::optional<std::string>> waiting_;  // call id -> its reply once there
+  struct AsyncCall {
+    std::chrono::steady_clock::time_point deadline;
+    Done done;
+  };
+  std::map<uint64_t, AsyncCall> async_calls_;
 
   std::string inbound_;  // the channel's thread only
+  std::atomic<std::thread::id> io_thread_{};
   std::thread thread_;
 };
 

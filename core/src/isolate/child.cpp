@@ -1,9 +1,9 @@
-// The isolated plugin's process (child.hpp). Three threads, as the plugin
-// would have in the agent: a libuv loop (create, start, stop, destroy, stats,
-// timers, ack callbacks, and collect or consume when the plugin asks for the
-// loop), a worker (collect otherwise, as on the pool; consume and flush with
-// VITALS_FLAG_CONSUME_ON_THREAD, as on a consumer thread) and the channel's
-// thread, which reads the agent's calls and hands them to the other two.
+// The isolated plugin's process (child.hpp). Two threads do the work, as the
+// plugin would have them in the agent: the channel's thread, which reads the
+// agent's calls and also runs the libuv loop (create, start, stop, destroy,
+// stats, timers, ack callbacks, and collect or consume when the plugin asks
+// for the loop), and a worker (collect otherwise, as on the pool; consume and
+// flush with VITALS_FLAG_CONSUME_ON_THREAD, as on a consumer thread).
 #include "child.hpp"
 
 #include <signal.h>
@@ -87,9 +87,12 @@ class ChildProcess {
     channel_ = std::make_unique<Channel>(
         fd, [this](Frame &&f) { on_frame(std::move(f)); },
         // The agent went away (or broke the protocol): nothing is left to do.
-        [](const std::string &) { ::_exit(0); });
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    ::_exit(0);
+        [](const std::string &) { ::_exit(0); },
+        // The channel's thread runs the loop: a frame read there and a loop
+        // callback answering it need no thread hop.
+        &loop_);
+    channel_->start();
+    for (;;) ::pause();  // every thread that matters is the channel's or the worker
   }
 
  private:

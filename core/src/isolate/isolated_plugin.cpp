@@ -164,6 +164,42 @@ class IsolatedInstance {
     return invoke(current(), "collect", Msg::collect, w.take());
   }
 
+  // The engine's collect: asynchronous, so that no thread of the agent waits
+  // for the child (a thread hop and two context switches less per collect).
+  void collect_async(int64_t now_ns, CollectDone done) {
+    auto child = current();
+    if (!child) {
+      done(VITALS_ERROR, down_message());
+      return;
+    }
+    WireWriter w;
+    w.put(now_ns);
+    child->in_call = "collect";
+    // Called on the child's channel thread, which the Child outlives.
+    Child *c = child.get();
+    c->channel->call_async(
+        Msg::collect, w.take(), Clock::now() + watchdog_, [this, c, done = std::move(done)](Channel::Result r) {
+          if (r.outcome == Channel::Outcome::closed) {  // its death is logged with "during collect"
+            done(VITALS_ERROR, "the plugin's process ended during collect");
+            return;
+          }
+          c->in_call = nullptr;
+          if (r.outcome == Channel::Outcome::timed_out) {
+            c->kill_for("collect did not return within " + seconds_text(watchdog_) + " (watchdog)");
+            done(VITALS_ERROR,
+                 "the plugin's process was killed: collect did not return within " + seconds_text(watchdog_));
+            return;
+          }
+          try {
+            auto [status, error] = read_status_reply(r.body);
+            done(status, status == VITALS_OK ? std::string() : error);
+          } catch (const WireError &) {
+            c->kill_for("answered collect with a malformed reply");
+            done(VITALS_ERROR, "the plugin's process answered collect with a malformed reply");
+          }
+        });
+  }
+
   int consume(const vitals_batch_t *batch, vitals_ack_t *ack) {
     auto child = current();
     if (!child) return invoke(child, "consume", Msg::consume, {});
@@ -255,6 +291,12 @@ class IsolatedInstance {
     return current_.get() != &child;
   }
 
+  std::string down_message() {
+    std::lock_guard lock(life_);
+    auto wait = std::max(Clock::duration::zero(), restart_at_ - Clock::now());
+    return "the plugin's process is down; restarting in " + seconds_text(wait);
+  }
+
   void set_error(std::string text) {
     std::lock_guard lock(error_mutex_);
     last_error_ = std::move(text);
@@ -265,9 +307,7 @@ class IsolatedInstance {
   // VITALS_ERROR, with last_error() saying which.
   int invoke(const std::shared_ptr<Child> &child, const char *what, Msg type, std::string body) {
     if (!child) {
-      std::lock_guard lock(life_);
-      auto wait = std::max(Clock::duration::zero(), restart_at_ - Clock::now());
-      set_error("the plugin's process is down; restarting in " + seconds_text(wait));
+      set_error(down_message());
       return VITALS_ERROR;
     }
     child->in_call = what;
@@ -339,6 +379,7 @@ class IsolatedInstance {
     Child *c = child.get();
     child->channel = std::make_unique<Channel>(
         sv[0], [this, c](Frame &&f) { on_frame(*c, std::move(f)); }, [this, c](const std::string &) { on_closed(*c); });
+    child->channel->start();
 
     WireWriter init;
     init.put(kProtocolVersion)
@@ -596,6 +637,10 @@ std::string why_not_isolatable(const vitals_plugin_t &d) {
     return who + " provides " + name + ", which an isolated plugin cannot offer";
   }
   return {};
+}
+
+void collect_isolated(void *instance, int64_t now_ns, CollectDone done) {
+  self(instance)->collect_async(now_ns, std::move(done));
 }
 
 std::shared_ptr<LoadedPlugin> make_isolated_plugin(const std::shared_ptr<LoadedPlugin> &real) {

@@ -8,6 +8,7 @@
 // backoff (1 s, doubling to 60 s; back to 1 s once a child ran a minute).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,5 +35,12 @@ std::shared_ptr<LoadedPlugin> make_isolated_plugin(const std::shared_ptr<LoadedP
 // own create() error, or why the child could not start).
 void *create_isolated_instance(const LoadedPlugin &real, const vitals_host_t *host, const std::string &config_json,
                                int64_t watchdog_ns, std::string &error);
+
+// Starts a collect in the child and returns at once; `done` gets the status
+// (and the error of a failure) once, from another thread: the child's
+// answer, or its death, or the watchdog's kill. Emits made by the collect
+// reach the host before `done` is called.
+using CollectDone = std::function<void(int status, std::string error)>;
+void collect_isolated(void *instance, int64_t now_ns, CollectDone done);
 
 }  // namespace vitals::core
