@@ -87,6 +87,17 @@ class Pipeline {
   void complete(uint64_t delivery_id, int status, const char *error);
   bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
 
+  // While one lives, what this thread posts to the inbox (emits) waits there
+  // without waking the loop, for the next post that does: an isolated
+  // input's emits during a collect, whose answer always follows (the reply,
+  // the child's death or the watchdog), wake the loop once for all of them.
+  struct DeferInboxWake {
+    DeferInboxWake();
+    ~DeferInboxWake();
+    DeferInboxWake(const DeferInboxWake &) = delete;
+    DeferInboxWake &operator=(const DeferInboxWake &) = delete;
+  };
+
  private:
   struct Delivery {
     AckNode *node;

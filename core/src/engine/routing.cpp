@@ -324,12 +324,19 @@ void Pipeline::complete(uint64_t delivery_id, int status, const char *error) {
   post(std::move(item));
 }
 
+namespace {
+thread_local int inbox_wakes_deferred = 0;
+}
+
+Pipeline::DeferInboxWake::DeferInboxWake() { ++inbox_wakes_deferred; }
+Pipeline::DeferInboxWake::~DeferInboxWake() { --inbox_wakes_deferred; }
+
 void Pipeline::post(InboxItem item) {
   {
     std::lock_guard lock(inbox_mutex_);
     inbox_.push_back(std::move(item));
   }
-  uv_async_send(inbox_async_);
+  if (!inbox_wakes_deferred) uv_async_send(inbox_async_);
 }
 
 void Pipeline::process_inbox() {

@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,19 +23,37 @@ using Clock = std::chrono::steady_clock;
 Channel::Channel(int fd, Handler on_frame, ClosedHandler on_closed, uv_loop_t *loop)
     : fd_(fd),
       wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)),
       on_frame_(std::move(on_frame)),
       on_closed_(std::move(on_closed)),
       loop_(loop) {
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
 }
 
-void Channel::start() { thread_ = std::thread([this] { run(); }); }
+void Channel::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 Channel::~Channel() {
   close();
   if (thread_.joinable()) thread_.join();
   ::close(fd_);
   ::close(wake_fd_);
+  ::close(timer_fd_);
+}
+
+void Channel::arm_timer_locked() {
+  auto earliest = Clock::time_point::max();
+  for (const auto &[id, c] : async_calls_) earliest = std::min(earliest, c.deadline);
+  if (earliest == armed_) return;
+  armed_ = earliest;
+  itimerspec when{};  // all zero: disarmed
+  if (earliest != Clock::time_point::max()) {
+    auto ns = std::max<int64_t>(1, std::chrono::nanoseconds(earliest - Clock::now()).count());
+    when.it_value.tv_sec = ns / 1'000'000'000;
+    when.it_value.tv_nsec = ns % 1'000'000'000;
+  }
+  ::timerfd_settime(timer_fd_, 0, &when, nullptr);
 }
 
 void Channel::wake() {
@@ -41,19 +61,33 @@ void Channel::wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
-void Channel::send(Msg type, uint64_t id, std::string body) {
-  WireWriter header;
-  header.put(static_cast<uint32_t>(kFrameHeaderBytes + body.size())).put(type).put(id);
-  std::string frame = header.take();
-  frame += body;
+void Channel::send(Msg type, uint64_t id, std::string_view body) {
+  char header[sizeof(uint32_t) + kFrameHeaderBytes];
+  const auto length = static_cast<uint32_t>(kFrameHeaderBytes + body.size());
+  std::memcpy(header, &length, sizeof length);
+  header[sizeof length] = static_cast<char>(type);
+  std::memcpy(header + sizeof length + 1, &id, sizeof id);
+  const size_t total = sizeof header + body.size();
   std::unique_lock lock(mutex_);
   if (closed_) return;
   size_t written = 0;
   if (outbound_.empty()) {
-    // Straight to the socket from this thread: waking the channel's thread
-    // to write it would cost two more context switches per message.
-    while (written < frame.size()) {
-      ssize_t n = ::send(fd_, frame.data() + written, frame.size() - written, MSG_NOSIGNAL);
+    // Straight to the socket from this thread, header and body in one call
+    // and without joining them: waking the channel's thread to write it would
+    // cost two more context switches per message.
+    while (written < total) {
+      iovec iov[2];
+      int n_iov = 0;
+      if (written < sizeof header) {
+        iov[n_iov++] = {header + written, sizeof header - written};
+        iov[n_iov++] = {const_cast<char *>(body.data()), body.size()};
+      } else {
+        iov[n_iov++] = {const_cast<char *>(body.data()) + (written - sizeof header), total - written};
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<size_t>(n_iov);
+      ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
       if (n > 0)
         written += static_cast<size_t>(n);
       else if (n < 0 && errno == EINTR)
@@ -61,15 +95,20 @@ void Channel::send(Msg type, uint64_t id, std::string body) {
       else
         break;  // the socket is full, or failed: the channel's thread takes the rest (and reports a failure)
     }
-    if (written == frame.size()) return;
+    if (written == total) return;
   }
-  outbound_.push_back(std::move(frame));
-  if (outbound_.size() == 1) outbound_offset_ = written;
+  // What is left, for the channel's thread to write when the socket has room.
+  std::string rest;
+  rest.reserve(total - written);
+  if (written < sizeof header) rest.append(header + written, sizeof header - written);
+  rest.append(body.substr(written > sizeof header ? written - sizeof header : 0));
+  outbound_.push_back(std::move(rest));
+  if (outbound_.size() == 1) outbound_offset_ = 0;
   lock.unlock();
   if (!on_channel_thread()) wake();  // the channel's thread writes after each poll anyway
 }
 
-Channel::Result Channel::call(Msg type, std::string body, Deadline deadline) {
+Channel::Result Channel::call(Msg type, std::string_view body, Deadline deadline) {
   uint64_t id;
   {
     std::lock_guard lock(mutex_);
@@ -77,7 +116,7 @@ Channel::Result Channel::call(Msg type, std::string body, Deadline deadline) {
     id = next_call_id_++;
     waiting_[id];
   }
-  send(type, id, std::move(body));
+  send(type, id, body);
   std::unique_lock lock(mutex_);
   auto ready = [&] { return closed_ || waiting_[id].has_value(); };
   bool done = true;
@@ -106,7 +145,7 @@ Channel::Result Channel::call(Msg type, std::string body, Deadline deadline) {
   return {done ? Outcome::closed : Outcome::timed_out, {}};
 }
 
-void Channel::call_async(Msg type, std::string body, Clock::time_point deadline, Done done) {
+void Channel::call_async(Msg type, std::string_view body, Clock::time_point deadline, Done done) {
   uint64_t id;
   {
     std::unique_lock lock(mutex_);
@@ -117,9 +156,11 @@ void Channel::call_async(Msg type, std::string body, Clock::time_point deadline,
     }
     id = next_call_id_++;
     async_calls_[id] = {deadline, std::move(done)};
+    // The channel's thread learns of the deadline from its timer, without
+    // being woken now.
+    if (deadline < armed_) arm_timer_locked();
   }
-  send(type, id, std::move(body));
-  wake();  // its poll() must wait no longer than this deadline
+  send(type, id, body);
 }
 
 void Channel::drain(std::chrono::milliseconds timeout) {
@@ -154,6 +195,7 @@ void Channel::dispatch(Frame &&frame) {
     if (auto it = async_calls_.find(frame.id); it != async_calls_.end()) {
       Done done = std::move(it->second.done);
       async_calls_.erase(it);
+      arm_timer_locked();
       lock.unlock();
       done({Outcome::replied, std::move(frame.body)});
       return;
@@ -245,19 +287,10 @@ void Channel::expire_async_calls() {
         ++it;
       }
     }
+    armed_ = Clock::time_point::min();  // whatever the timer held has fired or is stale
+    arm_timer_locked();
   }
   for (auto &done : late) done({Outcome::timed_out, {}});
-}
-
-int Channel::poll_timeout_ms(int loop_timeout_ms) {
-  std::lock_guard lock(mutex_);
-  int timeout = loop_timeout_ms;
-  for (const auto &[id, c] : async_calls_) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(c.deadline - Clock::now()).count();
-    int ms = static_cast<int>(std::clamp<int64_t>(left, 0, 60'000));
-    if (timeout < 0 || ms < timeout) timeout = ms;
-  }
-  return timeout;
 }
 
 bool Channel::pump(int timeout_ms, bool with_loop) {
@@ -266,10 +299,11 @@ bool Channel::pump(int timeout_ms, bool with_loop) {
     std::lock_guard lock(mutex_);
     want_write = !outbound_.empty();
   }
-  pollfd fds[3] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
+  pollfd fds[4] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
                    {wake_fd_, POLLIN, 0},
+                   {timer_fd_, POLLIN, 0},
                    {with_loop ? uv_backend_fd(loop_) : -1, POLLIN, 0}};
-  int ready = ::poll(fds, with_loop ? 3 : 2, timeout_ms);
+  int ready = ::poll(fds, with_loop ? 4 : 3, timeout_ms);
   if (ready < 0 && errno != EINTR) {
     why_closed_ = std::string("poll failed: ") + std::strerror(errno);
     return false;
@@ -280,7 +314,11 @@ bool Channel::pump(int timeout_ms, bool with_loop) {
   }
   if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !read_some()) return false;
   if (!write_some()) return false;
-  expire_async_calls();
+  if (ready > 0 && (fds[2].revents & POLLIN)) {
+    uint64_t expirations;
+    [[maybe_unused]] ssize_t n = ::read(timer_fd_, &expirations, sizeof expirations);
+    expire_async_calls();
+  }
   // Timers, async wake-ups and the plugin's own handles, between frames.
   if (with_loop) uv_run(loop_, UV_RUN_NOWAIT);
   return true;
@@ -295,8 +333,7 @@ void Channel::run() {
       std::lock_guard lock(mutex_);
       if (closed_) break;  // a call() on this thread saw the socket close
     }
-    int loop_timeout = loop_ ? uv_backend_timeout(loop_) : -1;
-    if (!pump(poll_timeout_ms(loop_timeout), loop_ != nullptr)) break;
+    if (!pump(loop_ ? uv_backend_timeout(loop_) : -1, loop_ != nullptr)) break;
   }
   std::vector<Done> orphans;
   {

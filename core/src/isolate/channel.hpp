@@ -53,8 +53,8 @@ class Channel {
   Channel &operator=(const Channel &) = delete;
 
   // Queues a one-way frame (or a reply); dropped once the channel is closed.
-  void send(Msg type, uint64_t id, std::string body);
-  void reply(uint64_t id, std::string body) { send(Msg::reply, id, std::move(body)); }
+  void send(Msg type, uint64_t id, std::string_view body);
+  void reply(uint64_t id, std::string_view body) { send(Msg::reply, id, body); }
 
   enum class Outcome { replied, closed, timed_out };
   struct Result {
@@ -66,10 +66,10 @@ class Channel {
   // the reply or the channel closing. A reply after the deadline is dropped.
   // On the channel's own thread (a loop callback), it reads the socket
   // itself meanwhile, dispatching other frames as they come.
-  Result call(Msg type, std::string body, Deadline deadline = std::nullopt);
+  Result call(Msg type, std::string_view body, Deadline deadline = std::nullopt);
   // Sends a call; `done` gets its outcome once, on the channel's thread.
   using Done = std::function<void(Result)>;
-  void call_async(Msg type, std::string body, std::chrono::steady_clock::time_point deadline, Done done);
+  void call_async(Msg type, std::string_view body, std::chrono::steady_clock::time_point deadline, Done done);
 
   // Waits until every queued frame is written (or the channel closed), at
   // most `timeout`: a process that exits after its last reply calls it first.
@@ -87,12 +87,14 @@ class Channel {
   bool write_some();
   void dispatch(Frame &&frame);
   void expire_async_calls();
-  int poll_timeout_ms(int loop_timeout_ms);
+  // Sets the timer to the earliest async call's deadline (under mutex_).
+  void arm_timer_locked();
   void wake();
   bool on_channel_thread() const { return std::this_thread::get_id() == io_thread_.load(); }
 
   int fd_;
-  int wake_fd_;  // an eventfd: senders wake the poll() of the channel's thread
+  int wake_fd_;   // an eventfd: senders wake the poll() of the channel's thread
+  int timer_fd_;  // a timerfd at the earliest async call's deadline
   Handler on_frame_;
   ClosedHandler on_closed_;
   uv_loop_t *loop_;
@@ -100,7 +102,7 @@ class Channel {
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::string> outbound_;  // whole frames
+  std::deque<std::string> outbound_;  // frames, or what is left of the first
   size_t outbound_offset_ = 0;        // bytes of outbound_.front() already written
   bool closed_ = false;
   uint64_t next_call_id_ = 1;
@@ -110,6 +112,7 @@ class Channel {
     Done done;
   };
   std::map<uint64_t, AsyncCall> async_calls_;
+  std::chrono::steady_clock::time_point armed_ = std::chrono::steady_clock::time_point::max();  // the timer's
 
   std::string inbound_;  // the channel's thread only
   std::atomic<std::thread::id> io_thread_{};

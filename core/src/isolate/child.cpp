@@ -365,10 +365,11 @@ class ChildProcess {
       emit_id = ++next_emit_id_;
       acks_[emit_id] = {fn, user};
     }
-    WireWriter w;
+    thread_local WireWriter w;  // kept: a batch's buffer is reused, not faulted in again
+    w.clear();
     w.put(parent_token).put(emit_id);
     write_batch(w, *batch);
-    auto r = channel_->call(Msg::emit, w.take());
+    auto r = channel_->call(Msg::emit, w.view());
     int status = r.outcome == Channel::Outcome::replied ? read_status_reply(r.body).first : VITALS_STOPPED;
     if (status != VITALS_OK && emit_id) {
       std::lock_guard lock(acks_mutex_);

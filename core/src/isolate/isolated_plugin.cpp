@@ -17,11 +17,13 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "channel.hpp"
 #include "child.hpp"
+#include "engine/pipeline.hpp"
 #include "host/plugin_loader.hpp"
 #include "log.hpp"
 
@@ -65,6 +67,7 @@ struct Child {
   std::unique_ptr<Channel> channel;
   // The watchdog-guarded call in flight ("collect"...), for the death's line.
   std::atomic<const char *> in_call{nullptr};
+  std::atomic<bool> collecting{false};  // an asynchronous collect is in flight
 
   std::mutex mutex;
   std::condition_variable cv;
@@ -175,10 +178,12 @@ class IsolatedInstance {
     WireWriter w;
     w.put(now_ns);
     child->in_call = "collect";
+    child->collecting = true;
     // Called on the child's channel thread, which the Child outlives.
     Child *c = child.get();
     c->channel->call_async(
-        Msg::collect, w.take(), Clock::now() + watchdog_, [this, c, done = std::move(done)](Channel::Result r) {
+        Msg::collect, w.view(), Clock::now() + watchdog_, [this, c, done = std::move(done)](Channel::Result r) {
+          c->collecting = false;
           if (r.outcome == Channel::Outcome::closed) {  // its death is logged with "during collect"
             done(VITALS_ERROR, "the plugin's process ended during collect");
             return;
@@ -208,10 +213,11 @@ class IsolatedInstance {
       std::lock_guard lock(tokens_mutex_);
       open_tokens_[token] = {child->generation, false};
     }
-    WireWriter w;
+    thread_local WireWriter w;  // kept: a batch's buffer is reused, not faulted in again
+    w.clear();
     w.put(token);
     write_batch(w, *batch);
-    int status = invoke(child, "consume", Msg::consume, w.take());
+    int status = invoke(child, "consume", Msg::consume, w.view());
     std::lock_guard lock(tokens_mutex_);
     auto it = open_tokens_.find(token);
     if (status != VITALS_PENDING) {
@@ -305,13 +311,13 @@ class IsolatedInstance {
   // One call into the plugin in the child, answered by a status. A child
   // that is down, dies meanwhile or outlives the watchdog makes it
   // VITALS_ERROR, with last_error() saying which.
-  int invoke(const std::shared_ptr<Child> &child, const char *what, Msg type, std::string body) {
+  int invoke(const std::shared_ptr<Child> &child, const char *what, Msg type, std::string_view body) {
     if (!child) {
       set_error(down_message());
       return VITALS_ERROR;
     }
     child->in_call = what;
-    auto r = child->channel->call(type, std::move(body), Clock::now() + watchdog_);
+    auto r = child->channel->call(type, body, Clock::now() + watchdog_);
     // A call the child died in stays named: its death's line says "during".
     if (r.outcome != Channel::Outcome::closed) child->in_call = nullptr;
     switch (r.outcome) {
@@ -431,6 +437,9 @@ class IsolatedInstance {
         auto emit_id = in.get<uint64_t>();
         WireBatch batch(in);
         EmitAck *ack = emit_id ? new EmitAck{this, child.generation, emit_id} : nullptr;
+        // In a collect, the collect's answer wakes the loop for these emits too.
+        std::optional<Pipeline::DeferInboxWake> one_wake;
+        if (child.collecting) one_wake.emplace();
         int status = host_->emit(ctx, reinterpret_cast<vitals_ack_t *>(parent), batch.view(),
                                  ack ? &IsolatedInstance::on_emit_acked : nullptr, ack);
         if (status != VITALS_OK) delete ack;  // no acknowledgement follows

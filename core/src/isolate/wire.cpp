@@ -15,6 +15,7 @@ void write_labels(WireWriter &w, const vitals_label_t *labels, uint32_t n) {
 }
 
 void write_batch(WireWriter &w, const vitals_batch_t &batch) {
+  w.reserve(w.size() + 8 + size_t{batch.n_samples} * 24 + size_t{batch.n_events} * 64);
   w.put(batch.n_samples).put(batch.n_events);
   w.array(batch.series, batch.n_samples).array(batch.ts_ns, batch.n_samples).array(batch.values, batch.n_samples);
   for (uint32_t i = 0; i < batch.n_events; ++i) {
@@ -27,9 +28,9 @@ void write_batch(WireWriter &w, const vitals_batch_t &batch) {
 WireBatch::WireBatch(WireReader &r) {
   auto n_samples = r.get<uint32_t>();
   auto n_events = r.get<uint32_t>();
-  r.array(series_, n_samples);
-  r.array(ts_ns_, n_samples);
-  r.array(values_, n_samples);
+  view_.series = r.array(series_, n_samples);
+  view_.ts_ns = r.array(ts_ns_, n_samples);
+  view_.values = r.array(values_, n_samples);
   // Labels first into one array, then each event points at its slice: the
   // array stops growing before any pointer into it is taken.
   std::vector<std::pair<size_t, uint32_t>> slices;
@@ -50,9 +51,6 @@ WireBatch::WireBatch(WireReader &r) {
   for (size_t i = 0; i < events_.size(); ++i) events_[i].labels = labels_.data() + slices[i].first;
   view_.n_samples = n_samples;
   view_.n_events = n_events;
-  view_.series = series_.data();
-  view_.ts_ns = ts_ns_.data();
-  view_.values = values_.data();
   view_.events = events_.data();
 }
 

@@ -75,6 +75,13 @@ class WireWriter {
     return *this;
   }
   std::string take() { return std::move(out_); }
+  // For a writer kept across messages (one per thread): its buffer's pages
+  // stay mapped, where a fresh one of a few hundred KiB would fault them in
+  // again each time.
+  void clear() { out_.clear(); }
+  void reserve(size_t n) { out_.reserve(n); }
+  size_t size() const { return out_.size(); }
+  std::string_view view() const { return out_; }
 
  private:
   std::string out_;
@@ -95,11 +102,17 @@ class WireReader {
     auto n = get<uint32_t>();
     return {need(n), n};
   }
+  // n values of T, in place when the body holds them aligned (a frame's
+  // body is a heap buffer and arrays follow 8-byte fields), else copied
+  // into `copy`.
   template <typename T>
-  void array(std::vector<T> &out, size_t n) {
+  const T *array(std::vector<T> &copy, size_t n) {
     if (n > in_.size() / sizeof(T)) throw WireError("truncated array");
-    out.resize(n);
-    if (n) std::memcpy(out.data(), need(n * sizeof(T)), n * sizeof(T));
+    const char *p = need(n * sizeof(T));
+    if (reinterpret_cast<uintptr_t>(p) % alignof(T) == 0) return reinterpret_cast<const T *>(p);
+    copy.resize(n);
+    if (n) std::memcpy(copy.data(), p, n * sizeof(T));
+    return copy.data();
   }
 
  private:
@@ -116,8 +129,9 @@ class WireReader {
 void write_labels(WireWriter &w, const vitals_label_t *labels, uint32_t n);
 void write_batch(WireWriter &w, const vitals_batch_t &batch);
 
-// A batch read off the wire, owning its arrays and strings, with the C view
-// a plugin (or the host's emit) takes.
+// A batch read off the wire, with the C view a plugin (or the host's emit)
+// takes. Its sample arrays point into the frame's body where they are
+// aligned (the body must outlive it); its strings are its own.
 class WireBatch {
  public:
   explicit WireBatch(WireReader &r);
