@@ -46,6 +46,17 @@ struct ChildMetric {
   uint64_t handle;  // the agent's
 };
 
+// Runs one of the agent's calls. A malformed message from the agent (it is
+// the same binary: a bug) ends this process with a line; the agent restarts it.
+void run_guarded(const std::function<void()> &task) {
+  try {
+    task();
+  } catch (const std::exception &e) {
+    log_error("isolate", std::string("isolated process: ") + e.what());
+    ::_exit(70);
+  }
+}
+
 // A thread that runs tasks in order.
 class Worker {
  public:
@@ -69,7 +80,7 @@ class Worker {
         task = std::move(tasks_.front());
         tasks_.pop_front();
       }
-      task();
+      run_guarded(task);
     }
   }
   std::mutex mutex_;
@@ -112,7 +123,7 @@ class ChildProcess {
       std::lock_guard lock(tasks_mutex_);
       tasks.swap(loop_tasks_);
     }
-    for (auto &task : tasks) task();
+    for (auto &task : tasks) run_guarded(task);
   }
 
   // The agent's calls, on the channel's thread: each runs where the plugin

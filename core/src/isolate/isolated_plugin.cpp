@@ -112,8 +112,8 @@ class IsolatedInstance {
         config_json_(std::move(config_json)),
         watchdog_(std::chrono::nanoseconds(watchdog_ns)) {
     restarts_ = host_->metric(host_->ctx, "vitals_component_restarts_total", VITALS_METRIC_COUNTER,
-                              "Times an isolated component's process ended (crash, exit or watchdog) and was "
-                              "started again");
+                              "Times an isolated component's process ended (crash, exit or watchdog kill); "
+                              "each is started again after a backoff");
   }
 
   ~IsolatedInstance() {
@@ -123,12 +123,13 @@ class IsolatedInstance {
     }
     life_cv_.notify_all();
     if (supervisor_.joinable()) supervisor_.join();
-    graveyard_.reset();  // joins its channel's thread, which uses this object's members
-    std::shared_ptr<Child> child;
+    std::shared_ptr<Child> child, grave;
     {
       std::lock_guard lock(life_);
       child = std::exchange(current_, nullptr);
+      grave = std::exchange(graveyard_, nullptr);
     }
+    grave.reset();  // joins its channel's thread, which may still be logging its death
     if (child) {
       // destroy() in the child, which then exits; a child that does not is killed.
       invoke(child, "destroy", Msg::destroy, {});
@@ -161,6 +162,8 @@ class IsolatedInstance {
   }
   int flush() { return invoke(current(), "flush", Msg::flush, {}); }
 
+  // The descriptor's collect(), a correct fallback: the engine schedules an
+  // input by it but collects isolated inputs with collect_async().
   int collect(int64_t now_ns) {
     WireWriter w;
     w.put(now_ns);
