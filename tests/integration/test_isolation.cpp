@@ -157,6 +157,31 @@ path = "crash.txt"
   for (pid_t pid : pids) CHECK(wait_for([&] { return ended(pid); }, std::chrono::seconds(5)));
 }
 
+TEST_CASE("a program an isolated plugin started does not keep its crash from being seen") {
+  no_core_dumps();
+  AgentProcess agent;
+  agent.write_config("crash.toml", R"(
+[input.parent]
+plugin = "crashy"
+interval = "50ms"
+isolate = true
+crash_on_collect = 3
+spawn_sleeper = true
+)");
+  agent.start();
+  REQUIRE(agent.wait_for_log("crashy: sleeper "));
+  // The sleeper lives on for 30 s; the agent must see the child end anyway.
+  REQUIRE(agent.wait_for_log("isolated plugin 'crashy' restarted (pid ", 1, std::chrono::seconds(10)));
+  INFO(agent.err());
+  CHECK(agent.running());
+  agent.signal(SIGTERM);
+  CHECK(agent.wait_exit() == 0);
+  std::regex sleeper("crashy: sleeper ([0-9]+)");
+  std::string err = agent.err();
+  for (std::sregex_iterator it(err.begin(), err.end(), sleeper), end; it != end; ++it)
+    ::kill(std::stoi((*it)[1]), SIGKILL);
+}
+
 TEST_CASE("an isolated input that hangs is killed by the watchdog and restarted") {
   AgentProcess agent;
   agent.write_config("steady.toml", kCounted);

@@ -1,5 +1,6 @@
 // `vitals`: one binary, several verbs (docs/architecture.md, section 8).
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <string_view>
 
@@ -13,6 +14,9 @@ int main(int argc, char **argv) {
   using namespace vitals::core;
   // First: a plugin that faults, even while it loads, is named on stderr.
   install_fatal_signal_handler();
+  // Isolated plugins' processes are reaped with waitpid: a SIGCHLD ignored by
+  // whoever started the agent would have the kernel reap them instead.
+  ::signal(SIGCHLD, SIG_DFL);
   // The agent re-executes this binary to run an isolated plugin (isolate/).
   if (argc >= 2 && std::string_view(argv[1]) == kIsolatedChildVerb) run_isolated_child(kIsolatedChildFd);
   CLI::App app{"Vitals: a plugin-based telemetry agent", "vitals"};

@@ -20,13 +20,12 @@ namespace vitals::core::isolate {
 
 using Clock = std::chrono::steady_clock;
 
-Channel::Channel(int fd, Handler on_frame, ClosedHandler on_closed, uv_loop_t *loop)
+Channel::Channel(int fd, Handler on_frame, ClosedHandler on_closed)
     : fd_(fd),
       wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)),
       on_frame_(std::move(on_frame)),
-      on_closed_(std::move(on_closed)),
-      loop_(loop) {
+      on_closed_(std::move(on_closed)) {
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
 }
 
@@ -109,6 +108,8 @@ void Channel::send(Msg type, uint64_t id, std::string_view body) {
 }
 
 Channel::Result Channel::call(Msg type, std::string_view body, Deadline deadline) {
+  // Only the channel's thread reads replies: waiting on it would never end.
+  if (on_channel_thread()) return {Outcome::closed, {}};
   uint64_t id;
   {
     std::lock_guard lock(mutex_);
@@ -119,27 +120,7 @@ Channel::Result Channel::call(Msg type, std::string_view body, Deadline deadline
   send(type, id, body);
   std::unique_lock lock(mutex_);
   auto ready = [&] { return closed_ || waiting_[id].has_value(); };
-  bool done = true;
-  if (on_channel_thread()) {
-    // Nobody else reads this socket: read it here until the reply comes.
-    while (!ready()) {
-      int timeout = -1;
-      if (deadline) {
-        auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
-        if (left <= 0) {
-          done = false;
-          break;
-        }
-        timeout = static_cast<int>(std::min<int64_t>(left, 60'000));
-      }
-      lock.unlock();
-      bool open = pump(timeout, /*with_loop=*/false);
-      lock.lock();
-      if (!open) closed_ = true;  // run() reports it once this returns
-    }
-  } else {
-    done = deadline ? cv_.wait_until(lock, *deadline, ready) : (cv_.wait(lock, ready), true);
-  }
+  bool done = deadline ? cv_.wait_until(lock, *deadline, ready) : (cv_.wait(lock, ready), true);
   auto node = waiting_.extract(id);
   if (node.mapped()) return {Outcome::replied, std::move(*node.mapped())};
   return {done ? Outcome::closed : Outcome::timed_out, {}};
@@ -164,19 +145,8 @@ void Channel::call_async(Msg type, std::string_view body, Clock::time_point dead
 }
 
 void Channel::drain(std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
   std::unique_lock lock(mutex_);
-  if (!on_channel_thread()) {
-    cv_.wait_until(lock, deadline, [&] { return closed_ || outbound_.empty(); });
-    return;
-  }
-  while (!closed_ && !outbound_.empty() && Clock::now() < deadline) {
-    lock.unlock();
-    pollfd out{fd_, POLLOUT, 0};
-    ::poll(&out, 1, 10);
-    write_some();
-    lock.lock();
-  }
+  cv_.wait_for(lock, timeout, [&] { return closed_ || outbound_.empty(); });
 }
 
 void Channel::close() {
@@ -225,8 +195,7 @@ bool Channel::read_some() {
     inbound_.append(buf, static_cast<size_t>(n));
     if (static_cast<size_t>(n) < sizeof buf) break;
   }
-  // Every whole frame received so far, one at a time: a handler may call()
-  // from this thread, which reads more into inbound_ before it returns.
+  // Every whole frame received so far.
   for (;;) {
     uint32_t length;
     if (inbound_.size() < sizeof length) break;
@@ -293,17 +262,15 @@ void Channel::expire_async_calls() {
   for (auto &done : late) done({Outcome::timed_out, {}});
 }
 
-bool Channel::pump(int timeout_ms, bool with_loop) {
+bool Channel::pump() {
   bool want_write;
   {
     std::lock_guard lock(mutex_);
     want_write = !outbound_.empty();
   }
-  pollfd fds[4] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
-                   {wake_fd_, POLLIN, 0},
-                   {timer_fd_, POLLIN, 0},
-                   {with_loop ? uv_backend_fd(loop_) : -1, POLLIN, 0}};
-  int ready = ::poll(fds, with_loop ? 4 : 3, timeout_ms);
+  pollfd fds[3] = {
+      {fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0}, {wake_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}};
+  int ready = ::poll(fds, 3, -1);
   if (ready < 0 && errno != EINTR) {
     why_closed_ = std::string("poll failed: ") + std::strerror(errno);
     return false;
@@ -319,21 +286,13 @@ bool Channel::pump(int timeout_ms, bool with_loop) {
     [[maybe_unused]] ssize_t n = ::read(timer_fd_, &expirations, sizeof expirations);
     expire_async_calls();
   }
-  // Timers, async wake-ups and the plugin's own handles, between frames.
-  if (with_loop) uv_run(loop_, UV_RUN_NOWAIT);
   return true;
 }
 
 void Channel::run() {
   io_thread_ = std::this_thread::get_id();
-  ensure_signal_stack();  // in the plugin's process, the loop runs plugin code here
-  if (loop_) uv_run(loop_, UV_RUN_NOWAIT);
-  for (;;) {
-    {
-      std::lock_guard lock(mutex_);
-      if (closed_) break;  // a call() on this thread saw the socket close
-    }
-    if (!pump(loop_ ? uv_backend_timeout(loop_) : -1, loop_ != nullptr)) break;
+  ensure_signal_stack();
+  while (pump()) {
   }
   std::vector<Done> orphans;
   {

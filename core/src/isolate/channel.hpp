@@ -1,14 +1,12 @@
 // One end of the socket pair between the agent and an isolated plugin's
-// process. A thread of its own reads the socket; writes go straight to it
-// from the sender's thread when nothing is queued (non-blocking), else the
-// channel's thread writes them, so that no caller ever blocks on a peer that
-// stopped reading. A call() waits for its reply, the channel closing, or its
-// deadline, whichever comes first; call_async() is told on the channel's
-// thread. Both ends use this class; the child's channel thread also runs its
-// libuv loop, so that a plugin's loop-thread calls need no thread hop.
+// process. A thread of its own reads the socket and does nothing else, so a
+// reply always gets read whatever the plugin's threads are doing; writes go
+// straight to the socket from the sender's thread when nothing is queued
+// (non-blocking), else the channel's thread writes them, so that no caller
+// ever blocks on a peer that stopped reading. A call() waits for its reply,
+// the channel closing, or its deadline, whichever comes first;
+// call_async() is told on the channel's thread. Both ends use this class.
 #pragma once
-
-#include <uv.h>
 
 #include <atomic>
 #include <chrono>
@@ -41,9 +39,8 @@ class Channel {
   // released first.
   using ClosedHandler = std::function<void(const std::string &why)>;
 
-  // Takes ownership of fd (a connected SOCK_STREAM socket). With a loop, the
-  // channel's thread runs it too (between frames, never inside a handler).
-  Channel(int fd, Handler on_frame, ClosedHandler on_closed, uv_loop_t *loop = nullptr);
+  // Takes ownership of fd (a connected SOCK_STREAM socket).
+  Channel(int fd, Handler on_frame, ClosedHandler on_closed);
   // Starts the channel's thread: handlers may run from now on, so the owner
   // calls it once it can take their calls (its pointer to this is stored).
   void start();
@@ -64,8 +61,7 @@ class Channel {
   using Deadline = std::optional<std::chrono::steady_clock::time_point>;
   // Sends a call and waits for its reply. Without a deadline it waits until
   // the reply or the channel closing. A reply after the deadline is dropped.
-  // On the channel's own thread (a loop callback), it reads the socket
-  // itself meanwhile, dispatching other frames as they come.
+  // Not from the channel's own thread (a handler): it answers `closed`.
   Result call(Msg type, std::string_view body, Deadline deadline = std::nullopt);
   // Sends a call; `done` gets its outcome once, on the channel's thread.
   using Done = std::function<void(Result)>;
@@ -80,9 +76,10 @@ class Channel {
 
  private:
   void run();
-  // One poll of the socket (and the wake-up fd): reads and dispatches what
-  // came, writes what is queued, expires async calls. False once closed.
-  bool pump(int timeout_ms, bool with_loop);
+  // One poll of the socket (and the wake-up and timer fds): reads and
+  // dispatches what came, writes what is queued, expires async calls.
+  // False once closed.
+  bool pump();
   bool read_some();
   bool write_some();
   void dispatch(Frame &&frame);
@@ -97,7 +94,6 @@ class Channel {
   int timer_fd_;  // a timerfd at the earliest async call's deadline
   Handler on_frame_;
   ClosedHandler on_closed_;
-  uv_loop_t *loop_;
   std::string why_closed_;  // the channel's thread only
 
   mutable std::mutex mutex_;

@@ -1,11 +1,14 @@
-// The isolated plugin's process (child.hpp). Two threads do the work, as the
-// plugin would have them in the agent: the channel's thread, which reads the
-// agent's calls and also runs the libuv loop (create, start, stop, destroy,
+// The isolated plugin's process (child.hpp). Three threads, as the plugin
+// would have them in the agent: a libuv loop (create, start, stop, destroy,
 // stats, timers, ack callbacks, and collect or consume when the plugin asks
-// for the loop), and a worker (collect otherwise, as on the pool; consume and
-// flush with VITALS_FLAG_CONSUME_ON_THREAD, as on a consumer thread).
+// for the loop), a worker (collect otherwise, as on the pool; consume and
+// flush with VITALS_FLAG_CONSUME_ON_THREAD, as on a consumer thread), and the
+// channel's thread, which reads the agent's calls and hands them to the
+// other two. It runs no plugin code, so the replies a plugin's thread waits
+// for (emit, intern) are read whatever the plugin's other threads do.
 #include "child.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <uv.h>
 
@@ -98,12 +101,10 @@ class ChildProcess {
     channel_ = std::make_unique<Channel>(
         fd, [this](Frame &&f) { on_frame(std::move(f)); },
         // The agent went away (or broke the protocol): nothing is left to do.
-        [](const std::string &) { ::_exit(0); },
-        // The channel's thread runs the loop: a frame read there and a loop
-        // callback answering it need no thread hop.
-        &loop_);
+        [](const std::string &) { ::_exit(0); });
     channel_->start();
-    for (;;) ::pause();  // every thread that matters is the channel's or the worker
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    ::_exit(0);
   }
 
  private:
@@ -424,8 +425,13 @@ void run_isolated_child(int fd) {
   // The agent decides when this process ends (destroy, or the socket
   // closing when the agent is gone); a stop signal to the whole group, as
   // systemd and a terminal's Ctrl-C send, is the agent's to act on.
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_IGN);
+  // A handler that does nothing, not SIG_IGN: a program the plugin runs gets
+  // the default back at exec.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, [](int) {});
   set_fatal_signal_consequence("its isolated process stops and the agent restarts it");
+  // The socket is this process's alone: a program the plugin runs must not
+  // hold it open after this process is gone (the agent waits for EOF).
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   auto *child = new ChildProcess;
   ChildProcess::the_child = child;
   child->run(fd);

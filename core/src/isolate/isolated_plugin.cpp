@@ -71,17 +71,22 @@ struct Child {
 
   std::mutex mutex;
   std::condition_variable cv;
-  bool closing = false;     // its channel closed: the pid is being reaped, never signalled again
-  bool reaped = false;      // and reaped: `death` says how it ended
-  std::string kill_reason;  // set when the agent killed it
+  bool died_unadopted = false;  // under the instance's life_: it died before it was installed
+  bool closing = false;         // its channel closed: the pid is being reaped, never signalled again
+  bool reaped = false;          // and reaped: `death` says how it ended
+  std::string kill_reason;      // set when the agent killed it
   std::string death;
 
   // Kills it unless it is already going; the reason is kept for the log.
   void kill_for(const std::string &reason) {
-    std::lock_guard lock(mutex);
-    if (closing) return;
-    if (kill_reason.empty()) kill_reason = reason;
-    ::kill(pid, SIGKILL);
+    {
+      std::lock_guard lock(mutex);
+      if (closing) return;
+      if (kill_reason.empty()) kill_reason = reason;
+      ::kill(pid, SIGKILL);
+    }
+    // EOF even if something it started still holds its end of the socket.
+    channel->close();
   }
   // How it ended, once reaped (it is, shortly after its channel closed).
   std::string wait_death() {
@@ -117,6 +122,7 @@ class IsolatedInstance {
   }
 
   ~IsolatedInstance() {
+    destroying_ = true;
     {
       std::lock_guard lock(life_);
       stopping_ = true;
@@ -142,12 +148,15 @@ class IsolatedInstance {
   bool begin(std::string &error) {
     auto child = spawn(error);
     if (!child) return false;
+    host_->log(host_->ctx, VITALS_LOG_INFO,
+               ("isolated plugin '" + real_.name + "' runs in pid " + std::to_string(child->pid)).c_str());
+    std::shared_ptr<Child> kept = child;  // for the report below, past adopt's move
+    std::optional<Clock::duration> died;
     {
       std::lock_guard lock(life_);
-      current_ = std::move(child);
+      died = adopt_locked(std::move(child));
     }
-    host_->log(host_->ctx, VITALS_LOG_INFO,
-               ("isolated plugin '" + real_.name + "' runs in pid " + std::to_string(current()->pid)).c_str());
+    if (died) report_death(*kept, *died, nullptr);
     supervisor_ = std::thread([this] { supervise(); });
     return true;
   }
@@ -242,7 +251,9 @@ class IsolatedInstance {
       auto r = child->channel->call(Msg::stats, {}, Clock::now() + kStatsWait);
       if (r.outcome == Channel::Outcome::replied) try {
           WireReader in(r.body);
-          std::vector<Stat> fresh(in.get<uint32_t>());
+          auto n = in.get<uint32_t>();
+          if (n > r.body.size() / 16) throw WireError("stats count beyond the reply");  // name, labels, value
+          std::vector<Stat> fresh(n);
           for (auto &s : fresh) {
             s.name = in.str();
             WireLabels labels(in);
@@ -436,6 +447,10 @@ class IsolatedInstance {
         return;
       }
       case Msg::emit: {
+        if (destroying_) {  // its acknowledgement could outlive this instance
+          child.channel->reply(f.id, status_reply(VITALS_STOPPED));
+          return;
+        }
         auto parent = in.get<uint64_t>();
         auto emit_id = in.get<uint64_t>();
         WireBatch batch(in);
@@ -518,22 +533,46 @@ class IsolatedInstance {
     child.cv.notify_all();
 
     std::unique_lock lock(life_);
-    if (stopping_ || current_.get() != &child) return;  // destroyed, or a start that failed: its caller reports
-    graveyard_ = std::exchange(current_, nullptr);
+    if (stopping_) return;
+    if (current_.get() != &child) {
+      // A start that failed (its caller reports), or one that succeeded and
+      // is not installed yet: adopt() buries it then.
+      child.died_unadopted = true;
+      return;
+    }
+    auto wait = bury_locked();
+    lock.unlock();
+    life_cv_.notify_all();
+    report_death(child, wait, call);
+    fail_open_tokens(child.generation);
+  }
+
+  // The running child died: it goes to the graveyard and the next start is
+  // scheduled. Returns the wait until then. Under life_.
+  Clock::duration bury_locked() {
     auto now = Clock::now();
-    if (now - child.started >= kMaxBackoff) backoff_ = kFirstBackoff;
+    if (now - current_->started >= kMaxBackoff) backoff_ = kFirstBackoff;
     auto wait = backoff_;
     backoff_ = std::min<Clock::duration>(backoff_ * 2, kMaxBackoff);
     restart_at_ = now + wait;
-    ++restarts_count_;
-    lock.unlock();
-    life_cv_.notify_all();
+    graveyard_ = std::exchange(current_, nullptr);
+    return wait;
+  }
 
+  // Installs a started child as the running one. One that died in between
+  // (its channel closed before this) is buried at once, as its on_closed
+  // would have done; the caller then reports it. Under life_.
+  std::optional<Clock::duration> adopt_locked(std::shared_ptr<Child> child) {
+    current_ = std::move(child);
+    if (!current_->died_unadopted) return std::nullopt;
+    return bury_locked();
+  }
+
+  void report_death(Child &child, Clock::duration wait, const char *call) {
     host_->metric_update(restarts_, 1);
     std::string line = "isolated plugin '" + real_.name + "' (pid " + std::to_string(child.pid) + ") " + child.death;
     if (call && child.kill_reason.empty()) line += std::string(" during ") + call;
     host_->log(host_->ctx, VITALS_LOG_ERROR, (line + "; restarting in " + seconds_text(wait)).c_str());
-    fail_open_tokens(child.generation);
   }
 
   // Batches the dead child answered VITALS_PENDING for fail: nobody is left
@@ -574,10 +613,11 @@ class IsolatedInstance {
         return;
       }
       if (child) {
-        current_ = std::move(child);
+        Child &started = *child;
         host_->log(
             host_->ctx, VITALS_LOG_INFO,
-            ("isolated plugin '" + real_.name + "' restarted (pid " + std::to_string(current_->pid) + ")").c_str());
+            ("isolated plugin '" + real_.name + "' restarted (pid " + std::to_string(started.pid) + ")").c_str());
+        if (auto wait = adopt_locked(std::move(child))) report_death(started, *wait, nullptr);
         continue;
       }
       auto wait = backoff_;
@@ -596,6 +636,7 @@ class IsolatedInstance {
   const Clock::duration watchdog_;
   vitals_metric_t *restarts_ = nullptr;
   std::atomic<bool> started_{false};
+  std::atomic<bool> destroying_{false};  // emits are refused (VITALS_STOPPED) from then on
   std::atomic<uint64_t> generations_{0};
 
   std::mutex life_;
@@ -605,7 +646,6 @@ class IsolatedInstance {
   bool stopping_ = false;
   Clock::duration backoff_ = kFirstBackoff;
   Clock::time_point restart_at_{};
-  uint64_t restarts_count_ = 0;
   std::thread supervisor_;
 
   std::mutex tokens_mutex_;
@@ -661,7 +701,7 @@ std::shared_ptr<LoadedPlugin> make_isolated_plugin(const std::shared_ptr<LoadedP
   proxy->services = {};
   vitals_plugin_t &d = proxy->descriptor;
   const vitals_plugin_t &r = real->descriptor;
-  // Each call waits for the child: never on the loop.
+  // A consume waits for the child: on a thread of its own, never the loop.
   d.flags = (r.flags & ~uint64_t{VITALS_FLAG_COLLECT_ON_LOOP}) | VITALS_FLAG_CONSUME_ON_THREAD;
   d.provided_services = nullptr;
   d.n_provided_services = 0;

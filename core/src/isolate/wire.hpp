@@ -1,9 +1,9 @@
 // The messages between the agent and an isolated plugin's process: a frame is
 // [u32 length of the rest][u8 type][u64 call id][body]. Both ends are the same
-// `vitals` binary (the child is re-executed from /proc/self/exe), so numbers
-// travel in native byte order and layout; the INIT message still carries a
-// protocol version, so that a binary replaced on disk during an upgrade is
-// refused with a line instead of misread.
+// `vitals` image (the child is re-executed from /proc/self/exe, which is the
+// running image even when the file was replaced), so numbers travel in native
+// byte order and layout. The INIT message carries a protocol version all the
+// same: a cheap guard should the child ever come from another binary.
 #pragma once
 
 #include <cstdint>

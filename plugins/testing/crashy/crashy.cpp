@@ -4,17 +4,23 @@
 //                  overflows its stack in its overflow_on_collect-th, or
 //                  sleeps forever in its hang_on_collect-th (1 = the first;
 //                  0 = never); otherwise emits one sample crashy{input="<id>"}.
+//                  With spawn_sleeper it starts `sleep 30` at create (a
+//                  program that outlives it, as a plugin's helper may).
 //   crashy_output  an output (consume on the loop): segfaults in its
 //                  crash_on_consume-th consume, or hangs in its
 //                  hang_on_consume-th.
 // The segfault is a real invalid write through a volatile null pointer, not
 // raise(), so the signal arrives as a fault does.
+#include <spawn.h>
+
 #include <chrono>
 #include <string>
 #include <thread>
 
 #include "vitals/plugin.hpp"
 #include "vitals/settings.hpp"
+
+extern char **environ;
 
 namespace {
 
@@ -56,6 +62,7 @@ class Crashy final : public vitals::Input {
  public:
   struct Settings {
     int64_t crash_on_collect = 0, hang_on_collect = 0, overflow_on_collect = 0;
+    bool spawn_sleeper = false;
   };
   static constexpr auto schema = vitals::settings<Settings>(
       vitals::key("crash_on_collect", &Settings::crash_on_collect, "0",
@@ -63,10 +70,19 @@ class Crashy final : public vitals::Input {
       vitals::key("hang_on_collect", &Settings::hang_on_collect, "0",
                   "sleep forever in this collect (1 = the first); 0: never", vitals::at_least("0")),
       vitals::key("overflow_on_collect", &Settings::overflow_on_collect, "0",
-                  "overflow the stack in this collect (1 = the first); 0: never", vitals::at_least("0")));
+                  "overflow the stack in this collect (1 = the first); 0: never", vitals::at_least("0")),
+      vitals::key("spawn_sleeper", &Settings::spawn_sleeper, "false",
+                  "start `sleep 30` at create, which inherits whatever descriptors are not close-on-exec"));
 
   Crashy(vitals::Host host, const vitals::Config &config) : Input(host), settings_(schema.read(config)) {
     series_ = host.intern("crashy", {{"input", host.instance_id()}});
+    if (settings_.spawn_sleeper) {
+      char sleep[] = "sleep", seconds[] = "30";
+      char *argv[] = {sleep, seconds, nullptr};
+      pid_t pid;
+      if (posix_spawnp(&pid, "sleep", nullptr, nullptr, argv, environ) == 0)
+        host.info("crashy: sleeper " + std::to_string(pid));
+    }
   }
 
   void collect(int64_t now_ns) override {
