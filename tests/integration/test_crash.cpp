@@ -5,32 +5,16 @@
 // why). The test-only crashy plugins (plugins/testing/crashy) fault on demand.
 #include <doctest/doctest.h>
 #include <signal.h>
-#include <sys/resource.h>
 
 #include <string>
 #include <vector>
 
 #include "agent_process.hpp"
+#include "crash_support.hpp"
 
 using namespace vitals::test;
 
-// Under AddressSanitizer the agent leaves fatal signals to the sanitizer,
-// whose report is what a crash prints there.
-#if defined(__SANITIZE_ADDRESS__)
-#define VITALS_TEST_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VITALS_TEST_UNDER_ASAN 1
-#endif
-#endif
-
 namespace {
-
-// The agents below die on purpose: no core files for them.
-void no_core_dumps() {
-  rlimit none{0, 0};
-  setrlimit(RLIMIT_CORE, &none);
-}
 
 std::vector<std::string> fatal_lines(const std::string &err) {
   std::vector<std::string> out;
@@ -63,13 +47,11 @@ void check_plugin_line(const std::string &err, const std::string &signal, const 
   CHECK(line.find("during " + call) != std::string::npos);
 }
 
+// Under AddressSanitizer the agent leaves fatal signals to the sanitizer,
+// whose report is what a crash prints there.
 bool under_asan() {
-#ifdef VITALS_TEST_UNDER_ASAN
-  MESSAGE("built with AddressSanitizer: the fatal-signal line is not installed; skipped");
-  return true;
-#else
-  return false;
-#endif
+  if (kUnderAsan) MESSAGE("built with AddressSanitizer: the fatal-signal line is not installed; skipped");
+  return kUnderAsan;
 }
 
 }  // namespace

@@ -5,42 +5,19 @@
 // numbers its samples, so a gap in what a sink received is a lost sample.
 #include <doctest/doctest.h>
 #include <signal.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <regex>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "agent_process.hpp"
+#include "crash_support.hpp"
 #include "http_client.hpp"
 
 using namespace vitals::test;
 
-#if defined(__SANITIZE_ADDRESS__)
-#define VITALS_TEST_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VITALS_TEST_UNDER_ASAN 1
-#endif
-#endif
-
 namespace {
-
-// The children below die on purpose: no core files for them.
-void no_core_dumps() {
-  rlimit none{0, 0};
-  setrlimit(RLIMIT_CORE, &none);
-}
-
-bool under_asan() {
-#ifdef VITALS_TEST_UNDER_ASAN
-  return true;
-#else
-  return false;
-#endif
-}
 
 // The values fake_input numbered, as the capture file at `path` holds them
 // for `series`.
@@ -126,7 +103,7 @@ path = "crash.txt"
   std::string err = agent.err();
   INFO(err);
   CHECK(agent.running());
-  if (under_asan()) {
+  if (kUnderAsan) {
     // The sanitizer reports the fault and exits the child with its own status.
     CHECK(err.find("restarting in 1.0s") != std::string::npos);
   } else {
@@ -237,7 +214,7 @@ path = "sink.txt"
   std::string err = agent.err();
   INFO(err);
   CHECK(agent.running());
-  if (!under_asan()) CHECK(err.find("died by signal 11 (SIGSEGV) during consume; restarting in ") != std::string::npos);
+  if (!kUnderAsan) CHECK(err.find("died by signal 11 (SIGSEGV) during consume; restarting in ") != std::string::npos);
   agent.signal(SIGTERM);
   CHECK(agent.wait_exit() == 0);
   auto values = values_of(agent.data_dir() / "sink.txt", "fake{input=\"feed\"}");
