@@ -35,6 +35,14 @@ bool numbered_without_gaps(const std::vector<long> &values) {
   return true;
 }
 
+// The capture at `path` holds fake_input's numbered `series` from 1 on,
+// without a gap or a repeat, at least `at_least` of them: nothing was lost.
+void check_every_sample(const fs::path &path, const std::string &series, size_t at_least) {
+  auto values = values_of(path, series);
+  CHECK(values.size() >= at_least);
+  CHECK(numbered_without_gaps(values));
+}
+
 // The value of a self-metric with the given component label, or -1.
 double self_metric(uint16_t port, const std::string &name, const std::string &component) {
   auto r = http_request(port, "GET", "/api/performance/metrics");
@@ -125,9 +133,7 @@ path = "crash.txt"
   CHECK(std::count(crash_values.begin(), crash_values.end(), 2) >= 2);
   CHECK(std::count(crash_values.begin(), crash_values.end(), 3) == 0);
   // The other pipeline: every tick, in order, none lost.
-  auto steady = values_of(agent.data_dir() / "steady.txt", "fake{input=\"steady\"}");
-  CHECK(steady.size() >= 20);
-  CHECK(numbered_without_gaps(steady));
+  check_every_sample(agent.data_dir() / "steady.txt", "fake{input=\"steady\"}", 20);
   // Every child the agent started has ended with it.
   auto pids = child_pids(agent.err());
   CHECK(pids.size() >= 2);
@@ -183,9 +189,7 @@ hang_on_collect = 2
   CHECK(self_metric(port, "vitals_component_restarts_total", "stuck") >= 2);
   agent.signal(SIGTERM);
   CHECK(agent.wait_exit() == 0);
-  auto steady = values_of(agent.data_dir() / "steady.txt", "fake{input=\"steady\"}");
-  CHECK(steady.size() >= 30);
-  CHECK(numbered_without_gaps(steady));
+  check_every_sample(agent.data_dir() / "steady.txt", "fake{input=\"steady\"}", 30);
   for (pid_t pid : child_pids(agent.err())) CHECK(wait_for([&] { return ended(pid); }, std::chrono::seconds(5)));
 }
 
@@ -217,9 +221,7 @@ path = "sink.txt"
   if (!kUnderAsan) CHECK(err.find("died by signal 11 (SIGSEGV) during consume; restarting in ") != std::string::npos);
   agent.signal(SIGTERM);
   CHECK(agent.wait_exit() == 0);
-  auto values = values_of(agent.data_dir() / "sink.txt", "fake{input=\"feed\"}");
-  CHECK(values.size() >= 20);
-  CHECK(numbered_without_gaps(values));
+  check_every_sample(agent.data_dir() / "sink.txt", "fake{input=\"feed\"}", 20);
 }
 
 TEST_CASE(
@@ -323,9 +325,7 @@ path = "failed.txt"
   CHECK(err.find("capture_output told to fail") != std::string::npos);  // last_error() from the child
   agent.signal(SIGTERM);
   CHECK(agent.wait_exit() == 0);
-  auto values = values_of(agent.data_dir() / "committed.txt", "fake{input=\"acked\"}");
-  CHECK(values.size() >= 5);
-  CHECK(numbered_without_gaps(values));
+  check_every_sample(agent.data_dir() / "committed.txt", "fake{input=\"acked\"}", 5);
 }
 
 TEST_CASE("vitals check refuses isolate where it cannot work, with file:line") {

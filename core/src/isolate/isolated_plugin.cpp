@@ -193,28 +193,18 @@ class IsolatedInstance {
     child->collecting = true;
     // Called on the child's channel thread, which the Child outlives.
     Child *c = child.get();
-    c->channel->call_async(
-        Msg::collect, w.view(), Clock::now() + watchdog_, [this, c, done = std::move(done)](Channel::Result r) {
-          c->collecting = false;
-          if (r.outcome == Channel::Outcome::closed) {  // its death is logged with "during collect"
-            done(VITALS_ERROR, "the plugin's process ended during collect");
-            return;
-          }
-          c->in_call = nullptr;
-          if (r.outcome == Channel::Outcome::timed_out) {
-            c->kill_for("collect did not return within " + seconds_text(watchdog_) + " (watchdog)");
-            done(VITALS_ERROR,
-                 "the plugin's process was killed: collect did not return within " + seconds_text(watchdog_));
-            return;
-          }
-          try {
-            auto [status, error] = read_status_reply(r.body);
-            done(status, status == VITALS_OK ? std::string() : error);
-          } catch (const WireError &) {
-            c->kill_for("answered collect with a malformed reply");
-            done(VITALS_ERROR, "the plugin's process answered collect with a malformed reply");
-          }
-        });
+    c->channel->call_async(Msg::collect, w.view(), Clock::now() + watchdog_,
+                           [this, c, done = std::move(done)](Channel::Result r) {
+                             c->collecting = false;
+                             if (r.outcome == Channel::Outcome::closed) {  // its death is logged with "during collect"
+                               done(VITALS_ERROR, "the plugin's process ended during collect");
+                               return;
+                             }
+                             c->in_call = nullptr;
+                             std::string error;
+                             int status = status_of(*c, "collect", r, error);
+                             done(status, status == VITALS_OK ? std::string() : error);
+                           });
   }
 
   int consume(const vitals_batch_t *batch, vitals_ack_t *ack) {
@@ -332,29 +322,37 @@ class IsolatedInstance {
     }
     child->in_call = what;
     auto r = child->channel->call(type, body, Clock::now() + watchdog_);
-    // A call the child died in stays named: its death's line says "during".
-    if (r.outcome != Channel::Outcome::closed) child->in_call = nullptr;
-    switch (r.outcome) {
-      case Channel::Outcome::replied:
-        try {
-          auto [status, error] = read_status_reply(r.body);
-          if (status == VITALS_ERROR) set_error(error);
-          return status;
-        } catch (const WireError &) {
-          child->kill_for(std::string("answered ") + what + " with a malformed reply");
-          set_error(std::string("the plugin's process answered ") + what + " with a malformed reply");
-          return VITALS_ERROR;
-        }
-      case Channel::Outcome::timed_out:
-        child->kill_for(std::string(what) + " did not return within " + seconds_text(watchdog_) + " (watchdog)");
-        set_error(std::string("the plugin's process was killed: ") + what + " did not return within " +
-                  seconds_text(watchdog_));
-        return VITALS_ERROR;
-      case Channel::Outcome::closed:
-        set_error("the plugin's process " + child->wait_death() + " during " + what);
-        return VITALS_ERROR;
+    if (r.outcome == Channel::Outcome::closed) {
+      // A call the child died in stays named: its death's line says "during".
+      set_error("the plugin's process " + child->wait_death() + " during " + what);
+      return VITALS_ERROR;
     }
-    return VITALS_ERROR;
+    child->in_call = nullptr;
+    std::string error;
+    int status = status_of(*child, what, r, error);
+    if (status == VITALS_ERROR) set_error(error);
+    return status;
+  }
+
+  // The status a replied or timed-out call answers, and the error of a
+  // VITALS_ERROR; the child is killed when it outlived the watchdog or
+  // answered nonsense. The one reading of an answer, for every call.
+  int status_of(Child &child, const char *what, const Channel::Result &r, std::string &error) {
+    if (r.outcome == Channel::Outcome::timed_out) {
+      child.kill_for(std::string(what) + " did not return within " + seconds_text(watchdog_) + " (watchdog)");
+      error =
+          std::string("the plugin's process was killed: ") + what + " did not return within " + seconds_text(watchdog_);
+      return VITALS_ERROR;
+    }
+    try {
+      int status;
+      std::tie(status, error) = read_status_reply(r.body);
+      return status;
+    } catch (const WireError &) {
+      child.kill_for(std::string("answered ") + what + " with a malformed reply");
+      error = std::string("the plugin's process answered ") + what + " with a malformed reply";
+      return VITALS_ERROR;
+    }
   }
 
   // Starts a child and creates the instance in it (and starts it if the
