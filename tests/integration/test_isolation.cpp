@@ -140,6 +140,34 @@ path = "crash.txt"
   for (pid_t pid : pids) CHECK(wait_for([&] { return ended(pid); }, std::chrono::seconds(5)));
 }
 
+TEST_CASE("what an isolated collect emitted before it segfaulted reaches the agent") {
+  if (kUnderAsan) return;  // the sanitizer owns SIGSEGV: no handler sends the collect's last words
+  no_core_dumps();
+  AgentProcess agent(false);
+  // The child holds what a collect emits back until the collect returns
+  // (one wake of the agent for all of it); a collect that crashes sends it
+  // from the fatal-signal handler.
+  agent.write_config("p.toml", R"(
+[input.crash]
+plugin = "crashy"
+interval = "50ms"
+isolate = true
+crash_on_collect = 3
+emit_first = true
+
+[output.crash_sink]
+plugin = "capture_output"
+inputs = ["crash"]
+path = "crash.txt"
+)");
+  agent.start();
+  REQUIRE(agent.wait_for_log("died by signal 11 (SIGSEGV) during collect", 1, std::chrono::seconds(15)));
+  agent.signal(SIGTERM);
+  CHECK(agent.wait_exit() == 0);
+  auto values = values_of(agent.data_dir() / "crash.txt", "crashy{input=\"crash\"}");
+  CHECK(values == std::vector<long>{1, 2, 3});
+}
+
 TEST_CASE("a program an isolated plugin started does not keep its crash from being seen") {
   no_core_dumps();
   AgentProcess agent;
@@ -326,6 +354,47 @@ path = "failed.txt"
   agent.signal(SIGTERM);
   CHECK(agent.wait_exit() == 0);
   check_every_sample(agent.data_dir() / "committed.txt", "fake{input=\"acked\"}", 5);
+}
+
+TEST_CASE("an isolated input flooding a stalled loop is held back and loses nothing it was told was accepted") {
+  AgentProcess agent(false);
+  // `stall` sleeps 900 ms of every second on the agent's loop. `flood`, in
+  // its own process, sleeps 150 ms in each collect, so a collect the loop
+  // started in its free 100 ms emits while the loop is stalled: 1.3M samples
+  // in 52 batches, past the off-loop cap (1M samples waiting for the loop)
+  // and the child's credit (4 MiB of one-way emits, 175k samples). What the
+  // child was told OK for is taken past the cap; the rest is refused with
+  // AGAIN, which fake_input logs, counts and numbers again.
+  agent.write_config("p.toml", R"(
+[input.stall]
+plugin = "fake_input"
+interval = "1s"
+hold_loop = "900ms"
+
+[input.flood]
+plugin = "fake_input"
+interval = "20ms"
+isolate = true
+collect_sleep = "150ms"
+samples = 25000
+batches = 52
+
+[output.flood_sink]
+plugin = "capture_output"
+inputs = ["flood"]
+path = "flood.txt"
+)");
+  agent.start();
+  REQUIRE(agent.wait_for_log("pipeline started"));
+  REQUIRE(agent.wait_for_log("[flood] fake_input: an emit was refused (status -2)", 1, std::chrono::seconds(30)));
+  agent.signal(SIGTERM);
+  REQUIRE(agent.wait_exit() == 0);
+  std::string err = agent.err();
+  std::smatch refused;
+  REQUIRE(std::regex_search(err, refused, std::regex("\\[flood\\] fake_input: ([0-9]+) emits refused")));
+  CHECK(std::stol(refused[1]) > 0);
+  CHECK(err.find("emitted a batch the pipeline refused") == std::string::npos);  // none dropped after its OK
+  check_every_sample(agent.data_dir() / "flood.txt", "fake{input=\"flood\"}", 1'000'000);
 }
 
 TEST_CASE("vitals check refuses isolate where it cannot work, with file:line") {

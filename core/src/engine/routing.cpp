@@ -23,8 +23,8 @@ struct ThreadConsuming {
 thread_local ThreadConsuming thread_consuming;
 }  // namespace
 
-int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user,
-                   uint64_t parent_delivery) {
+int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user, uint64_t parent_delivery,
+                   bool past_cap) {
   if (!batch || (batch->n_samples && (!batch->series || !batch->ts_ns || !batch->values)) ||
       (batch->n_events && !batch->events))
     return VITALS_INVALID;
@@ -67,7 +67,7 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
   // (collects on the pool, push inputs on their own threads). A processor's
   // output is bounded by its intake instead: once it waits, the processor is
   // held and its queue paused.
-  if (!parent_delivery &&
+  if (!parent_delivery && !past_cap &&
       from.offloop_pending_.load() + static_cast<int64_t>(owned->weight()) > kMaxOffloopPendingSamples)
     return VITALS_AGAIN;
   post_emit(from, std::move(owned), fn, user, parent_delivery, /*passed=*/false);

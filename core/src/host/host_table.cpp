@@ -37,6 +37,16 @@ int host_emit(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t
   return c.pipeline->emit(*c.component, batch, fn, user, reinterpret_cast<uintptr_t>(parent));
 }
 
+}  // namespace
+
+int host_emit_past_cap(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t *batch, vitals_ack_fn fn,
+                       void *user) {
+  auto &c = ctx_of(ctx);
+  return c.pipeline->emit(*c.component, batch, fn, user, reinterpret_cast<uintptr_t>(parent), /*past_cap=*/true);
+}
+
+namespace {
+
 void host_complete(vitals_host_ctx_t *ctx, vitals_ack_t *ack, int status, const char *error) {
   ctx_of(ctx).pipeline->complete(reinterpret_cast<uintptr_t>(ack), status, error);
 }

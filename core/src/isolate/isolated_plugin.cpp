@@ -24,6 +24,7 @@
 #include "channel.hpp"
 #include "child.hpp"
 #include "engine/pipeline.hpp"
+#include "host/host_table.hpp"
 #include "host/plugin_loader.hpp"
 #include "log.hpp"
 
@@ -38,6 +39,9 @@ namespace {
 
 constexpr auto kFirstBackoff = std::chrono::seconds(1);
 constexpr auto kMaxBackoff = std::chrono::seconds(60);
+// What an isolated input's collect emits reaches the loop with the
+// collect's answer, one wake for all, up to this much.
+constexpr int64_t kMaxDeferredSamples = 64 << 10;
 // A stats() call runs on the loop: it waits this long for a busy child, then
 // shows the values the child gave last.
 constexpr auto kStatsWait = std::chrono::milliseconds(200);
@@ -67,7 +71,8 @@ struct Child {
   std::unique_ptr<Channel> channel;
   // The watchdog-guarded call in flight ("collect"...), for the death's line.
   std::atomic<const char *> in_call{nullptr};
-  std::atomic<bool> collecting{false};  // an asynchronous collect is in flight
+  std::atomic<bool> collecting{false};       // an asynchronous collect is in flight
+  std::atomic<int64_t> deferred_samples{0};  // emitted by it without waking the loop
 
   std::mutex mutex;
   std::condition_variable cv;
@@ -76,6 +81,13 @@ struct Child {
   bool reaped = false;          // and reaped: `death` says how it ended
   std::string kill_reason;      // set when the agent killed it
   std::string death;
+
+  // The channel's thread only: credit for emits passed on, not given back
+  // yet (owed: sent in grains; withheld: until the pipeline takes emits
+  // again without going past its cap), and whether a refusal was logged.
+  int64_t credit_owed = 0;
+  int64_t credit_withheld = 0;
+  bool refusal_logged = false;
 
   // Kills it unless it is already going; the reason is kept for the log.
   void kill_for(const std::string &reason) {
@@ -190,6 +202,7 @@ class IsolatedInstance {
     WireWriter w;
     w.put(now_ns);
     child->in_call = "collect";
+    child->deferred_samples = 0;
     child->collecting = true;
     // Called on the child's channel thread, which the Child outlives.
     Child *c = child.get();
@@ -444,24 +457,9 @@ class IsolatedInstance {
         child.channel->reply(f.id, w.take());
         return;
       }
-      case Msg::emit: {
-        if (destroying_) {  // its acknowledgement could outlive this instance
-          child.channel->reply(f.id, status_reply(VITALS_STOPPED));
-          return;
-        }
-        auto parent = in.get<uint64_t>();
-        auto emit_id = in.get<uint64_t>();
-        WireBatch batch(in);
-        EmitAck *ack = emit_id ? new EmitAck{this, child.generation, emit_id} : nullptr;
-        // In a collect, the collect's answer wakes the loop for these emits too.
-        std::optional<Pipeline::DeferInboxWake> one_wake;
-        if (child.collecting) one_wake.emplace();
-        int status = host_->emit(ctx, reinterpret_cast<vitals_ack_t *>(parent), batch.view(),
-                                 ack ? &IsolatedInstance::on_emit_acked : nullptr, ack);
-        if (status != VITALS_OK) delete ack;  // no acknowledgement follows
-        child.channel->reply(f.id, status_reply(status));
-        return;
-      }
+      case Msg::emit:
+        if (f.id == 0) return emitted_one_way(child, f.body);
+        return emitted_waiting(child, f.id, f.body);
       case Msg::complete: {
         auto token = in.get<uint64_t>();
         auto [status, error] = read_status_reply(in.str());
@@ -507,6 +505,83 @@ class IsolatedInstance {
       }
       default:
         throw WireError("unexpected message type " + std::to_string(static_cast<int>(f.type)));
+    }
+  }
+
+  // An emit the child made within its credit, told OK already: passed on
+  // at once, even past the off-loop cap (what a child may send so is bounded
+  // by its credit). Its credit comes back once the pipeline takes emits
+  // again without that (the next one it does, or the next waiting emit).
+  void emitted_one_way(Child &child, std::string_view body) {
+    const auto bytes = static_cast<int64_t>(body.size());
+    int status = pass_on(child, body, /*past_cap=*/false);
+    if (status == VITALS_AGAIN) {
+      child.credit_withheld += bytes;
+      status = pass_on(child, body, /*past_cap=*/true);
+    } else {
+      credit_back(child, bytes + std::exchange(child.credit_withheld, 0));
+    }
+    if (status != VITALS_OK) refused_after_ok(child, body, status);
+  }
+
+  // An emit beyond the credit, waiting for its answer (the pipeline's, AGAIN
+  // included); the credit passed on so far goes back before it.
+  void emitted_waiting(Child &child, uint64_t call_id, std::string_view body) {
+    int status = pass_on(child, body, /*past_cap=*/false);
+    if (status != VITALS_AGAIN) credit_back(child, std::exchange(child.credit_withheld, 0), /*now=*/true);
+    child.channel->reply(call_id, status_reply(status));
+  }
+
+  // Passes on what the child emitted (its emit frame's body).
+  int pass_on(Child &child, std::string_view body, bool past_cap) {
+    if (destroying_) return VITALS_STOPPED;  // an acknowledgement could outlive this instance
+    WireReader in(body);
+    auto parent = reinterpret_cast<vitals_ack_t *>(in.get<uint64_t>());
+    auto emit_id = in.get<uint64_t>();
+    WireBatch batch(in);
+    EmitAck *ack = emit_id ? new EmitAck{this, child.generation, emit_id} : nullptr;
+    vitals_ack_fn fn = ack ? &IsolatedInstance::on_emit_acked : nullptr;
+    // In a collect, the collect's answer wakes the loop for these emits too;
+    // past kMaxDeferredSamples they wake it now, so that a large collect is
+    // routed while it goes on.
+    std::optional<Pipeline::DeferInboxWake> one_wake;
+    if (child.collecting && child.deferred_samples < kMaxDeferredSamples) {
+      one_wake.emplace();
+      child.deferred_samples += batch.view()->n_samples + batch.view()->n_events;
+    }
+    int status = past_cap ? host_emit_past_cap(host_->ctx, parent, batch.view(), fn, ack)
+                          : host_->emit(host_->ctx, parent, batch.view(), fn, ack);
+    if (status != VITALS_OK) delete ack;  // no acknowledgement follows from the pipeline
+    return status;
+  }
+
+  // A one-way emit the pipeline refused after the plugin was told OK: its
+  // acknowledgement fails, as it would have had the pipeline failed the
+  // batch later; without one, the log says so (once per child). Except an
+  // emit after the pipeline stopped the input: in process it is refused the
+  // same way, and plugins drop it.
+  void refused_after_ok(Child &child, std::string_view body, int status) {
+    WireReader in(body);
+    in.get<uint64_t>();
+    if (auto emit_id = in.get<uint64_t>()) {
+      child.channel->send(Msg::ack, emit_id, status_reply(status, "refused by the pipeline"));
+      return;
+    }
+    if (status == VITALS_STOPPED || child.refusal_logged) return;
+    child.refusal_logged = true;
+    host_->log(host_->ctx, VITALS_LOG_ERROR,
+               ("isolated plugin '" + real_.name +
+                "' emitted a batch the pipeline refused (a series it did not intern, or a malformed batch); dropped")
+                   .c_str());
+  }
+
+  // Gives the child back the credit of `bytes` passed on, in grains (or now).
+  void credit_back(Child &child, int64_t bytes, bool now = false) {
+    child.credit_owed += bytes;
+    if (child.credit_owed >= kCreditGrainBytes || (now && child.credit_owed > 0)) {
+      WireWriter w;
+      w.put(static_cast<uint64_t>(std::exchange(child.credit_owed, 0)));
+      child.channel->send(Msg::credit, 0, w.view());
     }
   }
 

@@ -20,11 +20,19 @@
 
 namespace vitals::core::isolate {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 // Larger frames are a broken or hostile peer, not data: the channel closes.
 inline constexpr uint32_t kMaxFrameBytes = 256u << 20;
 // u8 type + u64 call id.
 inline constexpr size_t kFrameHeaderBytes = 9;
+// How far the plugin's process may run ahead with emits the agent has not
+// passed on yet (frame body bytes): within it an emit is one-way and costs
+// no round trip; beyond it an emit waits for its answer. Bounds what the
+// agent holds for one isolated plugin when its pipeline cannot keep up.
+inline constexpr int64_t kEmitWindowBytes = 4 << 20;
+// The agent gives credit back once this much has been passed on: one small
+// frame per megabyte emitted.
+inline constexpr int64_t kCreditGrainBytes = 1 << 20;
 
 enum class Msg : uint8_t {
   reply = 1,  // the answer to the call with the same id (either direction)
@@ -38,8 +46,10 @@ enum class Msg : uint8_t {
   flush,    // flush()
   stats,    // stats(): every value it visits
   ack,      // one-way: an emit's acknowledgement (the emit's id, status, error)
+  credit,   // one-way: bytes of one-way emits passed on (u64): the process may emit that much more
   // plugin process -> agent: the core table's functions; calls but the one-way
-  // complete, log and metric_update
+  // complete, log and metric_update, and emit, which is one-way (id 0)
+  // within the credit the agent gave and a call beyond it
   intern,
   series,
   emit,

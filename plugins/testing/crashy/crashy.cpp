@@ -62,7 +62,7 @@ class Crashy final : public vitals::Input {
  public:
   struct Settings {
     int64_t crash_on_collect = 0, hang_on_collect = 0, overflow_on_collect = 0;
-    bool spawn_sleeper = false;
+    bool spawn_sleeper = false, emit_first = false;
   };
   static constexpr auto schema = vitals::settings<Settings>(
       vitals::key("crash_on_collect", &Settings::crash_on_collect, "0",
@@ -72,7 +72,9 @@ class Crashy final : public vitals::Input {
       vitals::key("overflow_on_collect", &Settings::overflow_on_collect, "0",
                   "overflow the stack in this collect (1 = the first); 0: never", vitals::at_least("0")),
       vitals::key("spawn_sleeper", &Settings::spawn_sleeper, "false",
-                  "start `sleep 30` at create, which inherits whatever descriptors are not close-on-exec"));
+                  "start `sleep 30` at create, which inherits whatever descriptors are not close-on-exec"),
+      vitals::key("emit_first", &Settings::emit_first, "false",
+                  "emit the collect's sample before misbehaving in it, not after"));
 
   Crashy(vitals::Host host, const vitals::Config &config) : Input(host), settings_(schema.read(config)) {
     series_ = host.intern("crashy", {{"input", host.instance_id()}});
@@ -86,14 +88,20 @@ class Crashy final : public vitals::Input {
   }
 
   void collect(int64_t now_ns) override {
-    misbehave(host(), "collect", ++collects_, settings_.crash_on_collect, settings_.hang_on_collect);
+    ++collects_;
+    if (settings_.emit_first) emit(now_ns);
+    misbehave(host(), "collect", collects_, settings_.crash_on_collect, settings_.hang_on_collect);
     if (settings_.overflow_on_collect && collects_ == settings_.overflow_on_collect) recurse(nullptr, 0);
+    if (!settings_.emit_first) emit(now_ns);
+  }
+
+ private:
+  void emit(int64_t now_ns) {
     batch_.clear();
     batch_.add(series_, now_ns, static_cast<double>(collects_));
     host().emit(batch_);
   }
 
- private:
   Settings settings_;
   int64_t collects_ = 0;
   vitals::SeriesId series_;
