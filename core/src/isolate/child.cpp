@@ -5,7 +5,8 @@
 // flush with VITALS_FLAG_CONSUME_ON_THREAD, as on a consumer thread), and the
 // channel's thread, which reads the agent's calls and hands them to the
 // other two. It runs no plugin code, so the replies a plugin's thread waits
-// for (emit, intern) are read whatever the plugin's other threads do.
+// for (intern, series, an emit beyond the credit) are read whatever the
+// plugin's other threads do.
 #include "child.hpp"
 
 #include <fcntl.h>
@@ -423,9 +424,18 @@ class ChildProcess {
     w.clear();
     w.put(parent_token).put(emit_id);
     write_batch(w, *batch);
+    auto forget_ack = [&] {
+      if (!emit_id) return;
+      std::lock_guard lock(acks_mutex_);
+      acks_.erase(emit_id);
+    };
+    if (w.size() + kFrameHeaderBytes > kMaxFrameBytes) {  // the agent would take it for a broken peer
+      forget_ack();
+      return VITALS_INVALID;
+    }
     // Within the credit, one way: the plugin goes on at once, and the agent
     // sees this batch before anything this thread sends after it (the
-    // collect's answer). What the agent cannot pass on it keeps, in order.
+    // collect's answer); it takes the batch even past its off-loop cap.
     if (spend_credit(static_cast<int64_t>(w.size()))) {
       send(Msg::emit, w.view());
       return VITALS_OK;
@@ -433,10 +443,7 @@ class ChildProcess {
     uncork();
     auto r = channel_->call(Msg::emit, w.view());
     int status = r.outcome == Channel::Outcome::replied ? read_status_reply(r.body).first : VITALS_STOPPED;
-    if (status != VITALS_OK && emit_id) {
-      std::lock_guard lock(acks_mutex_);
-      acks_.erase(emit_id);
-    }
+    if (status != VITALS_OK) forget_ack();
     return status;
   }
 

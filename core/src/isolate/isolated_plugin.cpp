@@ -232,6 +232,13 @@ class IsolatedInstance {
     w.clear();
     w.put(token);
     write_batch(w, *batch);
+    if (w.size() + kFrameHeaderBytes > kMaxFrameBytes) {  // the child would take it for a broken peer
+      std::lock_guard lock(tokens_mutex_);
+      open_tokens_.erase(token);
+      set_error("a batch of " + std::to_string(w.size()) + " bytes is beyond what crosses to an isolated process (" +
+                std::to_string(kMaxFrameBytes >> 20) + " MiB)");
+      return VITALS_ERROR;
+    }
     int status = invoke(child, "consume", Msg::consume, w.view());
     std::lock_guard lock(tokens_mutex_);
     auto it = open_tokens_.find(token);
