@@ -1,0 +1,51 @@
+// The encoding of a chunk: one series' samples over a span of time, sorted by
+// timestamp with no two alike, as one compressed BLOB (storage engine v3).
+//
+// Timestamps are stored as the first one, the first delta, then deltas of
+// deltas: a series sampled at a steady interval costs a zero byte per sample
+// before compression and next to nothing after. Values take the smaller of
+// two forms, chosen per chunk:
+//   decimal  when every value is an integer times a power of ten (a sensor's
+//            one or two decimals, a counter, a byte gauge in whole KiB...):
+//            the integers' deltas, or deltas of deltas for steady counters;
+//   xor      any other doubles (NaN payloads, -0, 1/3...): each value XORed
+//            with the one before, its zero bytes at either end dropped.
+// The result is then compressed with zstd when that makes it smaller. Every
+// value decodes to the exact bits it was given.
+//
+// Layout (native little-endian varints; see chunk_codec.cpp):
+//   u8 version (1) | u8 compression (0 none, 1 zstd) | body
+//   body: varint n | timestamps | u8 value form | values
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vitals::sqlite::chunk {
+
+inline constexpr uint8_t kFormatVersion = 1;
+
+struct Samples {
+  std::vector<int64_t> ts;
+  std::vector<double> values;
+};
+
+struct EncodeOptions {
+  // zstd's level; 0: no general compressor. The default was chosen by
+  // bench/chunks (bench/RESULTS.md records the others).
+  int zstd_level = 3;
+};
+
+// Encodes ts/values (the same length, ts strictly increasing; checked).
+// Throws std::invalid_argument when they are not.
+std::string encode(std::span<const int64_t> ts, std::span<const double> values, const EncodeOptions &options = {});
+
+// Decodes a chunk into `out` (replacing its contents). False, with the
+// reason in `error`, for a blob that is not a chunk this code wrote
+// (truncated, corrupt, or of a newer format version).
+bool decode(std::string_view blob, Samples &out, std::string &error);
+
+}  // namespace vitals::sqlite::chunk
