@@ -94,7 +94,9 @@ class Channel {
   bool write_some();
   void dispatch(Frame &&frame);
   void expire_async_calls();
-  // Sets the timer to the earliest async call's deadline (under mutex_).
+  // Sets the timer to the earliest async call's deadline (under mutex_);
+  // a timer armed earlier than needed is left to fire (expire_async_calls
+  // sets it again).
   void arm_timer_locked();
   void wake();
   bool on_channel_thread() const { return std::this_thread::get_id() == io_thread_.load(); }
