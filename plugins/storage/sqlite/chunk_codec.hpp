@@ -3,19 +3,16 @@
 //
 // Timestamps are stored as the first one, the first delta, then deltas of
 // deltas: a series sampled at a steady interval costs a zero byte per sample
-// before compression and next to nothing after. Values take the smaller of
-// two forms, chosen per chunk:
-//   decimal  when every value is an integer times a power of ten (a sensor's
-//            one or two decimals, a counter, a byte gauge in whole KiB...):
-//            the integers' deltas, or deltas of deltas for steady counters;
-//   xor      any other doubles (NaN payloads, -0, 1/3...): each value XORed
-//            with the one before, its zero bytes at either end dropped.
-// The result is then compressed with zstd when that makes it smaller. Every
-// value decodes to the exact bits it was given.
+// before compression and next to nothing after. Values are a column of
+// doubles (column_codec.hpp): decimal when every value is an integer times a
+// power of ten (a sensor's one or two decimals, a counter, a byte gauge in
+// whole KiB...), as the mantissas, their deltas or deltas of deltas,
+// whichever is smallest; else each XORed with the one before. The result is
+// then compressed with zstd when that makes it smaller. Every value decodes
+// to the exact bits it was given.
 //
-// Layout (native little-endian varints; see chunk_codec.cpp):
-//   u8 version (1) | u8 compression (0 none, 1 zstd) | body
-//   body: varint n | timestamps | u8 value form | values
+// Layout: u8 version (1) | packed body (column_codec.hpp's pack)
+//   body: varint n | timestamps (order 2) | doubles
 #pragma once
 
 #include <cstdint>
