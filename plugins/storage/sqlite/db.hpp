@@ -88,6 +88,10 @@ class Statement {
     check(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT), "bind");
     return *this;
   }
+  Statement &bind_blob(int index, std::string_view value) {
+    check(sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT), "bind");
+    return *this;
+  }
   Statement &bind_null(int index) {
     check(sqlite3_bind_null(stmt_, index), "bind");
     return *this;
@@ -105,6 +109,11 @@ class Statement {
   int64_t column_int(int i) const { return sqlite3_column_int64(stmt_, i); }
   double column_double(int i) const { return sqlite3_column_double(stmt_, i); }
   bool column_is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  // Valid until the statement steps, resets or is finalised.
+  std::string_view column_blob(int i) const {
+    auto *p = static_cast<const char *>(sqlite3_column_blob(stmt_, i));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, i))) : std::string_view();
+  }
   std::string_view column_text(int i) const {
     auto *p = reinterpret_cast<const char *>(sqlite3_column_text(stmt_, i));
     return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, i))) : std::string_view();

@@ -1,0 +1,80 @@
+// The v3 layout's tables and the three things done to them: a commit appends
+// a head row, the compactor seals head rows into chunks and rollup chunks,
+// and a read sees chunks and head as one. Synchronous functions on a
+// connection the caller owns; the writer, the compactor's thread and the
+// query engine call them (to come: today the storage still writes v2).
+//
+//   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
+//   chunks(series, start, n, data)     a series' samples in the window
+//                                      [start, start + span) (chunk_codec.hpp)
+//   rollup_chunks(tier, series, start, data)
+//                                      that window's 1 min or 1 h buckets
+//                                      (rollup_codec.hpp)
+//
+// Head rows are sealed whole and oldest first: each once every sample in it
+// is before the open window (so the open window's chunk is written once,
+// when it closes), or when it holds a sample too far in the future to wait
+// for (a device whose clock is wrong); sealing stops at the first row that
+// cannot go, so no row stays behind a later one that went. A row's samples
+// for a window sealed before are laid over that chunk (a late write
+// rewrites one chunk). A later row's sample for the same (series,
+// timestamp) wins, in the head as over chunks.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "chunk_codec.hpp"
+#include "db.hpp"
+#include "head_codec.hpp"
+
+namespace vitals::sqlite::v3 {
+
+inline constexpr std::string_view kSchema = R"(
+CREATE TABLE IF NOT EXISTS head(
+  seq INTEGER PRIMARY KEY,
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  rows BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks(
+  series INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY(series, start)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_chunks(
+  tier INTEGER NOT NULL,
+  series INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY(tier, series, start)) WITHOUT ROWID;
+)";
+
+// The rollup tiers stored per window: bucket widths of 1 min and 1 h.
+enum class RollupTier : int { minute = 1, hour = 2 };
+
+struct Options {
+  // Chunk windows: a multiple of an hour, so hourly buckets never straddle two.
+  int64_t span_ns = 2 * 3'600'000'000'000;
+  // A head row holding a sample later than now + this is sealed at once.
+  int64_t future_ns = 3'600'000'000'000;
+  int zstd_level = 3;
+};
+
+// Appends one commit's samples as a head row (nothing for none).
+void append_head(Database &db, const head::Rows &rows, const Options &options);
+
+struct SealStats {
+  int64_t head_rows = 0;  // sealed and deleted
+  int64_t samples = 0;    // in them
+  int64_t chunks = 0;     // written (new or rewritten)
+};
+// Seals, oldest first, the head rows whose samples all fall before the
+// window open at now_ns, or that reach past now_ns + future_ns, up to the
+// first that does neither; in one transaction.
+SealStats seal(Database &db, int64_t now_ns, const Options &options);
+
+// The samples of `series` in [from, to], from chunks and head as one.
+chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options);
+
+}  // namespace vitals::sqlite::v3
