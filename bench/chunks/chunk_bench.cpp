@@ -11,9 +11,15 @@
 //   bytes    a slowly changing byte gauge (memory used, in whole pages)
 // (five kinds: the series go round them in turn).
 //
-// usage: chunk_bench [--series N] [--interval S] [--days D] [--prom FILE]
+// usage: chunk_bench [--series N] [--interval S] [--days D] [--prom FILE] [--store DIR]
 //   --prom FILE  also writes the data as Prometheus text with millisecond
 //                timestamps, for VictoriaMetrics' /api/v1/import/prometheus
+//   --store DIR  also writes it through the v3 tables (v3_store.hpp) into
+//                DIR/v3.db: one commit per tick of every series, as the
+//                agent's inputs commit, WAL with synchronous = NORMAL, a
+//                seal each time a window closes; prints the file's bytes
+//                per sample (after a checkpoint) and by table, and what the
+//                process wrote to disk per sample (write_bytes)
 // Prints one line per (chunk span, zstd level): bytes per sample in all and
 // per kind, encode and decode ns per sample (median of 3).
 #include <algorithm>
@@ -21,12 +27,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "chunk_codec.hpp"
+#include "db.hpp"
+#include "v3_store.hpp"
 
 namespace chunk = vitals::sqlite::chunk;
 
@@ -100,13 +110,68 @@ std::vector<Series> generate(size_t n_series, size_t n_samples) {
 
 double median3(double a, double b, double c) { return std::max(std::min(a, b), std::min(std::max(a, b), c)); }
 
+// This process's bytes written to storage so far (/proc/self/io).
+int64_t write_bytes() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  int64_t value = 0;
+  while (io >> key >> value)
+    if (key == "write_bytes:") return value;
+  return 0;
+}
+
+namespace v3 = vitals::sqlite::v3;
+
+void store(const std::string &dir, const std::vector<Series> &series, const std::vector<int64_t> &ts) {
+  using vitals::sqlite::Database;
+  const std::string path = dir + "/v3.db";
+  for (const char *suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  const int64_t written_before = write_bytes();
+  const auto t0 = std::chrono::steady_clock::now();
+  v3::Options options;
+  {
+    Database db(path, Database::Open::create);
+    db.query_text("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec(v3::kSchema);
+    int64_t open_window = std::numeric_limits<int64_t>::min();
+    vitals::sqlite::head::Rows commit;
+    for (size_t i = 0; i < ts.size(); ++i) {
+      commit.clear();
+      for (size_t s = 0; s < series.size(); ++s) commit.add(static_cast<int64_t>(s + 1), ts[i], series[s].values[i]);
+      vitals::sqlite::Transaction tx(db);
+      v3::append_head(db, commit, options);
+      tx.commit();
+      const int64_t window = ts[i] - ((ts[i] % options.span_ns) + options.span_ns) % options.span_ns;
+      if (window != open_window) {
+        v3::seal(db, ts[i], options);
+        open_window = window;
+      }
+    }
+    v3::seal(db, ts.back() + options.span_ns, options);  // the last window too
+    db.query_text("PRAGMA wal_checkpoint(TRUNCATE)");
+    auto bytes_of = [&](const char *table) {
+      return static_cast<double>(
+          db.query_int(std::string("SELECT sum(pgsize) FROM dbstat WHERE name LIKE '") + table + "%'").value_or(0));
+    };
+    const double total = static_cast<double>(series.size() * ts.size());
+    const auto file = static_cast<double>(std::filesystem::file_size(path));
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf(
+        "v3 store: %zu commits of %zu samples: file %.3f B/sample (chunks %.3f, rollups %.3f, head %.3f); "
+        "written %.2f B/sample; %.0f samples/s\n",
+        ts.size(), series.size(), file / total, bytes_of("chunks") / total, bytes_of("rollup_chunks") / total,
+        bytes_of("head") / total, static_cast<double>(write_bytes() - written_before) / total, total / secs);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   size_t n_series = 200;
   int64_t interval_s = 10;
   double days = 2;
-  std::string prom;
+  std::string prom, store_dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--series"))
       n_series = std::stoul(argv[i + 1]);
@@ -116,6 +181,8 @@ int main(int argc, char **argv) {
       days = std::stod(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--prom"))
       prom = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--store"))
+      store_dir = argv[i + 1];
     else
       return std::fprintf(stderr, "unknown option %s\n", argv[i]), 2;
   }
@@ -186,5 +253,6 @@ int main(int argc, char **argv) {
                   median3(decode_ns[0], decode_ns[1], decode_ns[2]));
     }
   }
+  if (!store_dir.empty()) store(store_dir, series, ts);
   return 0;
 }

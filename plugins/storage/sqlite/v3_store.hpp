@@ -5,11 +5,16 @@
 // query engine call them (to come: today the storage still writes v2).
 //
 //   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
-//   chunks(series, start, n, data)     a series' samples in the window
+//   chunks(id, series, start, n, data) a series' samples in the window
 //                                      [start, start + span) (chunk_codec.hpp)
-//   rollup_chunks(tier, series, start, data)
+//   rollup_chunks(id, tier, series, start, data)
 //                                      that window's 1 min or 1 h buckets
 //                                      (rollup_codec.hpp)
+// Chunks are rowid tables found through a unique (series, start) index, not
+// WITHOUT ROWID tables keyed by it: rows are written in rowid order, and
+// SQLite fills a table's pages when rows are appended (an index b-tree's
+// splits leave them about half empty: 2.09 bytes a sample of chunks
+// measured that way against 0.82 of blobs).
 //
 // Head rows are sealed whole and oldest first: each once every sample in it
 // is before the open window (so the open window's chunk is written once,
@@ -37,17 +42,19 @@ CREATE TABLE IF NOT EXISTS head(
   max_ts INTEGER NOT NULL,
   rows BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks(
+  id INTEGER PRIMARY KEY,
   series INTEGER NOT NULL,
   start INTEGER NOT NULL,
   n INTEGER NOT NULL,
   data BLOB NOT NULL,
-  PRIMARY KEY(series, start)) WITHOUT ROWID;
+  UNIQUE(series, start));
 CREATE TABLE IF NOT EXISTS rollup_chunks(
+  id INTEGER PRIMARY KEY,
   tier INTEGER NOT NULL,
   series INTEGER NOT NULL,
   start INTEGER NOT NULL,
   data BLOB NOT NULL,
-  PRIMARY KEY(tier, series, start)) WITHOUT ROWID;
+  UNIQUE(tier, series, start));
 )";
 
 // The rollup tiers stored per window: bucket widths of 1 min and 1 h.
