@@ -23,18 +23,13 @@ std::string encode(std::span<const int64_t> ts, std::span<const double> values, 
   // Steady timestamps: deltas of deltas are zeros.
   codec::put_integers(body, ts, 2);
   codec::put_doubles(body, values);
-  return static_cast<char>(kFormatVersion) + codec::pack(body, options.zstd_level);
+  return codec::versioned(kFormatVersion, body, options.zstd_level);
 }
 
 bool decode(std::string_view blob, Samples &out, std::string &error) {
   try {
-    if (blob.empty()) throw std::runtime_error("truncated");
-    const auto version = static_cast<uint8_t>(blob[0]);
-    if (version != kFormatVersion)
-      throw std::runtime_error("chunk format " + std::to_string(version) + ", this build reads " +
-                               std::to_string(kFormatVersion));
     std::string scratch;
-    codec::Reader in(codec::unpack(blob.substr(1), scratch));
+    codec::Reader in(codec::open_versioned(blob, kFormatVersion, "chunk", scratch));
     const uint64_t n = in.varint();
     if (n > kMaxSamples) throw std::runtime_error("sample count beyond any chunk");
     codec::read_integers(in, static_cast<size_t>(n), 2, out.ts);

@@ -262,4 +262,17 @@ std::string_view unpack(std::string_view blob, std::string &scratch) {
   return scratch;
 }
 
+std::string versioned(uint8_t version, const std::string &body, int level) {
+  return static_cast<char>(version) + pack(body, level);
+}
+
+std::string_view open_versioned(std::string_view blob, uint8_t version, std::string_view what, std::string &scratch) {
+  if (blob.empty()) throw std::runtime_error("truncated");
+  const auto found = static_cast<uint8_t>(blob[0]);
+  if (found != version)
+    throw std::runtime_error(std::string(what) + " format " + std::to_string(found) + ", this build reads " +
+                             std::to_string(version));
+  return unpack(blob.substr(1), scratch);
+}
+
 }  // namespace vitals::sqlite::codec

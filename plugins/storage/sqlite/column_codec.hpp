@@ -66,6 +66,13 @@ void read_integers_smallest(Reader &in, size_t n, std::vector<int64_t> &out);
 void put_doubles(std::string &out, std::span<const double> values);
 void read_doubles(Reader &in, size_t n, std::vector<double> &out);
 
+// [u8 version][packed body]: how the chunk, head and rollup encodings
+// frame what they write.
+std::string versioned(uint8_t version, const std::string &body, int level);
+// The body of a versioned blob; throws std::runtime_error for another
+// version ("<what> format N, this build reads M") or a blob that is not one.
+std::string_view open_versioned(std::string_view blob, uint8_t version, std::string_view what, std::string &scratch);
+
 // [u8 compression][payload]: zstd at `level` when that is smaller (level 0:
 // never), else the body as it is.
 std::string pack(const std::string &body, int level);

@@ -34,18 +34,13 @@ std::string encode(const Rows &rows, int zstd_level) {
   codec::put_integers_smallest(body, sorted.series);
   codec::put_integers_smallest(body, sorted.ts);
   codec::put_doubles(body, sorted.values);
-  return static_cast<char>(kFormatVersion) + codec::pack(body, zstd_level);
+  return codec::versioned(kFormatVersion, body, zstd_level);
 }
 
 bool decode(std::string_view blob, Rows &out, std::string &error) {
   try {
-    if (blob.empty()) throw std::runtime_error("truncated");
-    const auto version = static_cast<uint8_t>(blob[0]);
-    if (version != kFormatVersion)
-      throw std::runtime_error("head row format " + std::to_string(version) + ", this build reads " +
-                               std::to_string(kFormatVersion));
     std::string scratch;
-    codec::Reader in(codec::unpack(blob.substr(1), scratch));
+    codec::Reader in(codec::open_versioned(blob, kFormatVersion, "head row", scratch));
     const uint64_t n = in.varint();
     if (n > kMaxRows) throw std::runtime_error("row count beyond any commit");
     codec::read_integers_smallest(in, static_cast<size_t>(n), out.series);

@@ -32,18 +32,13 @@ std::string encode(const std::vector<compaction::Bucket> &buckets, int zstd_leve
   codec::put_doubles(body, maxes);
   codec::put_doubles(body, sums);
   codec::put_integers_smallest(body, counts);
-  return static_cast<char>(kFormatVersion) + codec::pack(body, zstd_level);
+  return codec::versioned(kFormatVersion, body, zstd_level);
 }
 
 bool decode(std::string_view blob, std::vector<compaction::Bucket> &out, std::string &error) {
   try {
-    if (blob.empty()) throw std::runtime_error("truncated");
-    const auto version = static_cast<uint8_t>(blob[0]);
-    if (version != kFormatVersion)
-      throw std::runtime_error("rollup chunk format " + std::to_string(version) + ", this build reads " +
-                               std::to_string(kFormatVersion));
     std::string scratch;
-    codec::Reader in(codec::unpack(blob.substr(1), scratch));
+    codec::Reader in(codec::open_versioned(blob, kFormatVersion, "rollup chunk", scratch));
     const uint64_t n = in.varint();
     if (n > kMaxBuckets) throw std::runtime_error("bucket count beyond any chunk");
     std::vector<int64_t> starts, counts;

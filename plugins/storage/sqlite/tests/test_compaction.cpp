@@ -13,6 +13,7 @@
 
 #include "../compaction.hpp"
 #include "../rollup_codec.hpp"
+#include "samples_support.hpp"
 
 namespace compaction = vitals::sqlite::compaction;
 namespace chunk = vitals::sqlite::chunk;
@@ -28,13 +29,6 @@ chunk::Samples from_map(const std::map<int64_t, double> &m) {
     s.values.push_back(v);
   }
   return s;
-}
-
-bool same(const chunk::Samples &a, const chunk::Samples &b) {
-  if (a.ts != b.ts || a.values.size() != b.values.size()) return false;
-  for (size_t i = 0; i < a.values.size(); ++i)
-    if (std::bit_cast<uint64_t>(a.values[i]) != std::bit_cast<uint64_t>(b.values[i])) return false;
-  return true;
 }
 
 // Random samples: `sorted_unique` like a chunk, else sorted with repeats in
@@ -62,8 +56,8 @@ TEST_CASE("overlay: the newer sample wins at its timestamp, the last of several 
   auto out = compaction::overlay(older, newer);
   CHECK(out.ts == std::vector<int64_t>{5, 10, 20, 30, 40});
   CHECK(out.values == std::vector<double>{0.5, 1, 2.2, 3, 4.2});
-  CHECK(same(compaction::overlay({}, {}), {}));
-  CHECK(same(compaction::overlay(older, {}), older));
+  CHECK(test::same_samples(compaction::overlay({}, {}), {}));
+  CHECK(test::same_samples(compaction::overlay(older, {}), older));
   CHECK(compaction::overlay({}, newer).ts == std::vector<int64_t>{5, 20, 40});
 }
 
@@ -76,7 +70,7 @@ TEST_CASE("overlay equals writing older then newer into a map, on random data") 
     std::map<int64_t, double> model;
     for (size_t i = 0; i < older.ts.size(); ++i) model[older.ts[i]] = older.values[i];
     for (size_t i = 0; i < newer.ts.size(); ++i) model[newer.ts[i]] = newer.values[i];
-    CHECK(same(compaction::overlay(older, newer), from_map(model)));
+    CHECK(test::same_samples(compaction::overlay(older, newer), from_map(model)));
   }
 }
 

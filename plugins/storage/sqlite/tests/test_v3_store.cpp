@@ -5,6 +5,7 @@
 // equal the model throughout, and each window's rollups the buckets of the
 // model's samples in it.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <bit>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "../rollup_codec.hpp"
 #include "../tier.hpp"
 #include "../v3_store.hpp"
+#include "samples_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace vitals::sqlite;
@@ -56,24 +58,17 @@ chunk::Samples model_range(const Model &model, int64_t series, int64_t from, int
   return out;
 }
 
-bool same(const chunk::Samples &a, const chunk::Samples &b) {
-  if (a.ts != b.ts || a.values.size() != b.values.size()) return false;
-  for (size_t i = 0; i < a.values.size(); ++i)
-    if (std::bit_cast<uint64_t>(a.values[i]) != std::bit_cast<uint64_t>(b.values[i])) return false;
-  return true;
-}
-
 int64_t head_rows(Database &db) { return *db.query_int("SELECT count(*) FROM head"); }
 
 void check_reads(Database &db, const Model &model, std::mt19937_64 &rng, const v3::Options &options) {
   const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
   for (const auto &[series, samples] : model) {
     INFO("series " << series);
-    CHECK(same(v3::read(db, series, lo, hi, options), model_range(model, series, lo, hi)));
+    CHECK(test::same_samples(v3::read(db, series, lo, hi, options), model_range(model, series, lo, hi)));
     for (int i = 0; i < 5; ++i) {
       int64_t from = kT0 + static_cast<int64_t>(rng() % 40) * 15 * kMinute - 10 * kHour;
       int64_t to = from + static_cast<int64_t>(rng() % 20) * 17 * kMinute;
-      CHECK(same(v3::read(db, series, from, to, options), model_range(model, series, from, to)));
+      CHECK(test::same_samples(v3::read(db, series, from, to, options), model_range(model, series, from, to)));
     }
   }
 }
