@@ -82,11 +82,13 @@ class Pipeline {
   // Any thread.
   // parent_delivery: the open delivery to `from` this batch is made of
   // (emit_for); 0 for the one being consumed on this thread, if any.
-  // past_cap: off the loop, not refused for the emits of `from` still in the
-  // inbox (an isolated plugin's batch its process was told was accepted;
-  // what it may send so is bounded by its credit instead).
+  // already_accepted: off the loop, a batch an isolated plugin's process
+  // already answered OK for: refused neither for the emits of `from` still
+  // in the inbox (what can arrive so is bounded by the process's credit) nor
+  // because the inputs are stopping (its instance has not been stopped yet:
+  // the answer to its stop() follows everything it emitted before).
   int emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user, uint64_t parent_delivery = 0,
-           bool past_cap = false);
+           bool already_accepted = false);
   // Any thread.
   void complete(uint64_t delivery_id, int status, const char *error);
   bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }

@@ -24,7 +24,7 @@ thread_local ThreadConsuming thread_consuming;
 }  // namespace
 
 int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn fn, void *user, uint64_t parent_delivery,
-                   bool past_cap) {
+                   bool already_accepted) {
   if (!batch || (batch->n_samples && (!batch->series || !batch->ts_ns || !batch->values)) ||
       (batch->n_events && !batch->events))
     return VITALS_INVALID;
@@ -32,7 +32,8 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
     if (!series_.contains(batch->series[i])) return VITALS_INVALID;
   // Off the loop, a stopped input is refused before its batch is copied;
   // emits on the loop are checked in emit_on_loop.
-  if (stopping_ && inputs_stopped_ && from.kind() == VITALS_KIND_INPUT && !on_loop_thread()) return VITALS_STOPPED;
+  if (stopping_ && inputs_stopped_ && from.kind() == VITALS_KIND_INPUT && !on_loop_thread() && !already_accepted)
+    return VITALS_STOPPED;
   if (batch->n_samples == 0 && batch->n_events == 0) {
     if (fn) {
       // Nothing to deliver: acknowledge at once, but never re-entrantly. The
@@ -67,7 +68,7 @@ int Pipeline::emit(Component &from, const vitals_batch_t *batch, vitals_ack_fn f
   // (collects on the pool, push inputs on their own threads). A processor's
   // output is bounded by its intake instead: once it waits, the processor is
   // held and its queue paused.
-  if (!parent_delivery && !past_cap &&
+  if (!parent_delivery && !already_accepted &&
       from.offloop_pending_.load() + static_cast<int64_t>(owned->weight()) > kMaxOffloopPendingSamples)
     return VITALS_AGAIN;
   post_emit(from, std::move(owned), fn, user, parent_delivery, /*passed=*/false);

@@ -94,15 +94,12 @@ void write_all(const char *data, size_t len) {
   }
 }
 
-std::atomic<void (*)()> last_words_fn{nullptr};
-
 void on_fatal_signal(int signum, siginfo_t *info, void *) {
   const int saved_errno = errno;
   std::atomic_signal_fence(std::memory_order_acquire);
   // Plugin paths are at most PATH_MAX; the rest of the line is short.
   char line[4096 + 512];
   write_all(line, format_fatal_signal_line(line, sizeof line, signum, PluginCall::current()));
-  if (auto last_words = last_words_fn.load(std::memory_order_relaxed)) last_words();
 
   // Hand the signal back to whoever had it before (the default action,
   // mostly). SA_RESETHAND already restored the default; this puts back a
@@ -151,8 +148,6 @@ std::atomic<const char *> consequence{"the agent stops"};
 }  // namespace
 
 void set_fatal_signal_consequence(const char *what) { consequence.store(what, std::memory_order_relaxed); }
-
-void set_fatal_signal_last_words(void (*fn)()) { last_words_fn.store(fn, std::memory_order_relaxed); }
 
 size_t format_fatal_signal_line(char *buf, size_t cap, int signum, const PluginCall *call) {
   if (cap < 2) return 0;

@@ -27,12 +27,6 @@ void ensure_signal_stack();
 // forever. An isolated plugin's process says that the agent restarts it.
 void set_fatal_signal_consequence(const char *what);
 
-// Called by the handler after the line, on the faulting thread, before the
-// process dies: last words that must not be lost with it (an isolated
-// plugin's process sends what it held back for the agent). Only
-// async-signal-safe operations; null: none.
-void set_fatal_signal_last_words(void (*fn)());
-
 // Writes the line for `signum` and `call` (null: outside any plugin call)
 // into buf, '\n'-terminated and truncated to fit; returns its length. Only
 // async-signal-safe operations.

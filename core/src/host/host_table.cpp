@@ -39,10 +39,11 @@ int host_emit(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t
 
 }  // namespace
 
-int host_emit_past_cap(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t *batch, vitals_ack_fn fn,
+int host_emit_accepted(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t *batch, vitals_ack_fn fn,
                        void *user) {
   auto &c = ctx_of(ctx);
-  return c.pipeline->emit(*c.component, batch, fn, user, reinterpret_cast<uintptr_t>(parent), /*past_cap=*/true);
+  return c.pipeline->emit(*c.component, batch, fn, user, reinterpret_cast<uintptr_t>(parent),
+                          /*already_accepted=*/true);
 }
 
 namespace {

@@ -10,10 +10,10 @@ namespace vitals::core {
 // it and points ctx at itself.
 vitals_host_t make_host_template();
 
-// The table's emit, but never refused for the emits of the component still
-// waiting to be routed (VITALS_AGAIN): for the agent's side of an isolated
-// plugin, whose process was told its batch was accepted (core/src/isolate).
-int host_emit_past_cap(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t *batch, vitals_ack_fn fn,
+// The table's emit for a batch an isolated plugin's process already
+// answered OK for (core/src/isolate): refused neither by the component's
+// off-loop cap nor by the inputs stopping (Pipeline::emit's already_accepted).
+int host_emit_accepted(vitals_host_ctx_t *ctx, vitals_ack_t *parent, const vitals_batch_t *batch, vitals_ack_fn fn,
                        void *user);
 
 }  // namespace vitals::core

@@ -70,39 +70,10 @@ void put_header(char *header, Msg type, uint64_t id, size_t body_size) {
 constexpr size_t kHeaderSize = sizeof(uint32_t) + kFrameHeaderBytes;
 }  // namespace
 
-void Channel::append_frame(std::string &out, Msg type, uint64_t id, std::string_view body) {
-  char header[kHeaderSize];
-  put_header(header, type, id, body.size());
-  out.append(header, sizeof header);
-  out.append(body);
-}
-
 void Channel::send(Msg type, uint64_t id, std::string_view body) {
   char header[kHeaderSize];
   put_header(header, type, id, body.size());
   send_parts({header, sizeof header}, body);
-}
-
-void Channel::send_frames(std::string_view frames) {
-  if (!frames.empty()) send_parts(frames, {});
-}
-
-void Channel::send_frames_before_dying(std::string_view frames) {
-  if (!mutex_.try_lock()) return;
-  if (outbound_.empty()) {
-    while (!frames.empty()) {
-      ssize_t n = ::send(fd_, frames.data(), frames.size(), MSG_NOSIGNAL);
-      if (n > 0) {
-        frames.remove_prefix(static_cast<size_t>(n));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      pollfd room{fd_, POLLOUT, 0};
-      if (n < 0 && errno == EAGAIN && ::poll(&room, 1, 100) > 0) continue;
-      break;
-    }
-  }
-  mutex_.unlock();
 }
 
 void Channel::send_parts(std::string_view first, std::string_view second) {

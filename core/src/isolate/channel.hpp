@@ -52,14 +52,6 @@ class Channel {
   // Queues a one-way frame (or a reply); dropped once the channel is closed.
   void send(Msg type, uint64_t id, std::string_view body);
   void reply(uint64_t id, std::string_view body) { send(Msg::reply, id, body); }
-  // Frames encoded with append_frame(), sent in one write: several messages
-  // that wake the peer once.
-  static void append_frame(std::string &out, Msg type, uint64_t id, std::string_view body);
-  void send_frames(std::string_view frames);
-  // The same from a fatal-signal handler, best effort: nothing when another
-  // thread is sending (its frame must not be split) or frames wait to be
-  // written (order); waits at most 100 ms for room in the socket.
-  void send_frames_before_dying(std::string_view frames);
 
   enum class Outcome { replied, closed, timed_out };
   struct Result {
@@ -84,7 +76,8 @@ class Channel {
 
  private:
   void run();
-  // Queues `first` then `second` (a header and its body, or encoded frames).
+  // Writes `first` then `second` (a frame's header and body), or queues
+  // what the socket has no room for.
   void send_parts(std::string_view first, std::string_view second);
   // One poll of the socket (and the wake-up and timer fds): reads and
   // dispatches what came, writes what is queued, expires async calls.

@@ -5,8 +5,8 @@
 // flush with VITALS_FLAG_CONSUME_ON_THREAD, as on a consumer thread), and the
 // channel's thread, which reads the agent's calls and hands them to the
 // other two. It runs no plugin code, so the replies a plugin's thread waits
-// for (intern, series, an emit beyond the credit) are read whatever the
-// plugin's other threads do.
+// for (intern, series, metric, an emit beyond the credit) are read whatever
+// the plugin's other threads do.
 #include "child.hpp"
 
 #include <fcntl.h>
@@ -38,15 +38,6 @@ namespace {
 // The delivery whose consume() runs on this thread: what it emits joins that
 // batch's acknowledgement, as in the agent.
 thread_local uint64_t consuming_token = 0;
-
-// What this thread sends while it runs a collect or a consume (one-way
-// emits, completions, log lines) waits here and goes out with the call's
-// answer, in one write, so the agent wakes once for all of it. Any call this
-// thread makes sends it first, so that order holds.
-// A call that crashes sends what it corked from the fatal-signal handler
-// (best effort); one the watchdog kills loses it.
-thread_local std::string *corked_frames = nullptr;
-constexpr size_t kMaxCorkedBytes = 256 << 10;
 
 // A series as the agent described it, kept for the process's life.
 struct KnownSeries {
@@ -173,33 +164,8 @@ class ChildProcess {
   }
 
   void answer(const Frame &f, int status) {
-    std::string reply = status_reply(status, status == VITALS_ERROR ? error_text() : std::string());
-    if (!corked_frames) return channel_->reply(f.id, reply);
-    Channel::append_frame(*corked_frames, Msg::reply, f.id, reply);
-    uncork();
+    channel_->reply(f.id, status_reply(status, status == VITALS_ERROR ? error_text() : std::string()));
   }
-
-  // A one-way frame, corked while this thread runs a collect or a consume
-  // (up to kMaxCorkedBytes: a long call streams what it emits).
-  void send(Msg type, std::string_view body) {
-    if (!corked_frames) return channel_->send(type, 0, body);
-    Channel::append_frame(*corked_frames, type, 0, body);
-    if (corked_frames->size() >= kMaxCorkedBytes) uncork();
-  }
-  // Before a call: what this thread corked goes first.
-  void uncork() {
-    if (!corked_frames) return;
-    channel_->send_frames(*corked_frames);
-    corked_frames->clear();
-  }
-  // Corks this thread's one-way frames for the life of a collect or consume.
-  struct Cork {
-    Cork() {
-      thread_local std::string frames;  // kept: its pages stay mapped
-      corked_frames = &frames;
-    }
-    ~Cork() { corked_frames = nullptr; }
-  };
   std::string error_text() {
     if (instance_ && plugin().last_error)
       if (const char *e = call_plugin(identity_, "last_error", plugin().last_error, instance_); e && *e) return e;
@@ -262,7 +228,6 @@ class ChildProcess {
   void collect(Frame &f) {
     WireReader in(f.body);
     auto now_ns = in.get<int64_t>();
-    Cork cork;
     answer(f, call_plugin(identity_, "collect", plugin().collect, instance_, now_ns));
   }
 
@@ -271,7 +236,6 @@ class ChildProcess {
     auto token = in.get<uint64_t>();
     WireBatch batch(in);
     consuming_token = token;
-    Cork cork;
     int status = call_plugin(identity_, "consume", plugin().consume, instance_, batch.view(),
                              reinterpret_cast<vitals_ack_t *>(token));
     consuming_token = 0;
@@ -328,14 +292,13 @@ class ChildProcess {
     t.log = [](vitals_host_ctx_t *ctx, int level, const char *message) {
       WireWriter w;
       w.put<int32_t>(level).cstr(message);
-      of(ctx).send(Msg::log, w.view());
+      of(ctx).channel_->send(Msg::log, 0, w.view());
     };
     t.intern = [](vitals_host_ctx_t *ctx, const char *name, const vitals_label_t *labels, uint32_t n) {
       if (!name || (n && !labels)) return vitals_series_id_t{0};
       WireWriter w;
       w.cstr(name);
       write_labels(w, labels, n);
-      of(ctx).uncork();
       auto r = of(ctx).channel_->call(Msg::intern, w.take());
       return r.outcome == Channel::Outcome::replied ? WireReader(r.body).get<vitals_series_id_t>() : 0;
     };
@@ -345,7 +308,7 @@ class ChildProcess {
     t.complete = [](vitals_host_ctx_t *ctx, vitals_ack_t *ack, int status, const char *error) {
       WireWriter w;
       w.put(reinterpret_cast<uint64_t>(ack)).str(status_reply(status, error ? error : ""));
-      of(ctx).send(Msg::complete, w.view());
+      of(ctx).channel_->send(Msg::complete, 0, w.view());
     };
     t.loop = [](vitals_host_ctx_t *ctx) { return &of(ctx).loop_; };
     t.timer_start = [](vitals_host_ctx_t *ctx, uint64_t first_ms, uint64_t repeat_ms, vitals_timer_fn fn, void *user) {
@@ -362,7 +325,6 @@ class ChildProcess {
       auto &self = of(ctx);
       WireWriter w;
       w.cstr(name).put<int32_t>(type).cstr(help);
-      self.uncork();
       auto r = self.channel_->call(Msg::metric, w.take());
       if (r.outcome != Channel::Outcome::replied) return nullptr;
       auto handle = WireReader(r.body).get<uint64_t>();
@@ -374,7 +336,7 @@ class ChildProcess {
       if (!m) return;
       WireWriter w;
       w.put(reinterpret_cast<ChildMetric *>(m)->handle).put(value);
-      the_child->send(Msg::metric_update, w.view());
+      the_child->channel_->send(Msg::metric_update, 0, w.view());
     };
     t.data_dir = [](vitals_host_ctx_t *ctx) { return of(ctx).data_dir_.c_str(); };
     t.instance_id = [](vitals_host_ctx_t *ctx) { return of(ctx).id_.c_str(); };
@@ -388,7 +350,6 @@ class ChildProcess {
     }
     WireWriter w;
     w.put(id);
-    uncork();
     auto r = channel_->call(Msg::series, w.take());
     if (r.outcome != Channel::Outcome::replied) return nullptr;
     WireReader in(r.body);
@@ -433,14 +394,14 @@ class ChildProcess {
       forget_ack();
       return VITALS_INVALID;
     }
-    // Within the credit, one way: the plugin goes on at once, and the agent
+    // Within the credit, one way: the plugin goes on at once, the agent
     // sees this batch before anything this thread sends after it (the
-    // collect's answer); it takes the batch even past its off-loop cap.
+    // collect's answer, a complete()), and takes it even past its off-loop
+    // cap or a stop in progress.
     if (spend_credit(static_cast<int64_t>(w.size()))) {
-      send(Msg::emit, w.view());
+      channel_->send(Msg::emit, 0, w.view());
       return VITALS_OK;
     }
-    uncork();
     auto r = channel_->call(Msg::emit, w.view());
     int status = r.outcome == Channel::Outcome::replied ? read_status_reply(r.body).first : VITALS_STOPPED;
     if (status != VITALS_OK) forget_ack();
@@ -455,8 +416,6 @@ class ChildProcess {
   }
 
  public:
-  // From the fatal-signal handler: what the crashing call corked.
-  void send_before_dying(std::string_view frames) { channel_->send_frames_before_dying(frames); }
   static inline ChildProcess *the_child = nullptr;  // for metric_update, which gets no ctx
 
  private:
@@ -496,10 +455,6 @@ void run_isolated_child(int fd) {
   // the default back at exec.
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, [](int) {});
   set_fatal_signal_consequence("its isolated process stops and the agent restarts it");
-  set_fatal_signal_last_words([] {
-    if (corked_frames && !corked_frames->empty() && ChildProcess::the_child)
-      ChildProcess::the_child->send_before_dying(*corked_frames);
-  });
   // The socket is this process's alone: a program the plugin runs must not
   // hold it open after this process is gone (the agent waits for EOF).
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);

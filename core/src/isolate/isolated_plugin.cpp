@@ -175,11 +175,16 @@ class IsolatedInstance {
 
   int start() {
     started_ = true;  // a child started later runs start() too
+    stop_returned_ = false;
     return invoke(current(), "start", Msg::start, {});
   }
   int stop() {
     started_ = false;
-    return invoke(current(), "stop", Msg::stop, {});
+    int status = invoke(current(), "stop", Msg::stop, {});
+    // Its answer came after everything the child emitted before it: what
+    // comes now was emitted after stop() and is refused, as in process.
+    stop_returned_ = true;
+    return status;
   }
   int flush() { return invoke(current(), "flush", Msg::flush, {}); }
 
@@ -516,36 +521,50 @@ class IsolatedInstance {
   }
 
   // An emit the child made within its credit, told OK already: passed on
-  // at once, even past the off-loop cap (what a child may send so is bounded
-  // by its credit). Its credit comes back once the pipeline takes emits
-  // again without that (the next one it does, or the next waiting emit).
+  // even past the off-loop cap or the inputs stopping, until this
+  // instance's stop() has returned (what a child may send so is bounded by
+  // its credit). Past the cap, its credit is withheld until an emit shows
+  // the pipeline under the cap again (an emit the cap applies to, taken).
   void emitted_one_way(Child &child, std::string_view body) {
     const auto bytes = static_cast<int64_t>(body.size());
-    int status = pass_on(child, body, /*past_cap=*/false);
+    bool capped = false;
+    int status = pass_on(child, body, Admission::normal, capped);
     if (status == VITALS_AGAIN) {
       child.credit_withheld += bytes;
-      status = pass_on(child, body, /*past_cap=*/true);
+      status = pass_on(child, body, Admission::accepted, capped);
+    } else if (status == VITALS_STOPPED && !destroying_ && !stop_returned_) {
+      credit_back(child, bytes);
+      status = pass_on(child, body, Admission::accepted, capped);
     } else {
-      credit_back(child, bytes + std::exchange(child.credit_withheld, 0));
+      const bool under_cap = status == VITALS_OK && capped;
+      credit_back(child, bytes + (under_cap ? std::exchange(child.credit_withheld, 0) : 0));
     }
     if (status != VITALS_OK) refused_after_ok(child, body, status);
   }
 
   // An emit beyond the credit, waiting for its answer (the pipeline's, AGAIN
-  // included); the credit passed on so far goes back before it.
+  // included); when it was taken under the cap, the credit withheld goes
+  // back before the answer.
   void emitted_waiting(Child &child, uint64_t call_id, std::string_view body) {
-    int status = pass_on(child, body, /*past_cap=*/false);
-    if (status != VITALS_AGAIN) credit_back(child, std::exchange(child.credit_withheld, 0), /*now=*/true);
+    bool capped = false;
+    int status = pass_on(child, body, Admission::normal, capped);
+    const bool under_cap = status == VITALS_OK && capped;
+    credit_back(child, under_cap ? std::exchange(child.credit_withheld, 0) : 0, /*now=*/true);
     child.channel->reply(call_id, status_reply(status));
   }
 
-  // Passes on what the child emitted (its emit frame's body).
-  int pass_on(Child &child, std::string_view body, bool past_cap) {
+  enum class Admission { normal, accepted };
+  // Passes on what the child emitted (its emit frame's body); `capped`
+  // says whether the off-loop cap applies to it (samples or events, and no
+  // parent delivery).
+  int pass_on(Child &child, std::string_view body, Admission admission, bool &capped) {
     if (destroying_) return VITALS_STOPPED;  // an acknowledgement could outlive this instance
     WireReader in(body);
     auto parent = reinterpret_cast<vitals_ack_t *>(in.get<uint64_t>());
     auto emit_id = in.get<uint64_t>();
     WireBatch batch(in);
+    const vitals_batch_t *view = batch.view();
+    capped = !parent && (view->n_samples || view->n_events);
     EmitAck *ack = emit_id ? new EmitAck{this, child.generation, emit_id} : nullptr;
     vitals_ack_fn fn = ack ? &IsolatedInstance::on_emit_acked : nullptr;
     // In a collect, the collect's answer wakes the loop for these emits too;
@@ -554,19 +573,19 @@ class IsolatedInstance {
     std::optional<Pipeline::DeferInboxWake> one_wake;
     if (child.collecting && child.deferred_samples < kMaxDeferredSamples) {
       one_wake.emplace();
-      child.deferred_samples += batch.view()->n_samples + batch.view()->n_events;
+      if (admission == Admission::normal) child.deferred_samples += view->n_samples + view->n_events;
     }
-    int status = past_cap ? host_emit_past_cap(host_->ctx, parent, batch.view(), fn, ack)
-                          : host_->emit(host_->ctx, parent, batch.view(), fn, ack);
+    int status = admission == Admission::accepted ? host_emit_accepted(host_->ctx, parent, view, fn, ack)
+                                                  : host_->emit(host_->ctx, parent, view, fn, ack);
     if (status != VITALS_OK) delete ack;  // no acknowledgement follows from the pipeline
     return status;
   }
 
   // A one-way emit the pipeline refused after the plugin was told OK: its
   // acknowledgement fails, as it would have had the pipeline failed the
-  // batch later; without one, the log says so (once per child). Except an
-  // emit after the pipeline stopped the input: in process it is refused the
-  // same way, and plugins drop it.
+  // batch later; without one, the log says so once per child. (STOPPED: the
+  // plugin emitted after its stop() returned, which in process it would
+  // have been told.)
   void refused_after_ok(Child &child, std::string_view body, int status) {
     WireReader in(body);
     in.get<uint64_t>();
@@ -574,12 +593,13 @@ class IsolatedInstance {
       child.channel->send(Msg::ack, emit_id, status_reply(status, "refused by the pipeline"));
       return;
     }
-    if (status == VITALS_STOPPED || child.refusal_logged) return;
+    if (child.refusal_logged) return;
     child.refusal_logged = true;
-    host_->log(host_->ctx, VITALS_LOG_ERROR,
-               ("isolated plugin '" + real_.name +
-                "' emitted a batch the pipeline refused (a series it did not intern, or a malformed batch); dropped")
-                   .c_str());
+    const std::string why = status == VITALS_STOPPED ? "after its stop() returned"
+                                                     : "that the pipeline refused (a series it did not intern, or a "
+                                                       "malformed batch)";
+    host_->log(host_->ctx, VITALS_LOG_WARN,
+               ("isolated plugin '" + real_.name + "' emitted a batch " + why + "; dropped").c_str());
   }
 
   // Gives the child back the credit of `bytes` passed on, in grains (or now).
@@ -716,7 +736,8 @@ class IsolatedInstance {
   const Clock::duration watchdog_;
   vitals_metric_t *restarts_ = nullptr;
   std::atomic<bool> started_{false};
-  std::atomic<bool> destroying_{false};  // emits are refused (VITALS_STOPPED) from then on
+  std::atomic<bool> destroying_{false};     // emits are refused (VITALS_STOPPED) from then on
+  std::atomic<bool> stop_returned_{false};  // one-way emits no longer pass a stop in progress
   std::atomic<uint64_t> generations_{0};
 
   std::mutex life_;

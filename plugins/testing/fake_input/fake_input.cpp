@@ -3,11 +3,11 @@
 // a test can tell exactly which samples reached a sink, and `events` events
 // per collect, source <id>, messages "n1", "n2", ... across collects. It also logs
 // "fake_input created" with its interval knobs so reload tests can count
-// restarts, and with log_acks each batch's acknowledgement. A batch the
-// pipeline refuses (VITALS_AGAIN) is numbered again by the next one, so a gap
-// at a sink is a sample lost after it was accepted; the refusals are counted
-// in the "fake_input: N emits refused" line it logs when destroyed (and the
-// first is logged when it happens).
+// restarts, and with log_acks each batch's acknowledgement. A batch emit()
+// refuses (VITALS_AGAIN, or any status but OK) is numbered again by the next
+// one, so a gap at a sink is a sample lost after it was accepted; refusals
+// are counted in the "fake_input: N emits refused" line it logs when
+// destroyed (and the first is logged when it happens).
 // `hold_loop` makes it misbehave on the agent's loop: a timer that sleeps
 // there, so that whatever waits for the loop piles up.
 #include <chrono>
@@ -31,6 +31,7 @@ class FakeInput final : public vitals::Input {
     bool log_acks = false;
     int64_t batches = 1;
     std::chrono::nanoseconds hold_loop{};
+    bool log_collects = false;
   };
   static constexpr auto schema = vitals::settings<Settings>(
       vitals::key("samples", &Settings::samples, "1", "samples per collect"),
@@ -43,7 +44,9 @@ class FakeInput final : public vitals::Input {
                   "log each batch's acknowledgement: \"fake_input: batch <n> acknowledged: ok|failed\""),
       vitals::key("batches", &Settings::batches, "1", "batches of `samples` each per collect", vitals::at_least("1")),
       vitals::key("hold_loop", &Settings::hold_loop, "\"0s\"",
-                  "sleep this long on the agent's loop every second (a plugin blocking the loop); 0: never"));
+                  "sleep this long on the agent's loop every second (a plugin blocking the loop); 0: never"),
+      vitals::key("log_collects", &Settings::log_collects, "false",
+                  "log \"fake_input: collect <n> begins\" as each collect starts"));
 
   FakeInput(vitals::Host host, const vitals::Config &config) : Input(host), settings_(schema.read(config)) {
     if (settings_.fail_create) throw std::runtime_error("fake_input told to fail at create");
@@ -57,6 +60,7 @@ class FakeInput final : public vitals::Input {
   }
 
   void collect(int64_t now_ns) override {
+    if (settings_.log_collects) host().info("fake_input: collect " + std::to_string(++collects_) + " begins");
     if (settings_.collect_sleep.count()) std::this_thread::sleep_for(settings_.collect_sleep);
     if (settings_.throw_in_collect) throw std::runtime_error("fake_input told to throw in collect");
     for (int64_t b = 0; b < settings_.batches; ++b) emit_batch(now_ns);
@@ -88,7 +92,7 @@ class FakeInput final : public vitals::Input {
  private:
   Settings settings_;
   vitals::SeriesId series_;
-  int64_t sequence_ = 0, event_sequence_ = 0, batches_ = 0, refused_ = 0;
+  int64_t sequence_ = 0, event_sequence_ = 0, batches_ = 0, refused_ = 0, collects_ = 0;
   vitals::Batch batch_;
 };
 
