@@ -48,6 +48,14 @@ chunk::Samples decode_chunk(std::string_view blob, int64_t series, int64_t start
   return samples;
 }
 
+}  // namespace
+
+bool minute_rollup_pays(size_t samples, size_t buckets) {
+  return buckets > 0 && static_cast<double>(samples) >= kMinSamplesPerMinuteBucket * static_cast<double>(buckets);
+}
+
+namespace {
+
 void write_window(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options) {
   auto put_chunk = db.prepare("INSERT OR REPLACE INTO chunks(series, start, n, data) VALUES(?, ?, ?, ?)");
   put_chunk.bind(1, series).bind(2, start).bind(3, static_cast<int64_t>(samples.ts.size()));
@@ -55,9 +63,15 @@ void write_window(Database &db, int64_t series, int64_t start, const chunk::Samp
   put_chunk.run();
   // The window's buckets, from all of its samples: exact under late writes.
   auto put_rollup = db.prepare("INSERT OR REPLACE INTO rollup_chunks(tier, series, start, data) VALUES(?, ?, ?, ?)");
+  auto drop_rollup = db.prepare("DELETE FROM rollup_chunks WHERE tier = ? AND series = ? AND start = ?");
   for (auto [tier, width] : {std::pair{RollupTier::minute, minute_ns}, std::pair{RollupTier::hour, hour_ns}}) {
+    const auto buckets = compaction::rollup(samples, width);
+    if (tier == RollupTier::minute && !minute_rollup_pays(samples.ts.size(), buckets.size())) {
+      drop_rollup.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start).run();
+      continue;
+    }
     put_rollup.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start);
-    put_rollup.bind_blob(4, rollup_chunk::encode(compaction::rollup(samples, width), options.zstd_level));
+    put_rollup.bind_blob(4, rollup_chunk::encode(buckets, options.zstd_level));
     put_rollup.run();
   }
 }

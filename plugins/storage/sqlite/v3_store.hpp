@@ -8,7 +8,8 @@
 //   chunks(id, series, start, n, data) a series' samples in the window
 //                                      [start, start + span) (chunk_codec.hpp)
 //   rollup_chunks(id, tier, series, start, data)
-//                                      that window's 1 min or 1 h buckets
+//                                      that window's 1 h buckets, and its
+//                                      1 min ones where they pay
 //                                      (rollup_codec.hpp)
 // Chunks are rowid tables found through a unique (series, start) index, not
 // WITHOUT ROWID tables keyed by it: rows are written in rowid order, and
@@ -26,6 +27,7 @@
 // timestamp) wins, in the head as over chunks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -59,6 +61,15 @@ CREATE TABLE IF NOT EXISTS rollup_chunks(
 
 // The rollup tiers stored per window: bucket widths of 1 min and 1 h.
 enum class RollupTier : int { minute = 1, hour = 2 };
+
+// A window's 1-minute rollup is stored only where its minutes hold this many
+// samples on average: a bucket's four aggregates cost about what two or
+// three samples do (min, max and sum vary; bench/RESULTS.md: at a 10 s
+// interval the minute rollups outweighed the raw chunks), while a query at
+// that tier decodes the raw chunk instead at about 15 ns a sample. Hourly
+// rollups are always stored: a long range never decodes raw samples.
+inline constexpr double kMinSamplesPerMinuteBucket = 12;
+bool minute_rollup_pays(size_t samples, size_t buckets);
 
 struct Options {
   // Chunk windows: a multiple of an hour, so hourly buckets never straddle two.

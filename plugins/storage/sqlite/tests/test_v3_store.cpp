@@ -73,6 +73,34 @@ void check_reads(Database &db, const Model &model, std::mt19937_64 &rng, const v
   }
 }
 
+// Every stored rollup is the buckets of the model's samples in its window,
+// and a window has a minute rollup exactly when minute_rollup_pays.
+void check_rollups(Database &db, const Model &model, const v3::Options &options) {
+  auto rollups = db.prepare("SELECT tier, series, start, data FROM rollup_chunks");
+  while (rollups.step()) {
+    const auto tier = static_cast<v3::RollupTier>(rollups.column_int(0));
+    const int64_t series = rollups.column_int(1), start = rollups.column_int(2);
+    std::vector<compaction::Bucket> buckets;
+    std::string error;
+    REQUIRE_MESSAGE(rollup_chunk::decode(rollups.column_blob(3), buckets, error), error);
+    const auto want = compaction::rollup(model_range(model, series, start, start + options.span_ns - 1),
+                                         tier == v3::RollupTier::minute ? minute_ns : hour_ns);
+    CHECK(buckets == want);
+  }
+  auto windows = db.prepare("SELECT series, start, n FROM chunks");
+  auto minute = db.prepare("SELECT count(*) FROM rollup_chunks WHERE tier = 1 AND series = ? AND start = ?");
+  while (windows.step()) {
+    const int64_t series = windows.column_int(0), start = windows.column_int(1);
+    const auto samples = model_range(model, series, start, start + options.span_ns - 1);
+    CHECK(windows.column_int(2) == static_cast<int64_t>(samples.ts.size()));
+    minute.bind(1, series).bind(2, start);
+    REQUIRE(minute.step());
+    CHECK(minute.column_int(0) ==
+          (v3::minute_rollup_pays(samples.ts.size(), compaction::rollup(samples, minute_ns).size()) ? 1 : 0));
+    minute.reset();
+  }
+}
+
 }  // namespace
 
 TEST_CASE("v3 store: random commits and seals read back as the model, with exact rollups") {
@@ -111,21 +139,45 @@ TEST_CASE("v3 store: random commits and seals read back as the model, with exact
   CHECK(head_rows(t.db) == 0);
   check_reads(t.db, model, rng, options);
 
-  // Every window's rollups are the buckets of the model's samples in it.
-  auto rollups = t.db.prepare("SELECT tier, series, start, data FROM rollup_chunks");
-  int64_t checked = 0;
-  while (rollups.step()) {
-    const auto tier = static_cast<v3::RollupTier>(rollups.column_int(0));
-    const int64_t series = rollups.column_int(1), start = rollups.column_int(2);
-    std::vector<compaction::Bucket> buckets;
-    std::string error;
-    REQUIRE_MESSAGE(rollup_chunk::decode(rollups.column_blob(3), buckets, error), error);
-    const auto want = compaction::rollup(model_range(model, series, start, start + options.span_ns - 1),
-                                         tier == v3::RollupTier::minute ? minute_ns : hour_ns);
-    CHECK(buckets == want);
-    ++checked;
+  check_rollups(t.db, model, options);
+  // Sparse commits: no window here has minutes dense enough for its own
+  // minute rollup; every one has its hourly one.
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 1") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2") ==
+        *t.db.query_int("SELECT count(*) FROM chunks"));
+}
+
+TEST_CASE("v3 store: a series at 1 Hz gets exact minute rollups, also after late writes") {
+  TempDb t;
+  v3::Options options;
+  Model model;
+  std::mt19937_64 rng(5);
+  const int64_t second = 1'000'000'000;
+  // Five hours at 1 Hz, committed a minute at a time, then late rewrites.
+  for (int64_t minute = 0; minute < 300; ++minute) {
+    head::Rows commit;
+    for (int64_t s = 0; s < 60; ++s) {
+      const int64_t ts = kT0 + (minute * 60 + s) * second;
+      const double v = static_cast<double>(rng() % 10'000) / 100;
+      commit.add(9, ts, v);
+      model[9][ts] = v;
+    }
+    v3::append_head(t.db, commit, options);
   }
-  CHECK(checked == 2 * *t.db.query_int("SELECT count(*) FROM chunks"));
+  v3::seal(t.db, kT0 + 4 * kHour, options);
+  head::Rows late;
+  for (int i = 0; i < 50; ++i) {
+    const int64_t ts = kT0 + static_cast<int64_t>(rng() % (5 * 3600)) * second;
+    late.add(9, ts, -1.0 * i);
+    model[9][ts] = -1.0 * i;
+  }
+  v3::append_head(t.db, late, options);
+  v3::seal(t.db, kT0 + 10 * kHour, options);
+  CHECK(test::same_samples(v3::read(t.db, 9, kT0, kT0 + 5 * kHour, options),
+                           model_range(model, 9, kT0, kT0 + 5 * kHour)));
+  check_rollups(t.db, model, options);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 1") ==
+        *t.db.query_int("SELECT count(*) FROM chunks"));
 }
 
 TEST_CASE("v3 store: a head row waiting for the open window holds back the rows after it") {
