@@ -60,39 +60,28 @@ void Channel::wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
-namespace {
-void put_header(char *header, Msg type, uint64_t id, size_t body_size) {
-  const auto length = static_cast<uint32_t>(kFrameHeaderBytes + body_size);
+void Channel::send(Msg type, uint64_t id, std::string_view body) {
+  char header[sizeof(uint32_t) + kFrameHeaderBytes];
+  const auto length = static_cast<uint32_t>(kFrameHeaderBytes + body.size());
   std::memcpy(header, &length, sizeof length);
   header[sizeof length] = static_cast<char>(type);
   std::memcpy(header + sizeof length + 1, &id, sizeof id);
-}
-constexpr size_t kHeaderSize = sizeof(uint32_t) + kFrameHeaderBytes;
-}  // namespace
-
-void Channel::send(Msg type, uint64_t id, std::string_view body) {
-  char header[kHeaderSize];
-  put_header(header, type, id, body.size());
-  send_parts({header, sizeof header}, body);
-}
-
-void Channel::send_parts(std::string_view first, std::string_view second) {
-  const size_t total = first.size() + second.size();
+  const size_t total = sizeof header + body.size();
   std::unique_lock lock(mutex_);
   if (closed_) return;
   size_t written = 0;
   if (outbound_.empty()) {
-    // Straight to the socket from this thread, both parts in one call and
-    // without joining them: waking the channel's thread to write them would
+    // Straight to the socket from this thread, header and body in one call
+    // and without joining them: waking the channel's thread to write it would
     // cost two more context switches per message.
     while (written < total) {
       iovec iov[2];
       int n_iov = 0;
-      if (written < first.size()) {
-        iov[n_iov++] = {const_cast<char *>(first.data()) + written, first.size() - written};
-        if (!second.empty()) iov[n_iov++] = {const_cast<char *>(second.data()), second.size()};
+      if (written < sizeof header) {
+        iov[n_iov++] = {header + written, sizeof header - written};
+        iov[n_iov++] = {const_cast<char *>(body.data()), body.size()};
       } else {
-        iov[n_iov++] = {const_cast<char *>(second.data()) + (written - first.size()), total - written};
+        iov[n_iov++] = {const_cast<char *>(body.data()) + (written - sizeof header), total - written};
       }
       msghdr msg{};
       msg.msg_iov = iov;
@@ -110,8 +99,8 @@ void Channel::send_parts(std::string_view first, std::string_view second) {
   // What is left, for the channel's thread to write when the socket has room.
   std::string rest;
   rest.reserve(total - written);
-  if (written < first.size()) rest.append(first.substr(written));
-  rest.append(second.substr(written > first.size() ? written - first.size() : 0));
+  if (written < sizeof header) rest.append(header + written, sizeof header - written);
+  rest.append(body.substr(written > sizeof header ? written - sizeof header : 0));
   outbound_.push_back(std::move(rest));
   if (outbound_.size() == 1) outbound_offset_ = 0;
   lock.unlock();

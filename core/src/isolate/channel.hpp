@@ -76,9 +76,6 @@ class Channel {
 
  private:
   void run();
-  // Writes `first` then `second` (a frame's header and body), or queues
-  // what the socket has no room for.
-  void send_parts(std::string_view first, std::string_view second);
   // One poll of the socket (and the wake-up and timer fds): reads and
   // dispatches what came, writes what is queued, expires async calls.
   // False once closed.
