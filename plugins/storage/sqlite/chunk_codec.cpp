@@ -27,9 +27,7 @@ std::string encode(std::span<const int64_t> ts, std::span<const double> values, 
 }
 
 bool decode(std::string_view blob, Samples &out, std::string &error) {
-  try {
-    std::string scratch;
-    codec::Reader in(codec::open_versioned(blob, kFormatVersion, "chunk", scratch));
+  const bool ok = codec::read_versioned(blob, kFormatVersion, "chunk", error, [&](codec::Reader &in) {
     const uint64_t n = in.varint();
     if (n > kMaxSamples) throw std::runtime_error("sample count beyond any chunk");
     codec::read_integers(in, static_cast<size_t>(n), 2, out.ts);
@@ -37,13 +35,12 @@ bool decode(std::string_view blob, Samples &out, std::string &error) {
       if (out.ts[i] <= out.ts[i - 1]) throw std::runtime_error("timestamps not increasing");
     codec::read_doubles(in, static_cast<size_t>(n), out.values);
     if (!in.done()) throw std::runtime_error("bytes after the last sample");
-    return true;
-  } catch (const std::exception &e) {
-    error = std::string("corrupt chunk: ") + e.what();
+  });
+  if (!ok) {
     out.ts.clear();
     out.values.clear();
-    return false;
   }
+  return ok;
 }
 
 }  // namespace vitals::sqlite::chunk

@@ -73,6 +73,22 @@ std::string versioned(uint8_t version, const std::string &body, int level);
 // version ("<what> format N, this build reads M") or a blob that is not one.
 std::string_view open_versioned(std::string_view blob, uint8_t version, std::string_view what, std::string &scratch);
 
+// Opens a versioned blob and hands its body to read(in); false, with
+// "corrupt <what>: <reason>" in `error`, when either throws. The decoders of
+// the chunk, head and rollup encodings are this with their own columns.
+template <typename Read>
+bool read_versioned(std::string_view blob, uint8_t version, std::string_view what, std::string &error, Read &&read) {
+  try {
+    std::string scratch;
+    Reader in(open_versioned(blob, version, what, scratch));
+    read(in);
+    return true;
+  } catch (const std::exception &e) {
+    error = "corrupt " + std::string(what) + ": " + e.what();
+    return false;
+  }
+}
+
 // [u8 compression][payload]: zstd at `level` when that is smaller (level 0:
 // never), else the body as it is.
 std::string pack(const std::string &body, int level);

@@ -38,9 +38,7 @@ std::string encode(const Rows &rows, int zstd_level) {
 }
 
 bool decode(std::string_view blob, Rows &out, std::string &error) {
-  try {
-    std::string scratch;
-    codec::Reader in(codec::open_versioned(blob, kFormatVersion, "head row", scratch));
+  const bool ok = codec::read_versioned(blob, kFormatVersion, "head row", error, [&](codec::Reader &in) {
     const uint64_t n = in.varint();
     if (n > kMaxRows) throw std::runtime_error("row count beyond any commit");
     codec::read_integers_smallest(in, static_cast<size_t>(n), out.series);
@@ -50,12 +48,9 @@ bool decode(std::string_view blob, Rows &out, std::string &error) {
     for (size_t i = 1; i < out.series.size(); ++i)
       if (out.series[i] < out.series[i - 1] || (out.series[i] == out.series[i - 1] && out.ts[i] < out.ts[i - 1]))
         throw std::runtime_error("rows out of order");
-    return true;
-  } catch (const std::exception &e) {
-    error = std::string("corrupt head row: ") + e.what();
-    out.clear();
-    return false;
-  }
+  });
+  if (!ok) out.clear();
+  return ok;
 }
 
 }  // namespace vitals::sqlite::head

@@ -36,9 +36,7 @@ std::string encode(const std::vector<compaction::Bucket> &buckets, int zstd_leve
 }
 
 bool decode(std::string_view blob, std::vector<compaction::Bucket> &out, std::string &error) {
-  try {
-    std::string scratch;
-    codec::Reader in(codec::open_versioned(blob, kFormatVersion, "rollup chunk", scratch));
+  const bool ok = codec::read_versioned(blob, kFormatVersion, "rollup chunk", error, [&](codec::Reader &in) {
     const uint64_t n = in.varint();
     if (n > kMaxBuckets) throw std::runtime_error("bucket count beyond any chunk");
     std::vector<int64_t> starts, counts;
@@ -54,12 +52,9 @@ bool decode(std::string_view blob, std::vector<compaction::Bucket> &out, std::st
       if (i && starts[i] <= starts[i - 1]) throw std::runtime_error("bucket starts not increasing");
       out[i] = {starts[i], mins[i], maxes[i], sums[i], counts[i]};
     }
-    return true;
-  } catch (const std::exception &e) {
-    error = std::string("corrupt rollup chunk: ") + e.what();
-    out.clear();
-    return false;
-  }
+  });
+  if (!ok) out.clear();
+  return ok;
 }
 
 }  // namespace vitals::sqlite::rollup_chunk
