@@ -36,6 +36,7 @@
 
 #include "chunk_codec.hpp"
 #include "db.hpp"
+#include "schema.hpp"
 #include "v3_store.hpp"
 
 namespace chunk = vitals::sqlite::chunk;
@@ -133,7 +134,7 @@ void store(const std::string &dir, const std::vector<Series> &series, const std:
     Database db(path, Database::Open::create);
     db.query_text("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
-    db.exec(v3::kSchema);
+    vitals::sqlite::migrate(db);
     int64_t open_window = std::numeric_limits<int64_t>::min();
     vitals::sqlite::head::Rows commit;
     for (size_t i = 0; i < ts.size(); ++i) {

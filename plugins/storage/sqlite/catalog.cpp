@@ -117,7 +117,28 @@ size_t Catalog::size() const {
 
 namespace vitals::sqlite {
 
-Stored load_stored(Database &db, Catalog &catalog) {
+namespace {
+
+void load_newest_v3(Database &db, HeadIndex &head, const v3::Options &options, Stored &out,
+                    std::vector<std::pair<int64_t, Latest>> &latest) {
+  out.head_rows = v3::load_head(db, [&](const head::Rows &rows, int64_t seq) { head.add(rows, seq); });
+  v3::ChunkReader chunks(db, options);
+  auto view = head.view();
+  for (int64_t id : out.series_ids) {
+    auto newest = chunks.newest(id);
+    auto in_head = head.newest_locked(id);
+    if (in_head && (!newest || in_head->first >= newest->first)) newest = in_head;
+    if (!newest) continue;
+    Latest l{newest->first, newest->second};
+    out.latest.emplace(id, l);
+    latest.emplace_back(id, l);
+  }
+  out.sample_count = db.query_int("SELECT coalesce(sum(n), 0) FROM chunks").value_or(0) + head.size_locked();
+}
+
+}  // namespace
+
+Stored load_stored(Database &db, Catalog &catalog, HeadIndex *head, const v3::Options *options) {
   Stored out;
   std::vector<SeriesPtr> infos;
   Statement series = db.prepare("SELECT id, text, name, labels FROM series ORDER BY id");
@@ -135,8 +156,14 @@ Stored load_stored(Database &db, Catalog &catalog) {
     infos.push_back(std::move(info));
     out.series_ids.push_back(id);
   }
-  Statement newest = db.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 ORDER BY ts DESC LIMIT 1");
   std::vector<std::pair<int64_t, Latest>> latest;
+  if (head) {
+    load_newest_v3(db, *head, *options, out, latest);
+    catalog.add(std::move(infos));
+    catalog.set_latest(latest);
+    return out;
+  }
+  Statement newest = db.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 ORDER BY ts DESC LIMIT 1");
   for (int64_t id : out.series_ids) {
     newest.bind(1, id);
     if (newest.step()) {

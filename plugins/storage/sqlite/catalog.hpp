@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "db.hpp"
+#include "head_index.hpp"
+#include "v3_store.hpp"
 #include "vitals/plugin.hpp"
 #include "vitals/selector.hpp"
 
@@ -50,10 +52,13 @@ struct Stored {
   std::unordered_map<int64_t, Latest> latest;  // newest raw row per series.id
   std::vector<int64_t> series_ids;             // in creation order
   int64_t sample_count = 0;
+  std::vector<v3::HeadRow> head_rows;  // layout v3: the head table, oldest first
 };
 // Reads every series and the newest sample of each (one index seek per
-// series) into catalog; returns the same for the writer.
-Stored load_stored(Database &db, Catalog &catalog);
+// series) into catalog; returns the same for the writer. Layout v3 (head
+// given): the head rows go into `head`, and the newest samples come from it
+// and the last chunk of each series.
+Stored load_stored(Database &db, Catalog &catalog, HeadIndex *head = nullptr, const v3::Options *options = nullptr);
 
 class Catalog {
  public:

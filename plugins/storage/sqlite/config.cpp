@@ -39,6 +39,7 @@ Settings parse_settings(const Config &config, const std::string &data_dir) {
   s.query_cache_entries = o.query_cache_entries;
   s.maintenance_interval_ns = o.maintenance_interval.count();
   s.read_only = o.read_only;
+  s.layout = o.layout;
   return s;
 }
 

@@ -14,6 +14,7 @@ namespace vitals::sqlite {
 inline constexpr const char *kSynchronous[] = {"normal", "full", nullptr};
 inline constexpr const char *kJournalModes[] = {"wal", "delete", "truncate", "persist", nullptr};
 inline constexpr const char *kTempStores[] = {"memory", "file", "default", nullptr};
+inline constexpr const char *kLayouts[] = {"v2", "v3", nullptr};
 
 // The keys as the user writes them, each declared once with its default,
 // bounds and choices: `vitals check` enforces those with file:line, so
@@ -22,7 +23,7 @@ struct Options {
   std::string path;
   std::chrono::nanoseconds retention{}, rollup_retention{}, flush_interval{}, busy_timeout{}, maintenance_interval{};
   int64_t max_batch_samples = 0, wal_autocheckpoint = 0, query_cache_entries = 0;
-  std::string synchronous, journal_mode, temp_store;
+  std::string synchronous, journal_mode, temp_store, layout;
   ByteSize cache_size, mmap_size;
   bool read_only = false;
 };
@@ -59,7 +60,11 @@ inline constexpr auto schema = vitals::settings<Options>(
     vitals::key("read_only", &Options::read_only, "false",
                 "only answer queries (e.g. vitals query --db); the file is never written and batches are refused"),
     vitals::key("maintenance_interval", &Options::maintenance_interval, "\"1m\"",
-                "how often retention runs (between commits)"));
+                "how often retention runs (between commits)"),
+    vitals::key("layout", &Options::layout, "\"v2\"",
+                "how a new file stores samples: \"v2\" (a row each) or \"v3\" (compressed chunks, a preview); a "
+                "file keeps the layout it was created with",
+                vitals::one_of(kLayouts)));
 
 // What the rest of the plugin uses, derived from Options: the path made
 // absolute, durations and sizes as plain integers.
@@ -79,6 +84,7 @@ struct Settings {
   int64_t query_cache_entries = 0;
   int64_t maintenance_interval_ns = 0;
   bool read_only = false;
+  std::string layout;  // for a new file; an existing one keeps its own
 
   int64_t hourly_retention_ns() const;
 };

@@ -10,7 +10,7 @@ namespace vitals::sqlite {
 struct Counters {
   std::atomic<uint64_t> samples_written{0};  // rows handed to SQLite and committed (replacements included)
   std::atomic<uint64_t> events_written{0};
-  std::atomic<int64_t> samples_stored{0};  // exact count of raw rows in the database
+  std::atomic<int64_t> samples_stored{0};  // exact count of raw samples in the database (v3: counted once sealed)
   std::atomic<uint64_t> series{0};
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> commit_errors{0};
@@ -19,6 +19,8 @@ struct Counters {
   std::atomic<int64_t> last_commit_samples{0};
   std::atomic<uint64_t> rollup_recomputes{0};  // rollup buckets rebuilt after late or duplicate writes
   std::atomic<uint64_t> retention_deleted{0};  // rows removed by retention, all tables
+  std::atomic<uint64_t> head_rows_sealed{0};   // layout v3: head rows sealed into chunks
+  std::atomic<uint64_t> chunks_written{0};     // layout v3: chunks written by sealing (new or rewritten)
   std::atomic<uint64_t> queries{0};
   std::atomic<uint64_t> query_errors{0};
 };

@@ -51,6 +51,8 @@ class Database {
   int64_t changes() const { return sqlite3_changes64(db_); }
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   bool in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
+  // Opened read-only (Open::read_only), as opposed to writable.
+  bool read_only() const { return db_ && sqlite3_db_readonly(db_, "main") == 1; }
 
   // "<what>: <sqlite message>" as a DbError.
   [[noreturn]] void fail(int rc, std::string_view what) const;

@@ -6,17 +6,45 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <set>
 
 namespace vitals::sqlite {
 
 QueryEngine::QueryEngine(Database &reader, Catalog &catalog, Caches &caches, const Settings &settings,
-                         Counters &counters)
+                         Counters &counters, HeadIndex *head, const v3::Options *options)
     : db_(reader),
       catalog_(catalog),
       cache_(caches.replies),
       blocks_(caches.blocks),
       settings_(settings),
-      counters_(counters) {
+      counters_(counters),
+      head_(head),
+      v3_options_(options),
+      raw_reader_([this](int64_t series, int64_t lo, int64_t hi, RowSink &sink) { source_(series, lo, hi, sink); },
+                  blocks_) {
+  if (head_) {
+    chunks_.emplace(db_, *v3_options_);
+    snapshot_ = db_.prepare("SELECT 1 FROM chunks LIMIT 1");
+    source_ = [this](int64_t series, int64_t lo, int64_t hi, RowSink &sink) {
+      // Retention drops whole chunks: what is older than retention and not
+      // dropped yet is not shown either.
+      const chunk::Samples samples = samples_v3(series, std::max(lo, raw_floor_), hi);
+      for (size_t i = 0; i < samples.ts.size(); ++i) sink.row(samples.ts[i], false, samples.values[i]);
+    };
+  } else {
+    source_ = [this](int64_t series, int64_t lo, int64_t hi, RowSink &sink) {
+      raw_.bind(1, series).bind(2, lo).bind(3, hi);
+      struct Reset {
+        Statement &s;
+        ~Reset() { s.reset(); }
+      } reset{raw_};
+      sqlite3_stmt *s = raw_.get();
+      while (raw_.step()) {
+        const bool is_null = sqlite3_column_type(s, 1) == SQLITE_NULL;
+        sink.row(sqlite3_column_int64(s, 0), is_null, is_null ? 0.0 : sqlite3_column_double(s, 1));
+      }
+    };
+  }
   begin_ = db_.prepare("BEGIN");
   end_ = db_.prepare("COMMIT");
   raw_ = db_.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts");
@@ -64,10 +92,79 @@ Answer QueryEngine::range(const storage::RangeQuery &q, int64_t now_ns) {
 }
 
 void QueryEngine::read_raw(int64_t series, int64_t from, int64_t to, std::vector<Point> &out) {
-  raw_.bind(1, series).bind(2, from).bind(3, to);
-  while (raw_.step())
-    if (!raw_.column_is_null(1)) out.push_back({raw_.column_int(0), raw_.column_double(1)});
-  raw_.reset();
+  // NaN (stored as NULL in v2) is no point to draw.
+  struct Collect final : RowSink {
+    std::vector<Point> &out;
+    explicit Collect(std::vector<Point> &o) : out(o) {}
+    void row(int64_t ts, bool is_null, double value) override {
+      if (!is_null && !std::isnan(value)) out.push_back({ts, value});
+    }
+  } collect(out);
+  source_(series, from, to, collect);
+}
+
+void QueryEngine::take_snapshot(const std::vector<SeriesPtr> &matched, int64_t from, int64_t to) {
+  head_copy_.clear();
+  const int64_t span = v3_options_->span_ns;
+  const int64_t lo = bucket_start(from, span);
+  const int64_t window_of_to = bucket_start(to, span);
+  const int64_t hi = window_of_to > std::numeric_limits<int64_t>::max() - span ? std::numeric_limits<int64_t>::max()
+                                                                               : window_of_to + (span - 1);
+  auto view = head_->view();
+  snapshot_.step();
+  snapshot_.reset();
+  for (const auto &s : matched) {
+    chunk::Samples part;
+    head_->read_locked(s->id, lo, hi, part);
+    if (!part.ts.empty()) head_copy_.emplace(s->id, std::move(part));
+  }
+}
+
+chunk::Samples QueryEngine::samples_v3(int64_t series, int64_t from, int64_t to) {
+  chunk::Samples sealed;
+  chunks_->samples(series, from, to, sealed);
+  auto it = head_copy_.find(series);
+  if (it == head_copy_.end()) return sealed;
+  const chunk::Samples &head = it->second;
+  auto first = std::lower_bound(head.ts.begin(), head.ts.end(), from);
+  auto last = std::upper_bound(first, head.ts.end(), to);
+  if (first == last) return sealed;
+  chunk::Samples newer;
+  const auto lo = static_cast<size_t>(first - head.ts.begin()), hi = static_cast<size_t>(last - head.ts.begin());
+  newer.ts.assign(head.ts.begin() + lo, head.ts.begin() + hi);
+  newer.values.assign(head.values.begin() + lo, head.values.begin() + hi);
+  return compaction::overlay(sealed, newer);
+}
+
+void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out) {
+  const int64_t width = tier_resolution_ns(tier), span = v3_options_->span_ns;
+  const int64_t lo = bucket_start(from, width);
+  // Windows whose buckets are computed from raw samples: those the head
+  // touches (their stored rollups miss it), and for minutes those stored
+  // without their minutes (not worth it at a low rate).
+  std::set<int64_t> computed;
+  if (auto it = head_copy_.find(series); it != head_copy_.end())
+    for (int64_t ts : it->second.ts)
+      if (ts <= to && ts >= bucket_start(lo, span)) computed.insert(bucket_start(ts, span));
+  const auto stored_tier = tier == Tier::minute ? v3::RollupTier::minute : v3::RollupTier::hour;
+  std::set<int64_t> stored;
+  std::vector<compaction::Bucket> buckets;
+  for (auto &[start, window] : chunks_->rollups(stored_tier, series, lo, to)) {
+    stored.insert(start);
+    if (computed.count(start)) continue;
+    for (const auto &b : window)
+      if (b.start >= lo && b.start <= to) buckets.push_back(b);
+  }
+  for (int64_t start : chunks_->windows(series, lo, to))
+    if (!stored.count(start)) computed.insert(start);
+  for (int64_t start : computed) {
+    const int64_t end =
+        start > std::numeric_limits<int64_t>::max() - span ? std::numeric_limits<int64_t>::max() : start + (span - 1);
+    for (const auto &b : compaction::rollup(samples_v3(series, start, end), width))
+      if (b.start >= lo && b.start <= to) buckets.push_back(b);
+  }
+  std::sort(buckets.begin(), buckets.end(), [](const auto &a, const auto &b) { return a.start < b.start; });
+  for (const auto &b : buckets) out.push_back({b.start, b.min, b.max, b.sum, b.count});
 }
 
 void QueryEngine::append_raw_series(const storage::RangeQuery &q, const std::vector<SeriesPtr> &matched, int64_t now_ns,
@@ -123,6 +220,12 @@ Answer QueryEngine::run(const storage::RangeQuery &q, Tier tier, int64_t now_ns)
       }
     }
   } end_read{end_};
+  if (head_) {
+    take_snapshot(matched, q.from, q.to);
+    raw_floor_ = now_ns < std::numeric_limits<int64_t>::min() + settings_.retention_ns
+                     ? std::numeric_limits<int64_t>::min()
+                     : now_ns - settings_.retention_ns;
+  }
   std::vector<Point> points;
   std::vector<RollupRow> rows;
   size_t buckets = static_cast<size_t>(bucket_count(q.method, q.points));
@@ -150,7 +253,10 @@ Answer QueryEngine::run(const storage::RangeQuery &q, Tier tier, int64_t now_ns)
       result = storage::downsample(q, points);
     } else {
       rows.clear();
-      read_rollup(tier, s->id, q.from, q.to, rows);
+      if (head_)
+        read_rollup_v3(tier, s->id, q.from, q.to, rows);
+      else
+        read_rollup(tier, s->id, q.from, q.to, rows);
       switch (q.method) {
         case Method::lttb:
           result = storage::lttb(storage::bucket_means(rows), static_cast<size_t>(q.points));

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "cache.hpp"
@@ -16,8 +18,10 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "db.hpp"
+#include "head_index.hpp"
 #include "raw_reader.hpp"
 #include "tier.hpp"
+#include "v3_store.hpp"
 #include "vitals/downsample.hpp"
 #include "vitals/selector.hpp"
 #include "vitals/storage.hpp"
@@ -31,7 +35,9 @@ using storage::RollupRow;
 
 class QueryEngine {
  public:
-  QueryEngine(Database &reader, Catalog &catalog, Caches &caches, const Settings &settings, Counters &counters);
+  // Layout v3: head and options given; recent samples come from the head.
+  QueryEngine(Database &reader, Catalog &catalog, Caches &caches, const Settings &settings, Counters &counters,
+              HeadIndex *head = nullptr, const v3::Options *options = nullptr);
 
   Answer series(const storage::SeriesQuery &q);
   Answer range(const storage::RangeQuery &q, int64_t now_ns);
@@ -50,6 +56,15 @@ class QueryEngine {
   // Reads the non-null rows of series in [from, to].
   void read_raw(int64_t series, int64_t from, int64_t to, std::vector<Point> &out);
   void read_rollup(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out);
+  // Layout v3: the rollup rows of `tier` from stored rollup chunks, and from
+  // the raw samples of windows the head touches (or, for minutes, of
+  // windows whose minutes were not stored).
+  void read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out);
+  // Layout v3: takes the read snapshot and copies the matched series' head
+  // samples in whole windows around [from, to], under the head's lock.
+  void take_snapshot(const std::vector<SeriesPtr> &matched, int64_t from, int64_t to);
+  // Layout v3: the samples of `series` in [from, to], chunks and head as one.
+  chunk::Samples samples_v3(int64_t series, int64_t from, int64_t to);
 
   std::mutex mutex_;  // the read connection and its statements
   Database &db_;
@@ -58,8 +73,14 @@ class QueryEngine {
   RawBlocks &blocks_;
   const Settings &settings_;
   Counters &counters_;
-  Statement begin_, end_, raw_, minute_, hour_;
-  RawReader raw_reader_{raw_, blocks_};
+  Statement begin_, end_, raw_, minute_, hour_, snapshot_;
+  HeadIndex *head_ = nullptr;
+  const v3::Options *v3_options_ = nullptr;
+  std::optional<v3::ChunkReader> chunks_;
+  std::unordered_map<int64_t, chunk::Samples> head_copy_;  // this query's, by series
+  int64_t raw_floor_ = 0;                                  // this query's: raw samples before it are past retention
+  RowSource source_;
+  RawReader raw_reader_;
   size_t raw_reserve_ = 0;  // the size of the last raw reply: the next one is likely alike
 };
 

@@ -90,57 +90,64 @@ int64_t RawReader::append(int64_t series, const Range &range, std::string &out, 
 }
 
 int64_t RawReader::read(int64_t series, const Range &range, int64_t lo, int64_t hi, std::string &out, int64_t &budget) {
-  statement_.bind(1, series).bind(2, lo).bind(3, hi);
-  struct Reset {
-    Statement &s;
-    ~Reset() { s.reset(); }
-  } reset{statement_};
-  int64_t appended = 0;
-  std::shared_ptr<BlockText> block;  // the closed block being filled
-  int64_t block_start = 0;
-  // Closed blocks without a single row are cached as such too, or a sparse
-  // series would read them again every time: `expect` is the first block
-  // not stored yet.
-  int64_t expect = bucket_start(lo, block_ns);
-  auto store_empty_until = [&](int64_t end) {
-    for (; expect < end; expect += block_ns)
-      if (closed(expect, range)) blocks_.put(series, expect, std::make_shared<BlockText>(), range.generation);
-  };
-  sqlite3_stmt *s = statement_.get();
-  char buf[64];
-  while (statement_.step()) {
-    int64_t ts = sqlite3_column_int64(s, 0);
-    bool is_null = sqlite3_column_type(s, 1) == SQLITE_NULL;
-    size_t n = render_point(buf, ts, is_null, is_null ? 0.0 : sqlite3_column_double(s, 1));
-    int64_t start = bucket_start(ts, block_ns);
-    if (block && block_start != start) {
-      appended += finish(series, block_start, std::move(block), range, out, budget);
-      block.reset();
+  // Each row rendered once, into the closed block it falls in (kept) or
+  // straight into the reply.
+  struct Sink final : RowSink {
+    RawReader &reader;
+    int64_t series;
+    const Range &range;
+    std::string &out;
+    int64_t &budget;
+    int64_t appended = 0;
+    std::shared_ptr<BlockText> block;  // the closed block being filled
+    int64_t block_start = 0;
+    // Closed blocks without a single row are cached as such too, or a
+    // sparse series would read them again every time: `expect` is the
+    // first block not stored yet.
+    int64_t expect;
+    char buf[64];
+
+    Sink(RawReader &r, int64_t s, const Range &rg, std::string &o, int64_t &b, int64_t lo)
+        : reader(r), series(s), range(rg), out(o), budget(b), expect(bucket_start(lo, block_ns)) {}
+
+    void store_empty_until(int64_t end) {
+      for (; expect < end; expect += block_ns)
+        if (closed(expect, range)) reader.blocks_.put(series, expect, std::make_shared<BlockText>(), range.generation);
     }
-    if (closed(start, range)) {
-      if (!block) {
-        store_empty_until(start);
-        expect = start + block_ns;
-        block = std::make_shared<BlockText>();
-        block_start = start;
-        // Sized like the last block read (series mostly keep their rate):
-        // no growing, no slack to trim before it is kept.
-        block->text.reserve(expect_points_ * 32);
-        block->ts.reserve(expect_points_);
-        block->offsets.reserve(expect_points_);
+
+    void row(int64_t ts, bool is_null, double value) override {
+      size_t n = render_point(buf, ts, is_null, value);
+      int64_t start = bucket_start(ts, block_ns);
+      if (block && block_start != start) {
+        appended += reader.finish(series, block_start, std::move(block), range, out, budget);
+        block.reset();
       }
-      block->offsets.push_back(static_cast<uint32_t>(block->text.size()));
-      block->ts.push_back(ts);
-      block->text.append(buf, n);
-    } else if (ts >= range.from && ts <= range.to) {
-      take(budget, 1);
-      out.append(buf, n);
-      ++appended;
+      if (closed(start, range)) {
+        if (!block) {
+          store_empty_until(start);
+          expect = start + block_ns;
+          block = std::make_shared<BlockText>();
+          block_start = start;
+          // Sized like the last block read (series mostly keep their rate):
+          // no growing, no slack to trim before it is kept.
+          block->text.reserve(reader.expect_points_ * 32);
+          block->ts.reserve(reader.expect_points_);
+          block->offsets.reserve(reader.expect_points_);
+        }
+        block->offsets.push_back(static_cast<uint32_t>(block->text.size()));
+        block->ts.push_back(ts);
+        block->text.append(buf, n);
+      } else if (ts >= range.from && ts <= range.to) {
+        take(budget, 1);
+        out.append(buf, n);
+        ++appended;
+      }
     }
-  }
-  if (block) appended += finish(series, block_start, std::move(block), range, out, budget);
-  if (closed(bucket_start(hi, block_ns), range)) store_empty_until(bucket_start(hi, block_ns) + block_ns);
-  return appended;
+  } sink(*this, series, range, out, budget, lo);
+  source_(series, lo, hi, sink);
+  if (sink.block) sink.appended += finish(series, sink.block_start, std::move(sink.block), range, out, budget);
+  if (closed(bucket_start(hi, block_ns), range)) sink.store_empty_until(bucket_start(hi, block_ns) + block_ns);
+  return sink.appended;
 }
 
 }  // namespace vitals::sqlite

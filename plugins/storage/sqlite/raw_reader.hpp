@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "db.hpp"
@@ -16,10 +17,21 @@ namespace vitals::sqlite {
 // Returns the length.
 size_t render_point(char *buf, int64_t ts, bool is_null, double value);
 
+// Where a raw read's rows come from: the samples table (layout v2), or
+// chunks and the head (v3). Calls sink.row() for every sample of `series`
+// in [lo, hi], in timestamp order.
+class RowSink {
+ public:
+  virtual void row(int64_t ts, bool is_null, double value) = 0;
+
+ protected:
+  ~RowSink() = default;
+};
+using RowSource = std::function<void(int64_t series, int64_t lo, int64_t hi, RowSink &sink)>;
+
 class RawReader {
  public:
-  // statement: SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts
-  RawReader(Statement &statement, RawBlocks &blocks) : statement_(statement), blocks_(blocks) {}
+  RawReader(RowSource source, RawBlocks &blocks) : source_(std::move(source)), blocks_(blocks) {}
 
   // What one call needs besides the series.
   struct Range {
@@ -44,7 +56,7 @@ class RawReader {
                  int64_t &budget);
   static int64_t emit(const BlockText &block, const Range &range, std::string &out, int64_t &budget);
 
-  Statement &statement_;
+  RowSource source_;
   RawBlocks &blocks_;
   size_t expect_points_ = 64;  // points in the last block read
 };

@@ -66,7 +66,34 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO meta(key, value) VALUES('sample_count', (SELECT count(*) FROM samples));
 )sql";
 
-constexpr Migration all_migrations[] = {{1, v1_sql}, {2, v2_sql}};
+// v3: the compressed layout's tables (v3_store.hpp), empty; a file uses
+// them once meta 'layout' says 3 (file_layout()).
+constexpr const char *v3_sql = R"sql(
+CREATE TABLE head(
+  seq INTEGER PRIMARY KEY,
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  rows BLOB NOT NULL
+);
+CREATE TABLE chunks(
+  id INTEGER PRIMARY KEY,
+  series INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  UNIQUE(series, start)
+);
+CREATE TABLE rollup_chunks(
+  id INTEGER PRIMARY KEY,
+  tier INTEGER NOT NULL,
+  series INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  UNIQUE(tier, series, start)
+);
+)sql";
+
+constexpr Migration all_migrations[] = {{1, v1_sql}, {2, v2_sql}, {3, v3_sql}};
 static_assert(std::size(all_migrations) == schema_version);
 
 }  // namespace
@@ -142,6 +169,16 @@ int migrate(Database &db) {
     }
   }
   return found;
+}
+
+int file_layout(Database &db, const std::string &wanted) {
+  if (auto layout = db.query_int("SELECT value FROM meta WHERE key = 'layout'")) return static_cast<int>(*layout);
+  if (db.read_only()) return 2;
+  // A file from before layouts were recorded holds rows (v2), or nothing yet.
+  const bool holds_rows = db.query_int("SELECT count(*) FROM (SELECT 1 FROM samples LIMIT 1)").value_or(0) > 0;
+  const int layout = holds_rows || wanted != "v3" ? 2 : 3;
+  db.exec("INSERT INTO meta(key, value) VALUES('layout', " + std::to_string(layout) + ")");
+  return layout;
 }
 
 }  // namespace vitals::sqlite

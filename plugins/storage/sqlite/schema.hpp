@@ -3,6 +3,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 
 #include "config.hpp"
 #include "db.hpp"
@@ -10,7 +11,7 @@
 namespace vitals::sqlite {
 
 // The version this build writes; files from a newer one are refused.
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 // PRAGMA application_id of a Vitals database ("VTLS").
 inline constexpr int application_id = 0x56544C53;
 
@@ -29,6 +30,13 @@ void apply_pragmas(Database &db, const Settings &settings, bool writer);
 // version found. Throws std::runtime_error naming the path when the file is
 // newer than this build or not a Vitals database.
 int migrate(Database &db);
+
+// The layout the file's samples are in: 2 (a row each in `samples`) or 3
+// (head rows and compressed chunks, v3_store.hpp). A file records it in
+// meta at its first open for writing: `wanted` ("v2" or "v3") for an empty
+// file, 2 for one that holds rows from before. Read-only, an unrecorded
+// file reads as 2.
+int file_layout(Database &db, const std::string &wanted);
 
 // Checks, without writing, that the file is a Vitals database of exactly
 // schema_version (what a read-only open needs); throws std::runtime_error.

@@ -12,9 +12,11 @@
 #include "cache.hpp"
 #include "catalog.hpp"
 #include "checkpointer.hpp"
+#include "compactor.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "db.hpp"
+#include "head_index.hpp"
 #include "query.hpp"
 #include "retention.hpp"
 #include "sample_toml.h"
@@ -60,10 +62,13 @@ class SqliteStorage final : public TypedStorage {
       reader_db_ = Database(settings_.path, Database::Open::read_only);
       check_current(reader_db_);
       apply_pragmas(reader_db_, settings_, false);
-      Stored stored = load_stored(reader_db_, catalog_);
+      // v3: the head as it is now; chunks are read as they are at each query.
+      if (file_layout(reader_db_, settings_.layout) == 3) head_ = std::make_unique<HeadIndex>();
+      Stored stored = load_stored(reader_db_, catalog_, head_.get(), &v3_options_);
       counters_.samples_stored = stored.sample_count;
       counters_.series = stored.series_ids.size();
-      engine_ = std::make_unique<QueryEngine>(reader_db_, catalog_, caches_, settings_, counters_);
+      engine_ =
+          std::make_unique<QueryEngine>(reader_db_, catalog_, caches_, settings_, counters_, head_.get(), &v3_options_);
       open_.store(true, std::memory_order_release);
       return;
     }
@@ -86,7 +91,8 @@ class SqliteStorage final : public TypedStorage {
   void start() override {
     if (settings_.read_only) return;
     open_for_writing(host());
-    engine_ = std::make_unique<QueryEngine>(reader_db_, catalog_, caches_, settings_, counters_);
+    engine_ =
+        std::make_unique<QueryEngine>(reader_db_, catalog_, caches_, settings_, counters_, head_.get(), &v3_options_);
     open_.store(true, std::memory_order_release);
   }
 
@@ -148,6 +154,11 @@ class SqliteStorage final : public TypedStorage {
     v("last_commit_seconds", static_cast<double>(counters_.last_commit_ns.load()) / 1e9);
     v("rollup_recomputes", static_cast<double>(counters_.rollup_recomputes.load()));
     v("retention_deleted", static_cast<double>(counters_.retention_deleted.load()));
+    if (head_) {
+      v("head_samples", static_cast<double>(head_->size()));
+      v("head_rows_sealed", static_cast<double>(counters_.head_rows_sealed.load()));
+      v("chunks_written", static_cast<double>(counters_.chunks_written.load()));
+    }
     v("queries", static_cast<double>(counters_.queries.load()));
     v("query_errors", static_cast<double>(counters_.query_errors.load()));
     v("query_cache_hits", static_cast<double>(caches_.replies.hits()));
@@ -190,11 +201,21 @@ class SqliteStorage final : public TypedStorage {
     reader_db_ = Database(settings_.path, Database::Open::read_write);
     apply_pragmas(reader_db_, settings_, false);
     writer_ = std::make_unique<Writer>(writer_db_, settings_, host, catalog_, caches_, counters_);
-    Stored stored = load_stored(writer_db_, catalog_);
+    if (file_layout(writer_db_, settings_.layout) == 3) {
+      head_ = std::make_unique<HeadIndex>();
+      compactor_ = std::make_unique<Compactor>(writer_db_, *head_, v3_options_, counters_);
+      writer_->use_v3(*head_, *compactor_, v3_options_);
+      host.info(settings_.path + ": samples in layout v3 (head rows and compressed chunks)");
+    } else if (settings_.layout == "v3") {
+      host.warn(settings_.path + ": holds samples in layout v2, which it keeps; layout = \"v3\" applies to new files");
+    }
+    Stored stored = load_stored(writer_db_, catalog_, head_.get(), &v3_options_);
     counters_.samples_stored = stored.sample_count;
     counters_.series = stored.series_ids.size();
+    if (compactor_)
+      for (const auto &row : stored.head_rows) compactor_->track(row);
     writer_->adopt(std::move(stored));
-    retention_ = std::make_unique<Retention>(writer_db_, settings_);
+    retention_ = std::make_unique<Retention>(writer_db_, settings_, compactor_ ? &v3_options_ : nullptr);
     if (settings_.journal_mode == "wal") {
       checkpointer_ = std::make_unique<Checkpointer>(
           settings_, settings_.wal_autocheckpoint_pages > 0 ? settings_.wal_autocheckpoint_pages : 1000);
@@ -214,15 +235,22 @@ class SqliteStorage final : public TypedStorage {
     checkpointer_.reset();
     retention_.reset();
     writer_.reset();
+    compactor_.reset();
     writer_db_ = Database();  // closes the writer connection (queries keep theirs)
     lock_ = WriterLock();
   }
 
-  // Retention, when due, between commits on the writer thread.
+  // Sealing (v3) and retention, when due, between commits on the writer thread.
   void maintain() {
     auto now = std::chrono::steady_clock::now();
-    if (!retention_) return;
-    if (writer_->in_transaction() || now < next_maintenance_) return;
+    if (!retention_ || writer_->in_transaction()) return;
+    if (compactor_) try {
+        compactor_->run(storage::wall_clock_ns(), maintenance_budget);
+      } catch (const std::exception &e) {
+        // The head rows stay; the next turn tries again.
+        host().warn(std::string("sealing the head: ") + e.what());
+      }
+    if (now < next_maintenance_) return;
     try {
       int64_t wall = storage::wall_clock_ns();
       Retention::Result r = retention_->run(writer_->series_ids(), wall, maintenance_budget);
@@ -261,6 +289,12 @@ class SqliteStorage final : public TypedStorage {
     count("wal_checkpoints", checkpointer_ ? checkpointer_->checkpoints() : 0);
     count("wal_checkpoints_by_writer", checkpointer_ ? checkpointer_->writer_checkpoints() : 0);
     count("retention_deleted", counters_.retention_deleted.load());
+    out.field("layout", static_cast<int64_t>(head_ ? 3 : 2));
+    if (head_) {
+      count("head_samples", static_cast<uint64_t>(head_->size()));
+      count("head_rows_sealed", counters_.head_rows_sealed.load());
+      count("chunks_written", counters_.chunks_written.load());
+    }
     count("query_cache_entries", caches_.replies.entries());
     count("query_cache_bytes", caches_.replies.bytes());
     count("raw_block_cache_bytes", caches_.blocks.bytes());
@@ -287,6 +321,9 @@ class SqliteStorage final : public TypedStorage {
   WriterLock lock_;  // released after the connections below are closed
   Database writer_db_, reader_db_;
   std::unique_ptr<Checkpointer> checkpointer_;  // destroyed before the connections
+  v3::Options v3_options_;
+  std::unique_ptr<HeadIndex> head_;       // layout v3 only
+  std::unique_ptr<Compactor> compactor_;  // layout v3, writing only
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<QueryEngine> engine_;

@@ -78,23 +78,34 @@ void write_window(Database &db, int64_t series, int64_t start, const chunk::Samp
 
 }  // namespace
 
-void append_head(Database &db, const head::Rows &rows, const Options &options) {
-  if (rows.size() == 0) return;
+int64_t append_head(Database &db, const head::Rows &rows, const Options &options) {
+  if (rows.size() == 0) return 0;
   const auto [lo, hi] = std::minmax_element(rows.ts.begin(), rows.ts.end());
   auto insert = db.prepare("INSERT INTO head(min_ts, max_ts, rows) VALUES(?, ?, ?)");
   insert.bind(1, *lo).bind(2, *hi).bind_blob(3, head::encode(rows, options.zstd_level));
   insert.run();
+  return db.last_insert_rowid();
 }
 
-SealStats seal(Database &db, int64_t now_ns, const Options &options) {
-  if (options.span_ns <= 0 || options.span_ns % hour_ns != 0)
-    throw std::invalid_argument("v3: the chunk span must be a whole number of hours");
+bool sealable(int64_t max_ts, int64_t now_ns, const Options &options) {
   const int64_t open_window = bucket_start(now_ns, options.span_ns);
   const int64_t too_far = now_ns > std::numeric_limits<int64_t>::max() - options.future_ns
                               ? std::numeric_limits<int64_t>::max()
                               : now_ns + options.future_ns;
-  SealStats stats;
+  return max_ts < open_window || max_ts > too_far;
+}
+
+SealStats seal(Database &db, int64_t now_ns, const Options &options) {
   Transaction tx(db);
+  SealStats stats = seal_into(db, now_ns, options);
+  tx.commit();
+  return stats;
+}
+
+SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_t max_samples) {
+  if (options.span_ns <= 0 || options.span_ns % hour_ns != 0)
+    throw std::invalid_argument("v3: the chunk span must be a whole number of hours");
+  SealStats stats;
   // Every sealed row's samples, per series, in commit order.
   std::map<int64_t, chunk::Samples> arrivals;
   std::vector<int64_t> sealed;
@@ -102,9 +113,8 @@ SealStats seal(Database &db, int64_t now_ns, const Options &options) {
   // must not be older than one sealed, or its sample would override a later
   // write of the same (series, timestamp) when it is sealed in its turn.
   auto rows = db.prepare("SELECT seq, max_ts, rows FROM head ORDER BY seq");
-  while (rows.step()) {
-    const int64_t max_ts = rows.column_int(1);
-    if (max_ts >= open_window && max_ts <= too_far) break;
+  while (stats.samples < max_samples && rows.step()) {
+    if (!sealable(rows.column_int(1), now_ns, options)) break;
     const int64_t seq = rows.column_int(0);
     const head::Rows decoded = decode_head(rows.column_blob(2), seq);
     for (size_t i = 0; i < decoded.size(); ++i) {
@@ -113,6 +123,7 @@ SealStats seal(Database &db, int64_t now_ns, const Options &options) {
       s.values.push_back(decoded.values[i]);
     }
     sealed.push_back(seq);
+    stats.last_seq = seq;
     stats.samples += static_cast<int64_t>(decoded.size());
   }
   rows.reset();
@@ -124,14 +135,15 @@ SealStats seal(Database &db, int64_t now_ns, const Options &options) {
       get_chunk.bind(1, series).bind(2, start);
       if (get_chunk.step()) older = decode_chunk(get_chunk.column_blob(0), series, start);
       get_chunk.reset();
-      write_window(db, series, start, compaction::overlay(older, newer), options);
+      const chunk::Samples merged = compaction::overlay(older, newer);
+      write_window(db, series, start, merged, options);
+      stats.stored_delta += static_cast<int64_t>(merged.ts.size() - older.ts.size());
       ++stats.chunks;
     }
   }
   auto drop = db.prepare("DELETE FROM head WHERE seq = ?");
   for (int64_t seq : sealed) drop.bind(1, seq).run();
   stats.head_rows = static_cast<int64_t>(sealed.size());
-  tx.commit();
   return stats;
 }
 
@@ -163,6 +175,137 @@ chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, cons
       }
   }
   return compaction::overlay(sealed, in_time_order(arrival));
+}
+
+namespace {
+
+// Windows [start, start + span) that end at or before cutoff_ns start at or
+// before this.
+int64_t last_expired_start(int64_t cutoff_ns, const Options &options) {
+  if (cutoff_ns < std::numeric_limits<int64_t>::min() + options.span_ns) return std::numeric_limits<int64_t>::min();
+  return cutoff_ns - options.span_ns;
+}
+
+}  // namespace
+
+Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Options &options) {
+  Expired out;
+  const int64_t last = last_expired_start(cutoff_ns, options);
+  auto due = db.prepare("SELECT id, series, start, n, data FROM chunks WHERE start <= ?1 LIMIT ?2");
+  auto has_minutes = db.prepare("SELECT 1 FROM rollup_chunks WHERE tier = ?1 AND series = ?2 AND start = ?3");
+  auto put_minutes = db.prepare("INSERT INTO rollup_chunks(tier, series, start, data) VALUES(?1, ?2, ?3, ?4)");
+  auto drop = db.prepare("DELETE FROM chunks WHERE id = ?1");
+  const auto minute = static_cast<int64_t>(RollupTier::minute);
+  std::vector<int64_t> ids;
+  due.bind(1, last).bind(2, limit);
+  while (due.step()) {
+    const int64_t series = due.column_int(1), start = due.column_int(2);
+    has_minutes.bind(1, minute).bind(2, series).bind(3, start);
+    const bool stored = has_minutes.step();
+    has_minutes.reset();
+    if (!stored) {
+      const chunk::Samples samples = decode_chunk(due.column_blob(4), series, start);
+      const auto buckets = compaction::rollup(samples, minute_ns);
+      if (!buckets.empty()) {
+        put_minutes.bind(1, minute).bind(2, series).bind(3, start);
+        put_minutes.bind_blob(4, rollup_chunk::encode(buckets, options.zstd_level)).run();
+      }
+    }
+    ids.push_back(due.column_int(0));
+    out.samples += due.column_int(3);
+  }
+  due.reset();
+  for (int64_t id : ids) drop.bind(1, id).run();
+  out.chunks = static_cast<int64_t>(ids.size());
+  return out;
+}
+
+int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options) {
+  auto drop = db.prepare(
+      "DELETE FROM rollup_chunks WHERE id IN (SELECT id FROM rollup_chunks WHERE tier = ?1 AND start <= ?2 LIMIT ?3)");
+  drop.bind(1, static_cast<int64_t>(tier)).bind(2, last_expired_start(cutoff_ns, options)).bind(3, limit).run();
+  return db.changes();
+}
+
+std::vector<HeadRow> load_head(Database &db, const std::function<void(const head::Rows &, int64_t)> &add) {
+  std::vector<HeadRow> out;
+  auto rows = db.prepare("SELECT seq, max_ts, rows FROM head ORDER BY seq");
+  while (rows.step()) {
+    const int64_t seq = rows.column_int(0);
+    add(decode_head(rows.column_blob(2), seq), seq);
+    out.push_back({seq, rows.column_int(1)});
+  }
+  return out;
+}
+
+ChunkReader::ChunkReader(Database &db, const Options &options)
+    : options_(options),
+      chunks_(
+          db.prepare("SELECT start, data FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 ORDER BY start")),
+      windows_(db.prepare("SELECT start FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 ORDER BY start")),
+      rollups_(db.prepare("SELECT start, data FROM rollup_chunks WHERE tier = ?1 AND series = ?2 AND start BETWEEN ?3 "
+                          "AND ?4 ORDER BY start")),
+      newest_(db.prepare("SELECT start, data FROM chunks WHERE series = ?1 ORDER BY start DESC LIMIT 1")) {}
+
+void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Samples &out) {
+  if (from > to) return;
+  chunks_.bind(1, series).bind(2, bucket_start(from, options_.span_ns)).bind(3, to);
+  struct Reset {
+    Statement &s;
+    ~Reset() { s.reset(); }
+  } reset{chunks_};
+  chunk::Samples part;
+  while (chunks_.step()) {
+    part = decode_chunk(chunks_.column_blob(1), series, chunks_.column_int(0));
+    auto first = std::lower_bound(part.ts.begin(), part.ts.end(), from);
+    auto last = std::upper_bound(first, part.ts.end(), to);
+    const auto lo = static_cast<size_t>(first - part.ts.begin()), hi = static_cast<size_t>(last - part.ts.begin());
+    out.ts.insert(out.ts.end(), part.ts.begin() + lo, part.ts.begin() + hi);
+    out.values.insert(out.values.end(), part.values.begin() + lo, part.values.begin() + hi);
+  }
+}
+
+std::vector<int64_t> ChunkReader::windows(int64_t series, int64_t from, int64_t to) {
+  std::vector<int64_t> out;
+  if (from > to) return out;
+  windows_.bind(1, series).bind(2, bucket_start(from, options_.span_ns)).bind(3, to);
+  while (windows_.step()) out.push_back(windows_.column_int(0));
+  windows_.reset();
+  return out;
+}
+
+std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> ChunkReader::rollups(RollupTier tier, int64_t series,
+                                                                                      int64_t from, int64_t to) {
+  std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> out;
+  if (from > to) return out;
+  rollups_.bind(1, static_cast<int64_t>(tier))
+      .bind(2, series)
+      .bind(3, bucket_start(from, options_.span_ns))
+      .bind(4, to);
+  struct Reset {
+    Statement &s;
+    ~Reset() { s.reset(); }
+  } reset{rollups_};
+  while (rollups_.step()) {
+    std::vector<compaction::Bucket> buckets;
+    std::string error;
+    if (!rollup_chunk::decode(rollups_.column_blob(1), buckets, error))
+      throw std::runtime_error("rollup chunk of series " + std::to_string(series) + " at " +
+                               std::to_string(rollups_.column_int(0)) + ": " + error);
+    out.emplace_back(rollups_.column_int(0), std::move(buckets));
+  }
+  return out;
+}
+
+std::optional<std::pair<int64_t, double>> ChunkReader::newest(int64_t series) {
+  newest_.bind(1, series);
+  std::optional<std::pair<int64_t, double>> out;
+  if (newest_.step()) {
+    const chunk::Samples part = decode_chunk(newest_.column_blob(1), series, newest_.column_int(0));
+    if (!part.ts.empty()) out = std::pair{part.ts.back(), part.values.back()};
+  }
+  newest_.reset();
+  return out;
 }
 
 }  // namespace vitals::sqlite::v3

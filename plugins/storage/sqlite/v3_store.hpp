@@ -1,8 +1,8 @@
 // The v3 layout's tables and the three things done to them: a commit appends
 // a head row, the compactor seals head rows into chunks and rollup chunks,
 // and a read sees chunks and head as one. Synchronous functions on a
-// connection the caller owns; the writer, the compactor's thread and the
-// query engine call them (to come: today the storage still writes v2).
+// connection the caller owns; the writer, the compactor and the query engine
+// call them (with `layout = "v3"`).
 //
 //   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
 //   chunks(id, series, start, n, data) a series' samples in the window
@@ -29,35 +29,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "chunk_codec.hpp"
+#include "compaction.hpp"
 #include "db.hpp"
 #include "head_codec.hpp"
 
 namespace vitals::sqlite::v3 {
 
-inline constexpr std::string_view kSchema = R"(
-CREATE TABLE IF NOT EXISTS head(
-  seq INTEGER PRIMARY KEY,
-  min_ts INTEGER NOT NULL,
-  max_ts INTEGER NOT NULL,
-  rows BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks(
-  id INTEGER PRIMARY KEY,
-  series INTEGER NOT NULL,
-  start INTEGER NOT NULL,
-  n INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  UNIQUE(series, start));
-CREATE TABLE IF NOT EXISTS rollup_chunks(
-  id INTEGER PRIMARY KEY,
-  tier INTEGER NOT NULL,
-  series INTEGER NOT NULL,
-  start INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  UNIQUE(tier, series, start));
-)";
+// The tables are created by schema version 3 (schema.cpp).
 
 // The rollup tiers stored per window: bucket widths of 1 min and 1 h.
 enum class RollupTier : int { minute = 1, hour = 2 };
@@ -79,20 +64,69 @@ struct Options {
   int zstd_level = 3;
 };
 
-// Appends one commit's samples as a head row (nothing for none).
-void append_head(Database &db, const head::Rows &rows, const Options &options);
+// Appends one commit's samples as a head row (nothing for none) and returns
+// its seq (0 for none).
+int64_t append_head(Database &db, const head::Rows &rows, const Options &options);
+
+// Whether a head row whose latest sample is max_ts can be sealed at now_ns.
+bool sealable(int64_t max_ts, int64_t now_ns, const Options &options);
 
 struct SealStats {
-  int64_t head_rows = 0;  // sealed and deleted
-  int64_t samples = 0;    // in them
-  int64_t chunks = 0;     // written (new or rewritten)
+  int64_t head_rows = 0;     // sealed and deleted
+  int64_t samples = 0;       // in them
+  int64_t chunks = 0;        // written (new or rewritten)
+  int64_t last_seq = 0;      // the newest head row sealed (0: none)
+  int64_t stored_delta = 0;  // samples the chunks hold now less before
 };
 // Seals, oldest first, the head rows whose samples all fall before the
 // window open at now_ns, or that reach past now_ns + future_ns, up to the
-// first that does neither; in one transaction.
+// first that does neither, or once max_samples are gathered (at least one
+// row goes: a seal always moves on); in the caller's open transaction.
+SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_t max_samples = INT64_MAX);
+// The same in a transaction of its own.
 SealStats seal(Database &db, int64_t now_ns, const Options &options);
 
 // The samples of `series` in [from, to], from chunks and head as one.
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options);
+
+// Retention: deletes up to `limit` chunks whose whole window ends at or
+// before cutoff_ns, first storing the 1-minute rollup of any that had none
+// (its minutes outlive its raw samples). Returns the chunks and samples.
+struct Expired {
+  int64_t chunks = 0, samples = 0;
+};
+Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Options &options);
+// Deletes up to `limit` rollup chunks of `tier` whose window ends at or
+// before cutoff_ns; returns how many.
+int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options);
+
+// A head row's place in the order of sealing.
+struct HeadRow {
+  int64_t seq = 0;
+  int64_t max_ts = 0;
+};
+// Calls add(rows, seq) for every head row, oldest first, and returns them.
+std::vector<HeadRow> load_head(Database &db, const std::function<void(const head::Rows &, int64_t)> &add);
+
+// The sealed side of queries, on a connection of the caller's (the query
+// engine's), with its statements prepared once.
+class ChunkReader {
+ public:
+  ChunkReader(Database &db, const Options &options);
+  // Appends the sealed samples of `series` in [from, to] to out, in order.
+  void samples(int64_t series, int64_t from, int64_t to, chunk::Samples &out);
+  // The start of every window of `series` holding a chunk in [from, to].
+  std::vector<int64_t> windows(int64_t series, int64_t from, int64_t to);
+  // The stored rollup chunks of `tier` for `series` whose window starts in
+  // [from, to]: each window's start and its buckets.
+  std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> rollups(RollupTier tier, int64_t series,
+                                                                           int64_t from, int64_t to);
+  // The newest sealed sample of `series`.
+  std::optional<std::pair<int64_t, double>> newest(int64_t series);
+
+ private:
+  const Options &options_;
+  Statement chunks_, windows_, rollups_, newest_;
+};
 
 }  // namespace vitals::sqlite::v3

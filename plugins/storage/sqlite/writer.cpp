@@ -1,6 +1,7 @@
 // The write path: samples, events, series rows, rollups, commit and acks.
 #include "writer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -88,6 +89,12 @@ Writer::Writer(Database &db, const Settings &settings, Host host, Catalog &catal
   add_count_ = db_.prepare("UPDATE meta SET value = value + ?1 WHERE key = 'sample_count'");
 }
 
+void Writer::use_v3(HeadIndex &head, Compactor &compactor, const v3::Options &options) {
+  head_ = &head;
+  compactor_ = &compactor;
+  v3_options_ = &options;
+}
+
 void Writer::adopt(Stored stored) {
   text_rows_ = std::move(stored.text_rows);
   committed_latest_ = std::move(stored.latest);
@@ -135,6 +142,14 @@ int64_t Writer::resolve(SeriesId host_id) {
 // than that, the raw rows are gone and the value is merged like a new one.
 void Writer::add_sample(int64_t series, int64_t ts, double value, int64_t recompute_after_ns) {
   const Latest *cur = current_latest(series);
+  if (head_) {
+    // v3: the commit's head row; sealing merges it and builds the rollups.
+    tx_.rows.add(series, ts, value);
+    ++tx_.samples;
+    if (ts < tx_.min_ts) tx_.min_ts = ts;
+    if (!cur || ts >= cur->ts) tx_.latest[series] = Latest{ts, value};
+    return;
+  }
   bool late = cur && ts <= cur->ts;
   bool replaces = false;
   if (late) {
@@ -268,8 +283,12 @@ void Writer::write_rollups() {
 bool Writer::commit() {
   if (!tx_open_) return true;
   auto t0 = std::chrono::steady_clock::now();
+  int64_t head_seq = 0;
   try {
-    write_rollups();
+    if (head_)
+      head_seq = v3::append_head(db_, tx_.rows, *v3_options_);
+    else
+      write_rollups();
     if (tx_.added_rows) {
       add_count_.bind(1, tx_.added_rows);
       add_count_.run();
@@ -297,6 +316,11 @@ bool Writer::commit() {
   }
   catalog_.add(std::move(added));
   catalog_.set_latest(latest);
+  if (head_seq) {
+    tx_.added_rows = head_->add(tx_.rows, head_seq);
+    const auto newest = std::max_element(tx_.rows.ts.begin(), tx_.rows.ts.end());
+    compactor_->track({head_seq, *newest});
+  }
   // Only a write older than the "closed range" horizon (the configured
   // flush_interval, as the query engine uses it, whatever a tunable says now)
   // can touch a cached reply. Measured after the commit, so that a query

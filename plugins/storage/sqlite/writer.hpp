@@ -15,10 +15,14 @@
 
 #include "cache.hpp"
 #include "catalog.hpp"
+#include "compactor.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "db.hpp"
+#include "head_codec.hpp"
+#include "head_index.hpp"
 #include "tx_log.hpp"
+#include "v3_store.hpp"
 #include "vitals/plugin.hpp"
 
 namespace vitals::sqlite {
@@ -26,6 +30,9 @@ namespace vitals::sqlite {
 class Writer {
  public:
   Writer(Database &db, const Settings &settings, Host host, Catalog &catalog, Caches &caches, Counters &counters);
+  // Layout v3: samples go to a head row per commit and into `head`; the
+  // compactor learns of each head row.
+  void use_v3(HeadIndex &head, Compactor &compactor, const v3::Options &options);
   Writer(const Writer &) = delete;
   Writer &operator=(const Writer &) = delete;
 
@@ -80,6 +87,7 @@ class Writer {
     std::unordered_set<BucketKey, BucketKeyHash> dirty_minutes;       // rebuilt from raw rows at commit
     std::unordered_map<int64_t, Latest> latest;
     std::vector<NewSeries> new_series;
+    head::Rows rows;  // layout v3: the samples, in arrival order
     int64_t min_ts = INT64_MAX;
     int64_t samples = 0, added_rows = 0, events = 0;
   };
@@ -109,6 +117,11 @@ class Writer {
   Statement insert_sample_, find_sample_, insert_series_, insert_event_;
   Statement upsert_minute_, upsert_hour_, delete_minute_, rebuild_minute_, delete_hour_, rebuild_hour_;
   Statement add_count_;
+
+  // Layout v3 (null for v2).
+  HeadIndex *head_ = nullptr;
+  Compactor *compactor_ = nullptr;
+  const v3::Options *v3_options_ = nullptr;
 
   std::unordered_map<SeriesId, int64_t> host_rows_;  // host series id -> series.id
   TextRows text_rows_;                               // every series in the file

@@ -13,3 +13,15 @@ TEST_CASE("sqlite passes the storage conformance suite") {
   for (const auto &f : failures) FAIL_CHECK(f);
   CHECK(failures.empty());
 }
+
+// The same contract in layout v3: head rows, the in-memory head, chunks
+// sealed between commits and rollup chunks.
+TEST_CASE("sqlite in layout v3 passes the storage conformance suite") {
+  vitals::testing::StorageConformance suite;
+  suite.plugin = vitals_plugin();
+  suite.config = [](const std::string &retention) { return "layout = \"v3\"\nretention = " + retention + "\n"; };
+  suite.tiers = {vitals::storage::Tier::minute, vitals::storage::Tier::hour};
+  auto failures = suite.run();
+  for (const auto &f : failures) FAIL_CHECK(f);
+  CHECK(failures.empty());
+}

@@ -8,6 +8,7 @@
 #include <limits>
 #include <thread>
 
+#include "../schema.hpp"
 #include "support.hpp"
 
 using namespace test;
@@ -256,7 +257,7 @@ TEST_CASE("backup copies the live database to a readable file with the same rows
   {
     Db copy(to);
     CHECK(copy.integer("SELECT count(*) FROM samples") == 20000);
-    CHECK(copy.integer("PRAGMA user_version") == 2);
+    CHECK(copy.integer("PRAGMA user_version") == vitals::sqlite::schema_version);
     CHECK(copy.rows("PRAGMA integrity_check")[0][0] == "ok");
     CHECK(copy.rows("PRAGMA journal_mode")[0][0] == "delete");
   }
@@ -280,7 +281,7 @@ TEST_CASE("stats: database figures and counters") {
   REQUIRE(storage.flush() == VITALS_OK);
   auto s = query(host, storage, R"({"op":"stats"})");
   CHECK(s["path"].str() == host.data_dir() + "/metrics.db");
-  CHECK(s["schema_version"].integer() == 2);
+  CHECK(s["schema_version"].integer() == vitals::sqlite::schema_version);
   CHECK(s["file_bytes"].integer() > 0);
   CHECK(s["wal_bytes"].integer() > 0);
   CHECK(s["page_size"].integer() == 4096);

@@ -16,6 +16,7 @@
 
 #include "../compaction.hpp"
 #include "../rollup_codec.hpp"
+#include "../schema.hpp"
 #include "../tier.hpp"
 #include "../v3_store.hpp"
 #include "samples_support.hpp"
@@ -39,7 +40,7 @@ struct TempDb {
     path = fs::temp_directory_path() / ("vitals-v3-store-" + std::to_string(::getpid()) + "-" + std::to_string(++n));
     fs::remove(path);
     db = Database(path.string(), Database::Open::create);
-    db.exec(v3::kSchema);
+    vitals::sqlite::migrate(db);
   }
   ~TempDb() {
     db = Database();

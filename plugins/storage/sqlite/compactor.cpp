@@ -1,0 +1,35 @@
+// Sealing the v3 head between commits (compactor.hpp).
+#include "compactor.hpp"
+
+namespace vitals::sqlite {
+
+Compactor::Compactor(Database &db, HeadIndex &head, const v3::Options &options, Counters &counters)
+    : db_(db), head_(head), options_(options), counters_(counters) {}
+
+bool Compactor::due(int64_t now_ns) const {
+  return !rows_.empty() && v3::sealable(rows_.front().max_ts, now_ns, options_);
+}
+
+void Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  while (due(now_ns)) {
+    Transaction tx(db_);
+    const v3::SealStats sealed = v3::seal_into(db_, now_ns, options_, samples_per_transaction);
+    if (sealed.head_rows == 0) break;
+    int64_t dropped;
+    {
+      // Queries take their snapshot and copy the head under this lock's
+      // shared side: they see these samples in chunks or in the head.
+      auto guard = head_.seal_guard();
+      tx.commit();
+      dropped = head_.drop_through_locked(sealed.last_seq);
+    }
+    while (!rows_.empty() && rows_.front().seq <= sealed.last_seq) rows_.pop_front();
+    counters_.samples_stored.fetch_add(sealed.stored_delta - dropped, std::memory_order_relaxed);
+    counters_.head_rows_sealed.fetch_add(static_cast<uint64_t>(sealed.head_rows), std::memory_order_relaxed);
+    counters_.chunks_written.fetch_add(static_cast<uint64_t>(sealed.chunks), std::memory_order_relaxed);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+  }
+}
+
+}  // namespace vitals::sqlite
