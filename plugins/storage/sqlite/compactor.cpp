@@ -7,14 +7,18 @@ Compactor::Compactor(Database &db, HeadIndex &head, const v3::Options &options, 
     : db_(db), head_(head), options_(options), counters_(counters) {}
 
 bool Compactor::due(int64_t now_ns) const {
-  return !rows_.empty() && v3::sealable(rows_.front().max_ts, now_ns, options_);
+  if (rows_.empty()) return false;
+  if (head_.size() > head_limit_samples) return true;
+  if (!v3::sealable(rows_.front().row.max_ts, now_ns, options_)) return false;
+  return head_.size() >= seal_after_samples || std::chrono::steady_clock::now() - rows_.front().since >= seal_after;
 }
 
 void Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
   const auto deadline = std::chrono::steady_clock::now() + budget;
   while (due(now_ns)) {
+    const bool over = head_.size() > head_limit_samples;
     Transaction tx(db_);
-    const v3::SealStats sealed = v3::seal_into(db_, now_ns, options_, samples_per_transaction);
+    const v3::SealStats sealed = v3::seal_into(db_, now_ns, options_, samples_per_transaction, over);
     if (sealed.head_rows == 0) break;
     int64_t dropped;
     {
@@ -24,11 +28,11 @@ void Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
       tx.commit();
       dropped = head_.drop_through_locked(sealed.last_seq);
     }
-    while (!rows_.empty() && rows_.front().seq <= sealed.last_seq) rows_.pop_front();
+    while (!rows_.empty() && rows_.front().row.seq <= sealed.last_seq) rows_.pop_front();
     counters_.samples_stored.fetch_add(sealed.stored_delta - dropped, std::memory_order_relaxed);
     counters_.head_rows_sealed.fetch_add(static_cast<uint64_t>(sealed.head_rows), std::memory_order_relaxed);
     counters_.chunks_written.fetch_add(static_cast<uint64_t>(sealed.chunks), std::memory_order_relaxed);
-    if (std::chrono::steady_clock::now() >= deadline) break;
+    if (std::chrono::steady_clock::now() >= deadline && head_.size() <= head_limit_samples) break;
   }
 }
 

@@ -21,21 +21,39 @@ class Compactor {
   Compactor(Database &db, HeadIndex &head, const v3::Options &options, Counters &counters);
 
   // A head row committed (or found at open), in seq order.
-  void track(v3::HeadRow row) { rows_.push_back(row); }
-  // Whether the oldest head row can be sealed at now_ns.
+  void track(v3::HeadRow row) { rows_.push_back({row, std::chrono::steady_clock::now()}); }
+  // Whether to seal now: the oldest head row can be sealed at now_ns, and
+  // the head holds seal_after_samples or that row waited seal_after. Each
+  // seal rewrites the chunks of every window it touches, so sealing a
+  // backlog in large steps writes each chunk fewer times.
   bool due(int64_t now_ns) const;
-  // Seals while due, until `budget` is spent. Not inside a transaction.
+  // Seals while due, until `budget` is spent, and past it while the head
+  // holds more than head_limit_samples: the writer (and so the batches
+  // waiting for it, and the clients behind them) waits until the head is
+  // back under its bound. Not inside a transaction.
   void run(int64_t now_ns, std::chrono::nanoseconds budget);
 
   // Samples gathered per sealing transaction; exposed for tests.
   int64_t samples_per_transaction = 500'000;
+  // When sealing starts (see due()).
+  int64_t seal_after_samples = 500'000;
+  std::chrono::steady_clock::duration seal_after = std::chrono::seconds(30);
+  // The head's bound in memory (about 24 bytes a sample, plus slack):
+  // beyond it the oldest rows are sealed whatever their samples, the open
+  // window's included (a server writing more series than a window of them
+  // fits in it).
+  int64_t head_limit_samples = 1'000'000;
 
  private:
   Database &db_;
   HeadIndex &head_;
   const v3::Options &options_;
   Counters &counters_;
-  std::deque<v3::HeadRow> rows_;  // in the head table, oldest first
+  struct Tracked {
+    v3::HeadRow row;
+    std::chrono::steady_clock::time_point since;  // committed, or found at open
+  };
+  std::deque<Tracked> rows_;  // in the head table, oldest first
 };
 
 }  // namespace vitals::sqlite

@@ -40,6 +40,7 @@ Settings parse_settings(const Config &config, const std::string &data_dir) {
   s.maintenance_interval_ns = o.maintenance_interval.count();
   s.read_only = o.read_only;
   s.layout = o.layout;
+  s.seal_after_ns = o.seal_after.count();
   return s;
 }
 

@@ -21,7 +21,8 @@ inline constexpr const char *kLayouts[] = {"v2", "v3", nullptr};
 // parse_settings() checks only what spans keys.
 struct Options {
   std::string path;
-  std::chrono::nanoseconds retention{}, rollup_retention{}, flush_interval{}, busy_timeout{}, maintenance_interval{};
+  std::chrono::nanoseconds retention{}, rollup_retention{}, flush_interval{}, busy_timeout{}, maintenance_interval{},
+      seal_after{};
   int64_t max_batch_samples = 0, wal_autocheckpoint = 0, query_cache_entries = 0;
   std::string synchronous, journal_mode, temp_store, layout;
   ByteSize cache_size, mmap_size;
@@ -64,7 +65,11 @@ inline constexpr auto schema = vitals::settings<Options>(
     vitals::key("layout", &Options::layout, "\"v2\"",
                 "how a new file stores samples: \"v2\" (a row each) or \"v3\" (compressed chunks, a preview); a "
                 "file keeps the layout it was created with",
-                vitals::one_of(kLayouts)));
+                vitals::one_of(kLayouts)),
+    vitals::key("seal_after", &Options::seal_after, "\"30s\"",
+                "layout v3: how long samples that could be sealed into chunks wait in the head for more to seal "
+                "with them (sealing rewrites each chunk it touches); 0 seals at once",
+                vitals::at_most("\"1h\"")));
 
 // What the rest of the plugin uses, derived from Options: the path made
 // absolute, durations and sizes as plain integers.
@@ -85,6 +90,7 @@ struct Settings {
   int64_t maintenance_interval_ns = 0;
   bool read_only = false;
   std::string layout;  // for a new file; an existing one keeps its own
+  int64_t seal_after_ns = 0;
 
   int64_t hourly_retention_ns() const;
 };

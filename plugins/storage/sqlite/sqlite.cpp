@@ -204,6 +204,7 @@ class SqliteStorage final : public TypedStorage {
     if (file_layout(writer_db_, settings_.layout) == 3) {
       head_ = std::make_unique<HeadIndex>();
       compactor_ = std::make_unique<Compactor>(writer_db_, *head_, v3_options_, counters_);
+      compactor_->seal_after = std::chrono::nanoseconds(settings_.seal_after_ns);
       writer_->use_v3(*head_, *compactor_, v3_options_);
       host.info(settings_.path + ": samples in layout v3 (head rows and compressed chunks)");
     } else if (settings_.layout == "v3") {

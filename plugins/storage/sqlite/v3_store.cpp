@@ -102,7 +102,7 @@ SealStats seal(Database &db, int64_t now_ns, const Options &options) {
   return stats;
 }
 
-SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_t max_samples) {
+SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_t max_samples, bool force) {
   if (options.span_ns <= 0 || options.span_ns % hour_ns != 0)
     throw std::invalid_argument("v3: the chunk span must be a whole number of hours");
   SealStats stats;
@@ -114,7 +114,7 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
   // write of the same (series, timestamp) when it is sealed in its turn.
   auto rows = db.prepare("SELECT seq, max_ts, rows FROM head ORDER BY seq");
   while (stats.samples < max_samples && rows.step()) {
-    if (!sealable(rows.column_int(1), now_ns, options)) break;
+    if (!force && !sealable(rows.column_int(1), now_ns, options)) break;
     const int64_t seq = rows.column_int(0);
     const head::Rows decoded = decode_head(rows.column_blob(2), seq);
     for (size_t i = 0; i < decoded.size(); ++i) {

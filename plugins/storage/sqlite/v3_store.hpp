@@ -82,7 +82,11 @@ struct SealStats {
 // window open at now_ns, or that reach past now_ns + future_ns, up to the
 // first that does neither, or once max_samples are gathered (at least one
 // row goes: a seal always moves on); in the caller's open transaction.
-SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_t max_samples = INT64_MAX);
+// `force` seals the oldest rows whatever their samples (a head over its
+// memory bound): the open window's chunk is then written early, and
+// rewritten when the rest of its samples are sealed.
+SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_t max_samples = INT64_MAX,
+                    bool force = false);
 // The same in a transaction of its own.
 SealStats seal(Database &db, int64_t now_ns, const Options &options);
 

@@ -16,7 +16,8 @@ using namespace test;
 
 namespace {
 
-const char *kV3 = "layout = \"v3\"\n";
+// Sealing as soon as rows can go, so that a flush shows its effect.
+const char *kV3 = "layout = \"v3\"\nseal_after = \"0s\"\n";
 
 std::string raw_query(int64_t from, int64_t to) {
   return R"({"op":"query","match":"m","method":"raw","from":)" + std::to_string(from) + R"(,"to":)" +

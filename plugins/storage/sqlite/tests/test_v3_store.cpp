@@ -7,7 +7,9 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
+#include <chrono>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -15,6 +17,8 @@
 #include <string>
 
 #include "../compaction.hpp"
+#include "../compactor.hpp"
+#include "../head_index.hpp"
 #include "../rollup_codec.hpp"
 #include "../schema.hpp"
 #include "../tier.hpp"
@@ -26,6 +30,7 @@ using namespace vitals::sqlite;
 
 namespace {
 
+constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kMinute = 60'000'000'000;
 constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kT0 = 1'796'000'000'000'000'000 / kHour * kHour;  // an hour in late 2026
@@ -215,4 +220,45 @@ TEST_CASE("v3 store: a row from a clock far ahead is sealed at once; the span mu
   v3::Options odd;
   odd.span_ns = 90 * kMinute;
   CHECK_THROWS_AS(v3::seal(t.db, now, odd), std::invalid_argument);
+}
+
+TEST_CASE("v3 compactor: a head over its bound is sealed down, open window included, reads unchanged") {
+  TempDb t;
+  v3::Options options;
+  HeadIndex head;
+  Counters counters;
+  Compactor compactor(t.db, head, options, counters);
+  compactor.head_limit_samples = 200;
+  compactor.samples_per_transaction = 50;
+  compactor.seal_after = std::chrono::hours(1);  // nothing is sealed for its age
+  const int64_t now = kT0 + 30 * kMinute;        // every sample below is in the open window
+  Model model;
+  for (int commit = 0; commit < 20; ++commit) {
+    head::Rows rows;
+    for (int i = 0; i < 30; ++i) {
+      const int64_t series = 1 + i % 3;
+      const int64_t ts = kT0 + (commit * 10 + i / 3) * kSecond;
+      const double value = commit * 100 + i;
+      rows.add(series, ts, value);
+      model[series][ts] = value;
+    }
+    const int64_t seq = v3::append_head(t.db, rows, options);
+    head.add(rows, seq);
+    compactor.track({seq, *std::max_element(rows.ts.begin(), rows.ts.end())});
+    compactor.run(now, std::chrono::nanoseconds(0));
+    CHECK(head.size() <= compactor.head_limit_samples);
+  }
+  CHECK(counters.head_rows_sealed.load() > 0);
+  CHECK(head_rows(t.db) > 0);  // under the bound, the open window's rows wait
+  std::mt19937_64 rng(5);
+  check_reads(t.db, model, rng, options);
+  // A later write of a sealed timestamp still wins once it is sealed too.
+  head::Rows again;
+  again.add(1, kT0, -1.0);
+  model[1][kT0] = -1.0;
+  const int64_t seq = v3::append_head(t.db, again, options);
+  head.add(again, seq);
+  compactor.track({seq, kT0});
+  v3::seal(t.db, now + 10 * kHour, options);
+  check_reads(t.db, model, rng, options);
 }
