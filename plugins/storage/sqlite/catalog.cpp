@@ -123,9 +123,15 @@ void load_newest_v3(Database &db, HeadIndex &head, const v3::Options &options, S
                     std::vector<std::pair<int64_t, Latest>> &latest) {
   out.head_rows = v3::load_head(db, [&](const head::Rows &rows, int64_t seq) { head.add(rows, seq); });
   v3::ChunkReader chunks(db, options);
+  // Rows a migration has not moved yet (migration.hpp) count too.
+  Statement v2_newest = db.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 ORDER BY ts DESC LIMIT 1");
   auto view = head.view();
   for (int64_t id : out.series_ids) {
     auto newest = chunks.newest(id);
+    v2_newest.bind(1, id);
+    if (v2_newest.step() && (!newest || v2_newest.column_int(0) > newest->first))
+      newest = std::pair{v2_newest.column_int(0), v2_newest.column_is_null(1) ? NAN : v2_newest.column_double(1)};
+    v2_newest.reset();
     auto in_head = head.newest_locked(id);
     if (in_head && (!newest || in_head->first >= newest->first)) newest = in_head;
     if (!newest) continue;
@@ -133,7 +139,8 @@ void load_newest_v3(Database &db, HeadIndex &head, const v3::Options &options, S
     out.latest.emplace(id, l);
     latest.emplace_back(id, l);
   }
-  out.sample_count = db.query_int("SELECT coalesce(sum(n), 0) FROM chunks").value_or(0) + head.size_locked();
+  out.sample_count = db.query_int("SELECT coalesce(sum(n), 0) FROM chunks").value_or(0) + head.size_locked() +
+                     db.query_int("SELECT value FROM meta WHERE key = 'sample_count'").value_or(0);
 }
 
 }  // namespace

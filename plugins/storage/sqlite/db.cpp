@@ -18,8 +18,16 @@ Database::Database(const std::string &path, Open mode) : path_(path) {
   sqlite3_extended_result_codes(db_, 1);
 }
 
+Database::Database(Database &&other) noexcept {
+  other.cached_.clear();
+  db_ = std::exchange(other.db_, nullptr);
+  path_ = std::move(other.path_);
+}
+
 Database &Database::operator=(Database &&other) noexcept {
   if (this != &other) {
+    cached_.clear();
+    other.cached_.clear();
     sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
     path_ = std::move(other.path_);
@@ -27,7 +35,21 @@ Database &Database::operator=(Database &&other) noexcept {
   return *this;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  cached_.clear();
+  sqlite3_close_v2(db_);
+}
+
+Statement &Database::cached(std::string_view sql) {
+  auto it = cached_.find(std::string(sql));
+  if (it == cached_.end()) {
+    it = cached_.emplace(std::string(sql), std::make_unique<Statement>(prepare(sql))).first;
+  } else {
+    it->second->reset();
+    sqlite3_clear_bindings(it->second->get());
+  }
+  return *it->second;
+}
 
 void Database::fail(int rc, std::string_view what) const {
   std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);

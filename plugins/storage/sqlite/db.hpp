@@ -5,10 +5,12 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 namespace vitals::sqlite {
@@ -32,7 +34,7 @@ class Database {
   Database() = default;
   // Opens the file at path; throws DbError.
   Database(const std::string &path, Open mode);
-  Database(Database &&other) noexcept : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+  Database(Database &&other) noexcept;
   Database &operator=(Database &&other) noexcept;
   ~Database();
   Database(const Database &) = delete;
@@ -48,6 +50,11 @@ class Database {
   std::optional<int64_t> query_int(std::string_view sql);
   std::string query_text(std::string_view sql);
   Statement prepare(std::string_view sql);
+  // The statement for sql, prepared on first use and kept with the
+  // connection (reset, its bindings cleared): for statements a loop runs
+  // many times without holding one of its own. Not for two uses of the
+  // same sql at once.
+  Statement &cached(std::string_view sql);
   int64_t changes() const { return sqlite3_changes64(db_); }
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   bool in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
@@ -60,6 +67,9 @@ class Database {
  private:
   sqlite3 *db_ = nullptr;
   std::string path_;
+  // Finalized before the connection moves or closes (a statement refers
+  // to the Database it came from).
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cached_;
 };
 
 // Owns one prepared statement; reset and rebound for each use.

@@ -172,11 +172,17 @@ int migrate(Database &db) {
 }
 
 int file_layout(Database &db, const std::string &wanted) {
-  if (auto layout = db.query_int("SELECT value FROM meta WHERE key = 'layout'")) return static_cast<int>(*layout);
+  if (auto layout = db.query_int("SELECT value FROM meta WHERE key = 'layout'")) {
+    if (*layout == 2 && wanted == "v3" && !db.read_only()) {
+      db.exec("UPDATE meta SET value = 3 WHERE key = 'layout'");
+      return 3;
+    }
+    return static_cast<int>(*layout);
+  }
   if (db.read_only()) return 2;
-  // A file from before layouts were recorded holds rows (v2), or nothing yet.
-  const bool holds_rows = db.query_int("SELECT count(*) FROM (SELECT 1 FROM samples LIMIT 1)").value_or(0) > 0;
-  const int layout = holds_rows || wanted != "v3" ? 2 : 3;
+  // A file from before layouts were recorded: v2, or nothing yet; it takes
+  // the layout wanted (a v2 file then moves its rows: migration.hpp).
+  const int layout = wanted == "v3" ? 3 : 2;
   db.exec("INSERT INTO meta(key, value) VALUES('layout', " + std::to_string(layout) + ")");
   return layout;
 }

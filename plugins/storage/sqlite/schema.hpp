@@ -32,9 +32,10 @@ void apply_pragmas(Database &db, const Settings &settings, bool writer);
 int migrate(Database &db);
 
 // The layout the file's samples are in: 2 (a row each in `samples`) or 3
-// (head rows and compressed chunks, v3_store.hpp). A file records it in
-// meta at its first open for writing: `wanted` ("v2" or "v3") for an empty
-// file, 2 for one that holds rows from before. Read-only, an unrecorded
+// (head rows and compressed chunks, v3_store.hpp), recorded in meta. Opened
+// for writing with `wanted` = "v3", a file of layout 2 (or none recorded)
+// becomes 3, its v2 rows then moved by the migration (layout_migration.hpp); a
+// file of layout 3 stays 3 whatever is wanted. Read-only, an unrecorded
 // file reads as 2.
 int file_layout(Database &db, const std::string &wanted);
 

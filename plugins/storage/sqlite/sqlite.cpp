@@ -17,6 +17,7 @@
 #include "counters.hpp"
 #include "db.hpp"
 #include "head_index.hpp"
+#include "layout_migration.hpp"
 #include "query.hpp"
 #include "retention.hpp"
 #include "sample_toml.h"
@@ -63,7 +64,10 @@ class SqliteStorage final : public TypedStorage {
       check_current(reader_db_);
       apply_pragmas(reader_db_, settings_, false);
       // v3: the head as it is now; chunks are read as they are at each query.
-      if (file_layout(reader_db_, settings_.layout) == 3) head_ = std::make_unique<HeadIndex>();
+      if (file_layout(reader_db_, settings_.layout) == 3) {
+        head_ = std::make_unique<HeadIndex>();
+        migrating_read_only_ = LayoutMigration::pending(reader_db_);
+      }
       Stored stored = load_stored(reader_db_, catalog_, head_.get(), &v3_options_);
       counters_.samples_stored = stored.sample_count;
       counters_.series = stored.series_ids.size();
@@ -139,7 +143,17 @@ class SqliteStorage final : public TypedStorage {
     reply.send(answer.status, "application/json", answer.text());
   }
   Answer series(const storage::SeriesQuery &q) override { return engine_->series(q); }
-  Answer range(const storage::RangeQuery &q, int64_t now_ns) override { return engine_->range(q, now_ns); }
+  Answer range(const storage::RangeQuery &q, int64_t now_ns) override {
+    // Part of the history is still in v2 rows, which range queries do not read.
+    if (migration_ && !migration_->done())
+      return Answer::error(503, settings_.path + " is " + migration_->progress() +
+                                    "; range queries are answered once it is done; retry");
+    if (migrating_read_only_)
+      return Answer::error(503, settings_.path +
+                                    " is moving its v2 rows into layout v3 (the agent writing it does this); range "
+                                    "queries are answered once it is done; retry");
+    return engine_->range(q, now_ns);
+  }
   Answer latest(const storage::LatestQuery &q) override { return engine_->latest(q); }
 
   void stats(const StatsVisitor &visit) override {
@@ -207,8 +221,8 @@ class SqliteStorage final : public TypedStorage {
       compactor_->seal_after = std::chrono::nanoseconds(settings_.seal_after_ns);
       writer_->use_v3(*head_, *compactor_, v3_options_);
       host.info(settings_.path + ": samples in layout v3 (head rows and compressed chunks)");
-    } else if (settings_.layout == "v3") {
-      host.warn(settings_.path + ": holds samples in layout v2, which it keeps; layout = \"v3\" applies to new files");
+      if (LayoutMigration::pending(writer_db_))
+        migration_ = std::make_unique<LayoutMigration>(settings_, v3_options_, host, counters_);
     }
     Stored stored = load_stored(writer_db_, catalog_, head_.get(), &v3_options_);
     counters_.samples_stored = stored.sample_count;
@@ -222,10 +236,12 @@ class SqliteStorage final : public TypedStorage {
           settings_, settings_.wal_autocheckpoint_pages > 0 ? settings_.wal_autocheckpoint_pages : 1000);
       checkpointer_->attach(writer_db_);
     }
+    if (migration_) migration_->start();  // once the catalog holds the file's series
   }
 
   void close_writer() {
     if (!writer_) return;
+    if (migration_) migration_->stop();
     try {
       writer_->commit();
       writer_db_.exec("PRAGMA optimize");
@@ -291,6 +307,7 @@ class SqliteStorage final : public TypedStorage {
     count("wal_checkpoints_by_writer", checkpointer_ ? checkpointer_->writer_checkpoints() : 0);
     count("retention_deleted", counters_.retention_deleted.load());
     out.field("layout", static_cast<int64_t>(head_ ? 3 : 2));
+    if (migration_ && !migration_->done()) out.field("migration", migration_->progress());
     if (head_) {
       count("head_samples", static_cast<uint64_t>(head_->size()));
       count("head_rows_sealed", counters_.head_rows_sealed.load());
@@ -323,8 +340,10 @@ class SqliteStorage final : public TypedStorage {
   Database writer_db_, reader_db_;
   std::unique_ptr<Checkpointer> checkpointer_;  // destroyed before the connections
   v3::Options v3_options_;
-  std::unique_ptr<HeadIndex> head_;       // layout v3 only
-  std::unique_ptr<Compactor> compactor_;  // layout v3, writing only
+  std::unique_ptr<HeadIndex> head_;             // layout v3 only
+  std::unique_ptr<Compactor> compactor_;        // layout v3, writing only
+  std::unique_ptr<LayoutMigration> migration_;  // a file still holding v2 rows, writing only; kept once stopped
+  bool migrating_read_only_ = false;            // read_only on a file another agent is migrating
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<QueryEngine> engine_;

@@ -39,6 +39,8 @@ head::Rows decode_head(std::string_view blob, int64_t seq) {
   return rows;
 }
 
+}  // namespace
+
 chunk::Samples decode_chunk(std::string_view blob, int64_t series, int64_t start) {
   chunk::Samples samples;
   std::string error;
@@ -48,22 +50,25 @@ chunk::Samples decode_chunk(std::string_view blob, int64_t series, int64_t start
   return samples;
 }
 
-}  // namespace
-
 bool minute_rollup_pays(size_t samples, size_t buckets) {
   return buckets > 0 && static_cast<double>(samples) >= kMinSamplesPerMinuteBucket * static_cast<double>(buckets);
 }
 
-namespace {
+std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk::Samples &samples,
+                        const Options &options) {
+  auto &put_chunk = db.cached("INSERT OR REPLACE INTO chunks(series, start, n, data) VALUES(?, ?, ?, ?)");
+  put_chunk.bind(1, series).bind(2, start).bind(3, static_cast<int64_t>(samples.ts.size()));
+  std::string blob = chunk::encode(samples.ts, samples.values, {options.zstd_level});
+  put_chunk.bind_blob(4, blob);
+  put_chunk.run();
+  return blob;
+}
 
 void write_window(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options) {
-  auto put_chunk = db.prepare("INSERT OR REPLACE INTO chunks(series, start, n, data) VALUES(?, ?, ?, ?)");
-  put_chunk.bind(1, series).bind(2, start).bind(3, static_cast<int64_t>(samples.ts.size()));
-  put_chunk.bind_blob(4, chunk::encode(samples.ts, samples.values, {options.zstd_level}));
-  put_chunk.run();
+  write_chunk(db, series, start, samples, options);
   // The window's buckets, from all of its samples: exact under late writes.
-  auto put_rollup = db.prepare("INSERT OR REPLACE INTO rollup_chunks(tier, series, start, data) VALUES(?, ?, ?, ?)");
-  auto drop_rollup = db.prepare("DELETE FROM rollup_chunks WHERE tier = ? AND series = ? AND start = ?");
+  auto &put_rollup = db.cached("INSERT OR REPLACE INTO rollup_chunks(tier, series, start, data) VALUES(?, ?, ?, ?)");
+  auto &drop_rollup = db.cached("DELETE FROM rollup_chunks WHERE tier = ? AND series = ? AND start = ?");
   for (auto [tier, width] : {std::pair{RollupTier::minute, minute_ns}, std::pair{RollupTier::hour, hour_ns}}) {
     const auto buckets = compaction::rollup(samples, width);
     if (tier == RollupTier::minute && !minute_rollup_pays(samples.ts.size(), buckets.size())) {
@@ -76,12 +81,10 @@ void write_window(Database &db, int64_t series, int64_t start, const chunk::Samp
   }
 }
 
-}  // namespace
-
 int64_t append_head(Database &db, const head::Rows &rows, const Options &options) {
   if (rows.size() == 0) return 0;
   const auto [lo, hi] = std::minmax_element(rows.ts.begin(), rows.ts.end());
-  auto insert = db.prepare("INSERT INTO head(min_ts, max_ts, rows) VALUES(?, ?, ?)");
+  auto &insert = db.cached("INSERT INTO head(min_ts, max_ts, rows) VALUES(?, ?, ?)");
   insert.bind(1, *lo).bind(2, *hi).bind_blob(3, head::encode(rows, options.zstd_level));
   insert.run();
   return db.last_insert_rowid();
@@ -112,7 +115,7 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
   // Oldest first, and only while each row can go: a row left in the head
   // must not be older than one sealed, or its sample would override a later
   // write of the same (series, timestamp) when it is sealed in its turn.
-  auto rows = db.prepare("SELECT seq, max_ts, rows FROM head ORDER BY seq");
+  auto &rows = db.cached("SELECT seq, max_ts, rows FROM head ORDER BY seq");
   while (stats.samples < max_samples && rows.step()) {
     if (!force && !sealable(rows.column_int(1), now_ns, options)) break;
     const int64_t seq = rows.column_int(0);
@@ -128,7 +131,7 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
   }
   rows.reset();
 
-  auto get_chunk = db.prepare("SELECT data FROM chunks WHERE series = ? AND start = ?");
+  auto &get_chunk = db.cached("SELECT data FROM chunks WHERE series = ? AND start = ?");
   for (const auto &[series, arrival] : arrivals) {
     for (const auto &[start, newer] : compaction::split(in_time_order(arrival), options.span_ns)) {
       chunk::Samples older;
@@ -141,7 +144,7 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
       ++stats.chunks;
     }
   }
-  auto drop = db.prepare("DELETE FROM head WHERE seq = ?");
+  auto &drop = db.cached("DELETE FROM head WHERE seq = ?");
   for (int64_t seq : sealed) drop.bind(1, seq).run();
   stats.head_rows = static_cast<int64_t>(sealed.size());
   return stats;
@@ -150,7 +153,7 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options) {
   chunk::Samples sealed;
   if (from > to) return sealed;
-  auto chunks = db.prepare("SELECT start, data FROM chunks WHERE series = ? AND start BETWEEN ? AND ? ORDER BY start");
+  auto &chunks = db.cached("SELECT start, data FROM chunks WHERE series = ? AND start BETWEEN ? AND ? ORDER BY start");
   chunks.bind(1, series).bind(2, bucket_start(from, options.span_ns)).bind(3, to);
   while (chunks.step()) {
     const chunk::Samples part = decode_chunk(chunks.column_blob(1), series, chunks.column_int(0));
@@ -161,7 +164,7 @@ chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, cons
       }
   }
   chunk::Samples arrival;
-  auto head_rows = db.prepare("SELECT seq, rows FROM head WHERE max_ts >= ? AND min_ts <= ? ORDER BY seq");
+  auto &head_rows = db.cached("SELECT seq, rows FROM head WHERE max_ts >= ? AND min_ts <= ? ORDER BY seq");
   head_rows.bind(1, from).bind(2, to);
   while (head_rows.step()) {
     const head::Rows decoded = decode_head(head_rows.column_blob(1), head_rows.column_int(0));
@@ -191,10 +194,10 @@ int64_t last_expired_start(int64_t cutoff_ns, const Options &options) {
 Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Options &options) {
   Expired out;
   const int64_t last = last_expired_start(cutoff_ns, options);
-  auto due = db.prepare("SELECT id, series, start, n, data FROM chunks WHERE start <= ?1 LIMIT ?2");
-  auto has_minutes = db.prepare("SELECT 1 FROM rollup_chunks WHERE tier = ?1 AND series = ?2 AND start = ?3");
-  auto put_minutes = db.prepare("INSERT INTO rollup_chunks(tier, series, start, data) VALUES(?1, ?2, ?3, ?4)");
-  auto drop = db.prepare("DELETE FROM chunks WHERE id = ?1");
+  auto &due = db.cached("SELECT id, series, start, n, data FROM chunks WHERE start <= ?1 LIMIT ?2");
+  auto &has_minutes = db.cached("SELECT 1 FROM rollup_chunks WHERE tier = ?1 AND series = ?2 AND start = ?3");
+  auto &put_minutes = db.cached("INSERT INTO rollup_chunks(tier, series, start, data) VALUES(?1, ?2, ?3, ?4)");
+  auto &drop = db.cached("DELETE FROM chunks WHERE id = ?1");
   const auto minute = static_cast<int64_t>(RollupTier::minute);
   std::vector<int64_t> ids;
   due.bind(1, last).bind(2, limit);
@@ -221,7 +224,7 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
 }
 
 int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options) {
-  auto drop = db.prepare(
+  auto &drop = db.cached(
       "DELETE FROM rollup_chunks WHERE id IN (SELECT id FROM rollup_chunks WHERE tier = ?1 AND start <= ?2 LIMIT ?3)");
   drop.bind(1, static_cast<int64_t>(tier)).bind(2, last_expired_start(cutoff_ns, options)).bind(3, limit).run();
   return db.changes();
@@ -229,7 +232,7 @@ int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t
 
 std::vector<HeadRow> load_head(Database &db, const std::function<void(const head::Rows &, int64_t)> &add) {
   std::vector<HeadRow> out;
-  auto rows = db.prepare("SELECT seq, max_ts, rows FROM head ORDER BY seq");
+  auto &rows = db.cached("SELECT seq, max_ts, rows FROM head ORDER BY seq");
   while (rows.step()) {
     const int64_t seq = rows.column_int(0);
     add(decode_head(rows.column_blob(2), seq), seq);

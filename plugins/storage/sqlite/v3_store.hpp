@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -92,6 +93,15 @@ SealStats seal(Database &db, int64_t now_ns, const Options &options);
 
 // The samples of `series` in [from, to], from chunks and head as one.
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options);
+
+// Writes the chunk of `series` for the window at `start` (replacing any),
+// holding `samples` (sorted, one per timestamp); returns its blob.
+std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk::Samples &samples,
+                        const Options &options);
+// The same, with the window's rollup chunks computed from those samples.
+void write_window(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options);
+// A stored chunk decoded; throws std::runtime_error naming it when corrupt.
+chunk::Samples decode_chunk(std::string_view blob, int64_t series, int64_t start);
 
 // Retention: deletes up to `limit` chunks whose whole window ends at or
 // before cutoff_ns, first storing the 1-minute rollup of any that had none

@@ -5,7 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <map>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -142,21 +145,6 @@ TEST_CASE("v3: retention drops whole chunks and keeps their minutes") {
   CHECK(minutes["series"][0]["points"][0][1].number() == 2.5);  // the average of 0..5
 }
 
-TEST_CASE("v3: a file that holds v2 rows keeps layout v2, saying so") {
-  vitals::testing::Host host;
-  auto id = host.intern("m");
-  {
-    auto storage = host.create_started(vitals_plugin(), "");
-    REQUIRE(consume(storage, {{id, now_ns(), 1.0}}, 1) == VITALS_PENDING);
-    REQUIRE(storage.flush() == VITALS_OK);
-  }
-  auto storage = host.create_started(vitals_plugin(), kV3);
-  CHECK(stat(host, storage, "layout") == 2);
-  bool warned = false;
-  for (const auto &line : host.logs()) warned |= line.message.find("keeps; layout = \"v3\"") != std::string::npos;
-  CHECK(warned);
-}
-
 TEST_CASE("v3: read_only opens a v3 file with its head") {
   vitals::testing::Host host;
   auto id = host.intern("m");
@@ -212,4 +200,142 @@ TEST_CASE("v3: queries racing sealing never miss a sample") {
   CHECK(queries > 0);
   CHECK(stat(host, storage, "head_rows_sealed") == batches);
   CHECK(query(host, storage, raw_query(t0, t0 + day))["series"][0]["points"].size() == batches * per_batch);
+}
+
+namespace {
+
+using Model = std::map<std::string, std::map<int64_t, double>>;  // series name -> ts -> value
+
+// A v2 file written by this code: 12 series over three days at 10 s with
+// late and repeated writes and NaN, in several commits; returns the model.
+Model write_v2_file(vitals::testing::Host &host, int64_t t0) {
+  Model model;
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nmax_batch_samples = 5000\n");
+  std::mt19937_64 rng(7);
+  uintptr_t ack = 1;
+  for (int round = 0; round < 6; ++round) {
+    std::vector<Row> rows;
+    for (int s = 0; s < 12; ++s) {
+      const std::string name = "m" + std::to_string(s);
+      auto id = host.intern(name);
+      for (int i = 0; i < 500; ++i) {
+        int64_t ts = t0 + (round * 500 + i) * 10 * second;
+        if (rng() % 20 == 0) ts = t0 + static_cast<int64_t>(rng() % (round * 500 + i + 1)) * 10 * second;  // late
+        const double value = rng() % 50 == 0 ? NAN : static_cast<double>(rng() % 10000) / 100;
+        rows.push_back({id, ts, value});
+        model[name][ts] = value;
+      }
+    }
+    REQUIRE(consume(storage, rows, ack++) == VITALS_PENDING);
+    REQUIRE(storage.flush() == VITALS_OK);
+  }
+  return model;
+}
+
+// Waits until the stats stop reporting a migration in progress.
+bool migrated(vitals::testing::Host &host, vitals::testing::Instance &storage) {
+  for (int i = 0; i < 600; ++i) {
+    if (!query(host, storage, R"({"op":"stats"})").has("migration")) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// Every raw point of every series equals the model, NaN as null.
+void check_against(vitals::testing::Host &host, vitals::testing::Instance &storage, const Model &model, int64_t from,
+                   int64_t to) {
+  for (const auto &[name, samples] : model) {
+    auto reply = query(host, storage,
+                       R"({"op":"query","match":")" + name + R"(","method":"raw","from":)" + std::to_string(from) +
+                           R"(,"to":)" + std::to_string(to) + "}");
+    REQUIRE(reply["series"].size() == 1);
+    const Json &points = reply["series"][0]["points"];
+    REQUIRE(points.size() == samples.size());
+    size_t i = 0;
+    for (const auto &[ts, value] : samples) {
+      CHECK(points[i][0].integer() == ts);
+      if (std::isnan(value))
+        CHECK(points[i][1].is_null());
+      else
+        CHECK(points[i][1].number() == value);
+      ++i;
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("v3: a v2 file migrates on open: every sample and rollup moved, checked, and the v2 rows gone") {
+  vitals::testing::Host host;
+  const int64_t t0 = (now_ns() - 4 * day) / hour * hour;
+  const Model model = write_v2_file(host, t0);
+  std::string minutes_before;
+  size_t total = 0;
+  for (const auto &[name, samples] : model) total += samples.size();
+  {
+    auto v2 = host.create_started(vitals_plugin(), "layout = \"v2\"");
+    minutes_before = host.query(v2, R"({"op":"query","match":"m3","method":"avg","tier":"1m","points":500,"from":)" +
+                                        std::to_string(t0) + R"(,"to":)" + std::to_string(t0 + day) + "}")
+                         .second;
+  }
+  auto storage = host.create_started(vitals_plugin(), kV3);
+  // A new sample meanwhile goes to the head, and wins over the v2 row it repeats.
+  const int64_t repeated = model.at("m0").begin()->first;
+  REQUIRE(consume(storage, {{host.intern("m0"), repeated, 1234.5}}, 99) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);
+  REQUIRE(migrated(host, storage));
+  Model expected = model;
+  expected["m0"][repeated] = 1234.5;
+  check_against(host, storage, expected, t0, now_ns());
+  CHECK(stat(host, storage, "samples") == static_cast<int64_t>(total));
+  CHECK(stat(host, storage, "layout") == 3);
+  // The rollups moved as v2 kept them.
+  CHECK(host.query(storage, R"({"op":"query","match":"m3","method":"avg","tier":"1m","points":500,"from":)" +
+                                std::to_string(t0) + R"(,"to":)" + std::to_string(t0 + day) + "}")
+            .second == minutes_before);
+  Db db(host.data_dir() + "/metrics.db");
+  CHECK(db.integer("SELECT count(*) FROM samples") == 0);
+  CHECK(db.integer("SELECT count(*) FROM rollup_1m") == 0);
+  CHECK(db.integer("SELECT count(*) FROM rollup_1h") == 0);
+  CHECK(db.integer("SELECT value FROM meta WHERE key = 'layout'") == 3);
+  bool logged = false;
+  for (const auto &line : host.logs()) logged |= line.message.find("layout v3 migration done") != std::string::npos;
+  CHECK(logged);
+}
+
+TEST_CASE("v3: a migration that fails part way leaves the file whole, refuses range queries, and resumes") {
+  vitals::testing::Host host;
+  const int64_t t0 = (now_ns() - 4 * day) / hour * hour;
+  const Model model = write_v2_file(host, t0);
+  {
+    // The 7th series' rows cannot be deleted: its step rolls back and the
+    // migration stops there.
+    Db db(host.data_dir() + "/metrics.db");
+    db.exec(
+        "CREATE TRIGGER refuse_move BEFORE DELETE ON samples WHEN OLD.series_id = 7 "
+        "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  }
+  {
+    auto storage = host.create_started(vitals_plugin(), kV3);
+    bool stopped = false;
+    for (int i = 0; i < 600 && !stopped; ++i) {
+      for (const auto &line : host.logs())
+        stopped |= line.message.find("layout v3 migration stopped") != std::string::npos &&
+                   line.message.find("injected failure") != std::string::npos;
+      if (!stopped) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(stopped);
+    auto [code, body] = host.query(storage, raw_query(t0, now_ns()));
+    CHECK(code == 503);
+    CHECK(body.find("layout v3") != std::string::npos);
+    CHECK(query(host, storage, R"({"op":"series","match":"m7"})")["series"].size() == 1);  // the rest answers
+  }
+  Db db(host.data_dir() + "/metrics.db");
+  CHECK(db.integer("SELECT count(*) FROM samples WHERE series_id = 7") == static_cast<int64_t>(model.at("m6").size()));
+  CHECK(db.integer("SELECT count(*) FROM samples WHERE series_id < 7") == 0);
+  db.exec("DROP TRIGGER refuse_move");
+  auto storage = host.create_started(vitals_plugin(), kV3);
+  REQUIRE(migrated(host, storage));
+  check_against(host, storage, model, t0, now_ns());
+  CHECK(db.integer("SELECT count(*) FROM samples") == 0);
 }

@@ -1,0 +1,246 @@
+// Moving v2 rows into layout v3 (layout_migration.hpp).
+#include "layout_migration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+
+#include "compaction.hpp"
+#include "rollup_codec.hpp"
+#include "schema.hpp"
+#include "tier.hpp"
+
+namespace vitals::sqlite {
+
+namespace {
+
+// FNV-1a over every timestamp and value bit: the checksum a step compares
+// between what it meant to write and what it reads back.
+uint64_t checksum(const chunk::Samples &s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&](const void *p, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char *>(p)[i]) * 0x100000001b3ull;
+  };
+  for (size_t i = 0; i < s.ts.size(); ++i) {
+    mix(&s.ts[i], sizeof s.ts[i]);
+    mix(&s.values[i], sizeof s.values[i]);
+  }
+  return h;
+}
+
+std::string with_commas(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+compaction::Bucket merged(const compaction::Bucket &a, const compaction::Bucket &b) {
+  return {a.start, std::min(a.min, b.min), std::max(a.max, b.max), a.sum + b.sum, a.count + b.count};
+}
+
+}  // namespace
+
+bool LayoutMigration::pending(Database &db) {
+  for (const char *table : {"samples", "rollup_1m", "rollup_1h"})
+    if (db.query_int(std::string("SELECT count(*) FROM (SELECT 1 FROM ") + table + " LIMIT 1)").value_or(0) > 0)
+      return true;
+  return false;
+}
+
+LayoutMigration::LayoutMigration(const Settings &settings, const v3::Options &options, Host host, Counters &counters)
+    : settings_(settings), options_(options), host_(host), counters_(counters) {}
+
+LayoutMigration::~LayoutMigration() { stop(); }
+
+void LayoutMigration::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void LayoutMigration::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string LayoutMigration::progress() const {
+  const int64_t total = total_.load(), moved = moved_.load();
+  const int percent = total > 0 ? static_cast<int>(100.0 * static_cast<double>(moved) / static_cast<double>(total)) : 0;
+  return "moving its v2 rows into layout v3: " + std::to_string(percent) + "% (" + with_commas(moved) + " of " +
+         with_commas(total) + " rows)";
+}
+
+void LayoutMigration::report(bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_report_ < std::chrono::seconds(5)) return;
+  last_report_ = now;
+  host_.info(settings_.path + ": " + progress());
+}
+
+void LayoutMigration::run() {
+  try {
+    Database db(settings_.path, Database::Open::read_write);
+    apply_pragmas(db, settings_, true);
+    total_ = db.query_int("SELECT value FROM meta WHERE key = 'sample_count'").value_or(0) +
+             db.query_int("SELECT count(*) FROM rollup_1m").value_or(0) +
+             db.query_int("SELECT count(*) FROM rollup_1h").value_or(0);
+    const auto started = std::chrono::steady_clock::now();
+    report(true);
+    while (!stop_ && move_rollups(db, "rollup_1h", v3::RollupTier::hour)) report(false);
+    while (!stop_ && move_rollups(db, "rollup_1m", v3::RollupTier::minute)) report(false);
+    while (!stop_ && move_samples(db)) report(false);
+    if (stop_) return;
+    const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    host_.info(settings_.path + ": layout v3 migration done: " + with_commas(moved_.load()) + " v2 rows moved in " +
+               std::to_string(static_cast<int64_t>(seconds)) + " s, each chunk checked");
+    done_.store(true, std::memory_order_release);
+  } catch (const std::exception &e) {
+    host_.error(settings_.path + ": layout v3 migration stopped: " + e.what() +
+                "; what was not moved stays in the v2 tables, range queries stay refused, and it resumes at the "
+                "next start");
+  }
+}
+
+bool LayoutMigration::move_rollups(Database &db, const char *table, v3::RollupTier tier) {
+  Transaction tx(db);
+  auto &select = db.cached(std::string("SELECT series_id, bucket_ts, min, max, sum, count FROM ") + table +
+                           " ORDER BY series_id, bucket_ts LIMIT ?1");
+  std::vector<std::pair<int64_t, compaction::Bucket>> rows;
+  select.bind(1, rows_per_step);
+  while (select.step())
+    rows.push_back({select.column_int(0),
+                    {select.column_int(1), select.column_double(2), select.column_double(3), select.column_double(4),
+                     select.column_int(5)}});
+  select.reset();
+  if (rows.empty()) return false;
+  // Whole windows only: a full read may end inside one (a window holds at
+  // most 120 minutes, far fewer than a step).
+  auto window_of = [&](const std::pair<int64_t, compaction::Bucket> &r) {
+    return std::pair{r.first, bucket_start(r.second.start, options_.span_ns)};
+  };
+  if (static_cast<int64_t>(rows.size()) == rows_per_step) {
+    const auto last = window_of(rows.back());
+    while (!rows.empty() && window_of(rows.back()) == last) rows.pop_back();
+    if (rows.empty()) throw std::runtime_error(std::string(table) + ": a window holds more rows than a step");
+  }
+  auto &existing = db.cached("SELECT data FROM rollup_chunks WHERE tier = ?1 AND series = ?2 AND start = ?3");
+  auto &put = db.cached("INSERT OR REPLACE INTO rollup_chunks(tier, series, start, data) VALUES(?1, ?2, ?3, ?4)");
+  auto &drop =
+      db.cached(std::string("DELETE FROM ") + table + " WHERE series_id = ?1 AND bucket_ts >= ?2 AND bucket_ts <= ?3");
+  for (size_t i = 0; i < rows.size();) {
+    const auto [series, start] = window_of(rows[i]);
+    std::map<int64_t, compaction::Bucket> buckets;
+    size_t n = 0;
+    for (; i < rows.size() && window_of(rows[i]) == std::pair{series, start}; ++i, ++n)
+      buckets[rows[i].second.start] = rows[i].second;
+    // Buckets sealed from new samples meanwhile are combined with the old.
+    existing.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start);
+    if (existing.step()) {
+      std::vector<compaction::Bucket> newer;
+      std::string error;
+      if (!rollup_chunk::decode(existing.column_blob(0), newer, error))
+        throw std::runtime_error("rollup chunk of series " + std::to_string(series) + ": " + error);
+      for (const auto &b : newer) {
+        auto [it, fresh] = buckets.emplace(b.start, b);
+        if (!fresh) it->second = merged(it->second, b);
+      }
+    }
+    existing.reset();
+    std::vector<compaction::Bucket> meant;
+    for (const auto &[s, b] : buckets) meant.push_back(b);
+    const std::string blob = rollup_chunk::encode(meant, options_.zstd_level);
+    put.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start).bind_blob(4, blob).run();
+    // Read back what was stored: the same buckets, bit for bit.
+    existing.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start);
+    std::vector<compaction::Bucket> stored;
+    std::string error;
+    const bool ok = existing.step() && rollup_chunk::decode(existing.column_blob(0), stored, error) &&
+                    stored.size() == meant.size() &&
+                    std::memcmp(stored.data(), meant.data(), meant.size() * sizeof(compaction::Bucket)) == 0;
+    existing.reset();
+    if (!ok) throw std::runtime_error("a rollup chunk of series " + std::to_string(series) + " did not read back");
+    drop.bind(1, series).bind(2, start).bind(3, start + (options_.span_ns - 1)).run();
+    if (db.changes() != static_cast<int64_t>(n))
+      throw std::runtime_error(std::string(table) + ": deleted " + std::to_string(db.changes()) + " rows of series " +
+                               std::to_string(series) + " for " + std::to_string(n) + " moved");
+  }
+  tx.commit();
+  moved_ += static_cast<int64_t>(rows.size());
+  return true;
+}
+
+bool LayoutMigration::move_samples(Database &db) {
+  Transaction tx(db);
+  const auto series = db.query_int("SELECT series_id FROM samples ORDER BY series_id LIMIT 1");
+  if (!series) return false;
+  chunk::Samples rows;
+  auto read = [&](Statement &s) {
+    while (s.step()) {
+      rows.ts.push_back(s.column_int(0));
+      rows.values.push_back(s.column_is_null(1) ? NAN : s.column_double(1));
+    }
+    s.reset();
+  };
+  auto &first = db.cached("SELECT ts, value FROM samples WHERE series_id = ?1 ORDER BY ts LIMIT ?2");
+  first.bind(1, *series).bind(2, rows_per_step);
+  read(first);
+  if (static_cast<int64_t>(rows.ts.size()) == rows_per_step) {
+    // Whole windows only: up to the last one begun, or all of a window
+    // that alone holds more than a step.
+    const int64_t last = bucket_start(rows.ts.back(), options_.span_ns);
+    const int64_t head = bucket_start(rows.ts.front(), options_.span_ns);
+    if (last > head) {
+      const auto keep = static_cast<size_t>(std::lower_bound(rows.ts.begin(), rows.ts.end(), last) - rows.ts.begin());
+      rows.ts.resize(keep);
+      rows.values.resize(keep);
+    } else {
+      rows = {};
+      auto &window =
+          db.cached("SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts");
+      window.bind(1, *series).bind(2, head).bind(3, head + (options_.span_ns - 1));
+      read(window);
+    }
+  }
+  auto &existing = db.cached("SELECT data FROM chunks WHERE series = ?1 AND start = ?2");
+  int64_t stored_delta = 0;
+  for (const auto &[start, older] : compaction::split(rows, options_.span_ns)) {
+    chunk::Samples newer;
+    existing.bind(1, *series).bind(2, start);
+    const bool had_chunk = existing.step();
+    if (had_chunk) newer = v3::decode_chunk(existing.column_blob(0), *series, start);
+    existing.reset();
+    // Samples sealed from the head meanwhile are newer than any v2 row.
+    const chunk::Samples meant = had_chunk ? compaction::overlay(older, newer) : older;
+    if (had_chunk)
+      v3::write_window(db, *series, start, meant, options_);  // its rollups from all of its samples again
+    else
+      v3::write_chunk(db, *series, start, meant, options_);  // its rollups moved with the v2 rollups
+    stored_delta += static_cast<int64_t>(meant.ts.size() - newer.ts.size());
+    existing.bind(1, *series).bind(2, start);
+    const bool ok = existing.step() && [&] {
+      const chunk::Samples back = v3::decode_chunk(existing.column_blob(0), *series, start);
+      return back.ts.size() == meant.ts.size() && checksum(back) == checksum(meant);
+    }();
+    existing.reset();
+    if (!ok)
+      throw std::runtime_error("the chunk of series " + std::to_string(*series) + " at " + std::to_string(start) +
+                               " did not read back with its checksum");
+  }
+  auto &drop = db.cached("DELETE FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3");
+  drop.bind(1, *series).bind(2, rows.ts.front()).bind(3, rows.ts.back()).run();
+  const auto moved = static_cast<int64_t>(rows.ts.size());
+  if (db.changes() != moved)
+    throw std::runtime_error("samples: deleted " + std::to_string(db.changes()) + " rows of series " +
+                             std::to_string(*series) + " for " + std::to_string(moved) + " moved");
+  auto &count = db.cached("UPDATE meta SET value = value - ?1 WHERE key = 'sample_count'");
+  count.bind(1, moved).run();
+  tx.commit();
+  counters_.samples_stored.fetch_add(stored_delta - moved, std::memory_order_relaxed);
+  moved_ += moved;
+  return true;
+}
+
+}  // namespace vitals::sqlite
