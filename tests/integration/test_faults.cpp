@@ -3,6 +3,7 @@
 // and comes back, and a database file that is not what it should be.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/resource.h>
 
 #include <atomic>

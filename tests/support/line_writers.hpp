@@ -3,7 +3,7 @@
 // holds: the two sides of "every acknowledged sample is stored exactly once".
 #pragma once
 
-#include <sqlite3.h>
+#include <stdio.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "vitals/json_reader.hpp"
 
 #include "http_client.hpp"
 
@@ -65,29 +67,31 @@ struct StoredSamples {
   size_t rows = 0;  // more than keys.size(): some sample is stored twice
 };
 
-// Reads every sample of <name>_v from a vitals sqlite file (the agent stopped;
-// read-write so that a WAL left by a killed agent is recovered).
+// Reads every sample of <name>_v from a vitals sqlite file (the agent
+// stopped) the way a user would, whatever the file's layout: `vitals query
+// --db` (VITALS_BIN), raw, over all time.
 inline StoredSamples read_stored(const std::string &db_path, const std::string &name) {
-  sqlite3 *db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
-    throw std::runtime_error("cannot open " + db_path);
-  sqlite3_stmt *stmt = nullptr;
-  std::string sql =
-      "SELECT s.labels, m.ts FROM samples m JOIN series s ON s.id = m.series_id WHERE s.name = '" + name + "_v'";
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    throw std::runtime_error("cannot query " + db_path);
-  }
+  const char *bin = std::getenv("VITALS_BIN");
+  if (!bin) throw std::runtime_error("VITALS_BIN is not set");
+  const std::string command = std::string("'") + bin + "' query --log-level error --db '" + db_path +
+                              "' --method raw --from 0 --to 9000000000000000000 --format json '" + name + "_v'";
+  FILE *pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  std::string text;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) text.append(buf, n);
+  if (int status = ::pclose(pipe); status != 0)
+    throw std::runtime_error(command + " exited with " + std::to_string(status) + ": " + text);
+  const auto reply = vitals::json::Value::parse(text);
   StoredSamples out;
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    std::string labels = reinterpret_cast<const char *>(sqlite3_column_text(stmt, 0));
-    size_t at = labels.find("\"writer\":\"");
-    if (at == std::string::npos) continue;
-    out.keys.insert({std::stoi(labels.substr(at + 10)), sqlite3_column_int64(stmt, 1)});
-    ++out.rows;
+  for (const auto &series : reply["series"].items()) {
+    const auto *writer = series["labels"].find("writer");
+    if (!writer) continue;
+    for (const auto &point : series["points"].items()) {
+      out.keys.insert({std::stoi(writer->text()), point[0].integer()});
+      ++out.rows;
+    }
   }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
   return out;
 }
 

@@ -62,9 +62,9 @@ inline constexpr auto schema = vitals::settings<Options>(
                 "only answer queries (e.g. vitals query --db); the file is never written and batches are refused"),
     vitals::key("maintenance_interval", &Options::maintenance_interval, "\"1m\"",
                 "how often retention runs (between commits)"),
-    vitals::key("layout", &Options::layout, "\"v2\"",
-                "how a new file stores samples: \"v2\" (a row each) or \"v3\" (compressed chunks, a preview); a "
-                "file keeps the layout it was created with",
+    vitals::key("layout", &Options::layout, "\"v3\"",
+                "how samples are stored: \"v3\" (compressed chunks; a v2 file moves its rows to it on open) or "
+                "\"v2\" (a row per sample: a new file so, or a v2 file kept as it is); a v3 file stays v3",
                 vitals::one_of(kLayouts)),
     vitals::key("seal_after", &Options::seal_after, "\"30s\"",
                 "layout v3: how long samples that could be sealed into chunks wait in the head for more to seal "

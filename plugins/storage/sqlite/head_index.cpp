@@ -7,6 +7,10 @@ namespace vitals::sqlite {
 
 int64_t HeadIndex::add(const head::Rows &rows, int64_t seq) {
   std::unique_lock lock(mutex_);
+  return add_locked(rows, seq);
+}
+
+int64_t HeadIndex::add_locked(const head::Rows &rows, int64_t seq) {
   int64_t fresh = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     auto &samples = series_[rows.series[i]];

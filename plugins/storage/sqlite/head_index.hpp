@@ -29,6 +29,8 @@ class HeadIndex {
   // Adds one commit's samples (its head row `seq`), in the order they
   // arrived. Returns how many (series, timestamp) pairs are new to the head.
   int64_t add(const head::Rows &rows, int64_t seq);
+  // The same, the caller holding seal_guard().
+  int64_t add_locked(const head::Rows &rows, int64_t seq);
   // Drops the samples whose latest write came from head rows up to `seq`
   // (sealed). Returns how many. The caller holds seal_guard().
   int64_t drop_through_locked(int64_t seq);

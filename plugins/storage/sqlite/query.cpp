@@ -103,6 +103,11 @@ void QueryEngine::read_raw(int64_t series, int64_t from, int64_t to, std::vector
   source_(series, from, to, collect);
 }
 
+void QueryEngine::follow_head(int64_t last_seq) {
+  follow_head_ = true;
+  head_seq_ = last_seq;
+}
+
 void QueryEngine::take_snapshot(const std::vector<SeriesPtr> &matched, int64_t from, int64_t to) {
   head_copy_.clear();
   const int64_t span = v3_options_->span_ns;
@@ -110,9 +115,29 @@ void QueryEngine::take_snapshot(const std::vector<SeriesPtr> &matched, int64_t f
   const int64_t window_of_to = bucket_start(to, span);
   const int64_t hi = window_of_to > std::numeric_limits<int64_t>::max() - span ? std::numeric_limits<int64_t>::max()
                                                                                : window_of_to + (span - 1);
+  if (follow_head_) {
+    snapshot_.step();
+    snapshot_.reset();
+    auto guard = head_->seal_guard();
+    const auto oldest = db_.query_int("SELECT min(seq) FROM head");
+    head_->drop_through_locked(oldest ? *oldest - 1 : std::numeric_limits<int64_t>::max());
+    auto &added = db_.cached("SELECT seq, rows FROM head WHERE seq > ?1 ORDER BY seq");
+    added.bind(1, head_seq_);
+    while (added.step()) {
+      head::Rows rows;
+      std::string error;
+      if (!head::decode(added.column_blob(1), rows, error))
+        throw std::runtime_error("head row " + std::to_string(added.column_int(0)) + ": " + error);
+      head_seq_ = added.column_int(0);
+      head_->add_locked(rows, head_seq_);
+    }
+    added.reset();
+  }
   auto view = head_->view();
-  snapshot_.step();
-  snapshot_.reset();
+  if (!follow_head_) {
+    snapshot_.step();
+    snapshot_.reset();
+  }
   for (const auto &s : matched) {
     chunk::Samples part;
     head_->read_locked(s->id, lo, hi, part);

@@ -39,6 +39,11 @@ class QueryEngine {
   QueryEngine(Database &reader, Catalog &catalog, Caches &caches, const Settings &settings, Counters &counters,
               HeadIndex *head = nullptr, const v3::Options *options = nullptr);
 
+  // Layout v3, read_only: another process writes the file, so each range
+  // query first brings the head up to its snapshot (rows added since
+  // `last_seq`, rows sealed since dropped).
+  void follow_head(int64_t last_seq);
+
   Answer series(const storage::SeriesQuery &q);
   Answer range(const storage::RangeQuery &q, int64_t now_ns);
   Answer latest(const storage::LatestQuery &q);
@@ -79,6 +84,8 @@ class QueryEngine {
   std::optional<v3::ChunkReader> chunks_;
   std::unordered_map<int64_t, chunk::Samples> head_copy_;  // this query's, by series
   int64_t raw_floor_ = 0;                                  // this query's: raw samples before it are past retention
+  bool follow_head_ = false;
+  int64_t head_seq_ = 0;  // following: the newest head row added
   RowSource source_;
   RawReader raw_reader_;
   size_t raw_reserve_ = 0;  // the size of the last raw reply: the next one is likely alike

@@ -73,6 +73,7 @@ class SqliteStorage final : public TypedStorage {
       counters_.series = stored.series_ids.size();
       engine_ =
           std::make_unique<QueryEngine>(reader_db_, catalog_, caches_, settings_, counters_, head_.get(), &v3_options_);
+      if (head_) engine_->follow_head(stored.head_rows.empty() ? 0 : stored.head_rows.back().seq);
       open_.store(true, std::memory_order_release);
       return;
     }

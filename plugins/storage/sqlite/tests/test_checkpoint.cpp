@@ -11,7 +11,8 @@ using namespace test;
 TEST_CASE("checkpoints run off the commit path and keep the WAL bounded") {
   vitals::testing::Host host;
   // A small threshold (100 pages, 400 KiB), one commit per batch.
-  auto storage = host.create_started(vitals_plugin(), "wal_autocheckpoint = 100\nflush_interval = \"0s\"");
+  auto storage =
+      host.create_started(vitals_plugin(), "layout = \"v2\"\nwal_autocheckpoint = 100\nflush_interval = \"0s\"");
   auto id = host.intern("w");
   const int64_t t = now_ns() - day;
   for (int64_t batch = 0; batch < 300; ++batch) {

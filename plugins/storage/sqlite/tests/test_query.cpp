@@ -239,7 +239,7 @@ TEST_CASE("bad requests get 400 and a reason") {
 
 TEST_CASE("backup copies the live database to a readable file with the same rows") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   auto id = host.intern("b");
   std::vector<Row> rows;
   int64_t t0 = now_ns() - hour;
@@ -262,7 +262,7 @@ TEST_CASE("backup copies the live database to a readable file with the same rows
     CHECK(copy.rows("PRAGMA journal_mode")[0][0] == "delete");
   }
   // It opens as a vitals database.
-  auto restored = host.create_started(vitals_plugin(), "path = \"copy.db\"");
+  auto restored = host.create_started(vitals_plugin(), "layout = \"v2\"\npath = \"copy.db\"");
   CHECK(query(host, restored, R"({"op":"stats"})")["samples"].integer() == 20000);
   // Never over an existing file.
   CHECK(query(host, storage, R"({"op":"backup","to":")" + to + "\"}", 400)["error"].str().find("already exists") !=
@@ -342,7 +342,7 @@ TEST_CASE("queries run while the writer thread writes, and see whole commits onl
 
 TEST_CASE("backup of a file larger than one step, while the writer commits, is one consistent snapshot") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   auto id = host.intern("big");
   int64_t t0 = now_ns() - 10 * hour;
   int64_t next = 0;

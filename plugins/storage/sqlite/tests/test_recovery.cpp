@@ -10,7 +10,7 @@ using Completions = std::vector<std::pair<uintptr_t, int>>;
 
 TEST_CASE("the batches before a failed one are written again exactly, with their series, events and rollups") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   Db db(host.data_dir() + "/metrics.db");
   db.refuse_value_666();
   auto a = host.intern("a"), b = host.intern("b"), c = host.intern("c_only_in_the_failed_batch");
@@ -67,7 +67,7 @@ TEST_CASE("the batches before a failed one are written again exactly, with their
 
 TEST_CASE("a failed first batch leaves no transaction behind") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   Db db(host.data_dir() + "/metrics.db");
   db.refuse_value_666();
   auto a = host.intern("a");

@@ -35,7 +35,7 @@ TEST_CASE("a version 1 file is migrated to the current version and keeps its dat
   const int rows = 500;  // 10 s apart: 83 minutes, two hours touched
   write_v1_file(host.data_dir() + "/old.db", start, rows);
   {
-    auto storage = host.create_started(vitals_plugin(), "path = \"old.db\"");
+    auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\npath = \"old.db\"");
     Db db(host.data_dir() + "/old.db");
     CHECK(db.integer("PRAGMA user_version") == vitals::sqlite::schema_version);
     CHECK(db.integer("SELECT value FROM meta WHERE key = 'sample_count'") == rows);
@@ -120,11 +120,11 @@ TEST_CASE("reopening a file restores series, latest values and counts") {
   auto a = host.intern("a", {{"k", "v"}});
   auto b = host.intern("b");
   {
-    auto storage = host.create_started(vitals_plugin());
+    auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"");
     REQUIRE(consume(storage, {{a, t, 1}, {a, t + 1, 2}, {b, t, 3}}, 1) == VITALS_PENDING);
     REQUIRE(storage.flush() == VITALS_OK);
   }
-  auto storage = host.create_started(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"");
   auto latest = query(host, storage, R"({"op":"latest","match":"*"})")["series"];
   REQUIRE(latest.size() == 2);
   CHECK(latest[0]["series"].str() == "a{k=\"v\"}");

@@ -89,7 +89,7 @@ TEST_CASE("destroying the storage commits what it holds and completes the acks")
   vitals::testing::Host host;
   auto id = host.intern("m");
   {
-    auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+    auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
     REQUIRE(consume(storage, {{id, 1, 1}, {id, 2, 2}}, 9) == VITALS_PENDING);
     CHECK(host.completions().empty());
   }

@@ -14,7 +14,7 @@ using Completions = std::vector<std::pair<uintptr_t, int>>;
 
 TEST_CASE("a batch is acknowledged only when its transaction commits") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   auto id = host.intern("m");
   int64_t t = now_ns();
   CHECK(consume(storage, {{id, t, 1}}, 11) == VITALS_PENDING);
@@ -35,7 +35,8 @@ TEST_CASE("a batch is acknowledged only when its transaction commits") {
 
 TEST_CASE("an open transaction commits early once it holds max_batch_samples") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "max_batch_samples = 100\nflush_interval = \"1h\"");
+  auto storage =
+      host.create_started(vitals_plugin(), "layout = \"v2\"\nmax_batch_samples = 100\nflush_interval = \"1h\"");
   auto id = host.intern("m");
   std::vector<Row> first, second;
   int64_t t = now_ns();
@@ -51,7 +52,7 @@ TEST_CASE("an open transaction commits early once it holds max_batch_samples") {
 
 TEST_CASE("an open transaction commits early once it is flush_interval old") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"0s\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"0s\"");
   auto id = host.intern("m");
   CHECK(consume(storage, {{id, 1, 1}}, 1) == VITALS_PENDING);
   CHECK(host.completions() == Completions{{1, VITALS_OK}});
@@ -59,7 +60,7 @@ TEST_CASE("an open transaction commits early once it is flush_interval old") {
 
 TEST_CASE("a failing batch is refused whole; the batches around it still commit") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   Db db(host.data_dir() + "/metrics.db");
   db.refuse_value_666();
   auto good = host.intern("good"), bad = host.intern("bad_series");
@@ -88,7 +89,7 @@ TEST_CASE("a failing batch is refused whole; the batches around it still commit"
 
 TEST_CASE("a failing commit fails every batch it held and leaves nothing visible") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   Db db(host.data_dir() + "/metrics.db");
   // The rollups are written at commit time: make that step fail.
   db.exec("CREATE TRIGGER refuse BEFORE INSERT ON rollup_1h BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
@@ -115,14 +116,14 @@ TEST_CASE("a failing commit fails every batch it held and leaves nothing visible
 
 TEST_CASE("a batch naming an unknown series is refused") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"");
   CHECK(consume(storage, {{999, 1, 1}}, 1) == VITALS_ERROR);
   CHECK(storage.last_error().find("unknown series id 999") != std::string::npos);
 }
 
 TEST_CASE("rollups equal a brute-force aggregation of the raw rows, with late and duplicate writes") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   std::mt19937_64 rng(7);
   std::vector<vitals_series_id_t> ids{host.intern("r", {{"n", "1"}}), host.intern("r", {{"n", "2"}}),
                                       host.intern("r", {{"n", "3"}})};
@@ -167,8 +168,8 @@ TEST_CASE("rollups equal a brute-force aggregation of the raw rows, with late an
 
 TEST_CASE("retention deletes old raw rows; rollups remain and answer long ranges") {
   vitals::testing::Host host;
-  auto storage =
-      host.create_started(vitals_plugin(), "retention = \"1h\"\nrollup_retention = \"2h\"\nflush_interval = \"1h\"");
+  auto storage = host.create_started(
+      vitals_plugin(), "layout = \"v2\"\nretention = \"1h\"\nrollup_retention = \"2h\"\nflush_interval = \"1h\"");
   auto id = host.intern("temp");
   int64_t start = (now_ns() / hour - 5) * hour;  // five to six hours of data, one sample a minute
   std::vector<Row> rows;
@@ -254,7 +255,7 @@ TEST_CASE("retention works in bounded chunks and resumes where it stopped") {
 
 TEST_CASE("latest: the newest sample per series, updated at commit, not moved by late writes") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   auto id = host.intern("m");
   int64_t t = now_ns();
   REQUIRE(consume(storage, {{id, t, 1}, {id, t + 5, 2}}, 1) == VITALS_PENDING);
@@ -274,7 +275,7 @@ TEST_CASE("latest: the newest sample per series, updated at commit, not moved by
 
 TEST_CASE("events are stored with their severity, source, message and labels") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin());
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"");
   vitals::Batch batch;
   int64_t t = now_ns();
   batch.add_event(t, VITALS_SEVERITY_CRITICAL, "alerting", "temperature \"high\"", {{"room", "attic"}});
@@ -292,11 +293,11 @@ TEST_CASE("events are stored with their severity, source, message and labels") {
 
 TEST_CASE("one writer per file: a second storage on the same path is refused with a clear reason") {
   vitals::testing::Host host;
-  auto first = host.create_started(vitals_plugin(), "flush_interval = \"0s\"");
-  CHECK_THROWS_WITH(host.create_started(vitals_plugin(), "flush_interval = \"0s\""),
+  auto first = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"0s\"");
+  CHECK_THROWS_WITH(host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"0s\""),
                     doctest::Contains("already open for writing"));
   // Read-only instances (vitals query --db) take no lock.
-  CHECK_NOTHROW(host.create_started(vitals_plugin(), "read_only = true"));
+  CHECK_NOTHROW(host.create_started(vitals_plugin(), "layout = \"v2\"\nread_only = true"));
   auto id = host.intern("m");
   CHECK(consume(first, {{id, now_ns(), 1}}, 1) == VITALS_PENDING);
   CHECK(host.completions() == Completions{{1, VITALS_OK}});
@@ -304,13 +305,13 @@ TEST_CASE("one writer per file: a second storage on the same path is refused wit
 
 TEST_CASE("the file's writer lock is released when the storage is destroyed") {
   vitals::testing::Host host;
-  { auto first = host.create_started(vitals_plugin(), "flush_interval = \"0s\""); }
-  CHECK_NOTHROW(host.create_started(vitals_plugin(), "flush_interval = \"0s\""));
+  { auto first = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"0s\""); }
+  CHECK_NOTHROW(host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"0s\""));
 }
 
 TEST_CASE("a series row this writer did not load is adopted, not a failure of every batch") {
   vitals::testing::Host host;
-  auto storage = host.create_started(vitals_plugin(), "flush_interval = \"0s\"");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"0s\"");
   // As if another writer (an older agent without the lock) added the row.
   Db db(host.data_dir() + "/metrics.db");
   db.exec("INSERT INTO series(text, name, labels) VALUES('m{k=\"v\"}', 'm', '{\"k\":\"v\"}')");
@@ -326,12 +327,12 @@ TEST_CASE("a series row this writer did not load is adopted, not a failure of ev
 
 TEST_CASE("stop releases the file and its writer lock, though the instance lives on (a query may hold it)") {
   vitals::testing::Host host;
-  auto first = host.create_started(vitals_plugin(), "flush_interval = \"1h\"");
+  auto first = host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"1h\"");
   auto id = host.intern("m");
   CHECK(consume(first, {{id, now_ns(), 1}}, 1) == VITALS_PENDING);
   REQUIRE(first.stop() == VITALS_OK);
   CHECK(host.completions() == Completions{{1, VITALS_OK}});  // committed on stop
-  CHECK_NOTHROW(host.create_started(vitals_plugin(), "flush_interval = \"0s\""));
+  CHECK_NOTHROW(host.create_started(vitals_plugin(), "layout = \"v2\"\nflush_interval = \"0s\""));
   // Queries still answer from the stopped instance.
   CHECK(query(host, first, R"({"op":"latest","match":"m"})")["series"].size() == 1);
 }
