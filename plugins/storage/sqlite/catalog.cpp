@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iterator>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "vitals/json_reader.hpp"
 #include "vitals/storage.hpp"
@@ -71,6 +72,19 @@ void Catalog::set_latest(const std::vector<std::pair<int64_t, Latest>> &values) 
 void Catalog::drop_latest_before(int64_t cutoff_ns) {
   std::lock_guard lock(mutex_);
   std::erase_if(latest_, [&](const auto &kv) { return kv.second.ts < cutoff_ns; });
+}
+
+void Catalog::remove(const std::vector<int64_t> &ids) {
+  if (ids.empty()) return;
+  const std::unordered_set<int64_t> gone(ids.begin(), ids.end());
+  std::lock_guard lock(mutex_);
+  auto kept = std::make_shared<std::vector<SeriesPtr>>();
+  for (const auto &s : *series_)
+    if (!gone.count(s->id)) kept->push_back(s);
+  series_ = std::move(kept);
+  ++series_generation_;
+  matched_.clear();
+  for (int64_t id : ids) latest_.erase(id);
 }
 
 std::vector<SeriesPtr> Catalog::match_if(const std::string &cache_key, const Predicate &pred) {

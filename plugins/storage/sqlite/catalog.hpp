@@ -66,6 +66,8 @@ class Catalog {
   void set_latest(const std::vector<std::pair<int64_t, Latest>> &values);
   // Forgets latest values older than cutoff_ns (retention deleted them).
   void drop_latest_before(int64_t cutoff_ns);
+  // Forgets these series (series.id) altogether: nothing of them is left.
+  void remove(const std::vector<int64_t> &ids);
 
   // Series matching sel, sorted by text.
   std::vector<SeriesPtr> match(const Selector &sel);

@@ -19,6 +19,8 @@ struct Counters {
   std::atomic<int64_t> last_commit_samples{0};
   std::atomic<uint64_t> rollup_recomputes{0};  // rollup buckets rebuilt after late or duplicate writes
   std::atomic<uint64_t> retention_deleted{0};  // rows removed by retention, all tables
+  std::atomic<uint64_t> series_removed{0};     // layout v3: series retention left with no data
+  std::atomic<uint64_t> pages_vacuumed{0};     // free pages given back to the file system
   std::atomic<uint64_t> head_rows_sealed{0};   // layout v3: head rows sealed into chunks
   std::atomic<uint64_t> chunks_written{0};     // layout v3: chunks written by sealing (new or rewritten)
   std::atomic<uint64_t> queries{0};

@@ -66,6 +66,11 @@ std::optional<std::pair<int64_t, double>> HeadIndex::newest_locked(int64_t serie
   return std::pair{found->second.back().ts, found->second.back().value};
 }
 
+bool HeadIndex::holds(int64_t series) const {
+  std::shared_lock lock(mutex_);
+  return series_.count(series) > 0;
+}
+
 int64_t HeadIndex::size() const {
   std::shared_lock lock(mutex_);
   return size_;

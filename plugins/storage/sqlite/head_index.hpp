@@ -37,6 +37,8 @@ class HeadIndex {
 
   // The samples of `series` in [from, to], sorted. The caller holds view().
   void read_locked(int64_t series, int64_t from, int64_t to, chunk::Samples &out) const;
+  // Whether the head holds a sample of `series`.
+  bool holds(int64_t series) const;
   // The newest sample of `series`, if the head holds any. The caller holds view().
   std::optional<std::pair<int64_t, double>> newest_locked(int64_t series) const;
 

@@ -97,6 +97,14 @@ void LayoutMigration::run() {
     host_.info(settings_.path + ": layout v3 migration done: " + with_commas(moved_.load()) + " v2 rows moved in " +
                std::to_string(static_cast<int64_t>(seconds)) + " s, each chunk checked");
     done_.store(true, std::memory_order_release);
+    // The v2 rows took far more room than their chunks: say what is free now.
+    const int64_t free_bytes =
+        db.query_int("PRAGMA freelist_count").value_or(0) * db.query_int("PRAGMA page_size").value_or(4096);
+    if (free_bytes >= (64 << 20) && db.query_int("PRAGMA auto_vacuum").value_or(0) != 2)
+      host_.info(settings_.path + ": " + with_commas(free_bytes >> 20) +
+                 " MiB of the file is free after the migration; new data reuses it. To give it back to the file "
+                 "system, stop the agent and run: sqlite3 " +
+                 settings_.path + " 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM'");
   } catch (const std::exception &e) {
     host_.error(settings_.path + ": layout v3 migration stopped: " + e.what() +
                 "; what was not moved stays in the v2 tables, range queries stay refused, and it resumes at the "

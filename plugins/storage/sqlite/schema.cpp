@@ -110,6 +110,10 @@ void apply_pragmas(Database &db, const Settings &s, bool writer) {
     db.exec("PRAGMA query_only = 1");
     return;
   }
+  // A new file gives the pages retention frees back to the file system
+  // (sqlite.cpp); the mode can only be chosen while the file is empty,
+  // before even the journal mode writes its first page.
+  if (db.query_int("PRAGMA page_count").value_or(0) == 0) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
   std::string mode = db.query_text("PRAGMA journal_mode = " + s.journal_mode);
   if (mode != s.journal_mode)
     throw std::runtime_error(db.path() + ": journal_mode " + s.journal_mode + " is not available here (SQLite kept " +

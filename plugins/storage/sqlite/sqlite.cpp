@@ -279,12 +279,49 @@ class SqliteStorage final : public TypedStorage {
       if (r.samples_deleted + r.other_deleted > 0) {
         counters_.retention_deleted.fetch_add(static_cast<uint64_t>(r.samples_deleted + r.other_deleted));
         caches_.clear();
+        removed_since_pass_ = true;
+      }
+      if (r.finished && removed_since_pass_) {
+        removed_since_pass_ = false;
+        remove_empty_series();
+        give_pages_back();
       }
       next_maintenance_ = r.finished ? now + std::chrono::nanoseconds(settings_.maintenance_interval_ns) : now;
     } catch (const std::exception &e) {
       host().warn(std::string("retention: ") + e.what());
       next_maintenance_ = now + std::chrono::nanoseconds(settings_.maintenance_interval_ns);
     }
+  }
+
+  // Layout v3, after a retention pass that deleted something: series with
+  // nothing left go from the file and every index (not while a migration
+  // still holds v2 rows, which this does not look at).
+  void remove_empty_series() {
+    if (!head_ || (migration_ && !migration_->done())) return;
+    Transaction tx(writer_db_);
+    auto gone = v3::remove_empty_series(writer_db_, [&](int64_t id) { return head_->holds(id); });
+    tx.commit();
+    if (gone.empty()) return;
+    catalog_.remove(gone);
+    writer_->forget_removed(gone);
+    counters_.series_removed.fetch_add(gone.size(), std::memory_order_relaxed);
+    host().info(settings_.path + ": removed " + std::to_string(gone.size()) + " series with no data left");
+  }
+
+  // A file created with incremental auto-vacuum (every file this version
+  // creates) gives free pages back to the file system once they are more
+  // than a tenth of it, a bounded number per pass: what retention freed,
+  // so that the file shrinks. Pages the head frees are reused by the next
+  // commits and stay below that.
+  void give_pages_back() {
+    if (writer_db_.query_int("PRAGMA auto_vacuum").value_or(0) != 2) return;
+    const int64_t free_pages = writer_db_.query_int("PRAGMA freelist_count").value_or(0);
+    const int64_t pages = writer_db_.query_int("PRAGMA page_count").value_or(0);
+    if (free_pages < 256 || free_pages * 10 < pages) return;
+    const int64_t step = std::min<int64_t>(free_pages, 4096);
+    writer_db_.exec("PRAGMA incremental_vacuum(" + std::to_string(step) + ")");
+    counters_.pages_vacuumed.fetch_add(static_cast<uint64_t>(step), std::memory_order_relaxed);
+    removed_since_pass_ = free_pages > step;  // more next pass
   }
 
   Answer query_stats() override {
@@ -307,6 +344,8 @@ class SqliteStorage final : public TypedStorage {
     count("wal_checkpoints", checkpointer_ ? checkpointer_->checkpoints() : 0);
     count("wal_checkpoints_by_writer", checkpointer_ ? checkpointer_->writer_checkpoints() : 0);
     count("retention_deleted", counters_.retention_deleted.load());
+    count("series_removed", counters_.series_removed.load());
+    count("pages_vacuumed", counters_.pages_vacuumed.load());
     out.field("layout", static_cast<int64_t>(head_ ? 3 : 2));
     if (migration_ && !migration_->done()) out.field("migration", migration_->progress());
     if (head_) {
@@ -344,6 +383,7 @@ class SqliteStorage final : public TypedStorage {
   std::unique_ptr<HeadIndex> head_;             // layout v3 only
   std::unique_ptr<Compactor> compactor_;        // layout v3, writing only
   std::unique_ptr<LayoutMigration> migration_;  // a file still holding v2 rows, writing only; kept once stopped
+  bool removed_since_pass_ = false;             // retention deleted something in the pass under way
   bool migrating_read_only_ = false;            // read_only on a file another agent is migrating
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<Retention> retention_;

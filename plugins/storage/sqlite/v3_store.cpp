@@ -230,6 +230,19 @@ int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t
   return db.changes();
 }
 
+std::vector<int64_t> remove_empty_series(Database &db, const std::function<bool(int64_t)> &in_head) {
+  std::vector<int64_t> empty;
+  auto &candidates = db.cached(
+      "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series = series.id) "
+      "AND id NOT IN (SELECT series FROM rollup_chunks)");
+  while (candidates.step())
+    if (!in_head(candidates.column_int(0))) empty.push_back(candidates.column_int(0));
+  candidates.reset();
+  auto &drop = db.cached("DELETE FROM series WHERE id = ?1");
+  for (int64_t id : empty) drop.bind(1, id).run();
+  return empty;
+}
+
 std::vector<HeadRow> load_head(Database &db, const std::function<void(const head::Rows &, int64_t)> &add) {
   std::vector<HeadRow> out;
   auto &rows = db.cached("SELECT seq, max_ts, rows FROM head ORDER BY seq");

@@ -114,6 +114,10 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
 // before cutoff_ns; returns how many.
 int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options);
 
+// Deletes the series rows that hold nothing any more: no chunk, no rollup
+// chunk, and not in `in_head` (the head's series); returns their ids.
+std::vector<int64_t> remove_empty_series(Database &db, const std::function<bool(int64_t)> &in_head);
+
 // A head row's place in the order of sealing.
 struct HeadRow {
   int64_t seq = 0;

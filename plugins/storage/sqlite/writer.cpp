@@ -341,6 +341,15 @@ bool Writer::commit() {
   return true;
 }
 
+void Writer::forget_removed(const std::vector<int64_t> &ids) {
+  const std::unordered_set<int64_t> gone(ids.begin(), ids.end());
+  std::erase_if(host_rows_, [&](const auto &kv) { return gone.count(kv.second) > 0; });
+  std::erase_if(text_rows_, [&](const auto &kv) { return gone.count(kv.second->id) > 0; });
+  std::erase_if(committed_latest_, [&](const auto &kv) { return gone.count(kv.first) > 0; });
+  std::erase_if(series_ids_, [&](int64_t id) { return gone.count(id) > 0; });
+  counters_.series = series_ids_.size();
+}
+
 void Writer::forget_series(const std::vector<NewSeries> &added) {
   for (const auto &s : added) {
     host_rows_.erase(s.host_id);

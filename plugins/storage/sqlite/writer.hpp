@@ -57,6 +57,9 @@ class Writer {
 
   // Committed series ids (for retention), in creation order.
   const std::vector<int64_t> &series_ids() const { return series_ids_; }
+  // Forgets series whose rows retention removed (series.id); a later
+  // sample of one creates it again. Between transactions only.
+  void forget_removed(const std::vector<int64_t> &ids);
 
   std::atomic<int64_t> max_batch_samples;
   std::atomic<int64_t> flush_interval_ns;

@@ -5,8 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <string>
@@ -338,4 +340,56 @@ TEST_CASE("v3: a migration that fails part way leaves the file whole, refuses ra
   REQUIRE(migrated(host, storage));
   check_against(host, storage, model, t0, now_ns());
   CHECK(db.integer("SELECT count(*) FROM samples") == 0);
+}
+
+TEST_CASE("v3: once retention leaves a series nothing, it goes from the file and the indexes, and the file shrinks") {
+  vitals::testing::Host host;
+  const int64_t t0 = (now_ns() - 10 * day) / hour * hour;
+  std::mt19937_64 rng(3);
+  int64_t before = 0;
+  {
+    auto storage = host.create_started(vitals_plugin(), kV3);
+    for (int s = 0; s < 10; ++s) {
+      auto id = host.intern("old" + std::to_string(s));
+      std::vector<Row> rows;
+      // Random doubles do not compress: about 8 bytes a sample on disk.
+      for (int i = 0; i < 30'000; ++i)
+        rows.push_back({id, t0 + i * second, std::bit_cast<double>((rng() >> 12) | 0x3ff0000000000000ull)});
+      REQUIRE(consume(storage, rows, static_cast<uintptr_t>(s + 1)) == VITALS_PENDING);
+      REQUIRE(storage.flush() == VITALS_OK);
+    }
+    for (int i = 0; i < 100 && stat(host, storage, "head_samples") > 0; ++i) REQUIRE(storage.flush() == VITALS_OK);
+    REQUIRE(stat(host, storage, "head_samples") == 0);
+  }
+  const std::string path = host.data_dir() + "/metrics.db";
+  before = static_cast<int64_t>(std::filesystem::file_size(path));  // closed: the WAL is folded in
+  CHECK(before > 2'000'000);
+  // Raw, minutes and hours all younger than ten days: nothing of them stays.
+  {
+    auto storage = host.create_started(
+        vitals_plugin(),
+        std::string(kV3) + "retention = \"1d\"\nrollup_retention = \"1d\"\nmaintenance_interval = \"1ms\"\n");
+    auto keep = host.intern("recent");
+    for (int i = 0; i < 200 && stat(host, storage, "series") > 1; ++i) {
+      REQUIRE(consume(storage, {{keep, now_ns(), 1.0}}, static_cast<uintptr_t>(100 + i)) == VITALS_PENDING);
+      REQUIRE(storage.flush() == VITALS_OK);
+    }
+    CHECK(stat(host, storage, "series") == 1);
+    CHECK(stat(host, storage, "series_removed") == 10);
+    CHECK(query(host, storage, R"({"op":"series","match":"old*"})")["series"].size() == 0);
+    CHECK(query(host, storage, R"({"op":"latest","match":"*"})")["series"].size() == 1);
+    for (int i = 0; i < 100 && stat(host, storage, "pages_vacuumed") == 0; ++i) {
+      REQUIRE(consume(storage, {{keep, now_ns(), 2.0}}, static_cast<uintptr_t>(400 + i)) == VITALS_PENDING);
+      REQUIRE(storage.flush() == VITALS_OK);
+    }
+    CHECK(stat(host, storage, "pages_vacuumed") > 0);
+    Db db(path);
+    CHECK(db.integer("SELECT count(*) FROM series") == 1);
+    // A removed series written again comes back.
+    auto again = host.intern("old3");
+    REQUIRE(consume(storage, {{again, now_ns(), 3.0}}, 999) == VITALS_PENDING);
+    REQUIRE(storage.flush() == VITALS_OK);
+    CHECK(query(host, storage, R"({"op":"latest","match":"old3"})")["series"].size() == 1);
+  }
+  CHECK(static_cast<int64_t>(std::filesystem::file_size(path)) * 2 < before);
 }
