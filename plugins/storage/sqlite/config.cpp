@@ -29,6 +29,7 @@ Settings parse_settings(const Config &config, const std::string &data_dir) {
 
   s.max_batch_samples = o.max_batch_samples;
   s.flush_interval_ns = o.flush_interval.count();
+  s.commit_interval_ns = o.commit_interval.count();
   s.synchronous = o.synchronous;
   s.journal_mode = o.journal_mode;
   s.cache_size_bytes = o.cache_size.bytes;

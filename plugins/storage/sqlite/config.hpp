@@ -21,8 +21,8 @@ inline constexpr const char *kLayouts[] = {"v2", "v3", nullptr};
 // parse_settings() checks only what spans keys.
 struct Options {
   std::string path;
-  std::chrono::nanoseconds retention{}, rollup_retention{}, flush_interval{}, busy_timeout{}, maintenance_interval{},
-      seal_after{};
+  std::chrono::nanoseconds retention{}, rollup_retention{}, flush_interval{}, commit_interval{}, busy_timeout{},
+      maintenance_interval{}, seal_after{};
   int64_t max_batch_samples = 0, wal_autocheckpoint = 0, query_cache_entries = 0;
   std::string synchronous, journal_mode, temp_store, layout;
   ByteSize cache_size, mmap_size;
@@ -38,6 +38,11 @@ inline constexpr auto schema = vitals::settings<Options>(
     vitals::key("max_batch_samples", &Options::max_batch_samples, "50000",
                 "commit once an open transaction holds this many samples", vitals::between("1", "10000000")),
     vitals::key("flush_interval", &Options::flush_interval, "\"1s\"", "commit once an open transaction is this old"),
+    vitals::key("commit_interval", &Options::commit_interval, "\"0s\"",
+                "the least time between commits: batches arriving within it share one commit (one fsync, the same "
+                "pages written once) and each is acknowledged at most this much later; 0 commits as soon as the "
+                "queue runs empty",
+                vitals::at_most("\"1m\"")),
     vitals::key("synchronous", &Options::synchronous, "\"full\"",
                 "\"full\" (every commit is on disk before its batches are acknowledged: survives a power cut) or "
                 "\"normal\" (WAL: survives a crash of the agent, not a power cut; never corrupts)",
@@ -79,6 +84,7 @@ struct Settings {
   int64_t rollup_retention_ns = 0;  // 1m tier and events; the 1h tier keeps 5x this
   int64_t max_batch_samples = 0;
   int64_t flush_interval_ns = 0;
+  int64_t commit_interval_ns = 0;
   std::string synchronous;
   std::string journal_mode;
   uint64_t cache_size_bytes = 0;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "alarm.hpp"
 #include "backup.hpp"
 #include "cache.hpp"
 #include "catalog.hpp"
@@ -112,23 +113,27 @@ class SqliteStorage final : public TypedStorage {
   // Writer thread. The batch joins the open transaction; its ack completes at commit.
   Status consume(const BatchView &batch, vitals_ack_t *ack) override {
     if (settings_.read_only) throw std::runtime_error("read_only: this storage does not write; batch refused");
+    std::lock_guard lock(writer_mutex_);
     if (!writer_) throw std::runtime_error(settings_.path + " is not open (see the start error); batch refused");
     writer_->add(batch, ack);
-    if (writer_->commit_due()) {
-      writer_->commit();
-      if (checkpointer_) checkpointer_->finish(writer_db_);
-      maintain();
-    }
+    if (writer_->commit_due()) commit_and_maintain();
     return Status::pending;
   }
 
-  // Writer thread, whenever the queue runs empty (group commit), and at shutdown.
+  // Writer thread, whenever the queue runs empty (group commit), and before
+  // stop. With commit_interval, a transaction younger than it is left open
+  // for the batches that follow, and the alarm commits it if none does.
   void flush() override {
+    std::lock_guard lock(writer_mutex_);
     if (!writer_) return;
-    bool ok = writer_->commit();
-    if (checkpointer_) checkpointer_->finish(writer_db_);
-    maintain();
-    if (!ok) throw std::runtime_error("commit failed; its batches were reported failed");
+    if (commit_alarm_ && writer_->in_transaction()) {
+      const auto due = writer_->transaction_started() + std::chrono::nanoseconds(settings_.commit_interval_ns);
+      if (std::chrono::steady_clock::now() < due) {
+        commit_alarm_->set(due);
+        return;
+      }
+    }
+    if (!commit_and_maintain()) throw std::runtime_error("commit failed; its batches were reported failed");
   }
 
   // The core's thread pool, possibly several at once, concurrently with
@@ -238,9 +243,25 @@ class SqliteStorage final : public TypedStorage {
       checkpointer_->attach(writer_db_);
     }
     if (migration_) migration_->start();  // once the catalog holds the file's series
+    if (settings_.commit_interval_ns > 0)
+      commit_alarm_ = std::make_unique<Alarm>([this] {
+        std::lock_guard lock(writer_mutex_);
+        if (writer_ && writer_->in_transaction()) commit_and_maintain();  // a failure completes its acks with it
+      });
+  }
+
+  // Commits the open transaction, then what comes between commits. Under
+  // writer_mutex_.
+  bool commit_and_maintain() {
+    const bool ok = writer_->commit();
+    if (checkpointer_) checkpointer_->finish(writer_db_);
+    maintain();
+    return ok;
   }
 
   void close_writer() {
+    commit_alarm_.reset();  // waits for a deferred commit in progress
+    std::lock_guard lock(writer_mutex_);
     if (!writer_) return;
     if (migration_) migration_->stop();
     try {
@@ -385,8 +406,12 @@ class SqliteStorage final : public TypedStorage {
   std::unique_ptr<LayoutMigration> migration_;  // a file still holding v2 rows, writing only; kept once stopped
   bool removed_since_pass_ = false;             // retention deleted something in the pass under way
   bool migrating_read_only_ = false;            // read_only on a file another agent is migrating
+  // consume() and flush() on the consumer thread, and a deferred commit on
+  // the alarm's: one at a time on the writer and its connection.
+  std::mutex writer_mutex_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<Retention> retention_;
+  std::unique_ptr<Alarm> commit_alarm_;  // commit_interval > 0 only
   std::unique_ptr<QueryEngine> engine_;
   std::chrono::steady_clock::time_point next_maintenance_{};  // due at the first commit
 

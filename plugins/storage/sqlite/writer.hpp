@@ -50,6 +50,8 @@ class Writer {
   // True when the open transaction is over max_batch_samples or flush_interval.
   bool commit_due() const;
   bool in_transaction() const { return tx_open_; }
+  // When the open transaction began (steady clock).
+  std::chrono::steady_clock::time_point transaction_started() const { return tx_started_; }
 
   // Commits the open transaction and completes its acks: ok, or, when the
   // commit fails, error after rolling everything back. Returns success.

@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support.hpp"
@@ -176,4 +178,26 @@ TEST_CASE("durability: acks follow the commit's fsync; a failed fsync fails its 
     const auto reopened = stored_ts(host, storage, t0, t0 + 10);
     for (int64_t ts : {t0, t0 + 1, t0 + 3}) CHECK(std::find(reopened.begin(), reopened.end(), ts) != reopened.end());
   }
+}
+
+TEST_CASE("commit_interval: batches within it share one commit, acknowledged once it has passed, with no batch after") {
+  vitals::testing::Host host;
+  auto id = host.intern("m");
+  auto storage = host.create_started(vitals_plugin(), "commit_interval = \"300ms\"");
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t ts = now_ns() - minute;
+  REQUIRE(consume(storage, {{id, ts, 1}}, 1) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);  // the queue ran empty: too early to commit
+  REQUIRE(consume(storage, {{id, ts + 1, 2}}, 2) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);
+  CHECK(host.completions().empty());
+  // No third batch comes: the alarm commits.
+  for (int i = 0; i < 200 && host.completions().size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(host.completions() == std::vector<std::pair<uintptr_t, int>>{{1, VITALS_OK}, {2, VITALS_OK}});
+  CHECK(waited >= std::chrono::milliseconds(300));
+  CHECK(waited < std::chrono::milliseconds(1500));
+  CHECK(storage.stats()["commits"] == 1);
+  CHECK(query(host, storage, R"({"op":"latest","match":"m"})")["series"][0]["value"].number() == 2);
 }
