@@ -1,6 +1,6 @@
 """Helpers shared by bench/ingest/run and bench/query/run: building helpers,
 starting the agent on a config and finding its HTTP port, reading a process's
-CPU clock and peak RSS, and describing the machine."""
+CPU clock, peak RSS and bytes written, and describing the machine."""
 import os
 import pathlib
 import re
@@ -55,6 +55,17 @@ def peak_rss_mb(pid):
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
+def write_bytes(pid):
+    """Bytes the process (all its threads) has sent to be written to storage
+    so far: /proc/<pid>/io's write_bytes, counted when page-cache pages are
+    dirtied (so a page dirtied again before writeback counts once), not when
+    the disk writes them."""
+    for line in pathlib.Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no write_bytes for pid {pid}")
+
+
 def env_without_systemd():
     env = dict(os.environ)
     for key in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "STATE_DIRECTORY", "CONFIGURATION_DIRECTORY"):
@@ -64,7 +75,9 @@ def env_without_systemd():
 
 class Agent:
     """`vitals run` on one config file; `port` is the HTTP API's port, read
-    from the "HTTP API on 127.0.0.1:PORT" log line."""
+    from the "HTTP API on 127.0.0.1:PORT" log line. After stop(), `rusage`
+    is what the process used over its whole life, shutdown included (None if
+    it had exited by itself)."""
 
     def __init__(self, name, vitals, run_dir, config_text):
         self.name = name
@@ -75,6 +88,7 @@ class Agent:
         (self.run_dir / "data").mkdir(exist_ok=True)
         self.log_path = self.run_dir / "vitals.log"
         self.log = open(self.log_path, "wb")
+        self.rusage = None
         self.proc = subprocess.Popen(
             [str(vitals), "run", "--config-dir", str(conf), "--data-dir", str(self.run_dir / "data")],
             stdout=subprocess.DEVNULL, stderr=self.log, env=env_without_systemd())
@@ -106,12 +120,21 @@ class Agent:
     def stop(self, timeout_s=60):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            die(self.name, f"vitals did not exit within {timeout_s} s of SIGTERM")
+            # Reaped with wait4 rather than Popen.wait for the exited
+            # process's rusage (/proc/<pid> is gone by then).
+            deadline = time.monotonic() + timeout_s
+            while True:
+                pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+                if pid:
+                    self.proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+                    self.rusage = usage
+                    break
+                if time.monotonic() > deadline:
+                    self.proc.kill()
+                    self.proc.wait()
+                    die(self.name, f"vitals did not exit within {timeout_s} s of SIGTERM")
+                time.sleep(0.02)
+        rc = self.proc.returncode
         self.log.close()
         if rc != 0:
             die(self.name, f"vitals exited {rc} on SIGTERM; see {self.log_path}")

@@ -7,6 +7,11 @@
 //
 //   bare_sqlite --db PATH --samples N --tx SAMPLES [--series 100] [--conns 8] [--batch 1000]
 //               [--start-ns T] [--step-ns NS] [--cache-kib 8192] [--mmap-bytes 0] [--like-plugin]
+//               [--interleave]
+//
+// --interleave writes the rows of loadgen --interleave (connection_rows.hpp):
+// every stream writes every series, so a series' timestamps arrive out of
+// order across the streams and land in the middle of its rows.
 //
 // --like-plugin adds what the sqlite plugin writes besides the raw rows, with
 // its statements: one UPSERT per (series, minute) and per (series, hour)
@@ -28,7 +33,7 @@
 #include <utility>
 #include <vector>
 
-#include "ingest_rows.hpp"
+#include "connection_rows.hpp"
 
 namespace {
 
@@ -138,9 +143,13 @@ int main(int argc, char **argv) {
   std::string path;
   int64_t samples = 0, tx = 0, start_ns = 0, step_ns = 1'000'000'000, cache_kib = 8192, mmap_bytes = 0;
   int series = 100, conns = 8, batch = 1000;
-  bool savepoints = false, rollups = false;
+  bool savepoints = false, rollups = false, interleave = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--interleave") {
+      interleave = true;
+      continue;
+    }
     if (a == "--like-plugin" || a == "--savepoints" || a == "--rollups") {
       savepoints = savepoints || a == "--savepoints";
       rollups = rollups || a != "--savepoints";
@@ -180,7 +189,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr,
                  "usage: bare_sqlite --db PATH --samples N --tx SAMPLES [--series 100] [--conns 8] [--batch 1000] "
                  "[--start-ns T] [--step-ns NS] [--cache-kib 8192] [--mmap-bytes 0] "
-                 "[--like-plugin | --savepoints | --rollups]\n");
+                 "[--like-plugin | --savepoints | --rollups] [--interleave]\n");
     return 2;
   }
 
@@ -226,8 +235,8 @@ int main(int argc, char **argv) {
   sqlite3_stmt *upsert_hour = prepare(db, sql);
   sqlite3_stmt *add_count = prepare(db, "UPDATE meta SET value = value + ?1 WHERE key = 'sample_count'");
 
-  std::vector<bench::Stream> streams;
-  for (int c = 0; c < conns; ++c) streams.emplace_back(c, conns, series, start_ns, step_ns);
+  std::vector<bench::ConnectionRows> streams;
+  for (int c = 0; c < conns; ++c) streams.emplace_back(c, conns, series, start_ns, step_ns, interleave);
   std::vector<int64_t> position(static_cast<size_t>(conns), 0);
   const int64_t requests_per_tx = std::max<int64_t>(1, std::llround(static_cast<double>(tx) / batch));
   std::unordered_map<Key, Aggregate, KeyHash> minutes;
@@ -272,7 +281,7 @@ int main(int argc, char **argv) {
       run(db, begin);
       open = true;
     }
-    bench::Stream &s = streams[static_cast<size_t>(conn)];
+    const bench::ConnectionRows &s = streams[static_cast<size_t>(conn)];
     int64_t &k = position[static_cast<size_t>(conn)];
     int64_t n = std::min<int64_t>(batch, samples - written);
     if (savepoints) run(db, savepoint);

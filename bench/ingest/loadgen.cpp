@@ -2,11 +2,14 @@
 // thread and one keep-alive connection per `--conns`, one request in flight
 // per connection, and prints what it measured as one JSON object on stdout.
 //
-//   loadgen --port P [--format lp|json] [--conns 8] [--series 100] [--batch 1000]
-//           [--duration SECONDS | --per-series N] [--start-ns T] [--step-ns 1000000000]
+//   loadgen --port P [--format lp|json] [--path TARGET] [--conns 8] [--series 100] [--batch 1000]
+//           [--duration SECONDS | --per-series N] [--start-ns T] [--step-ns 1000000000] [--interleave]
 //
 // lp POSTs /api/write?precision=ns, json POSTs /api/telemetry (explicit form,
-// an array of `batch` samples). Rows: see bench/common/ingest_rows.hpp. With
+// an array of `batch` samples); --path POSTs the same bodies elsewhere (such
+// as /write?precision=ns, VictoriaMetrics' InfluxDB endpoint). Rows: see
+// connection_rows.hpp; --interleave makes every connection write every
+// series, their timestamps interleaved across the connections. With
 // --duration every connection stops starting requests at the deadline and
 // waits for the one in flight; with --per-series it sends exactly N samples
 // of each series (the last request of a connection may be shorter).
@@ -25,8 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include "connection_rows.hpp"
 #include "http_client.hpp"
-#include "ingest_rows.hpp"
 
 namespace {
 
@@ -36,6 +39,8 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   bool json = false;
+  std::string path;  // empty: the agent's endpoint for the format
+  bool interleave = false;
   int conns = 8;
   int series = 100;
   int batch = 1000;
@@ -54,8 +59,9 @@ struct Result {
 
 [[noreturn]] void usage(const char *why) {
   std::fprintf(stderr,
-               "loadgen: %s\nusage: loadgen --port P [--host 127.0.0.1] [--format lp|json] [--conns 8] "
-               "[--series 100] [--batch 1000] [--duration S | --per-series N] [--start-ns T] [--step-ns NS]\n",
+               "loadgen: %s\nusage: loadgen --port P [--host 127.0.0.1] [--format lp|json] [--path TARGET] [--conns 8] "
+               "[--series 100] [--batch 1000] [--duration S | --per-series N] [--start-ns T] [--step-ns NS] "
+               "[--interleave]\n",
                why);
   std::exit(2);
 }
@@ -64,6 +70,10 @@ Options parse(int argc, char **argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--interleave") {
+      o.interleave = true;
+      continue;
+    }
     if (i + 1 >= argc) usage(("missing value for " + a).c_str());
     std::string v = argv[++i];
     if (a == "--host") o.host = v;
@@ -71,6 +81,9 @@ Options parse(int argc, char **argv) {
     else if (a == "--format") {
       if (v != "lp" && v != "json") usage("--format is lp or json");
       o.json = v == "json";
+    } else if (a == "--path") {
+      if (v.empty() || v[0] != '/') usage("--path starts with /");
+      o.path = v;
     } else if (a == "--conns") o.conns = std::atoi(v.c_str());
     else if (a == "--series") o.series = std::atoi(v.c_str());
     else if (a == "--batch") o.batch = std::atoi(v.c_str());
@@ -89,11 +102,11 @@ Options parse(int argc, char **argv) {
 }
 
 void run_connection(const Options &o, int conn, Clock::time_point deadline, Result &r) {
-  bench::Stream stream(conn, o.conns, o.series, o.start_ns, o.step_ns);
-  const int64_t total = o.per_series > 0 ? o.per_series * static_cast<int64_t>(stream.series_count()) : INT64_MAX;
+  bench::ConnectionRows stream(conn, o.conns, o.series, o.start_ns, o.step_ns, o.interleave);
+  const int64_t total = o.per_series > 0 ? stream.total(o.per_series) : INT64_MAX;
   bench::HttpConnection http;
   if (!http.connect(o.host, o.port, r.error)) return;
-  const char *target = o.json ? "/api/telemetry" : "/api/write?precision=ns";
+  const std::string target = !o.path.empty() ? o.path : o.json ? "/api/telemetry" : "/api/write?precision=ns";
   const char *type = o.json ? "application/json" : "text/plain; charset=utf-8";
   std::string body;
   body.reserve(static_cast<size_t>(o.batch) * 80);
