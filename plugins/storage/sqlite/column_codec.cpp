@@ -230,11 +230,34 @@ void read_doubles(Reader &in, size_t n, std::vector<double> &out) {
   for (size_t i = 0; i < n; ++i) out[i] = decimal_value(mantissas[i], exponent);
 }
 
+namespace {
+
+// zstd's one-shot calls create and free a context each time: at level 3 a
+// compression context is over a megabyte to set up, which dominated sealing
+// thousands of small chunks and reading hundreds of rollup chunks a query.
+// One context of each kind per thread, kept for the thread's life.
+struct ZstdContexts {
+  ZSTD_CCtx *compress = ZSTD_createCCtx();
+  ZSTD_DCtx *decompress = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(compress);
+    ZSTD_freeDCtx(decompress);
+  }
+};
+
+ZstdContexts &zstd_contexts() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+
+}  // namespace
+
 std::string pack(const std::string &body, int level) {
   std::string out;
   if (level > 0) {
     out.resize(1 + ZSTD_compressBound(body.size()));
-    const size_t n = ZSTD_compress(out.data() + 1, out.size() - 1, body.data(), body.size(), level);
+    const size_t n =
+        ZSTD_compressCCtx(zstd_contexts().compress, out.data() + 1, out.size() - 1, body.data(), body.size(), level);
     if (!ZSTD_isError(n) && n < body.size()) {
       out[0] = static_cast<char>(Compression::zstd);
       out.resize(1 + n);
@@ -257,7 +280,8 @@ std::string_view unpack(std::string_view blob, std::string &scratch) {
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > kMaxUnpackedBytes)
     throw std::runtime_error("bad zstd frame");
   scratch.resize(static_cast<size_t>(size));
-  const size_t n = ZSTD_decompress(scratch.data(), scratch.size(), blob.data(), blob.size());
+  const size_t n =
+      ZSTD_decompressDCtx(zstd_contexts().decompress, scratch.data(), scratch.size(), blob.data(), blob.size());
   if (ZSTD_isError(n) || n != size) throw std::runtime_error("bad zstd frame");
   return scratch;
 }

@@ -1,6 +1,10 @@
 // Sealing the v3 head between commits (compactor.hpp).
 #include "compactor.hpp"
 
+#include <algorithm>
+
+#include "tier.hpp"
+
 namespace vitals::sqlite {
 
 Compactor::Compactor(Database &db, HeadIndex &head, const v3::Options &options, Counters &counters)
@@ -11,6 +15,19 @@ bool Compactor::due(int64_t now_ns) const {
   if (head_.size() > head_limit_samples) return true;
   if (!v3::sealable(rows_.front().row.max_ts, now_ns, options_)) return false;
   return head_.size() >= seal_after_samples || std::chrono::steady_clock::now() - rows_.front().since >= seal_after;
+}
+
+std::optional<std::chrono::steady_clock::time_point> Compactor::next_due(int64_t now_ns) const {
+  if (rows_.empty()) return std::nullopt;
+  auto due = rows_.front().since + seal_after;
+  const int64_t max_ts = rows_.front().row.max_ts;
+  if (!v3::sealable(max_ts, now_ns, options_)) {
+    // Its window is open: it can go once the window closes.
+    const int64_t window = bucket_start(max_ts, options_.span_ns);
+    const int64_t wait_ns = window - now_ns + options_.span_ns;  // the window holds now_ns: no overflow
+    due = std::max(due, std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns) + seal_after);
+  }
+  return due;
 }
 
 void Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {

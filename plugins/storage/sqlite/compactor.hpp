@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <optional>
 
 #include "counters.hpp"
 #include "db.hpp"
@@ -20,8 +21,14 @@ class Compactor {
  public:
   Compactor(Database &db, HeadIndex &head, const v3::Options &options, Counters &counters);
 
-  // A head row committed (or found at open), in seq order.
+  // A head row committed, in seq order.
   void track(v3::HeadRow row) { rows_.push_back({row, std::chrono::steady_clock::now()}); }
+  // A head row found at open: it waited across the restart already.
+  void track_found(v3::HeadRow row) { rows_.push_back({row, std::chrono::steady_clock::time_point{}}); }
+  // When sealing is due if no commit comes first (the oldest row's
+  // seal_after, after its window closes), for a timer: once writes stop,
+  // nothing else seals what they left in the head.
+  std::optional<std::chrono::steady_clock::time_point> next_due(int64_t now_ns) const;
   // Whether to seal now: the oldest head row can be sealed at now_ns, and
   // the head holds seal_after_samples or that row waited seal_after. Each
   // seal rewrites the chunks of every window it touches, so sealing a

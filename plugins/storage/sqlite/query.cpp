@@ -168,9 +168,19 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
   // touches (their stored rollups miss it), and for minutes those stored
   // without their minutes (not worth it at a low rate).
   std::set<int64_t> computed;
-  if (auto it = head_copy_.find(series); it != head_copy_.end())
-    for (int64_t ts : it->second.ts)
-      if (ts <= to && ts >= bucket_start(lo, span)) computed.insert(bucket_start(ts, span));
+  if (auto it = head_copy_.find(series); it != head_copy_.end()) {
+    // Sorted: each window once, not each sample.
+    int64_t last = 0;
+    bool any = false;
+    for (int64_t ts : it->second.ts) {
+      if (ts > to || ts < bucket_start(lo, span)) continue;
+      const int64_t window = bucket_start(ts, span);
+      if (any && window == last) continue;
+      computed.insert(window);
+      last = window;
+      any = true;
+    }
+  }
   const auto stored_tier = tier == Tier::minute ? v3::RollupTier::minute : v3::RollupTier::hour;
   std::set<int64_t> stored;
   std::vector<compaction::Bucket> buckets;

@@ -34,6 +34,9 @@ namespace {
 
 // Retention gets this much of the writer thread per turn.
 constexpr std::chrono::milliseconds maintenance_budget{20};
+// A head that could not all be sealed (a budget spent, rows waiting for
+// their window) is looked at again this much later at the earliest.
+constexpr std::chrono::seconds kSealRetry{1};
 // Total size of cached query replies.
 constexpr size_t query_cache_max_bytes = 32u << 20;
 // Total size of cached raw blocks (raw_blocks.hpp): 16 MiB holds about 40
@@ -234,7 +237,7 @@ class SqliteStorage final : public TypedStorage {
     counters_.samples_stored = stored.sample_count;
     counters_.series = stored.series_ids.size();
     if (compactor_)
-      for (const auto &row : stored.head_rows) compactor_->track(row);
+      for (const auto &row : stored.head_rows) compactor_->track_found(row);
     writer_->adopt(std::move(stored));
     retention_ = std::make_unique<Retention>(writer_db_, settings_, compactor_ ? &v3_options_ : nullptr);
     if (settings_.journal_mode == "wal") {
@@ -243,6 +246,17 @@ class SqliteStorage final : public TypedStorage {
       checkpointer_->attach(writer_db_);
     }
     if (migration_) migration_->start();  // once the catalog holds the file's series
+    if (compactor_)
+      seal_alarm_ = std::make_unique<Alarm>([this] {
+        std::lock_guard lock(writer_mutex_);
+        if (!writer_ || writer_->in_transaction()) return;  // the commit ahead runs maintain()
+        maintain();
+        if (auto due = compactor_->next_due(storage::wall_clock_ns()))
+          seal_alarm_->set(std::max(*due, Alarm::Clock::now() + kSealRetry));
+      });
+    // Head rows left by the last run are sealed in time even if nothing is written.
+    if (seal_alarm_)
+      if (auto due = compactor_->next_due(storage::wall_clock_ns())) seal_alarm_->set(*due);
     if (settings_.commit_interval_ns > 0)
       commit_alarm_ = std::make_unique<Alarm>([this] {
         std::lock_guard lock(writer_mutex_);
@@ -256,11 +270,15 @@ class SqliteStorage final : public TypedStorage {
     const bool ok = writer_->commit();
     if (checkpointer_) checkpointer_->finish(writer_db_);
     maintain();
+    // What the head still holds is sealed by the timer if no commit comes.
+    if (compactor_ && seal_alarm_)
+      if (auto due = compactor_->next_due(storage::wall_clock_ns())) seal_alarm_->set(*due);
     return ok;
   }
 
   void close_writer() {
     commit_alarm_.reset();  // waits for a deferred commit in progress
+    seal_alarm_.reset();
     std::lock_guard lock(writer_mutex_);
     if (!writer_) return;
     if (migration_) migration_->stop();
@@ -412,6 +430,7 @@ class SqliteStorage final : public TypedStorage {
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<Alarm> commit_alarm_;  // commit_interval > 0 only
+  std::unique_ptr<Alarm> seal_alarm_;    // layout v3: seals what writes left in the head once they stop
   std::unique_ptr<QueryEngine> engine_;
   std::chrono::steady_clock::time_point next_maintenance_{};  // due at the first commit
 

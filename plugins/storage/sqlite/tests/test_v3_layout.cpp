@@ -393,3 +393,18 @@ TEST_CASE("v3: once retention leaves a series nothing, it goes from the file and
   }
   CHECK(static_cast<int64_t>(std::filesystem::file_size(path)) * 2 < before);
 }
+
+TEST_CASE("v3: what writes leave in the head is sealed after seal_after even when no write follows") {
+  vitals::testing::Host host;
+  auto id = host.intern("m");
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v3\"\nseal_after = \"200ms\"\n");
+  const int64_t t0 = (now_ns() - day) / hour * hour;
+  REQUIRE(consume(storage, {{id, t0, 1.0}, {id, t0 + second, 2.0}}, 1) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);
+  CHECK(stat(host, storage, "head_samples") == 2);  // not yet: it waits for more to seal with
+  for (int i = 0; i < 300 && stat(host, storage, "head_samples") > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(stat(host, storage, "head_samples") == 0);
+  CHECK(stat(host, storage, "chunks_written") == 1);
+  CHECK(query(host, storage, raw_query(t0, t0 + second))["series"][0]["points"].size() == 2);
+}
