@@ -44,6 +44,7 @@ void Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
       auto guard = head_.seal_guard();
       tx.commit();
       dropped = head_.drop_through_locked(sealed.last_seq);
+      if (on_sealed) on_sealed();
     }
     while (!rows_.empty() && rows_.front().row.seq <= sealed.last_seq) rows_.pop_front();
     counters_.samples_stored.fetch_add(sealed.stored_delta - dropped, std::memory_order_relaxed);

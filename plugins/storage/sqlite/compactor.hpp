@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 
 #include "counters.hpp"
@@ -39,6 +40,10 @@ class Compactor {
   // waiting for it, and the clients behind them) waits until the head is
   // back under its bound. Not inside a transaction.
   void run(int64_t now_ns, std::chrono::nanoseconds budget);
+
+  // Called under the seal's lock once a seal committed (the plugin drops its
+  // cached replies there).
+  std::function<void()> on_sealed;
 
   // Samples gathered per sealing transaction; exposed for tests.
   int64_t samples_per_transaction = 500'000;

@@ -203,12 +203,12 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
 }
 
 void QueryEngine::append_raw_series(const storage::RangeQuery &q, const std::vector<SeriesPtr> &matched, int64_t now_ns,
-                                    bool use_blocks, storage::RangeReply &out) {
+                                    uint64_t generation, bool use_blocks, storage::RangeReply &out) {
   RawReader::Range range;
   range.from = q.from;
   range.to = q.to;
   range.closed_before = now_ns - settings_.flush_interval_ns;
-  range.generation = blocks_.generation();
+  range.generation = generation;
   // A long range of a sparse series would walk (and cache) many empty blocks:
   // past a week, read it straight.
   constexpr uint64_t max_blocks = 7 * 24 * 12;
@@ -244,6 +244,11 @@ Answer QueryEngine::run(const storage::RangeQuery &q, Tier tier, int64_t now_ns)
 
   std::lock_guard lock(mutex_);
   if (q.method == Method::raw) out.reserve(raw_reserve_);
+  // Taken before the snapshot: a write that commits after it, and so is
+  // missing from what this reads, also moves the generation on, so that
+  // nothing read here is cached as current (layout v3 takes its snapshot
+  // right below; v2's BEGIN takes it at the first read).
+  const uint64_t blocks_generation = blocks_.generation();
   // One snapshot for every series of the reply.
   begin_.run();
   struct EndRead {
@@ -267,14 +272,13 @@ Answer QueryEngine::run(const storage::RangeQuery &q, Tier tier, int64_t now_ns)
   storage::Buckets b(q.from, q.to, buckets);
   if (q.method == Method::raw) {
     // Streamed straight into the reply: no copy of what may be a million rows.
-    uint64_t generation = blocks_.generation();
-    append_raw_series(q, matched, now_ns, true, out);
+    append_raw_series(q, matched, now_ns, blocks_generation, true, out);
     // A late write dropped cached blocks while this ran: those taken before
     // may predate the rows read from this snapshot. Read it all again, from
     // the snapshot only, so that the reply is one consistent state.
-    if (blocks_.generation() != generation) {
+    if (blocks_.generation() != blocks_generation) {
       out.clear_series();
-      append_raw_series(q, matched, now_ns, false, out);
+      append_raw_series(q, matched, now_ns, blocks_generation, false, out);
     }
     // Up to 8 MiB: one huge reply must not make every later one reserve as much.
     raw_reserve_ = std::min<size_t>(out.size() + out.size() / 8, 8u << 20);

@@ -55,9 +55,11 @@ class QueryEngine {
 
  private:
   Answer run(const storage::RangeQuery &q, Tier tier, int64_t now_ns);
-  // The "series" of a raw reply; use_blocks: from the raw block cache where it can.
+  // The "series" of a raw reply; use_blocks: from the raw block cache where
+  // it can, caching what it reads if the blocks' generation is still
+  // `generation` (taken before the read snapshot).
   void append_raw_series(const storage::RangeQuery &q, const std::vector<SeriesPtr> &matched, int64_t now_ns,
-                         bool use_blocks, storage::RangeReply &out);
+                         uint64_t generation, bool use_blocks, storage::RangeReply &out);
   // Reads the non-null rows of series in [from, to].
   void read_raw(int64_t series, int64_t from, int64_t to, std::vector<Point> &out);
   void read_rollup(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out);

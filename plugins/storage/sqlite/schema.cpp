@@ -84,13 +84,12 @@ CREATE TABLE chunks(
   UNIQUE(series, start)
 );
 CREATE TABLE rollup_chunks(
-  id INTEGER PRIMARY KEY,
   tier INTEGER NOT NULL,
   series INTEGER NOT NULL,
   start INTEGER NOT NULL,
   data BLOB NOT NULL,
-  UNIQUE(tier, series, start)
-);
+  PRIMARY KEY(tier, series, start)
+) WITHOUT ROWID;
 )sql";
 
 constexpr Migration all_migrations[] = {{1, v1_sql}, {2, v2_sql}, {3, v3_sql}};

@@ -225,7 +225,8 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
 
 int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options) {
   auto &drop = db.cached(
-      "DELETE FROM rollup_chunks WHERE id IN (SELECT id FROM rollup_chunks WHERE tier = ?1 AND start <= ?2 LIMIT ?3)");
+      "DELETE FROM rollup_chunks WHERE (tier, series, start) IN (SELECT tier, series, start FROM rollup_chunks "
+      "WHERE tier = ?1 AND start <= ?2 LIMIT ?3)");
   drop.bind(1, static_cast<int64_t>(tier)).bind(2, last_expired_start(cutoff_ns, options)).bind(3, limit).run();
   return db.changes();
 }

@@ -7,15 +7,17 @@
 //   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
 //   chunks(id, series, start, n, data) a series' samples in the window
 //                                      [start, start + span) (chunk_codec.hpp)
-//   rollup_chunks(id, tier, series, start, data)
+//   rollup_chunks(tier, series, start, data)
 //                                      that window's 1 h buckets, and its
 //                                      1 min ones where they pay
 //                                      (rollup_codec.hpp)
-// Chunks are rowid tables found through a unique (series, start) index, not
-// WITHOUT ROWID tables keyed by it: rows are written in rowid order, and
-// SQLite fills a table's pages when rows are appended (an index b-tree's
-// splits leave them about half empty: 2.09 bytes a sample of chunks
-// measured that way against 0.82 of blobs).
+// Chunks are a rowid table found through a unique (series, start) index,
+// not a WITHOUT ROWID table keyed by it: rows are written in rowid order,
+// and SQLite fills a table's pages when rows are appended (an index
+// b-tree's splits leave them about half empty: 2.09 bytes a sample of
+// chunks measured that way against 0.82 of blobs). Rollup chunks are small
+// and read by the hundred for a long range: a WITHOUT ROWID table keyed by
+// (tier, series, start) finds each in one b-tree instead of two.
 //
 // Head rows are sealed whole and oldest first: each once every sample in it
 // is before the open window (so the open window's chunk is written once,
