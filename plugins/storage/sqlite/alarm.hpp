@@ -16,14 +16,17 @@ class Alarm {
  public:
   using Clock = std::chrono::steady_clock;
   explicit Alarm(std::function<void()> fire) : fire_(std::move(fire)), thread_([this] { run(); }) {}
-  // Waits for a call in progress.
-  ~Alarm() {
+  ~Alarm() { stop(); }
+  // Ends the thread, waiting for a call in progress (which may still call
+  // set(): it does nothing from now on). The owner stops an alarm before
+  // taking away what fire uses.
+  void stop() {
     {
       std::lock_guard lock(mutex_);
       stop_ = true;
     }
     cv_.notify_one();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   Alarm(const Alarm &) = delete;
   Alarm &operator=(const Alarm &) = delete;
@@ -32,7 +35,7 @@ class Alarm {
   void set(Clock::time_point at) {
     {
       std::lock_guard lock(mutex_);
-      if (at_ && *at_ <= at) return;
+      if (stop_ || (at_ && *at_ <= at)) return;
       at_ = at;
     }
     cv_.notify_one();
@@ -46,6 +49,8 @@ class Alarm {
         cv_.wait(lock);
         continue;
       }
+      // wait_until reads *at_ through its reference each time it wakes, so
+      // a set() to an earlier time takes effect.
       if (cv_.wait_until(lock, *at_, [&] { return stop_ || !at_ || Clock::now() >= *at_; }) && !stop_ && at_) {
         at_.reset();
         lock.unlock();

@@ -89,9 +89,21 @@ void LayoutMigration::run() {
              db.query_int("SELECT count(*) FROM rollup_1h").value_or(0);
     const auto started = std::chrono::steady_clock::now();
     report(true);
-    while (!stop_ && move_rollups(db, "rollup_1h", v3::RollupTier::hour)) report(false);
-    while (!stop_ && move_rollups(db, "rollup_1m", v3::RollupTier::minute)) report(false);
-    while (!stop_ && move_samples(db)) report(false);
+    // The writer holds the write lock from a batch to its commit, which may
+    // be longer than busy_timeout: a step that finds it taken tries again.
+    auto step = [&](const auto &move) {
+      for (;;) {
+        try {
+          return move();
+        } catch (const DbError &e) {
+          if ((e.code() & 0xff) != SQLITE_BUSY || stop_) throw;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+    };
+    while (!stop_ && step([&] { return move_rollups(db, "rollup_1h", v3::RollupTier::hour); })) report(false);
+    while (!stop_ && step([&] { return move_rollups(db, "rollup_1m", v3::RollupTier::minute); })) report(false);
+    while (!stop_ && step([&] { return move_samples(db); })) report(false);
     if (stop_) return;
     const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     host_.info(settings_.path + ": layout v3 migration done: " + with_commas(moved_.load()) + " v2 rows moved in " +

@@ -281,9 +281,13 @@ class SqliteStorage final : public TypedStorage {
   }
 
   void close_writer() {
-    commit_alarm_.reset();  // waits for a deferred commit in progress
-    seal_alarm_.reset();
+    // Their threads end first (a call in progress finishes, and may still
+    // use the other alarm); the objects go once nothing can call them.
+    if (commit_alarm_) commit_alarm_->stop();
+    if (seal_alarm_) seal_alarm_->stop();
     std::lock_guard lock(writer_mutex_);
+    commit_alarm_.reset();
+    seal_alarm_.reset();
     if (!writer_) return;
     if (migration_) migration_->stop();
     try {
