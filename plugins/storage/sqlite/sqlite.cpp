@@ -91,10 +91,14 @@ class SqliteStorage final : public TypedStorage {
     if (ec) throw std::runtime_error("path: cannot create " + path.parent_path().string() + ": " + ec.message());
     // A file that is not a vitals database (or is newer than this agent)
     // refuses the config now, so a reload keeps the running storage.
-    if (std::filesystem::exists(path, ec)) {
-      Database probe(settings_.path, Database::Open::read_only);
-      check_writable(probe);
-    }
+    if (std::filesystem::exists(path, ec)) try {
+        Database probe(settings_.path, Database::Open::read_only);
+        check_writable(probe);
+      } catch (const DbError &e) {
+        // A hot journal (an agent killed while it created the file, before
+        // WAL) can only be rolled back by a writer: start() does that.
+        if (e.code() != SQLITE_READONLY_ROLLBACK) throw;
+      }
   }
 
   void start() override {

@@ -178,3 +178,21 @@ TEST_CASE("read_only: an older file is not migrated; a missing one is not create
                     doctest::Contains("none.db: cannot open"));
   CHECK_FALSE(std::filesystem::exists(host.data_dir() + "/none.db"));
 }
+
+TEST_CASE("a file left with a hot journal (an agent killed while writing it, before WAL) opens and is rolled back") {
+  vitals::testing::Host host;
+  const std::string dir = host.data_dir();
+  { auto storage = host.create_started(vitals_plugin(), "journal_mode = \"delete\""); }
+  {
+    // A transaction in progress, caught on disk as a kill would leave it.
+    Db db(dir + "/metrics.db");
+    db.exec("PRAGMA cache_size = 1; BEGIN IMMEDIATE; UPDATE meta SET value = value + 1 WHERE key = 'sample_count';");
+    for (int i = 0; i < 200; ++i) db.exec("INSERT INTO series(text, name) VALUES('s" + std::to_string(i) + "', 's')");
+    REQUIRE(std::filesystem::exists(dir + "/metrics.db-journal"));
+    std::filesystem::copy_file(dir + "/metrics.db", dir + "/hot.db");
+    std::filesystem::copy_file(dir + "/metrics.db-journal", dir + "/hot.db-journal");
+    db.exec("ROLLBACK");
+  }
+  auto storage = host.create_started(vitals_plugin(), "path = \"hot.db\"\njournal_mode = \"delete\"");
+  CHECK(query(host, storage, R"({"op":"series","match":"s*"})")["series"].size() == 0);
+}
