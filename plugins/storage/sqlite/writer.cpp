@@ -142,15 +142,15 @@ int64_t Writer::resolve(SeriesId host_id) {
 // than that, the raw rows are gone and the value is merged like a new one.
 void Writer::add_sample(int64_t series, int64_t ts, double value, int64_t recompute_after_ns) {
   const Latest *cur = current_latest(series);
+  const bool late = cur && ts <= cur->ts;
+  ++tx_.samples;
+  if (ts < tx_.min_ts) tx_.min_ts = ts;
+  if (!cur || ts >= cur->ts) tx_.latest[series] = Latest{ts, value};
   if (head_) {
     // v3: the commit's head row; sealing merges it and builds the rollups.
     tx_.rows.add(series, ts, value);
-    ++tx_.samples;
-    if (ts < tx_.min_ts) tx_.min_ts = ts;
-    if (!cur || ts >= cur->ts) tx_.latest[series] = Latest{ts, value};
     return;
   }
-  bool late = cur && ts <= cur->ts;
   bool replaces = false;
   if (late) {
     find_sample_.bind(1, series).bind(2, ts);
@@ -160,9 +160,6 @@ void Writer::add_sample(int64_t series, int64_t ts, double value, int64_t recomp
   insert_sample_.bind(1, series).bind(2, ts).bind(3, value);
   insert_sample_.run();
   if (!replaces) ++tx_.added_rows;
-  ++tx_.samples;
-  if (ts < tx_.min_ts) tx_.min_ts = ts;
-  if (!cur || ts >= cur->ts) tx_.latest[series] = Latest{ts, value};
 
   BucketKey minute{series, bucket_start(ts, minute_ns)};
   if (late && bucket_start(ts, hour_ns) >= recompute_after_ns)
