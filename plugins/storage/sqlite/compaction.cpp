@@ -63,4 +63,26 @@ std::vector<Bucket> rollup(const chunk::Samples &sorted, int64_t width_ns) {
   return out;
 }
 
+std::vector<Bucket> merge(const std::vector<Bucket> &a, const std::vector<Bucket> &b) {
+  std::vector<Bucket> out;
+  out.reserve(a.size() + b.size());
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && a[i].start < b[j].start)) {
+      out.push_back(a[i++]);
+    } else if (i == a.size() || b[j].start < a[i].start) {
+      out.push_back(b[j++]);
+    } else {
+      Bucket m = a[i++];
+      const Bucket &o = b[j++];
+      m.min = o.min < m.min ? o.min : m.min;
+      m.max = o.max > m.max ? o.max : m.max;
+      m.sum += o.sum;
+      m.count += o.count;
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
 }  // namespace vitals::sqlite::compaction

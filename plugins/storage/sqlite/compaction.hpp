@@ -35,4 +35,9 @@ struct Bucket {
 };
 std::vector<Bucket> rollup(const chunk::Samples &sorted, int64_t width_ns);
 
+// Two sets of buckets (each sorted by start) as one: buckets of equal start
+// combined. Exact when no sample is in both, as for samples written into a
+// window whose raw samples retention already dropped.
+std::vector<Bucket> merge(const std::vector<Bucket> &a, const std::vector<Bucket> &b);
+
 }  // namespace vitals::sqlite::compaction

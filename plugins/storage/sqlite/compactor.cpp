@@ -2,10 +2,21 @@
 #include "compactor.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "tier.hpp"
 
 namespace vitals::sqlite {
+
+namespace {
+
+// Where `window` ends: when it may be finalized at the earliest.
+int64_t window_end(v3::Window window, const v3::Options &options) {
+  return window.start > std::numeric_limits<int64_t>::max() - options.span_ns ? std::numeric_limits<int64_t>::max()
+                                                                              : window.start + options.span_ns;
+}
+
+}  // namespace
 
 Compactor::Compactor(Database &db, HeadIndex &head, const v3::Options &options, Counters &counters)
     : db_(db), head_(head), options_(options), counters_(counters) {}
@@ -17,8 +28,18 @@ bool Compactor::due(int64_t now_ns) const {
   return head_.size() >= seal_after_samples || std::chrono::steady_clock::now() - rows_.front().since >= seal_after;
 }
 
+void Compactor::queue_pending(v3::Window window, int64_t ready_ns) {
+  pending_.queue(window, ready_ns);
+  counters_.windows_pending.store(pending_.size(), std::memory_order_relaxed);
+}
+
+void Compactor::track_pending(v3::Window window) { queue_pending(window, window_end(window, options_)); }
+
 std::optional<std::chrono::steady_clock::time_point> Compactor::next_due(int64_t now_ns) const {
-  if (rows_.empty()) return std::nullopt;
+  std::optional<std::chrono::steady_clock::time_point> finalizing;
+  if (auto ready = pending_.next_ready_ns())
+    finalizing = std::chrono::steady_clock::now() + std::chrono::nanoseconds(std::max<int64_t>(0, *ready - now_ns));
+  if (rows_.empty()) return finalizing;
   auto due = rows_.front().since + seal_after;
   const int64_t max_ts = rows_.front().row.max_ts;
   if (!v3::sealable(max_ts, now_ns, options_)) {
@@ -27,7 +48,7 @@ std::optional<std::chrono::steady_clock::time_point> Compactor::next_due(int64_t
     const int64_t wait_ns = window - now_ns + options_.span_ns;  // the window holds now_ns: no overflow
     due = std::max(due, std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns) + seal_after);
   }
-  return due;
+  return finalizing ? std::min(due, *finalizing) : due;
 }
 
 void Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
@@ -50,7 +71,27 @@ void Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
     counters_.samples_stored.fetch_add(sealed.stored_delta - dropped, std::memory_order_relaxed);
     counters_.head_rows_sealed.fetch_add(static_cast<uint64_t>(sealed.head_rows), std::memory_order_relaxed);
     counters_.chunks_written.fetch_add(static_cast<uint64_t>(sealed.chunks), std::memory_order_relaxed);
-    if (std::chrono::steady_clock::now() >= deadline && head_.size() <= head_limit_samples) break;
+    // A window is finalized once it has ended and seal_after passed
+    // without a write to it.
+    const int64_t quiet_until = now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(seal_after).count();
+    for (const v3::Window &w : sealed.pending) queue_pending(w, std::max(quiet_until, window_end(w, options_)));
+    if (std::chrono::steady_clock::now() >= deadline && head_.size() <= head_limit_samples) return;
+  }
+  finalize_ready(now_ns, deadline);
+}
+
+void Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline) {
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::vector<v3::Window> ready = pending_.ready(now_ns, 4096);
+    if (ready.empty()) return;
+    Transaction tx(db_);
+    size_t done = 0;
+    for (int64_t samples = 0; done < ready.size() && samples < samples_per_transaction; ++done)
+      samples += v3::finalize(db_, ready[done], options_);
+    tx.commit();
+    for (size_t i = 0; i < done; ++i) pending_.finalized(ready[i]);
+    counters_.windows_pending.store(pending_.size(), std::memory_order_relaxed);
+    counters_.windows_finalized.fetch_add(done, std::memory_order_relaxed);
   }
 }
 

@@ -1,8 +1,8 @@
-// The v3 compactor: seals head rows into chunks (v3_store.hpp) on the
-// writer thread between commits, in transactions of a bounded number of
-// samples and within a time budget, so that a backlog (a restart after a
-// long stop, a bulk import of old data) never stalls writes for long nor
-// holds much in memory.
+// The v3 compactor: seals head rows into chunks (v3_store.hpp), then
+// finalizes the windows sealing left pending, on the writer thread between
+// commits, in transactions of a bounded number of samples and within a time
+// budget, so that a backlog (a restart after a long stop, a bulk import of
+// old data) never stalls writes for long nor holds much in memory.
 #pragma once
 
 #include <chrono>
@@ -14,6 +14,7 @@
 #include "counters.hpp"
 #include "db.hpp"
 #include "head_index.hpp"
+#include "pending_queue.hpp"
 #include "v3_store.hpp"
 
 namespace vitals::sqlite {
@@ -26,8 +27,11 @@ class Compactor {
   void track(v3::HeadRow row) { rows_.push_back({row, std::chrono::steady_clock::now()}); }
   // A head row found at open: it waited across the restart already.
   void track_found(v3::HeadRow row) { rows_.push_back({row, std::chrono::steady_clock::time_point{}}); }
-  // When sealing is due if no commit comes first (the oldest row's
-  // seal_after, after its window closes), for a timer: once writes stop,
+  // A pending window found at open: it waited across the restart already.
+  void track_pending(v3::Window window);
+  // When sealing or finalizing is due if no commit comes first (the oldest
+  // row's seal_after, after its window closes; a pending window's seal_after
+  // after its last write, after it ends), for a timer: once writes stop,
   // nothing else seals what they left in the head.
   std::optional<std::chrono::steady_clock::time_point> next_due(int64_t now_ns) const;
   // Whether to seal now: the oldest head row can be sealed at now_ns, and
@@ -38,7 +42,8 @@ class Compactor {
   // Seals while due, until `budget` is spent, and past it while the head
   // holds more than head_limit_samples: the writer (and so the batches
   // waiting for it, and the clients behind them) waits until the head is
-  // back under its bound. Not inside a transaction.
+  // back under its bound. Then finalizes the windows ready, while the
+  // budget lasts. Not inside a transaction.
   void run(int64_t now_ns, std::chrono::nanoseconds budget);
 
   // Called under the seal's lock once a seal committed (the plugin drops its
@@ -66,6 +71,10 @@ class Compactor {
     std::chrono::steady_clock::time_point since;  // committed, or found at open
   };
   std::deque<Tracked> rows_;  // in the head table, oldest first
+  PendingQueue pending_;
+
+  void finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline);
+  void queue_pending(v3::Window window, int64_t ready_ns);
 };
 
 }  // namespace vitals::sqlite

@@ -73,7 +73,8 @@ inline constexpr auto schema = vitals::settings<Options>(
                 vitals::one_of(kLayouts)),
     vitals::key("seal_after", &Options::seal_after, "\"30s\"",
                 "layout v3: how long samples that could be sealed into chunks wait in the head for more to seal "
-                "with them (sealing rewrites each chunk it touches); 0 seals at once",
+                "with them, and how long an ended window goes without writes before its chunks become one with "
+                "its rollups; 0 seals at once",
                 vitals::at_most("\"1h\"")));
 
 // What the rest of the plugin uses, derived from Options: the path made

@@ -224,27 +224,42 @@ bool LayoutMigration::move_samples(Database &db) {
       read(window);
     }
   }
-  auto &existing = db.cached("SELECT data FROM chunks WHERE series = ?1 AND start = ?2");
+  // Chunks sealed from the head meanwhile, a window's (the newest last).
+  auto &sealed = db.cached(
+      "SELECT id, start, data FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 "
+      "ORDER BY start");
+  auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
+  auto &finalized = db.cached("DELETE FROM pending_windows WHERE series = ?1 AND start = ?2");
+  auto &written = db.cached("SELECT data FROM chunks WHERE series = ?1 AND start = ?2");
   int64_t stored_delta = 0;
   for (const auto &[start, older] : compaction::split(rows, options_.span_ns)) {
     chunk::Samples newer;
-    existing.bind(1, *series).bind(2, start);
-    const bool had_chunk = existing.step();
-    if (had_chunk) newer = v3::decode_chunk(existing.column_blob(0), *series, start);
-    existing.reset();
+    sealed.bind(1, *series).bind(2, start).bind(3, start + (options_.span_ns - 1));
+    std::vector<int64_t> ids;
+    while (sealed.step()) {
+      const chunk::Samples part = v3::decode_chunk(sealed.column_blob(2), *series, sealed.column_int(1));
+      newer.ts.insert(newer.ts.end(), part.ts.begin(), part.ts.end());
+      newer.values.insert(newer.values.end(), part.values.begin(), part.values.end());
+      ids.push_back(sealed.column_int(0));
+    }
+    sealed.reset();
+    for (int64_t id : ids) drop_chunk.bind(1, id).run();
     // Samples sealed from the head meanwhile are newer than any v2 row.
-    const chunk::Samples meant = had_chunk ? compaction::overlay(older, newer) : older;
-    if (had_chunk)
-      v3::write_window(db, *series, start, meant, options_);  // its rollups from all of its samples again
-    else
-      v3::write_chunk(db, *series, start, meant, options_);  // its rollups moved with the v2 rollups
+    const chunk::Samples meant = ids.empty() ? older : compaction::overlay(older, newer);
+    v3::write_chunk(db, *series, meant, options_);
+    if (!ids.empty()) {
+      // Sealing left the window pending, its rollups (moved with the v2
+      // ones) dropped: they are written again from all of its samples.
+      v3::write_rollups(db, *series, start, meant, options_);
+      finalized.bind(1, *series).bind(2, start).run();
+    }
     stored_delta += static_cast<int64_t>(meant.ts.size() - newer.ts.size());
-    existing.bind(1, *series).bind(2, start);
-    const bool ok = existing.step() && [&] {
-      const chunk::Samples back = v3::decode_chunk(existing.column_blob(0), *series, start);
+    written.bind(1, *series).bind(2, meant.ts.front());
+    const bool ok = written.step() && [&] {
+      const chunk::Samples back = v3::decode_chunk(written.column_blob(0), *series, meant.ts.front());
       return back.ts.size() == meant.ts.size() && checksum(back) == checksum(meant);
     }();
-    existing.reset();
+    written.reset();
     if (!ok)
       throw std::runtime_error("the chunk of series " + std::to_string(*series) + " at " + std::to_string(start) +
                                " did not read back with its checksum");

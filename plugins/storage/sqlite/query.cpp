@@ -164,40 +164,43 @@ chunk::Samples QueryEngine::samples_v3(int64_t series, int64_t from, int64_t to)
 void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out) {
   const int64_t width = tier_resolution_ns(tier), span = v3_options_->span_ns;
   const int64_t lo = bucket_start(from, width);
-  // Windows whose buckets are computed from raw samples: those the head
-  // touches (their stored rollups miss it), and for minutes those stored
-  // without their minutes (not worth it at a low rate).
-  std::set<int64_t> computed;
-  if (auto it = head_copy_.find(series); it != head_copy_.end()) {
-    // Sorted: each window once, not each sample.
-    int64_t last = 0;
-    bool any = false;
-    for (int64_t ts : it->second.ts) {
-      if (ts > to || ts < bucket_start(lo, span)) continue;
-      const int64_t window = bucket_start(ts, span);
-      if (any && window == last) continue;
-      computed.insert(window);
-      last = window;
-      any = true;
-    }
-  }
+  // Windows the head touches: their stored rollups (if any) miss it.
+  std::set<int64_t> in_head;
+  if (auto it = head_copy_.find(series); it != head_copy_.end())
+    for (int64_t ts : it->second.ts)  // sorted: a window's samples are one run
+      if (ts <= to && ts >= bucket_start(lo, span) && (in_head.empty() || *in_head.rbegin() != bucket_start(ts, span)))
+        in_head.insert(bucket_start(ts, span));
+  const std::vector<int64_t> with_chunks = chunks_->windows(series, lo, to);
+  auto holds_chunks = [&](int64_t start) { return std::binary_search(with_chunks.begin(), with_chunks.end(), start); };
+  auto window_end = [&](int64_t start) {
+    return start > std::numeric_limits<int64_t>::max() - span ? std::numeric_limits<int64_t>::max()
+                                                              : start + (span - 1);
+  };
   const auto stored_tier = tier == Tier::minute ? v3::RollupTier::minute : v3::RollupTier::hour;
-  std::set<int64_t> stored;
+  std::set<int64_t> answered;
   std::vector<compaction::Bucket> buckets;
-  for (auto &[start, window] : chunks_->rollups(stored_tier, series, lo, to)) {
-    stored.insert(start);
-    if (computed.count(start)) continue;
+  auto keep = [&](const std::vector<compaction::Bucket> &window) {
     for (const auto &b : window)
       if (b.start >= lo && b.start <= to) buckets.push_back(b);
+  };
+  for (auto &[start, window] : chunks_->rollups(stored_tier, series, lo, to)) {
+    if (!in_head.count(start)) {
+      keep(window);
+    } else if (!holds_chunks(start)) {
+      // Retention dropped its raw samples: what the head holds adds to its
+      // rollups, as sealing will store them.
+      keep(compaction::merge(window, compaction::rollup(samples_v3(series, start, window_end(start)), width)));
+    } else {
+      continue;  // computed from its chunks and the head below
+    }
+    answered.insert(start);
   }
-  for (int64_t start : chunks_->windows(series, lo, to))
-    if (!stored.count(start)) computed.insert(start);
-  for (int64_t start : computed) {
-    const int64_t end =
-        start > std::numeric_limits<int64_t>::max() - span ? std::numeric_limits<int64_t>::max() : start + (span - 1);
-    for (const auto &b : compaction::rollup(samples_v3(series, start, end), width))
-      if (b.start >= lo && b.start <= to) buckets.push_back(b);
-  }
+  // The rest from raw samples: windows the head touches, pending ones, and
+  // for minutes those stored without them (not worth it at a low rate).
+  std::set<int64_t> computed(in_head);
+  computed.insert(with_chunks.begin(), with_chunks.end());
+  for (int64_t start : computed)
+    if (!answered.count(start)) keep(compaction::rollup(samples_v3(series, start, window_end(start)), width));
   std::sort(buckets.begin(), buckets.end(), [](const auto &a, const auto &b) { return a.start < b.start; });
   for (const auto &b : buckets) out.push_back({b.start, b.min, b.max, b.sum, b.count});
 }

@@ -92,7 +92,19 @@ CREATE TABLE rollup_chunks(
 ) WITHOUT ROWID;
 )sql";
 
-constexpr Migration all_migrations[] = {{1, v1_sql}, {2, v2_sql}, {3, v3_sql}};
+// v4: a window may hold several chunks until it is finalized, and the
+// windows waiting for that are recorded (v3_store.hpp). A chunk's start was
+// its window's; from now on it is its first sample's, which a version 3
+// file's chunks (one per window, from its start) read as too.
+constexpr const char *v4_sql = R"sql(
+CREATE TABLE pending_windows(
+  series INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  PRIMARY KEY(series, start)
+) WITHOUT ROWID;
+)sql";
+
+constexpr Migration all_migrations[] = {{1, v1_sql}, {2, v2_sql}, {3, v3_sql}, {4, v4_sql}};
 static_assert(std::size(all_migrations) == schema_version);
 
 }  // namespace

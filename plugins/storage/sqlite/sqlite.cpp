@@ -63,6 +63,7 @@ class SqliteStorage final : public TypedStorage {
         // Nothing would tell a read-only instance that another process wrote: no cache.
         caches_(settings_.read_only ? 0 : static_cast<size_t>(settings_.query_cache_entries), query_cache_max_bytes,
                 settings_.read_only || settings_.query_cache_entries == 0 ? 0 : raw_block_cache_max_bytes) {
+    v3_options_.raw_retention_ns = settings_.retention_ns;
     if (settings_.read_only) {
       reader_db_ = Database(settings_.path, Database::Open::read_only);
       check_current(reader_db_);
@@ -185,6 +186,8 @@ class SqliteStorage final : public TypedStorage {
       v("head_samples", static_cast<double>(head_->size()));
       v("head_rows_sealed", static_cast<double>(counters_.head_rows_sealed.load()));
       v("chunks_written", static_cast<double>(counters_.chunks_written.load()));
+      v("windows_pending", static_cast<double>(counters_.windows_pending.load()));
+      v("windows_finalized", static_cast<double>(counters_.windows_finalized.load()));
     }
     v("queries", static_cast<double>(counters_.queries.load()));
     v("query_errors", static_cast<double>(counters_.query_errors.load()));
@@ -244,8 +247,10 @@ class SqliteStorage final : public TypedStorage {
     Stored stored = load_stored(writer_db_, catalog_, head_.get(), &v3_options_);
     counters_.samples_stored = stored.sample_count;
     counters_.series = stored.series_ids.size();
-    if (compactor_)
+    if (compactor_) {
       for (const auto &row : stored.head_rows) compactor_->track_found(row);
+      for (const auto &window : v3::pending_windows(writer_db_)) compactor_->track_pending(window);
+    }
     writer_->adopt(std::move(stored));
     retention_ = std::make_unique<Retention>(writer_db_, settings_, compactor_ ? &v3_options_ : nullptr);
     if (settings_.journal_mode == "wal") {
@@ -403,6 +408,8 @@ class SqliteStorage final : public TypedStorage {
       count("head_samples", static_cast<uint64_t>(head_->size()));
       count("head_rows_sealed", counters_.head_rows_sealed.load());
       count("chunks_written", counters_.chunks_written.load());
+      count("windows_pending", counters_.windows_pending.load());
+      count("windows_finalized", counters_.windows_finalized.load());
     }
     count("query_cache_entries", caches_.replies.entries());
     count("query_cache_bytes", caches_.replies.bytes());

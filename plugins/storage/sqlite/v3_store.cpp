@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -54,32 +55,66 @@ bool minute_rollup_pays(size_t samples, size_t buckets) {
   return buckets > 0 && static_cast<double>(samples) >= kMinSamplesPerMinuteBucket * static_cast<double>(buckets);
 }
 
-std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk::Samples &samples,
-                        const Options &options) {
-  auto &put_chunk = db.cached("INSERT OR REPLACE INTO chunks(series, start, n, data) VALUES(?, ?, ?, ?)");
-  put_chunk.bind(1, series).bind(2, start).bind(3, static_cast<int64_t>(samples.ts.size()));
+std::string write_chunk(Database &db, int64_t series, const chunk::Samples &samples, const Options &options) {
+  // A plain INSERT: a chunk in the way is a broken invariant, which must
+  // fail the seal (its head rows stay) rather than replace samples.
+  auto &put_chunk = db.cached("INSERT INTO chunks(series, start, n, data) VALUES(?, ?, ?, ?)");
+  put_chunk.bind(1, series).bind(2, samples.ts.front()).bind(3, static_cast<int64_t>(samples.ts.size()));
   std::string blob = chunk::encode(samples.ts, samples.values, {options.zstd_level});
   put_chunk.bind_blob(4, blob);
   put_chunk.run();
   return blob;
 }
 
-void write_window(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options) {
-  write_chunk(db, series, start, samples, options);
-  // The window's buckets, from all of its samples: exact under late writes.
-  auto &put_rollup = db.cached("INSERT OR REPLACE INTO rollup_chunks(tier, series, start, data) VALUES(?, ?, ?, ?)");
+namespace {
+
+void put_rollup(Database &db, RollupTier tier, int64_t series, int64_t start,
+                const std::vector<compaction::Bucket> &buckets, const Options &options) {
+  auto &put = db.cached("INSERT OR REPLACE INTO rollup_chunks(tier, series, start, data) VALUES(?, ?, ?, ?)");
+  put.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start);
+  put.bind_blob(4, rollup_chunk::encode(buckets, options.zstd_level));
+  put.run();
+}
+
+std::optional<std::vector<compaction::Bucket>> stored_rollup(Database &db, RollupTier tier, int64_t series,
+                                                             int64_t start) {
+  auto &get = db.cached("SELECT data FROM rollup_chunks WHERE tier = ? AND series = ? AND start = ?");
+  get.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start);
+  struct Reset {
+    Statement &s;
+    ~Reset() { s.reset(); }
+  } reset{get};
+  if (!get.step()) return std::nullopt;
+  std::vector<compaction::Bucket> buckets;
+  std::string error;
+  if (!rollup_chunk::decode(get.column_blob(0), buckets, error))
+    throw std::runtime_error("rollup chunk of series " + std::to_string(series) + " at " + std::to_string(start) +
+                             ": " + error);
+  return buckets;
+}
+
+constexpr std::pair<RollupTier, int64_t> kTiers[] = {{RollupTier::minute, minute_ns}, {RollupTier::hour, hour_ns}};
+
+int64_t window_last(int64_t start, const Options &options) {
+  return start > std::numeric_limits<int64_t>::max() - options.span_ns ? std::numeric_limits<int64_t>::max()
+                                                                       : start + (options.span_ns - 1);
+}
+
+}  // namespace
+
+void write_rollups(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options) {
   auto &drop_rollup = db.cached("DELETE FROM rollup_chunks WHERE tier = ? AND series = ? AND start = ?");
-  for (auto [tier, width] : {std::pair{RollupTier::minute, minute_ns}, std::pair{RollupTier::hour, hour_ns}}) {
+  for (auto [tier, width] : kTiers) {
     const auto buckets = compaction::rollup(samples, width);
     if (tier == RollupTier::minute && !minute_rollup_pays(samples.ts.size(), buckets.size())) {
       drop_rollup.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start).run();
       continue;
     }
-    put_rollup.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start);
-    put_rollup.bind_blob(4, rollup_chunk::encode(buckets, options.zstd_level));
-    put_rollup.run();
+    put_rollup(db, tier, series, start, buckets, options);
   }
 }
+
+int64_t expired_before(int64_t cutoff_ns, const Options &options) { return bucket_start(cutoff_ns, options.span_ns); }
 
 int64_t append_head(Database &db, const head::Rows &rows, const Options &options) {
   if (rows.size() == 0) return 0;
@@ -96,6 +131,122 @@ bool sealable(int64_t max_ts, int64_t now_ns, const Options &options) {
                               ? std::numeric_limits<int64_t>::max()
                               : now_ns + options.future_ns;
   return max_ts < open_window || max_ts > too_far;
+}
+
+namespace {
+
+// The window's raw samples are gone to retention (or would be at once):
+// only its rollups are kept.
+bool raw_expired(int64_t window, int64_t now_ns, const Options &options) {
+  if (options.raw_retention_ns <= 0) return false;
+  const int64_t cutoff = now_ns < std::numeric_limits<int64_t>::min() + options.raw_retention_ns
+                             ? std::numeric_limits<int64_t>::min()
+                             : now_ns - options.raw_retention_ns;
+  return window < expired_before(cutoff, options);
+}
+
+// Lays a seal's samples for one window (sorted, arrival order among equal
+// timestamps) over what it holds: a new chunk after the chunks they do not
+// overlap, the overlapped ones rewritten with them as one.
+void seal_window(Database &db, Window window, const chunk::Samples &newer, int64_t now_ns, const Options &options,
+                 SealStats &stats) {
+  const int64_t first = newer.ts.front(), last = newer.ts.back();
+  // Newest first, from the last that can hold a sample at or before `last`:
+  // every chunk starting at or after `first`, and the one before it if it
+  // reaches `first`. Chunks never overlap, so no earlier one can.
+  auto &near = db.cached(
+      "SELECT id, start, n, data FROM chunks WHERE series = ?1 AND start >= ?2 AND start <= ?3 "
+      "ORDER BY start DESC");
+  near.bind(1, window.series).bind(2, window.start).bind(3, last);
+  std::vector<std::pair<int64_t, chunk::Samples>> overlapped;  // newest first
+  bool any = false;
+  while (near.step()) {
+    any = true;
+    const int64_t start = near.column_int(1);
+    chunk::Samples held = decode_chunk(near.column_blob(3), window.series, start);
+    const bool reaches = start >= first || held.ts.back() >= first;
+    if (reaches) overlapped.emplace_back(near.column_int(0), std::move(held));
+    if (start < first) break;
+  }
+  near.reset();
+
+  auto holds_chunks = [&] {
+    auto &probe = db.cached("SELECT 1 FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 LIMIT 1");
+    probe.bind(1, window.series).bind(2, window.start).bind(3, window_last(window.start, options));
+    const bool found = probe.step();
+    probe.reset();
+    return found;
+  };
+  if (!any && raw_expired(window.start, now_ns, options) && !holds_chunks()) {
+    // Retention dropped this window's raw samples and kept its rollups:
+    // these go there too (rewriting its rollups from these alone would
+    // lose the rest).
+    const chunk::Samples samples = compaction::overlay({}, newer);
+    for (auto [tier, width] : kTiers) {
+      const auto held = stored_rollup(db, tier, window.series, window.start);
+      put_rollup(
+          db, tier, window.series, window.start,
+          compaction::merge(held ? *held : std::vector<compaction::Bucket>{}, compaction::rollup(samples, width)),
+          options);
+    }
+    return;
+  }
+
+  chunk::Samples older;
+  auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
+  for (auto it = overlapped.rbegin(); it != overlapped.rend(); ++it) {
+    older.ts.insert(older.ts.end(), it->second.ts.begin(), it->second.ts.end());
+    older.values.insert(older.values.end(), it->second.values.begin(), it->second.values.end());
+    drop_chunk.bind(1, it->first).run();
+  }
+  const chunk::Samples merged = compaction::overlay(older, newer);
+  write_chunk(db, window.series, merged, options);
+  stats.stored_delta += static_cast<int64_t>(merged.ts.size() - older.ts.size());
+  ++stats.chunks;
+
+  // Pending from now on: its stored rollups (if it was finalized) miss these.
+  auto &mark = db.cached("INSERT OR IGNORE INTO pending_windows(series, start) VALUES(?1, ?2)");
+  mark.bind(1, window.series).bind(2, window.start).run();
+  if (db.changes() > 0) {
+    auto &forget = db.cached("DELETE FROM rollup_chunks WHERE tier IN (1, 2) AND series = ?1 AND start = ?2");
+    forget.bind(1, window.series).bind(2, window.start).run();
+  }
+  stats.pending.push_back(window);
+}
+
+}  // namespace
+
+std::vector<Window> pending_windows(Database &db) {
+  std::vector<Window> out;
+  auto &all = db.cached("SELECT series, start FROM pending_windows ORDER BY series, start");
+  while (all.step()) out.push_back({all.column_int(0), all.column_int(1)});
+  all.reset();
+  return out;
+}
+
+int64_t finalize(Database &db, Window window, const Options &options) {
+  auto &chunks = db.cached(
+      "SELECT id, start, data FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 "
+      "ORDER BY start");
+  chunks.bind(1, window.series).bind(2, window.start).bind(3, window_last(window.start, options));
+  chunk::Samples all;
+  std::vector<int64_t> ids;
+  while (chunks.step()) {
+    const chunk::Samples part = decode_chunk(chunks.column_blob(2), window.series, chunks.column_int(1));
+    all.ts.insert(all.ts.end(), part.ts.begin(), part.ts.end());
+    all.values.insert(all.values.end(), part.values.begin(), part.values.end());
+    ids.push_back(chunks.column_int(0));
+  }
+  chunks.reset();
+  if (ids.size() > 1) {
+    auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
+    for (int64_t id : ids) drop_chunk.bind(1, id).run();
+    write_chunk(db, window.series, all, options);
+  }
+  if (!ids.empty()) write_rollups(db, window.series, window.start, all, options);
+  auto &done = db.cached("DELETE FROM pending_windows WHERE series = ?1 AND start = ?2");
+  done.bind(1, window.series).bind(2, window.start).run();
+  return static_cast<int64_t>(all.ts.size());
 }
 
 SealStats seal(Database &db, int64_t now_ns, const Options &options) {
@@ -131,19 +282,9 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
   }
   rows.reset();
 
-  auto &get_chunk = db.cached("SELECT data FROM chunks WHERE series = ? AND start = ?");
-  for (const auto &[series, arrival] : arrivals) {
-    for (const auto &[start, newer] : compaction::split(in_time_order(arrival), options.span_ns)) {
-      chunk::Samples older;
-      get_chunk.bind(1, series).bind(2, start);
-      if (get_chunk.step()) older = decode_chunk(get_chunk.column_blob(0), series, start);
-      get_chunk.reset();
-      const chunk::Samples merged = compaction::overlay(older, newer);
-      write_window(db, series, start, merged, options);
-      stats.stored_delta += static_cast<int64_t>(merged.ts.size() - older.ts.size());
-      ++stats.chunks;
-    }
-  }
+  for (const auto &[series, arrival] : arrivals)
+    for (const auto &[start, newer] : compaction::split(in_time_order(arrival), options.span_ns))
+      seal_window(db, {series, start}, newer, now_ns, options, stats);
   auto &drop = db.cached("DELETE FROM head WHERE seq = ?");
   for (int64_t seq : sealed) drop.bind(1, seq).run();
   stats.head_rows = static_cast<int64_t>(sealed.size());
@@ -180,54 +321,55 @@ chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, cons
   return compaction::overlay(sealed, in_time_order(arrival));
 }
 
-namespace {
-
-// Windows [start, start + span) that end at or before cutoff_ns start at or
-// before this.
-int64_t last_expired_start(int64_t cutoff_ns, const Options &options) {
-  if (cutoff_ns < std::numeric_limits<int64_t>::min() + options.span_ns) return std::numeric_limits<int64_t>::min();
-  return cutoff_ns - options.span_ns;
-}
-
-}  // namespace
-
 Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Options &options) {
   Expired out;
-  const int64_t last = last_expired_start(cutoff_ns, options);
-  auto &due = db.cached("SELECT id, series, start, n, data FROM chunks WHERE start <= ?1 LIMIT ?2");
-  auto &has_minutes = db.cached("SELECT 1 FROM rollup_chunks WHERE tier = ?1 AND series = ?2 AND start = ?3");
-  auto &put_minutes = db.cached("INSERT INTO rollup_chunks(tier, series, start, data) VALUES(?1, ?2, ?3, ?4)");
+  // By window (series, then start, as the unique index holds them), each
+  // whole: its rollups may have to be computed from all of its chunks.
+  auto &due = db.cached("SELECT id, series, start, n, data FROM chunks WHERE start < ?1 ORDER BY series, start");
   auto &drop = db.cached("DELETE FROM chunks WHERE id = ?1");
-  const auto minute = static_cast<int64_t>(RollupTier::minute);
+  auto &done = db.cached("DELETE FROM pending_windows WHERE series = ?1 AND start = ?2");
+  std::optional<Window> window;
+  chunk::Samples all;  // the window's samples so far
   std::vector<int64_t> ids;
-  due.bind(1, last).bind(2, limit);
+  // Before its chunks go, the window's tiers it has no rollup of (minutes
+  // that did not pay, or none yet: pending) are stored from all of them.
+  auto close_window = [&] {
+    if (!window) return;
+    for (auto [tier, width] : kTiers) {
+      if (stored_rollup(db, tier, window->series, window->start)) continue;
+      const auto buckets = compaction::rollup(all, width);
+      if (!buckets.empty()) put_rollup(db, tier, window->series, window->start, buckets, options);
+    }
+    done.bind(1, window->series).bind(2, window->start).run();
+    all = {};
+  };
+  due.bind(1, expired_before(cutoff_ns, options));
   while (due.step()) {
     const int64_t series = due.column_int(1), start = due.column_int(2);
-    has_minutes.bind(1, minute).bind(2, series).bind(3, start);
-    const bool stored = has_minutes.step();
-    has_minutes.reset();
-    if (!stored) {
-      const chunk::Samples samples = decode_chunk(due.column_blob(4), series, start);
-      const auto buckets = compaction::rollup(samples, minute_ns);
-      if (!buckets.empty()) {
-        put_minutes.bind(1, minute).bind(2, series).bind(3, start);
-        put_minutes.bind_blob(4, rollup_chunk::encode(buckets, options.zstd_level)).run();
-      }
+    const Window at{series, bucket_start(start, options.span_ns)};
+    if (at != window) {
+      if (out.chunks >= limit) break;
+      close_window();
+      window = at;
     }
+    const chunk::Samples part = decode_chunk(due.column_blob(4), series, start);
+    all.ts.insert(all.ts.end(), part.ts.begin(), part.ts.end());
+    all.values.insert(all.values.end(), part.values.begin(), part.values.end());
     ids.push_back(due.column_int(0));
     out.samples += due.column_int(3);
+    ++out.chunks;
   }
   due.reset();
+  close_window();
   for (int64_t id : ids) drop.bind(1, id).run();
-  out.chunks = static_cast<int64_t>(ids.size());
   return out;
 }
 
 int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options) {
   auto &drop = db.cached(
       "DELETE FROM rollup_chunks WHERE (tier, series, start) IN (SELECT tier, series, start FROM rollup_chunks "
-      "WHERE tier = ?1 AND start <= ?2 LIMIT ?3)");
-  drop.bind(1, static_cast<int64_t>(tier)).bind(2, last_expired_start(cutoff_ns, options)).bind(3, limit).run();
+      "WHERE tier = ?1 AND start < ?2 LIMIT ?3)");
+  drop.bind(1, static_cast<int64_t>(tier)).bind(2, expired_before(cutoff_ns, options)).bind(3, limit).run();
   return db.changes();
 }
 
@@ -286,7 +428,11 @@ std::vector<int64_t> ChunkReader::windows(int64_t series, int64_t from, int64_t 
   std::vector<int64_t> out;
   if (from > to) return out;
   windows_.bind(1, series).bind(2, bucket_start(from, options_.span_ns)).bind(3, to);
-  while (windows_.step()) out.push_back(windows_.column_int(0));
+  while (windows_.step()) {
+    // A pending window may hold several chunks.
+    const int64_t window = bucket_start(windows_.column_int(0), options_.span_ns);
+    if (out.empty() || out.back() != window) out.push_back(window);
+  }
   windows_.reset();
   return out;
 }

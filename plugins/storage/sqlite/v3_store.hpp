@@ -5,12 +5,16 @@
 // call them (with `layout = "v3"`).
 //
 //   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
-//   chunks(id, series, start, n, data) a series' samples in the window
-//                                      [start, start + span) (chunk_codec.hpp)
+//   chunks(id, series, start, n, data) samples of a series from `start` (the
+//                                      first one's timestamp) on, all in the
+//                                      window [w, w + span) holding start
+//                                      (chunk_codec.hpp)
 //   rollup_chunks(tier, series, start, data)
-//                                      that window's 1 h buckets, and its
-//                                      1 min ones where they pay
-//                                      (rollup_codec.hpp)
+//                                      a window's 1 h buckets, and its 1 min
+//                                      ones where they pay (rollup_codec.hpp)
+//   pending_windows(series, start)     windows written since they were last
+//                                      finalized
+//
 // Chunks are a rowid table found through a unique (series, start) index,
 // not a WITHOUT ROWID table keyed by it: rows are written in rowid order,
 // and SQLite fills a table's pages when rows are appended (an index
@@ -20,15 +24,25 @@
 // (tier, series, start) finds each in one b-tree instead of two.
 //
 // Head rows are sealed whole and oldest first: each once every sample in it
-// is before the open window (so the open window's chunk is written once,
-// when it closes), or when it holds a sample too far in the future to wait
-// for (a device whose clock is wrong); sealing stops at the first row that
-// cannot go, so no row stays behind a later one that went. A row's samples
-// for a window sealed before are laid over that chunk (a late write
-// rewrites one chunk). A later row's sample for the same (series,
-// timestamp) wins, in the head as over chunks.
+// is before the open window, or when it holds a sample too far in the
+// future to wait for (a device whose clock is wrong); sealing stops at the
+// first row that cannot go, so no row stays behind a later one that went.
+// A later row's sample for the same (series, timestamp) wins, in the head
+// as over chunks.
+//
+// A seal appends each series' samples to their window as a new chunk, and
+// rewrites only the chunks they overlap (late or interleaved writes): a
+// series written in many small seals (a bulk import, a head sealed early
+// because it is full, 10,000 series) costs each seal its own samples, not
+// the whole window again. The window is then pending: its chunks may be
+// several and its rollups are not stored (a query computes them from its
+// raw samples). Once it is closed and quiet the compactor finalizes it: one
+// chunk (the best compression) and its rollups, computed from all of its
+// samples, so exact under late writes. A write into a window whose raw
+// samples retention already dropped goes into its stored rollups instead.
 #pragma once
 
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -65,7 +79,20 @@ struct Options {
   // A head row holding a sample later than now + this is sealed at once.
   int64_t future_ns = 3'600'000'000'000;
   int zstd_level = 3;
+  // How long raw samples are kept (the storage's `retention`; 0: for ever):
+  // a window that ended longer ago than this keeps only its rollups.
+  int64_t raw_retention_ns = 0;
 };
+
+// A series' chunk window.
+struct Window {
+  int64_t series = 0;
+  int64_t start = 0;
+  auto operator<=>(const Window &) const = default;
+};
+
+// Chunks and windows starting before this ended at or before cutoff_ns.
+int64_t expired_before(int64_t cutoff_ns, const Options &options);
 
 // Appends one commit's samples as a head row (nothing for none) and returns
 // its seq (0 for none).
@@ -75,19 +102,19 @@ int64_t append_head(Database &db, const head::Rows &rows, const Options &options
 bool sealable(int64_t max_ts, int64_t now_ns, const Options &options);
 
 struct SealStats {
-  int64_t head_rows = 0;     // sealed and deleted
-  int64_t samples = 0;       // in them
-  int64_t chunks = 0;        // written (new or rewritten)
-  int64_t last_seq = 0;      // the newest head row sealed (0: none)
-  int64_t stored_delta = 0;  // samples the chunks hold now less before
+  int64_t head_rows = 0;        // sealed and deleted
+  int64_t samples = 0;          // in them
+  int64_t chunks = 0;           // written (new or rewritten)
+  int64_t last_seq = 0;         // the newest head row sealed (0: none)
+  int64_t stored_delta = 0;     // raw samples the chunks hold now less before
+  std::vector<Window> pending;  // windows written (now pending), in order
 };
 // Seals, oldest first, the head rows whose samples all fall before the
 // window open at now_ns, or that reach past now_ns + future_ns, up to the
 // first that does neither, or once max_samples are gathered (at least one
 // row goes: a seal always moves on); in the caller's open transaction.
 // `force` seals the oldest rows whatever their samples (a head over its
-// memory bound): the open window's chunk is then written early, and
-// rewritten when the rest of its samples are sealed.
+// memory bound): the open window's samples then go to chunks early.
 SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_t max_samples = INT64_MAX,
                     bool force = false);
 // The same in a transaction of its own.
@@ -96,18 +123,26 @@ SealStats seal(Database &db, int64_t now_ns, const Options &options);
 // The samples of `series` in [from, to], from chunks and head as one.
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options);
 
-// Writes the chunk of `series` for the window at `start` (replacing any),
-// holding `samples` (sorted, one per timestamp); returns its blob.
-std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk::Samples &samples,
-                        const Options &options);
-// The same, with the window's rollup chunks computed from those samples.
-void write_window(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options);
+// Writes a chunk of `series` holding `samples` (sorted, one per timestamp,
+// not empty, all in one window, overlapping no chunk stored), keyed by its
+// first timestamp; returns its blob.
+std::string write_chunk(Database &db, int64_t series, const chunk::Samples &samples, const Options &options);
+// Writes the rollup chunks of the window at `start` computed from all of
+// its samples.
+void write_rollups(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options);
+
+// The windows written since they were last finalized, in (series, start) order.
+std::vector<Window> pending_windows(Database &db);
+// Finalizes a window: its chunks become one, its rollups are written from
+// them, and it is pending no more. Returns the samples it holds.
+int64_t finalize(Database &db, Window window, const Options &options);
 // A stored chunk decoded; throws std::runtime_error naming it when corrupt.
 chunk::Samples decode_chunk(std::string_view blob, int64_t series, int64_t start);
 
-// Retention: deletes up to `limit` chunks whose whole window ends at or
-// before cutoff_ns, first storing the 1-minute rollup of any that had none
-// (its minutes outlive its raw samples). Returns the chunks and samples.
+// Retention: deletes the chunks of windows that end at or before cutoff_ns,
+// window by window until `limit` chunks are gone, first storing each
+// window's rollups it had none of (its minutes outlive its raw samples).
+// Returns the chunks and samples.
 struct Expired {
   int64_t chunks = 0, samples = 0;
 };
@@ -135,7 +170,7 @@ class ChunkReader {
   ChunkReader(Database &db, const Options &options);
   // Appends the sealed samples of `series` in [from, to] to out, in order.
   void samples(int64_t series, int64_t from, int64_t to, chunk::Samples &out);
-  // The start of every window of `series` holding a chunk in [from, to].
+  // The start of every window of `series` holding a chunk starting in [from, to].
   std::vector<int64_t> windows(int64_t series, int64_t from, int64_t to);
   // The stored rollup chunks of `tier` for `series` whose window starts in
   // [from, to]: each window's start and its buckets.

@@ -128,16 +128,23 @@ TEST_CASE("v3: a rollup query sees samples still in the head") {
 TEST_CASE("v3: retention drops whole chunks and keeps their minutes") {
   vitals::testing::Host host;
   auto id = host.intern("m");
-  auto storage = host.create_started(vitals_plugin(), std::string(kV3) + "retention = \"1d\"\n");
   // Three days ago, 10 s apart: one chunk, too sparse for stored minutes.
   const int64_t t0 = (now_ns() - 3 * day) / hour * hour;
   std::vector<Row> rows;
   for (int i = 0; i < 60; ++i) rows.push_back({id, t0 + i * 10 * second, static_cast<double>(i)});
-  REQUIRE(consume(storage, rows, 1) == VITALS_PENDING);
-  REQUIRE(storage.flush() == VITALS_OK);  // sealed, then retention runs (the first commit after start)
+  {
+    auto storage = host.create_started(vitals_plugin(), kV3);
+    REQUIRE(consume(storage, rows, 1) == VITALS_PENDING);
+    REQUIRE(storage.flush() == VITALS_OK);  // sealed
+    CHECK(stat(host, storage, "samples") == 60);
+  }
+  // Kept a day from now on: the next commit's maintenance drops that chunk.
+  auto storage = host.create_started(vitals_plugin(), std::string(kV3) + "retention = \"1d\"\n");
+  REQUIRE(consume(storage, {{id, now_ns(), 1.0}}, 1) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);
   Db db(host.data_dir() + "/metrics.db");
   CHECK(db.integer("SELECT count(*) FROM chunks") == 0);
-  CHECK(stat(host, storage, "samples") == 0);
+  CHECK(stat(host, storage, "samples") == 1);  // the new sample, in the head
   CHECK(stat(host, storage, "retention_deleted") > 0);
   CHECK(query(host, storage, raw_query(t0, t0 + hour))["series"].size() == 0);  // series without points are left out
   auto minutes = query(host, storage,
@@ -145,6 +152,18 @@ TEST_CASE("v3: retention drops whole chunks and keeps their minutes") {
                            std::to_string(t0) + R"(,"to":)" + std::to_string(t0 + 10 * minute - 1) + "}");
   REQUIRE(minutes["series"][0]["points"].size() == 10);
   CHECK(minutes["series"][0]["points"][0][1].number() == 2.5);  // the average of 0..5
+
+  // A write older than retention (a spool replayed late) goes into the
+  // window's rollups, beside what they held: its raw sample is not kept.
+  REQUIRE(consume(storage, {{id, t0 + 5 * second, 100.0}}, 2) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);
+  CHECK(db.integer("SELECT count(*) FROM chunks") == 0);
+  minutes = query(host, storage,
+                  R"({"op":"query","match":"m","method":"avg","tier":"1m","points":10,"from":)" + std::to_string(t0) +
+                      R"(,"to":)" + std::to_string(t0 + 10 * minute - 1) + "}");
+  REQUIRE(minutes["series"][0]["points"].size() == 10);
+  CHECK(minutes["series"][0]["points"][0][1].number() == 115.0 / 7);  // 0..5 and 100
+  CHECK(minutes["series"][0]["points"][1][1].number() == 8.5);        // the next minute unchanged
 }
 
 TEST_CASE("v3: read_only opens a v3 file with its head") {

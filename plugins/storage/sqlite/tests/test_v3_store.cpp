@@ -79,13 +79,51 @@ void check_reads(Database &db, const Model &model, std::mt19937_64 &rng, const v
   }
 }
 
+// Finalizes every pending window, as the compactor does once they are quiet.
+void finalize_all(Database &db, const v3::Options &options) {
+  Transaction tx(db);
+  for (const v3::Window &w : v3::pending_windows(db)) v3::finalize(db, w, options);
+  tx.commit();
+}
+
+// Each chunk is keyed by its first sample, holds n samples all in its
+// window, and ends before the next chunk of the series starts.
+void check_chunks(Database &db, const v3::Options &options) {
+  auto chunks = db.prepare("SELECT series, start, n, data FROM chunks ORDER BY series, start");
+  int64_t last_series = 0, last_ts = 0;
+  bool any = false;
+  while (chunks.step()) {
+    const int64_t series = chunks.column_int(0), start = chunks.column_int(1);
+    const chunk::Samples held = v3::decode_chunk(chunks.column_blob(3), series, start);
+    INFO("series " << series << " chunk " << start);
+    REQUIRE(!held.ts.empty());
+    CHECK(held.ts.front() == start);
+    CHECK(chunks.column_int(2) == static_cast<int64_t>(held.ts.size()));
+    CHECK(bucket_start(held.ts.back(), options.span_ns) == bucket_start(start, options.span_ns));
+    if (any && series == last_series) CHECK(start > last_ts);
+    last_series = series;
+    last_ts = held.ts.back();
+    any = true;
+  }
+}
+
 // Every stored rollup is the buckets of the model's samples in its window,
-// and a window has a minute rollup exactly when minute_rollup_pays.
+// a pending window has none, and a finalized one holds one chunk and has a
+// minute rollup exactly when minute_rollup_pays.
 void check_rollups(Database &db, const Model &model, const v3::Options &options) {
   auto rollups = db.prepare("SELECT tier, series, start, data FROM rollup_chunks");
+  auto pending = db.prepare("SELECT count(*) FROM pending_windows WHERE series = ? AND start = ?");
+  auto is_pending = [&](int64_t series, int64_t start) {
+    pending.bind(1, series).bind(2, start);
+    REQUIRE(pending.step());
+    const bool out = pending.column_int(0) > 0;
+    pending.reset();
+    return out;
+  };
   while (rollups.step()) {
     const auto tier = static_cast<v3::RollupTier>(rollups.column_int(0));
     const int64_t series = rollups.column_int(1), start = rollups.column_int(2);
+    CHECK_FALSE(is_pending(series, start));
     std::vector<compaction::Bucket> buckets;
     std::string error;
     REQUIRE_MESSAGE(rollup_chunk::decode(rollups.column_blob(3), buckets, error), error);
@@ -96,7 +134,8 @@ void check_rollups(Database &db, const Model &model, const v3::Options &options)
   auto windows = db.prepare("SELECT series, start, n FROM chunks");
   auto minute = db.prepare("SELECT count(*) FROM rollup_chunks WHERE tier = 1 AND series = ? AND start = ?");
   while (windows.step()) {
-    const int64_t series = windows.column_int(0), start = windows.column_int(1);
+    const int64_t series = windows.column_int(0), start = bucket_start(windows.column_int(1), options.span_ns);
+    if (is_pending(series, start)) continue;
     const auto samples = model_range(model, series, start, start + options.span_ns - 1);
     CHECK(windows.column_int(2) == static_cast<int64_t>(samples.ts.size()));
     minute.bind(1, series).bind(2, start);
@@ -134,6 +173,8 @@ TEST_CASE("v3 store: random commits and seals read back as the model, with exact
     if (step % 10 == 9) {
       sealed_rows += v3::seal(t.db, now, options).head_rows;
       check_reads(t.db, model, rng, options);
+      check_chunks(t.db, options);
+      if (step % 30 == 29) finalize_all(t.db, options);  // and then written again
     }
     now += static_cast<int64_t>(rng() % (5 * kMinute));
   }
@@ -144,7 +185,11 @@ TEST_CASE("v3 store: random commits and seals read back as the model, with exact
   CHECK(stats.head_rows > 0);
   CHECK(head_rows(t.db) == 0);
   check_reads(t.db, model, rng, options);
-
+  check_rollups(t.db, model, options);
+  finalize_all(t.db, options);
+  CHECK(*t.db.query_int("SELECT count(*) FROM pending_windows") == 0);
+  check_reads(t.db, model, rng, options);
+  check_chunks(t.db, options);
   check_rollups(t.db, model, options);
   // Sparse commits: no window here has minutes dense enough for its own
   // minute rollup; every one has its hourly one.
@@ -181,6 +226,9 @@ TEST_CASE("v3 store: a series at 1 Hz gets exact minute rollups, also after late
   v3::seal(t.db, kT0 + 10 * kHour, options);
   CHECK(test::same_samples(v3::read(t.db, 9, kT0, kT0 + 5 * kHour, options),
                            model_range(model, 9, kT0, kT0 + 5 * kHour)));
+  check_chunks(t.db, options);
+  finalize_all(t.db, options);
+  check_chunks(t.db, options);
   check_rollups(t.db, model, options);
   CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 1") ==
         *t.db.query_int("SELECT count(*) FROM chunks"));
@@ -261,4 +309,178 @@ TEST_CASE("v3 compactor: a head over its bound is sealed down, open window inclu
   compactor.track({seq, kT0});
   v3::seal(t.db, now + 10 * kHour, options);
   check_reads(t.db, model, rng, options);
+}
+
+namespace {
+
+// One series' samples at 1 Hz from `from` seconds past kT0, a head row of
+// `count`, sealed at once (its window long closed at `now`).
+void write_and_seal(Database &db, int64_t series, int64_t from, int64_t count, Model &model, const v3::Options &options,
+                    int64_t now = kT0 + 30 * kHour) {
+  head::Rows rows;
+  for (int64_t i = from; i < from + count; ++i) {
+    const double value = static_cast<double>(i % 97) / 4;
+    rows.add(series, kT0 + i * kSecond, value);
+    model[series][kT0 + i * kSecond] = value;
+  }
+  v3::append_head(db, rows, options);
+  v3::seal(db, now, options);
+}
+
+std::vector<int64_t> chunk_ids(Database &db) {
+  std::vector<int64_t> out;
+  auto ids = db.prepare("SELECT id FROM chunks ORDER BY start");
+  while (ids.step()) out.push_back(ids.column_int(0));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("v3 store: in-order seals append a chunk each; the window's chunks become one when finalized") {
+  TempDb t;
+  v3::Options options;
+  Model model;
+  for (int seal = 0; seal < 10; ++seal) write_and_seal(t.db, 1, seal * 100, 100, model, options);
+  // Each seal wrote its 100 samples, not the window's so far.
+  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 10);
+  CHECK(*t.db.query_int("SELECT sum(n) FROM chunks") == 1000);
+  CHECK(*t.db.query_int("SELECT count(*) FROM pending_windows") == 1);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks") == 0);
+  std::mt19937_64 rng(1);
+  check_chunks(t.db, options);
+  check_reads(t.db, model, rng, options);
+
+  finalize_all(t.db, options);
+  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 1);
+  CHECK(*t.db.query_int("SELECT count(*) FROM pending_windows") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks") == 2);  // 1 Hz: the minutes pay
+  check_chunks(t.db, options);
+  check_rollups(t.db, model, options);
+  check_reads(t.db, model, rng, options);
+
+  // A later in-order write appends again, and drops the stored rollups it
+  // would make stale until the window is finalized again.
+  write_and_seal(t.db, 1, 1000, 10, model, options);
+  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 2);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks") == 0);
+  finalize_all(t.db, options);
+  check_rollups(t.db, model, options);
+  check_reads(t.db, model, rng, options);
+}
+
+TEST_CASE("v3 store: a seal rewrites only the chunks its samples overlap") {
+  TempDb t;
+  v3::Options options;
+  Model model;
+  write_and_seal(t.db, 1, 0, 100, model, options);    // [0, 99]
+  write_and_seal(t.db, 1, 100, 100, model, options);  // [100, 199]
+  write_and_seal(t.db, 1, 200, 100, model, options);  // [200, 299]
+  const auto before = chunk_ids(t.db);
+  REQUIRE(before.size() == 3);
+  // Interleaved writers: a straggler inside the second chunk and samples
+  // after the last; the first and third chunks stay as they are.
+  head::Rows late;
+  late.add(1, kT0 + 150 * kSecond, -5.0);
+  model[1][kT0 + 150 * kSecond] = -5.0;
+  late.add(1, kT0 + 180 * kSecond, -6.0);
+  model[1][kT0 + 180 * kSecond] = -6.0;
+  v3::append_head(t.db, late, options);
+  const auto stats = v3::seal(t.db, kT0 + 30 * kHour, options);
+  CHECK(stats.chunks == 1);
+  CHECK(stats.stored_delta == 0);  // both replaced samples already there
+  const auto after = chunk_ids(t.db);
+  REQUIRE(after.size() == 3);
+  CHECK(after[0] == before[0]);
+  CHECK(after[1] != before[1]);
+  CHECK(after[2] == before[2]);
+  // One sample reaching from the first chunk's end into the gap before the
+  // second (no overlap: a new chunk between them), then one across two.
+  write_and_seal(t.db, 1, 99, 1, model, options);
+  CHECK(chunk_ids(t.db).size() == 3);  // 99 overlapped the first chunk's last sample
+  head::Rows across;
+  across.add(1, kT0 + 50 * kSecond, 1.5);
+  across.add(1, kT0 + 250 * kSecond, 2.5);
+  model[1][kT0 + 50 * kSecond] = 1.5;
+  model[1][kT0 + 250 * kSecond] = 2.5;
+  v3::append_head(t.db, across, options);
+  CHECK(v3::seal(t.db, kT0 + 30 * kHour, options).chunks == 1);
+  CHECK(chunk_ids(t.db).size() == 1);
+  std::mt19937_64 rng(2);
+  check_chunks(t.db, options);
+  check_reads(t.db, model, rng, options);
+  finalize_all(t.db, options);
+  check_rollups(t.db, model, options);
+}
+
+TEST_CASE("v3 store: a write into a window retention emptied of raw samples adds to its rollups") {
+  // A very late write (a device's spool replayed after a month) into a
+  // window whose chunks retention dropped and whose rollups it kept: the
+  // rollups must hold the old samples and the late one, not the late one
+  // alone (which rewriting them from the window's raw samples gave).
+  TempDb t;
+  v3::Options options;
+  options.raw_retention_ns = 24 * kHour;
+  Model model;
+  write_and_seal(t.db, 1, 0, 3600, model, options, kT0 + 3 * kHour);
+  finalize_all(t.db, options);
+  const int64_t later = kT0 + 40 * kHour;  // the window ended 38 h ago: past retention
+  CHECK(v3::expire_chunks(t.db, later - options.raw_retention_ns, 1000, options).samples == 3600);
+  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks") == 2);
+
+  head::Rows late;
+  late.add(1, kT0 + 10 * kSecond + 1, 1000.0);  // a new timestamp in the first minute
+  model[1][kT0 + 10 * kSecond + 1] = 1000.0;
+  v3::append_head(t.db, late, options);
+  v3::seal(t.db, later, options);
+  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 0);  // raw past retention is not kept
+  CHECK(*t.db.query_int("SELECT count(*) FROM pending_windows") == 0);
+  check_rollups(t.db, model, options);
+}
+
+TEST_CASE("v3 compactor: pending windows are finalized once ended and quiet, also after a restart") {
+  TempDb t;
+  v3::Options options;
+  HeadIndex head;
+  Counters counters;
+  Model model;
+  auto compactor = std::make_unique<Compactor>(t.db, head, options, counters);
+  compactor->seal_after = std::chrono::hours(1);
+  compactor->seal_after_samples = 1;  // every row is sealed at once
+  const int64_t now = kT0 + 30 * kHour;
+  auto commit = [&](int64_t from, int64_t count) {
+    head::Rows rows;
+    for (int64_t i = from; i < from + count; ++i) {
+      rows.add(3, kT0 + i * kSecond, static_cast<double>(i));
+      model[3][kT0 + i * kSecond] = static_cast<double>(i);
+    }
+    const int64_t seq = v3::append_head(t.db, rows, options);
+    head.add(rows, seq);
+    compactor->track({seq, rows.ts.back()});
+  };
+  commit(0, 50);
+  compactor->run(now, std::chrono::seconds(1));
+  commit(50, 50);
+  compactor->run(now, std::chrono::seconds(1));
+  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 2);
+  CHECK(counters.windows_pending.load() == 1);
+  // Written a moment ago: not quiet yet.
+  compactor->run(now + kMinute, std::chrono::seconds(1));
+  CHECK(counters.windows_finalized.load() == 0);
+  auto due = compactor->next_due(now);
+  REQUIRE(due.has_value());
+  CHECK(*due > std::chrono::steady_clock::now() + std::chrono::minutes(59));
+
+  // A restart: the pending window is found again, and as it waited across
+  // the restart, the next run finalizes it.
+  compactor = std::make_unique<Compactor>(t.db, head, options, counters);
+  counters.windows_pending = 0;
+  for (const auto &w : v3::pending_windows(t.db)) compactor->track_pending(w);
+  CHECK(counters.windows_pending.load() == 1);
+  compactor->run(now, std::chrono::seconds(1));
+  CHECK(counters.windows_finalized.load() == 1);
+  CHECK(counters.windows_pending.load() == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 1);
+  check_rollups(t.db, model, options);
+  CHECK_FALSE(compactor->next_due(now).has_value());
 }
