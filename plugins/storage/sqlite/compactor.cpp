@@ -51,13 +51,15 @@ std::optional<std::chrono::steady_clock::time_point> Compactor::next_due(int64_t
   return finalizing ? std::min(due, *finalizing) : due;
 }
 
-void Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
+bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
   const auto deadline = std::chrono::steady_clock::now() + budget;
+  bool worked = false;
   while (due(now_ns)) {
     const bool over = head_.size() > head_limit_samples;
     Transaction tx(db_);
     const v3::SealStats sealed = v3::seal_into(db_, now_ns, options_, samples_per_transaction, over);
     if (sealed.head_rows == 0) break;
+    worked = true;
     int64_t dropped;
     {
       // Queries take their snapshot and copy the head under this lock's
@@ -75,24 +77,33 @@ void Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
     // without a write to it.
     const int64_t quiet_until = now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(seal_after).count();
     for (const v3::Window &w : sealed.pending) queue_pending(w, std::max(quiet_until, window_end(w, options_)));
-    if (std::chrono::steady_clock::now() >= deadline && head_.size() <= head_limit_samples) return;
+    if (std::chrono::steady_clock::now() >= deadline && head_.size() <= head_limit_samples) return worked;
   }
-  finalize_ready(now_ns, deadline);
+  return finalize_ready(now_ns, deadline) || worked;
 }
 
-void Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline) {
+bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline) {
+  bool worked = false;
   while (std::chrono::steady_clock::now() < deadline) {
     const std::vector<v3::Window> ready = pending_.ready(now_ns, 4096);
-    if (ready.empty()) return;
+    if (ready.empty()) break;
+    worked = true;
     Transaction tx(db_);
     size_t done = 0;
-    for (int64_t samples = 0; done < ready.size() && samples < samples_per_transaction; ++done)
-      samples += v3::finalize(db_, ready[done], options_);
+    int64_t stored_delta = 0;
+    for (int64_t samples = 0; done < ready.size() && samples < samples_per_transaction; ++done) {
+      const v3::Finalized f = v3::finalize(db_, ready[done], options_);
+      samples += f.samples;
+      stored_delta += f.stored_delta;
+    }
+    v3::forget_finalized_seals(db_);
     tx.commit();
+    counters_.samples_stored.fetch_add(stored_delta, std::memory_order_relaxed);
     for (size_t i = 0; i < done; ++i) pending_.finalized(ready[i]);
     counters_.windows_pending.store(pending_.size(), std::memory_order_relaxed);
     counters_.windows_finalized.fetch_add(done, std::memory_order_relaxed);
   }
+  return worked;
 }
 
 }  // namespace vitals::sqlite

@@ -43,8 +43,9 @@ class Compactor {
   // holds more than head_limit_samples: the writer (and so the batches
   // waiting for it, and the clients behind them) waits until the head is
   // back under its bound. Then finalizes the windows ready, while the
-  // budget lasts. Not inside a transaction.
-  void run(int64_t now_ns, std::chrono::nanoseconds budget);
+  // budget lasts. Not inside a transaction. Returns whether it sealed or
+  // finalized anything.
+  bool run(int64_t now_ns, std::chrono::nanoseconds budget);
 
   // Called under the seal's lock once a seal committed (the plugin drops its
   // cached replies there).
@@ -73,7 +74,7 @@ class Compactor {
   std::deque<Tracked> rows_;  // in the head table, oldest first
   PendingQueue pending_;
 
-  void finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline);
+  bool finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline);
   void queue_pending(v3::Window window, int64_t ready_ns);
 };
 

@@ -224,12 +224,11 @@ bool LayoutMigration::move_samples(Database &db) {
       read(window);
     }
   }
-  // Chunks sealed from the head meanwhile, a window's (the newest last).
+  // A window's chunk, finalized from what was sealed from the head meanwhile.
   auto &sealed = db.cached(
       "SELECT id, start, data FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 "
       "ORDER BY start");
   auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
-  auto &finalized = db.cached("DELETE FROM pending_windows WHERE series = ?1 AND start = ?2");
   auto &written = db.cached("SELECT data FROM chunks WHERE series = ?1 AND start = ?2");
   int64_t stored_delta = 0;
   for (const auto &[start, older] : compaction::split(rows, options_.span_ns)) {
@@ -244,19 +243,18 @@ bool LayoutMigration::move_samples(Database &db) {
     }
     sealed.reset();
     for (int64_t id : ids) drop_chunk.bind(1, id).run();
-    // Samples sealed from the head meanwhile are newer than any v2 row.
+    // Samples sealed from the head meanwhile are newer than any v2 row
+    // (partial chunks not finalized yet are laid over this one when read,
+    // and go into it when finalized).
     const chunk::Samples meant = ids.empty() ? older : compaction::overlay(older, newer);
-    v3::write_chunk(db, *series, meant, options_);
-    if (!ids.empty()) {
-      // Sealing left the window pending, its rollups (moved with the v2
-      // ones) dropped: they are written again from all of its samples.
-      v3::write_rollups(db, *series, start, meant, options_);
-      finalized.bind(1, *series).bind(2, start).run();
-    }
+    v3::write_chunk(db, *series, start, meant, options_);
+    // Finalizing replaced the window's rollups moved with the v2 ones by
+    // the sealed samples' alone: they are written again from all of them.
+    if (!ids.empty()) v3::write_rollups(db, *series, start, meant, options_);
     stored_delta += static_cast<int64_t>(meant.ts.size() - newer.ts.size());
-    written.bind(1, *series).bind(2, meant.ts.front());
+    written.bind(1, *series).bind(2, start);
     const bool ok = written.step() && [&] {
-      const chunk::Samples back = v3::decode_chunk(written.column_blob(0), *series, meant.ts.front());
+      const chunk::Samples back = v3::decode_chunk(written.column_blob(0), *series, start);
       return back.ts.size() == meant.ts.size() && checksum(back) == checksum(meant);
     }();
     written.reset();

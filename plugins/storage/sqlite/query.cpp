@@ -170,8 +170,10 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
     for (int64_t ts : it->second.ts)  // sorted: a window's samples are one run
       if (ts <= to && ts >= bucket_start(lo, span) && (in_head.empty() || *in_head.rbegin() != bucket_start(ts, span)))
         in_head.insert(bucket_start(ts, span));
-  const std::vector<int64_t> with_chunks = chunks_->windows(series, lo, to);
-  auto holds_chunks = [&](int64_t start) { return std::binary_search(with_chunks.begin(), with_chunks.end(), start); };
+  const v3::ChunkReader::Windows held = chunks_->windows(series, lo, to);
+  auto in = [](const std::vector<int64_t> &sorted, int64_t start) {
+    return std::binary_search(sorted.begin(), sorted.end(), start);
+  };
   auto window_end = [&](int64_t start) {
     return start > std::numeric_limits<int64_t>::max() - span ? std::numeric_limits<int64_t>::max()
                                                               : start + (span - 1);
@@ -184,21 +186,22 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
       if (b.start >= lo && b.start <= to) buckets.push_back(b);
   };
   for (auto &[start, window] : chunks_->rollups(stored_tier, series, lo, to)) {
+    if (in(held.pending, start)) continue;  // its stored rollups miss its partial chunks
     if (!in_head.count(start)) {
       keep(window);
-    } else if (!holds_chunks(start)) {
+    } else if (!in(held.raw, start)) {
       // Retention dropped its raw samples: what the head holds adds to its
       // rollups, as sealing will store them.
       keep(compaction::merge(window, compaction::rollup(samples_v3(series, start, window_end(start)), width)));
     } else {
-      continue;  // computed from its chunks and the head below
+      continue;  // computed from its chunk and the head below
     }
     answered.insert(start);
   }
   // The rest from raw samples: windows the head touches, pending ones, and
   // for minutes those stored without them (not worth it at a low rate).
   std::set<int64_t> computed(in_head);
-  computed.insert(with_chunks.begin(), with_chunks.end());
+  computed.insert(held.raw.begin(), held.raw.end());
   for (int64_t start : computed)
     if (!answered.count(start)) keep(compaction::rollup(samples_v3(series, start, window_end(start)), width));
   std::sort(buckets.begin(), buckets.end(), [](const auto &a, const auto &b) { return a.start < b.start; });

@@ -92,16 +92,23 @@ CREATE TABLE rollup_chunks(
 ) WITHOUT ROWID;
 )sql";
 
-// v4: a window may hold several chunks until it is finalized, and the
-// windows waiting for that are recorded (v3_store.hpp). A chunk's start was
-// its window's; from now on it is its first sample's, which a version 3
-// file's chunks (one per window, from its start) read as too.
+// v4: a seal writes partial chunks, keyed by seal first so that one seal's
+// rows are written together whatever series they hold, until the window
+// is finalized into its chunk (v3_store.hpp).
 constexpr const char *v4_sql = R"sql(
-CREATE TABLE pending_windows(
+CREATE TABLE partial_chunks(
+  seal INTEGER NOT NULL,
   series INTEGER NOT NULL,
   start INTEGER NOT NULL,
-  PRIMARY KEY(series, start)
+  n INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY(seal, series, start)
 ) WITHOUT ROWID;
+CREATE TABLE seals(
+  seal INTEGER PRIMARY KEY,
+  first_window INTEGER NOT NULL,
+  last_window INTEGER NOT NULL
+);
 )sql";
 
 constexpr Migration all_migrations[] = {{1, v1_sql}, {2, v2_sql}, {3, v3_sql}, {4, v4_sql}};

@@ -37,6 +37,9 @@ constexpr std::chrono::milliseconds maintenance_budget{20};
 // A head that could not all be sealed (a budget spent, rows waiting for
 // their window) is looked at again this much later at the earliest.
 constexpr std::chrono::seconds kSealRetry{1};
+// When the last turn did some of it, the rest goes on this much later: the
+// writer takes the commits waiting in between.
+constexpr std::chrono::milliseconds kSealStep{10};
 // Total size of cached query replies.
 constexpr size_t query_cache_max_bytes = 32u << 20;
 // Total size of cached raw blocks (raw_blocks.hpp): 16 MiB holds about 40
@@ -265,7 +268,7 @@ class SqliteStorage final : public TypedStorage {
         if (!writer_ || writer_->in_transaction()) return;  // the commit ahead runs maintain()
         maintain();
         if (auto due = compactor_->next_due(storage::wall_clock_ns()))
-          seal_alarm_->set(std::max(*due, Alarm::Clock::now() + kSealRetry));
+          seal_alarm_->set(std::max(*due, Alarm::Clock::now() + (compacted_ ? kSealStep : kSealRetry)));
       });
     // Head rows left by the last run are sealed in time even if nothing is written.
     if (seal_alarm_)
@@ -318,10 +321,11 @@ class SqliteStorage final : public TypedStorage {
   void maintain() {
     auto now = std::chrono::steady_clock::now();
     if (!retention_ || writer_->in_transaction()) return;
+    compacted_ = false;
     if (compactor_) try {
-        compactor_->run(storage::wall_clock_ns(), maintenance_budget);
+        compacted_ = compactor_->run(storage::wall_clock_ns(), maintenance_budget);
       } catch (const std::exception &e) {
-        // The head rows stay; the next turn tries again.
+        // The head rows (or partial chunks) stay; the next turn tries again.
         host().warn(std::string("sealing the head: ") + e.what());
       }
     if (now < next_maintenance_) return;
@@ -441,6 +445,7 @@ class SqliteStorage final : public TypedStorage {
   std::unique_ptr<HeadIndex> head_;             // layout v3 only
   std::unique_ptr<Compactor> compactor_;        // layout v3, writing only
   std::unique_ptr<LayoutMigration> migration_;  // a file still holding v2 rows, writing only; kept once stopped
+  bool compacted_ = false;                      // the last maintain() sealed or finalized something
   bool removed_since_pass_ = false;             // retention deleted something in the pass under way
   bool migrating_read_only_ = false;            // read_only on a file another agent is migrating
   // consume() and flush() on the consumer thread, and a deferred commit on

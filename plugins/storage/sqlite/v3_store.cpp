@@ -2,6 +2,7 @@
 #include "v3_store.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -55,11 +56,12 @@ bool minute_rollup_pays(size_t samples, size_t buckets) {
   return buckets > 0 && static_cast<double>(samples) >= kMinSamplesPerMinuteBucket * static_cast<double>(buckets);
 }
 
-std::string write_chunk(Database &db, int64_t series, const chunk::Samples &samples, const Options &options) {
+std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk::Samples &samples,
+                        const Options &options) {
   // A plain INSERT: a chunk in the way is a broken invariant, which must
-  // fail the seal (its head rows stay) rather than replace samples.
+  // fail the seal or the finalizing rather than replace samples.
   auto &put_chunk = db.cached("INSERT INTO chunks(series, start, n, data) VALUES(?, ?, ?, ?)");
-  put_chunk.bind(1, series).bind(2, samples.ts.front()).bind(3, static_cast<int64_t>(samples.ts.size()));
+  put_chunk.bind(1, series).bind(2, start).bind(3, static_cast<int64_t>(samples.ts.size()));
   std::string blob = chunk::encode(samples.ts, samples.values, {options.zstd_level});
   put_chunk.bind_blob(4, blob);
   put_chunk.run();
@@ -119,7 +121,11 @@ int64_t expired_before(int64_t cutoff_ns, const Options &options) { return bucke
 int64_t append_head(Database &db, const head::Rows &rows, const Options &options) {
   if (rows.size() == 0) return 0;
   const auto [lo, hi] = std::minmax_element(rows.ts.begin(), rows.ts.end());
-  auto &insert = db.cached("INSERT INTO head(min_ts, max_ts, rows) VALUES(?, ?, ?)");
+  // Past every seq used before, also once sealing emptied the table (a
+  // reader following the head relies on it: LayoutMigration, query --db).
+  auto &insert = db.cached(
+      "INSERT INTO head(seq, min_ts, max_ts, rows) VALUES(max(coalesce((SELECT max(seq) FROM head), 0), "
+      "coalesce((SELECT value FROM meta WHERE key = 'head_sealed_through'), 0)) + 1, ?, ?, ?)");
   insert.bind(1, *lo).bind(2, *hi).bind_blob(3, head::encode(rows, options.zstd_level));
   insert.run();
   return db.last_insert_rowid();
@@ -145,43 +151,72 @@ bool raw_expired(int64_t window, int64_t now_ns, const Options &options) {
   return window < expired_before(cutoff, options);
 }
 
-// Lays a seal's samples for one window (sorted, arrival order among equal
-// timestamps) over what it holds: a new chunk after the chunks they do not
-// overlap, the overlapped ones rewritten with them as one.
-void seal_window(Database &db, Window window, const chunk::Samples &newer, int64_t now_ns, const Options &options,
-                 SealStats &stats) {
-  const int64_t first = newer.ts.front(), last = newer.ts.back();
-  // Newest first, from the last that can hold a sample at or before `last`:
-  // every chunk starting at or after `first`, and the one before it if it
-  // reaches `first`. Chunks never overlap, so no earlier one can.
-  auto &near = db.cached(
-      "SELECT id, start, n, data FROM chunks WHERE series = ?1 AND start >= ?2 AND start <= ?3 "
-      "ORDER BY start DESC");
-  near.bind(1, window.series).bind(2, window.start).bind(3, last);
-  std::vector<std::pair<int64_t, chunk::Samples>> overlapped;  // newest first
-  bool any = false;
-  while (near.step()) {
-    any = true;
-    const int64_t start = near.column_int(1);
-    chunk::Samples held = decode_chunk(near.column_blob(3), window.series, start);
-    const bool reaches = start >= first || held.ts.back() >= first;
-    if (reaches) overlapped.emplace_back(near.column_int(0), std::move(held));
-    if (start < first) break;
-  }
-  near.reset();
+// The seals (oldest first) that wrote partial chunks of windows in [lo, hi].
+std::vector<int64_t> seals_over(Statement &seals, int64_t lo, int64_t hi) {
+  std::vector<int64_t> out;
+  seals.bind(1, lo).bind(2, hi);
+  while (seals.step()) out.push_back(seals.column_int(0));
+  seals.reset();
+  return out;
+}
+constexpr const char *kSealsOver =
+    "SELECT seal FROM seals WHERE last_window >= ?1 AND first_window <= ?2 ORDER BY seal";
+constexpr const char *kPartsOf =
+    "SELECT start, data FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start BETWEEN ?3 AND ?4 ORDER BY start";
 
-  auto holds_chunks = [&] {
-    auto &probe = db.cached("SELECT 1 FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 LIMIT 1");
-    probe.bind(1, window.series).bind(2, window.start).bind(3, window_last(window.start, options));
+// Appends the partial chunks of `series` in windows [lo, hi] to `arrival`,
+// oldest seal first (overlay()'s `newer` once in_time_order), and the
+// windows they are in to `windows` if given.
+void gather_partials(Statement &seals, Statement &parts, int64_t series, int64_t lo, int64_t hi,
+                     chunk::Samples &arrival, std::vector<int64_t> *windows) {
+  for (int64_t seal : seals_over(seals, lo, hi)) {
+    parts.bind(1, seal).bind(2, series).bind(3, lo).bind(4, hi);
+    struct Reset {
+      Statement &s;
+      ~Reset() { s.reset(); }
+    } reset{parts};
+    while (parts.step()) {
+      const chunk::Samples part = decode_chunk(parts.column_blob(1), series, parts.column_int(0));
+      arrival.ts.insert(arrival.ts.end(), part.ts.begin(), part.ts.end());
+      arrival.values.insert(arrival.values.end(), part.values.begin(), part.values.end());
+      if (windows) windows->push_back(parts.column_int(0));
+    }
+  }
+}
+
+}  // namespace
+
+bool has_partials(Database &db, Window window) {
+  auto &probe = db.cached("SELECT 1 FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start = ?3");
+  for (int64_t seal : seals_over(db.cached(kSealsOver), window.start, window.start)) {
+    probe.bind(1, seal).bind(2, window.series).bind(3, window.start);
     const bool found = probe.step();
     probe.reset();
-    return found;
-  };
-  if (!any && raw_expired(window.start, now_ns, options) && !holds_chunks()) {
+    if (found) return true;
+  }
+  return false;
+}
+
+namespace {
+
+bool holds_raw(Database &db, Window window, const Options &options) {
+  auto &probe = db.cached("SELECT 1 FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 LIMIT 1");
+  probe.bind(1, window.series).bind(2, window.start).bind(3, window_last(window.start, options));
+  const bool found = probe.step();
+  probe.reset();
+  return found || has_partials(db, window);
+}
+
+// A seal's samples for one window (sorted, arrival order among equal
+// timestamps): a partial chunk of this seal, or for a window retention
+// emptied of raw samples, more in its rollups.
+void seal_window(Database &db, int64_t seal, Window window, const chunk::Samples &newer, int64_t now_ns,
+                 const Options &options, SealStats &stats) {
+  const chunk::Samples samples = compaction::overlay({}, newer);  // the last write of each timestamp
+  if (raw_expired(window.start, now_ns, options) && !holds_raw(db, window, options)) {
     // Retention dropped this window's raw samples and kept its rollups:
     // these go there too (rewriting its rollups from these alone would
     // lose the rest).
-    const chunk::Samples samples = compaction::overlay({}, newer);
     for (auto [tier, width] : kTiers) {
       const auto held = stored_rollup(db, tier, window.series, window.start);
       put_rollup(
@@ -191,26 +226,12 @@ void seal_window(Database &db, Window window, const chunk::Samples &newer, int64
     }
     return;
   }
-
-  chunk::Samples older;
-  auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
-  for (auto it = overlapped.rbegin(); it != overlapped.rend(); ++it) {
-    older.ts.insert(older.ts.end(), it->second.ts.begin(), it->second.ts.end());
-    older.values.insert(older.values.end(), it->second.values.begin(), it->second.values.end());
-    drop_chunk.bind(1, it->first).run();
-  }
-  const chunk::Samples merged = compaction::overlay(older, newer);
-  write_chunk(db, window.series, merged, options);
-  stats.stored_delta += static_cast<int64_t>(merged.ts.size() - older.ts.size());
+  auto &put = db.cached("INSERT INTO partial_chunks(seal, series, start, n, data) VALUES(?1, ?2, ?3, ?4, ?5)");
+  put.bind(1, seal).bind(2, window.series).bind(3, window.start).bind(4, static_cast<int64_t>(samples.ts.size()));
+  put.bind_blob(5, chunk::encode(samples.ts, samples.values, {options.zstd_level}));
+  put.run();
+  stats.stored_delta += static_cast<int64_t>(samples.ts.size());
   ++stats.chunks;
-
-  // Pending from now on: its stored rollups (if it was finalized) miss these.
-  auto &mark = db.cached("INSERT OR IGNORE INTO pending_windows(series, start) VALUES(?1, ?2)");
-  mark.bind(1, window.series).bind(2, window.start).run();
-  if (db.changes() > 0) {
-    auto &forget = db.cached("DELETE FROM rollup_chunks WHERE tier IN (1, 2) AND series = ?1 AND start = ?2");
-    forget.bind(1, window.series).bind(2, window.start).run();
-  }
   stats.pending.push_back(window);
 }
 
@@ -218,35 +239,47 @@ void seal_window(Database &db, Window window, const chunk::Samples &newer, int64
 
 std::vector<Window> pending_windows(Database &db) {
   std::vector<Window> out;
-  auto &all = db.cached("SELECT series, start FROM pending_windows ORDER BY series, start");
+  auto &all = db.cached("SELECT DISTINCT series, start FROM partial_chunks ORDER BY series, start");
   while (all.step()) out.push_back({all.column_int(0), all.column_int(1)});
   all.reset();
   return out;
 }
 
-int64_t finalize(Database &db, Window window, const Options &options) {
+Finalized finalize(Database &db, Window window, const Options &options) {
   auto &chunks = db.cached(
       "SELECT id, start, data FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 "
       "ORDER BY start");
   chunks.bind(1, window.series).bind(2, window.start).bind(3, window_last(window.start, options));
-  chunk::Samples all;
+  chunk::Samples sealed;
   std::vector<int64_t> ids;
   while (chunks.step()) {
     const chunk::Samples part = decode_chunk(chunks.column_blob(2), window.series, chunks.column_int(1));
-    all.ts.insert(all.ts.end(), part.ts.begin(), part.ts.end());
-    all.values.insert(all.values.end(), part.values.begin(), part.values.end());
+    sealed.ts.insert(sealed.ts.end(), part.ts.begin(), part.ts.end());
+    sealed.values.insert(sealed.values.end(), part.values.begin(), part.values.end());
     ids.push_back(chunks.column_int(0));
   }
   chunks.reset();
-  if (ids.size() > 1) {
-    auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
-    for (int64_t id : ids) drop_chunk.bind(1, id).run();
-    write_chunk(db, window.series, all, options);
-  }
-  if (!ids.empty()) write_rollups(db, window.series, window.start, all, options);
-  auto &done = db.cached("DELETE FROM pending_windows WHERE series = ?1 AND start = ?2");
-  done.bind(1, window.series).bind(2, window.start).run();
-  return static_cast<int64_t>(all.ts.size());
+  chunk::Samples arrival;
+  auto &seals = db.cached(kSealsOver);
+  const std::vector<int64_t> over = seals_over(seals, window.start, window.start);
+  gather_partials(seals, db.cached(kPartsOf), window.series, window.start, window.start, arrival, nullptr);
+  Finalized out;
+  if (ids.empty() && arrival.ts.empty()) return out;
+  const chunk::Samples all = compaction::overlay(sealed, in_time_order(arrival));
+  auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
+  for (int64_t id : ids) drop_chunk.bind(1, id).run();
+  auto &drop_part = db.cached("DELETE FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start = ?3");
+  for (int64_t seal : over) drop_part.bind(1, seal).bind(2, window.series).bind(3, window.start).run();
+  write_chunk(db, window.series, window.start, all, options);
+  write_rollups(db, window.series, window.start, all, options);
+  out.samples = static_cast<int64_t>(all.ts.size());
+  out.stored_delta = out.samples - static_cast<int64_t>(sealed.ts.size() + arrival.ts.size());
+  return out;
+}
+
+void forget_finalized_seals(Database &db) {
+  db.cached("DELETE FROM seals WHERE NOT EXISTS (SELECT 1 FROM partial_chunks WHERE partial_chunks.seal = seals.seal)")
+      .run();
 }
 
 SealStats seal(Database &db, int64_t now_ns, const Options &options) {
@@ -282,11 +315,23 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
   }
   rows.reset();
 
+  // Later seals are newer: a reader lays their partial chunks over older ones.
+  const int64_t seal = db.query_int("SELECT coalesce(max(seal), 0) + 1 FROM seals").value_or(1);
   for (const auto &[series, arrival] : arrivals)
     for (const auto &[start, newer] : compaction::split(in_time_order(arrival), options.span_ns))
-      seal_window(db, {series, start}, newer, now_ns, options, stats);
+      seal_window(db, seal, {series, start}, newer, now_ns, options, stats);
+  if (!stats.pending.empty()) {
+    const auto [lo, hi] = std::minmax_element(stats.pending.begin(), stats.pending.end(),
+                                              [](const Window &a, const Window &b) { return a.start < b.start; });
+    auto &record = db.cached("INSERT INTO seals(seal, first_window, last_window) VALUES(?1, ?2, ?3)");
+    record.bind(1, seal).bind(2, lo->start).bind(3, hi->start).run();
+  }
   auto &drop = db.cached("DELETE FROM head WHERE seq = ?");
   for (int64_t seq : sealed) drop.bind(1, seq).run();
+  if (!sealed.empty()) {
+    auto &mark = db.cached("INSERT OR REPLACE INTO meta(key, value) VALUES('head_sealed_through', ?1)");
+    mark.bind(1, stats.last_seq).run();
+  }
   stats.head_rows = static_cast<int64_t>(sealed.size());
   return stats;
 }
@@ -305,6 +350,8 @@ chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, cons
       }
   }
   chunk::Samples arrival;
+  gather_partials(db.cached(kSealsOver), db.cached(kPartsOf), series, bucket_start(from, options.span_ns),
+                  bucket_start(to, options.span_ns), arrival, nullptr);
   auto &head_rows = db.cached("SELECT seq, rows FROM head WHERE max_ts >= ? AND min_ts <= ? ORDER BY seq");
   head_rows.bind(1, from).bind(2, to);
   while (head_rows.step()) {
@@ -312,35 +359,40 @@ chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, cons
     // Sorted by series: this one's samples are one run.
     auto first = std::lower_bound(decoded.series.begin(), decoded.series.end(), series);
     for (auto i = static_cast<size_t>(first - decoded.series.begin());
-         i < decoded.size() && decoded.series[i] == series; ++i)
-      if (decoded.ts[i] >= from && decoded.ts[i] <= to) {
-        arrival.ts.push_back(decoded.ts[i]);
-        arrival.values.push_back(decoded.values[i]);
-      }
+         i < decoded.size() && decoded.series[i] == series; ++i) {
+      arrival.ts.push_back(decoded.ts[i]);
+      arrival.values.push_back(decoded.values[i]);
+    }
   }
-  return compaction::overlay(sealed, in_time_order(arrival));
+  chunk::Samples in_range;
+  for (size_t i = 0; i < arrival.ts.size(); ++i)
+    if (arrival.ts[i] >= from && arrival.ts[i] <= to) {
+      in_range.ts.push_back(arrival.ts[i]);
+      in_range.values.push_back(arrival.values[i]);
+    }
+  return compaction::overlay(sealed, in_time_order(in_range));
 }
 
 Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Options &options) {
   Expired out;
   // By window (series, then start, as the unique index holds them), each
-  // whole: its rollups may have to be computed from all of its chunks.
+  // whole. A pending window waits to be finalized first: its rollups come
+  // from its chunk and its partial chunks together.
   auto &due = db.cached("SELECT id, series, start, n, data FROM chunks WHERE start < ?1 ORDER BY series, start");
   auto &drop = db.cached("DELETE FROM chunks WHERE id = ?1");
-  auto &done = db.cached("DELETE FROM pending_windows WHERE series = ?1 AND start = ?2");
   std::optional<Window> window;
+  bool skip = false;
   chunk::Samples all;  // the window's samples so far
   std::vector<int64_t> ids;
   // Before its chunks go, the window's tiers it has no rollup of (minutes
-  // that did not pay, or none yet: pending) are stored from all of them.
+  // that did not pay) are stored from all of them.
   auto close_window = [&] {
-    if (!window) return;
+    if (!window || skip) return;
     for (auto [tier, width] : kTiers) {
       if (stored_rollup(db, tier, window->series, window->start)) continue;
       const auto buckets = compaction::rollup(all, width);
       if (!buckets.empty()) put_rollup(db, tier, window->series, window->start, buckets, options);
     }
-    done.bind(1, window->series).bind(2, window->start).run();
     all = {};
   };
   due.bind(1, expired_before(cutoff_ns, options));
@@ -351,7 +403,9 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
       if (out.chunks >= limit) break;
       close_window();
       window = at;
+      skip = has_partials(db, at);
     }
+    if (skip) continue;
     const chunk::Samples part = decode_chunk(due.column_blob(4), series, start);
     all.ts.insert(all.ts.end(), part.ts.begin(), part.ts.end());
     all.values.insert(all.values.end(), part.values.begin(), part.values.end());
@@ -377,7 +431,7 @@ std::vector<int64_t> remove_empty_series(Database &db, const std::function<bool(
   std::vector<int64_t> empty;
   auto &candidates = db.cached(
       "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series = series.id) "
-      "AND id NOT IN (SELECT series FROM rollup_chunks)");
+      "AND id NOT IN (SELECT series FROM rollup_chunks) AND id NOT IN (SELECT series FROM partial_chunks)");
   while (candidates.step())
     if (!in_head(candidates.column_int(0))) empty.push_back(candidates.column_int(0));
   candidates.reset();
@@ -404,36 +458,60 @@ ChunkReader::ChunkReader(Database &db, const Options &options)
       windows_(db.prepare("SELECT start FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 ORDER BY start")),
       rollups_(db.prepare("SELECT start, data FROM rollup_chunks WHERE tier = ?1 AND series = ?2 AND start BETWEEN ?3 "
                           "AND ?4 ORDER BY start")),
-      newest_(db.prepare("SELECT start, data FROM chunks WHERE series = ?1 ORDER BY start DESC LIMIT 1")) {}
+      newest_(db.prepare("SELECT start, data FROM chunks WHERE series = ?1 ORDER BY start DESC LIMIT 1")),
+      seals_(db.prepare(kSealsOver)),
+      parts_(db.prepare(kPartsOf)) {}
 
 void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Samples &out) {
   if (from > to) return;
-  chunks_.bind(1, series).bind(2, bucket_start(from, options_.span_ns)).bind(3, to);
+  const int64_t lo = bucket_start(from, options_.span_ns);
+  chunks_.bind(1, series).bind(2, lo).bind(3, to);
   struct Reset {
     Statement &s;
     ~Reset() { s.reset(); }
   } reset{chunks_};
   chunk::Samples part;
-  while (chunks_.step()) {
-    part = decode_chunk(chunks_.column_blob(1), series, chunks_.column_int(0));
-    auto first = std::lower_bound(part.ts.begin(), part.ts.end(), from);
-    auto last = std::upper_bound(first, part.ts.end(), to);
-    const auto lo = static_cast<size_t>(first - part.ts.begin()), hi = static_cast<size_t>(last - part.ts.begin());
-    out.ts.insert(out.ts.end(), part.ts.begin() + lo, part.ts.begin() + hi);
-    out.values.insert(out.values.end(), part.values.begin() + lo, part.values.begin() + hi);
-  }
+  auto keep = [&](const chunk::Samples &samples, chunk::Samples &into) {
+    auto first = std::lower_bound(samples.ts.begin(), samples.ts.end(), from);
+    auto last = std::upper_bound(first, samples.ts.end(), to);
+    const auto a = static_cast<size_t>(first - samples.ts.begin()), b = static_cast<size_t>(last - samples.ts.begin());
+    into.ts.insert(into.ts.end(), samples.ts.begin() + a, samples.ts.begin() + b);
+    into.values.insert(into.values.end(), samples.values.begin() + a, samples.values.begin() + b);
+  };
+  const size_t base = out.ts.size();
+  while (chunks_.step()) keep(decode_chunk(chunks_.column_blob(1), series, chunks_.column_int(0)), out);
+  chunk::Samples arrival;
+  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), arrival, nullptr);
+  if (arrival.ts.empty()) return;
+  // Partial chunks are newer than the windows' chunks, and later seals
+  // newer than earlier ones.
+  chunk::Samples newer, sealed;
+  keep(in_time_order(arrival), newer);
+  sealed.ts.assign(out.ts.begin() + static_cast<std::ptrdiff_t>(base), out.ts.end());
+  sealed.values.assign(out.values.begin() + static_cast<std::ptrdiff_t>(base), out.values.end());
+  chunk::Samples all = compaction::overlay(sealed, newer);
+  out.ts.resize(base);
+  out.values.resize(base);
+  out.ts.insert(out.ts.end(), all.ts.begin(), all.ts.end());
+  out.values.insert(out.values.end(), all.values.begin(), all.values.end());
 }
 
-std::vector<int64_t> ChunkReader::windows(int64_t series, int64_t from, int64_t to) {
-  std::vector<int64_t> out;
+ChunkReader::Windows ChunkReader::windows(int64_t series, int64_t from, int64_t to) {
+  Windows out;
   if (from > to) return out;
-  windows_.bind(1, series).bind(2, bucket_start(from, options_.span_ns)).bind(3, to);
-  while (windows_.step()) {
-    // A pending window may hold several chunks.
-    const int64_t window = bucket_start(windows_.column_int(0), options_.span_ns);
-    if (out.empty() || out.back() != window) out.push_back(window);
-  }
+  const int64_t lo = bucket_start(from, options_.span_ns);
+  windows_.bind(1, series).bind(2, lo).bind(3, to);
+  while (windows_.step()) out.raw.push_back(bucket_start(windows_.column_int(0), options_.span_ns));
   windows_.reset();
+  chunk::Samples ignored;
+  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), ignored, &out.pending);
+  auto sorted_unique = [](std::vector<int64_t> &v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
+  sorted_unique(out.pending);
+  out.raw.insert(out.raw.end(), out.pending.begin(), out.pending.end());
+  sorted_unique(out.raw);
   return out;
 }
 
@@ -468,6 +546,14 @@ std::optional<std::pair<int64_t, double>> ChunkReader::newest(int64_t series) {
     if (!part.ts.empty()) out = std::pair{part.ts.back(), part.values.back()};
   }
   newest_.reset();
+  // A partial chunk may hold later samples, or a later write of the newest.
+  chunk::Samples arrival;
+  gather_partials(seals_, parts_, series, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+                  arrival, nullptr);
+  if (!arrival.ts.empty()) {
+    const chunk::Samples newer = in_time_order(arrival);
+    if (!out || newer.ts.back() >= out->first) out = std::pair{newer.ts.back(), newer.values.back()};
+  }
   return out;
 }
 

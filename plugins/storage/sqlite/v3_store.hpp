@@ -5,15 +5,15 @@
 // call them (with `layout = "v3"`).
 //
 //   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
-//   chunks(id, series, start, n, data) samples of a series from `start` (the
-//                                      first one's timestamp) on, all in the
-//                                      window [w, w + span) holding start
-//                                      (chunk_codec.hpp)
+//   chunks(id, series, start, n, data) a series' samples in the window
+//                                      [start, start + span) (chunk_codec.hpp)
+//   partial_chunks(seal, series, start, n, data)
+//                                      what one seal added to that window
+//   seals(seal, first_window, last_window)
+//                                      the seals with partial chunks left
 //   rollup_chunks(tier, series, start, data)
 //                                      a window's 1 h buckets, and its 1 min
 //                                      ones where they pay (rollup_codec.hpp)
-//   pending_windows(series, start)     windows written since they were last
-//                                      finalized
 //
 // Chunks are a rowid table found through a unique (series, start) index,
 // not a WITHOUT ROWID table keyed by it: rows are written in rowid order,
@@ -30,16 +30,18 @@
 // A later row's sample for the same (series, timestamp) wins, in the head
 // as over chunks.
 //
-// A seal appends each series' samples to their window as a new chunk, and
-// rewrites only the chunks they overlap (late or interleaved writes): a
-// series written in many small seals (a bulk import, a head sealed early
-// because it is full, 10,000 series) costs each seal its own samples, not
-// the whole window again. The window is then pending: its chunks may be
-// several and its rollups are not stored (a query computes them from its
-// raw samples). Once it is closed and quiet the compactor finalizes it: one
-// chunk (the best compression) and its rollups, computed from all of its
-// samples, so exact under late writes. A write into a window whose raw
-// samples retention already dropped goes into its stored rollups instead.
+// A seal writes each series' samples in a window as a partial chunk keyed
+// by (seal, series, window): the seal's rows land together at the end of
+// that table, however many series it touches. Keyed by series first, as
+// chunks are, 10,000 series sealed 50 samples at a time dirtied a page of
+// the index per series at every seal (20 bytes written per sample ingested,
+// growing with the file). A window with partial chunks is pending: a read
+// lays them over its chunk, later seals over earlier ones, and computes its
+// rollups from the result. Once the window has ended and had no write for
+// a while, the compactor finalizes it: one chunk (the best compression)
+// and its rollups, from all of its samples, so exact under late writes.
+// A write into a window whose raw samples retention already dropped goes
+// into its stored rollups instead.
 #pragma once
 
 #include <compare>
@@ -107,7 +109,7 @@ struct SealStats {
   int64_t chunks = 0;           // written (new or rewritten)
   int64_t last_seq = 0;         // the newest head row sealed (0: none)
   int64_t stored_delta = 0;     // raw samples the chunks hold now less before
-  std::vector<Window> pending;  // windows written (now pending), in order
+  std::vector<Window> pending;  // windows given a partial chunk (now pending)
 };
 // Seals, oldest first, the head rows whose samples all fall before the
 // window open at now_ns, or that reach past now_ns + future_ns, up to the
@@ -123,19 +125,26 @@ SealStats seal(Database &db, int64_t now_ns, const Options &options);
 // The samples of `series` in [from, to], from chunks and head as one.
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options);
 
-// Writes a chunk of `series` holding `samples` (sorted, one per timestamp,
-// not empty, all in one window, overlapping no chunk stored), keyed by its
-// first timestamp; returns its blob.
-std::string write_chunk(Database &db, int64_t series, const chunk::Samples &samples, const Options &options);
+// Writes the chunk of `series` for the window at `start` (none must be
+// there), holding `samples` (sorted, one per timestamp); returns its blob.
+std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk::Samples &samples,
+                        const Options &options);
 // Writes the rollup chunks of the window at `start` computed from all of
 // its samples.
 void write_rollups(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options);
 
-// The windows written since they were last finalized, in (series, start) order.
+// The windows with partial chunks, in (series, start) order.
 std::vector<Window> pending_windows(Database &db);
-// Finalizes a window: its chunks become one, its rollups are written from
-// them, and it is pending no more. Returns the samples it holds.
-int64_t finalize(Database &db, Window window, const Options &options);
+bool has_partials(Database &db, Window window);
+// Finalizes a window: its chunk and partial chunks become one chunk, its
+// rollups are written from it, and it is pending no more.
+struct Finalized {
+  int64_t samples = 0;       // the window holds now
+  int64_t stored_delta = 0;  // less than its chunks held: samples written again
+};
+Finalized finalize(Database &db, Window window, const Options &options);
+// Forgets the seals whose partial chunks are all finalized.
+void forget_finalized_seals(Database &db);
 // A stored chunk decoded; throws std::runtime_error naming it when corrupt.
 chunk::Samples decode_chunk(std::string_view blob, int64_t series, int64_t start);
 
@@ -170,8 +179,12 @@ class ChunkReader {
   ChunkReader(Database &db, const Options &options);
   // Appends the sealed samples of `series` in [from, to] to out, in order.
   void samples(int64_t series, int64_t from, int64_t to, chunk::Samples &out);
-  // The start of every window of `series` holding a chunk starting in [from, to].
-  std::vector<int64_t> windows(int64_t series, int64_t from, int64_t to);
+  // The windows of `series` holding raw samples in [from, to] (a chunk or
+  // partial chunks), and which of them are pending (partial chunks), sorted.
+  struct Windows {
+    std::vector<int64_t> raw, pending;
+  };
+  Windows windows(int64_t series, int64_t from, int64_t to);
   // The stored rollup chunks of `tier` for `series` whose window starts in
   // [from, to]: each window's start and its buckets.
   std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> rollups(RollupTier tier, int64_t series,
@@ -181,7 +194,7 @@ class ChunkReader {
 
  private:
   const Options &options_;
-  Statement chunks_, windows_, rollups_, newest_;
+  Statement chunks_, windows_, rollups_, newest_, seals_, parts_;
 };
 
 }  // namespace vitals::sqlite::v3

@@ -83,47 +83,41 @@ void check_reads(Database &db, const Model &model, std::mt19937_64 &rng, const v
 void finalize_all(Database &db, const v3::Options &options) {
   Transaction tx(db);
   for (const v3::Window &w : v3::pending_windows(db)) v3::finalize(db, w, options);
+  v3::forget_finalized_seals(db);
   tx.commit();
 }
 
-// Each chunk is keyed by its first sample, holds n samples all in its
-// window, and ends before the next chunk of the series starts.
+// A chunk per (series, window), keyed by the window's start and holding n
+// samples, all in it; partial chunks likewise in their window, and each
+// seal with partial chunks recorded.
 void check_chunks(Database &db, const v3::Options &options) {
-  auto chunks = db.prepare("SELECT series, start, n, data FROM chunks ORDER BY series, start");
-  int64_t last_series = 0, last_ts = 0;
-  bool any = false;
-  while (chunks.step()) {
-    const int64_t series = chunks.column_int(0), start = chunks.column_int(1);
-    const chunk::Samples held = v3::decode_chunk(chunks.column_blob(3), series, start);
-    INFO("series " << series << " chunk " << start);
-    REQUIRE(!held.ts.empty());
-    CHECK(held.ts.front() == start);
-    CHECK(chunks.column_int(2) == static_cast<int64_t>(held.ts.size()));
-    CHECK(bucket_start(held.ts.back(), options.span_ns) == bucket_start(start, options.span_ns));
-    if (any && series == last_series) CHECK(start > last_ts);
-    last_series = series;
-    last_ts = held.ts.back();
-    any = true;
+  for (const char *table : {"chunks", "partial_chunks"}) {
+    auto chunks = db.prepare(std::string("SELECT series, start, n, data FROM ") + table);
+    while (chunks.step()) {
+      const int64_t series = chunks.column_int(0), start = chunks.column_int(1);
+      const chunk::Samples held = v3::decode_chunk(chunks.column_blob(3), series, start);
+      INFO(table << ": series " << series << " at " << start);
+      REQUIRE(!held.ts.empty());
+      CHECK(bucket_start(start, options.span_ns) == start);
+      CHECK(chunks.column_int(2) == static_cast<int64_t>(held.ts.size()));
+      CHECK(bucket_start(held.ts.front(), options.span_ns) == start);
+      CHECK(bucket_start(held.ts.back(), options.span_ns) == start);
+    }
   }
+  CHECK(*db.query_int("SELECT count(*) FROM (SELECT 1 FROM chunks GROUP BY series, start HAVING count(*) > 1)") == 0);
+  CHECK(*db.query_int("SELECT count(*) FROM partial_chunks WHERE seal NOT IN (SELECT seal FROM seals)") == 0);
 }
 
-// Every stored rollup is the buckets of the model's samples in its window,
-// a pending window has none, and a finalized one holds one chunk and has a
-// minute rollup exactly when minute_rollup_pays.
+// Every stored rollup of a window not pending is the buckets of the model's
+// samples in it, and a window not pending has a minute rollup exactly when
+// minute_rollup_pays.
 void check_rollups(Database &db, const Model &model, const v3::Options &options) {
   auto rollups = db.prepare("SELECT tier, series, start, data FROM rollup_chunks");
-  auto pending = db.prepare("SELECT count(*) FROM pending_windows WHERE series = ? AND start = ?");
-  auto is_pending = [&](int64_t series, int64_t start) {
-    pending.bind(1, series).bind(2, start);
-    REQUIRE(pending.step());
-    const bool out = pending.column_int(0) > 0;
-    pending.reset();
-    return out;
-  };
+  auto is_pending = [&](int64_t series, int64_t start) { return v3::has_partials(db, {series, start}); };
   while (rollups.step()) {
     const auto tier = static_cast<v3::RollupTier>(rollups.column_int(0));
     const int64_t series = rollups.column_int(1), start = rollups.column_int(2);
-    CHECK_FALSE(is_pending(series, start));
+    if (is_pending(series, start)) continue;  // stored before the partial chunks: read past
     std::vector<compaction::Bucket> buckets;
     std::string error;
     REQUIRE_MESSAGE(rollup_chunk::decode(rollups.column_blob(3), buckets, error), error);
@@ -134,7 +128,7 @@ void check_rollups(Database &db, const Model &model, const v3::Options &options)
   auto windows = db.prepare("SELECT series, start, n FROM chunks");
   auto minute = db.prepare("SELECT count(*) FROM rollup_chunks WHERE tier = 1 AND series = ? AND start = ?");
   while (windows.step()) {
-    const int64_t series = windows.column_int(0), start = bucket_start(windows.column_int(1), options.span_ns);
+    const int64_t series = windows.column_int(0), start = windows.column_int(1);
     if (is_pending(series, start)) continue;
     const auto samples = model_range(model, series, start, start + options.span_ns - 1);
     CHECK(windows.column_int(2) == static_cast<int64_t>(samples.ts.size()));
@@ -187,7 +181,8 @@ TEST_CASE("v3 store: random commits and seals read back as the model, with exact
   check_reads(t.db, model, rng, options);
   check_rollups(t.db, model, options);
   finalize_all(t.db, options);
-  CHECK(*t.db.query_int("SELECT count(*) FROM pending_windows") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM seals") == 0);
   check_reads(t.db, model, rng, options);
   check_chunks(t.db, options);
   check_rollups(t.db, model, options);
@@ -336,79 +331,81 @@ std::vector<int64_t> chunk_ids(Database &db) {
 
 }  // namespace
 
-TEST_CASE("v3 store: in-order seals append a chunk each; the window's chunks become one when finalized") {
+TEST_CASE("v3 store: seals append partial chunks; finalizing makes a window's one chunk with exact rollups") {
   TempDb t;
   v3::Options options;
   Model model;
   for (int seal = 0; seal < 10; ++seal) write_and_seal(t.db, 1, seal * 100, 100, model, options);
   // Each seal wrote its 100 samples, not the window's so far.
-  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 10);
-  CHECK(*t.db.query_int("SELECT sum(n) FROM chunks") == 1000);
-  CHECK(*t.db.query_int("SELECT count(*) FROM pending_windows") == 1);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 10);
+  CHECK(*t.db.query_int("SELECT sum(n) FROM partial_chunks") == 1000);
+  CHECK(*t.db.query_int("SELECT count(*) FROM seals") == 10);
+  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 0);
   CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks") == 0);
+  CHECK(v3::pending_windows(t.db).size() == 1);
   std::mt19937_64 rng(1);
   check_chunks(t.db, options);
   check_reads(t.db, model, rng, options);
 
-  finalize_all(t.db, options);
+  {
+    Transaction tx(t.db);
+    const v3::Finalized f = v3::finalize(t.db, v3::pending_windows(t.db).front(), options);
+    CHECK(f.samples == 1000);
+    CHECK(f.stored_delta == 0);
+    v3::forget_finalized_seals(t.db);
+    tx.commit();
+  }
   CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 1);
-  CHECK(*t.db.query_int("SELECT count(*) FROM pending_windows") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM seals") == 0);
   CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks") == 2);  // 1 Hz: the minutes pay
   check_chunks(t.db, options);
   check_rollups(t.db, model, options);
   check_reads(t.db, model, rng, options);
 
-  // A later in-order write appends again, and drops the stored rollups it
-  // would make stale until the window is finalized again.
+  // A later write to the window is a partial chunk again; until it is
+  // finalized, reads lay it over the chunk and compute the rollups.
   write_and_seal(t.db, 1, 1000, 10, model, options);
-  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 2);
-  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 1);
+  check_reads(t.db, model, rng, options);
   finalize_all(t.db, options);
   check_rollups(t.db, model, options);
   check_reads(t.db, model, rng, options);
 }
 
-TEST_CASE("v3 store: a seal rewrites only the chunks its samples overlap") {
+TEST_CASE("v3 store: a seal never rewrites a chunk; later seals win over earlier ones and over the chunk") {
   TempDb t;
   v3::Options options;
   Model model;
-  write_and_seal(t.db, 1, 0, 100, model, options);    // [0, 99]
-  write_and_seal(t.db, 1, 100, 100, model, options);  // [100, 199]
-  write_and_seal(t.db, 1, 200, 100, model, options);  // [200, 299]
+  write_and_seal(t.db, 1, 0, 300, model, options);
+  finalize_all(t.db, options);
   const auto before = chunk_ids(t.db);
-  REQUIRE(before.size() == 3);
-  // Interleaved writers: a straggler inside the second chunk and samples
-  // after the last; the first and third chunks stay as they are.
-  head::Rows late;
-  late.add(1, kT0 + 150 * kSecond, -5.0);
-  model[1][kT0 + 150 * kSecond] = -5.0;
-  late.add(1, kT0 + 180 * kSecond, -6.0);
-  model[1][kT0 + 180 * kSecond] = -6.0;
-  v3::append_head(t.db, late, options);
-  const auto stats = v3::seal(t.db, kT0 + 30 * kHour, options);
-  CHECK(stats.chunks == 1);
-  CHECK(stats.stored_delta == 0);  // both replaced samples already there
-  const auto after = chunk_ids(t.db);
-  REQUIRE(after.size() == 3);
-  CHECK(after[0] == before[0]);
-  CHECK(after[1] != before[1]);
-  CHECK(after[2] == before[2]);
-  // One sample reaching from the first chunk's end into the gap before the
-  // second (no overlap: a new chunk between them), then one across two.
-  write_and_seal(t.db, 1, 99, 1, model, options);
-  CHECK(chunk_ids(t.db).size() == 3);  // 99 overlapped the first chunk's last sample
-  head::Rows across;
-  across.add(1, kT0 + 50 * kSecond, 1.5);
-  across.add(1, kT0 + 250 * kSecond, 2.5);
-  model[1][kT0 + 50 * kSecond] = 1.5;
-  model[1][kT0 + 250 * kSecond] = 2.5;
-  v3::append_head(t.db, across, options);
-  CHECK(v3::seal(t.db, kT0 + 30 * kHour, options).chunks == 1);
-  CHECK(chunk_ids(t.db).size() == 1);
+  REQUIRE(before.size() == 1);
+  // Interleaved and late writes over the chunk and over each other.
+  for (int round = 0; round < 3; ++round) {
+    head::Rows late;
+    for (int64_t i : {10, 150, 299, 300 + round}) {
+      const double value = -100.0 * round - static_cast<double>(i);
+      late.add(1, kT0 + i * kSecond, value);
+      model[1][kT0 + i * kSecond] = value;
+    }
+    v3::append_head(t.db, late, options);
+    const auto stats = v3::seal(t.db, kT0 + 30 * kHour, options);
+    CHECK(stats.chunks == 1);
+    CHECK(chunk_ids(t.db) == before);
+  }
   std::mt19937_64 rng(2);
   check_chunks(t.db, options);
   check_reads(t.db, model, rng, options);
-  finalize_all(t.db, options);
+  CHECK(v3::read(t.db, 1, kT0 + 150 * kSecond, kT0 + 150 * kSecond, options).values == std::vector<double>{-350.0});
+  {
+    Transaction tx(t.db);
+    const v3::Finalized f = v3::finalize(t.db, {1, bucket_start(kT0, options.span_ns)}, options);
+    CHECK(f.samples == 303);
+    CHECK(f.stored_delta == -9);  // three rounds rewrote three samples each
+    tx.commit();
+  }
+  check_reads(t.db, model, rng, options);
   check_rollups(t.db, model, options);
 }
 
@@ -434,7 +431,7 @@ TEST_CASE("v3 store: a write into a window retention emptied of raw samples adds
   v3::append_head(t.db, late, options);
   v3::seal(t.db, later, options);
   CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 0);  // raw past retention is not kept
-  CHECK(*t.db.query_int("SELECT count(*) FROM pending_windows") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 0);
   check_rollups(t.db, model, options);
 }
 
@@ -462,7 +459,7 @@ TEST_CASE("v3 compactor: pending windows are finalized once ended and quiet, als
   compactor->run(now, std::chrono::seconds(1));
   commit(50, 50);
   compactor->run(now, std::chrono::seconds(1));
-  CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 2);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 2);
   CHECK(counters.windows_pending.load() == 1);
   // Written a moment ago: not quiet yet.
   compactor->run(now + kMinute, std::chrono::seconds(1));
@@ -481,6 +478,22 @@ TEST_CASE("v3 compactor: pending windows are finalized once ended and quiet, als
   CHECK(counters.windows_finalized.load() == 1);
   CHECK(counters.windows_pending.load() == 0);
   CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 1);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 0);
   check_rollups(t.db, model, options);
   CHECK_FALSE(compactor->next_due(now).has_value());
+}
+
+TEST_CASE("v3 store: head seqs keep increasing once sealing emptied the head") {
+  // A reader following the head (query --db) takes rows after the last
+  // seq it saw: a seq used again would hide a commit from it.
+  TempDb t;
+  v3::Options options;
+  head::Rows rows;
+  rows.add(1, kT0, 1.0);
+  const int64_t first = v3::append_head(t.db, rows, options);
+  const int64_t second = v3::append_head(t.db, rows, options);
+  CHECK(second > first);
+  CHECK(v3::seal(t.db, kT0 + 30 * kHour, options).head_rows == 2);
+  CHECK(head_rows(t.db) == 0);
+  CHECK(v3::append_head(t.db, rows, options) > second);
 }
