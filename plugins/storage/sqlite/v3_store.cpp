@@ -164,11 +164,11 @@ constexpr const char *kSealsOver =
 constexpr const char *kPartsOf =
     "SELECT start, data FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start BETWEEN ?3 AND ?4 ORDER BY start";
 
-// Appends the partial chunks of `series` in windows [lo, hi] to `arrival`,
-// oldest seal first (overlay()'s `newer` once in_time_order), and the
-// windows they are in to `windows` if given.
+// Appends the partial chunks of `series` in windows [lo, hi] to `arrival`
+// if given, oldest seal first (overlay()'s `newer` once in_time_order), and
+// the windows they are in to `windows` if given.
 void gather_partials(Statement &seals, Statement &parts, int64_t series, int64_t lo, int64_t hi,
-                     chunk::Samples &arrival, std::vector<int64_t> *windows) {
+                     chunk::Samples *arrival, std::vector<int64_t> *windows) {
   for (int64_t seal : seals_over(seals, lo, hi)) {
     parts.bind(1, seal).bind(2, series).bind(3, lo).bind(4, hi);
     struct Reset {
@@ -176,10 +176,11 @@ void gather_partials(Statement &seals, Statement &parts, int64_t series, int64_t
       ~Reset() { s.reset(); }
     } reset{parts};
     while (parts.step()) {
-      const chunk::Samples part = decode_chunk(parts.column_blob(1), series, parts.column_int(0));
-      arrival.ts.insert(arrival.ts.end(), part.ts.begin(), part.ts.end());
-      arrival.values.insert(arrival.values.end(), part.values.begin(), part.values.end());
       if (windows) windows->push_back(parts.column_int(0));
+      if (!arrival) continue;
+      const chunk::Samples part = decode_chunk(parts.column_blob(1), series, parts.column_int(0));
+      arrival->ts.insert(arrival->ts.end(), part.ts.begin(), part.ts.end());
+      arrival->values.insert(arrival->values.end(), part.values.begin(), part.values.end());
     }
   }
 }
@@ -262,7 +263,7 @@ Finalized finalize(Database &db, Window window, const Options &options) {
   chunk::Samples arrival;
   auto &seals = db.cached(kSealsOver);
   const std::vector<int64_t> over = seals_over(seals, window.start, window.start);
-  gather_partials(seals, db.cached(kPartsOf), window.series, window.start, window.start, arrival, nullptr);
+  gather_partials(seals, db.cached(kPartsOf), window.series, window.start, window.start, &arrival, nullptr);
   Finalized out;
   if (ids.empty() && arrival.ts.empty()) return out;
   const chunk::Samples all = compaction::overlay(sealed, in_time_order(arrival));
@@ -351,7 +352,7 @@ chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, cons
   }
   chunk::Samples arrival;
   gather_partials(db.cached(kSealsOver), db.cached(kPartsOf), series, bucket_start(from, options.span_ns),
-                  bucket_start(to, options.span_ns), arrival, nullptr);
+                  bucket_start(to, options.span_ns), &arrival, nullptr);
   auto &head_rows = db.cached("SELECT seq, rows FROM head WHERE max_ts >= ? AND min_ts <= ? ORDER BY seq");
   head_rows.bind(1, from).bind(2, to);
   while (head_rows.step()) {
@@ -481,7 +482,7 @@ void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Sampl
   const size_t base = out.ts.size();
   while (chunks_.step()) keep(decode_chunk(chunks_.column_blob(1), series, chunks_.column_int(0)), out);
   chunk::Samples arrival;
-  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), arrival, nullptr);
+  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), &arrival, nullptr);
   if (arrival.ts.empty()) return;
   // Partial chunks are newer than the windows' chunks, and later seals
   // newer than earlier ones.
@@ -503,8 +504,7 @@ ChunkReader::Windows ChunkReader::windows(int64_t series, int64_t from, int64_t 
   windows_.bind(1, series).bind(2, lo).bind(3, to);
   while (windows_.step()) out.raw.push_back(bucket_start(windows_.column_int(0), options_.span_ns));
   windows_.reset();
-  chunk::Samples ignored;
-  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), ignored, &out.pending);
+  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), nullptr, &out.pending);
   auto sorted_unique = [](std::vector<int64_t> &v) {
     std::sort(v.begin(), v.end());
     v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -549,7 +549,7 @@ std::optional<std::pair<int64_t, double>> ChunkReader::newest(int64_t series) {
   // A partial chunk may hold later samples, or a later write of the newest.
   chunk::Samples arrival;
   gather_partials(seals_, parts_, series, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
-                  arrival, nullptr);
+                  &arrival, nullptr);
   if (!arrival.ts.empty()) {
     const chunk::Samples newer = in_time_order(arrival);
     if (!out || newer.ts.back() >= out->first) out = std::pair{newer.ts.back(), newer.values.back()};

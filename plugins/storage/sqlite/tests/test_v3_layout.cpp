@@ -4,6 +4,7 @@
 // and a file keeping the layout it was created with.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -29,6 +30,11 @@ std::string raw_query(int64_t from, int64_t to) {
          std::to_string(to) + "}";
 }
 
+// t, or the start of the chunk window open now (2 h from the epoch) if t is
+// before it: samples from there stay in the head, while those of a window
+// that just closed are sealed at once (within minutes of an even hour).
+int64_t in_open_window(int64_t t) { return std::max(t, now_ns() / (2 * hour) * (2 * hour)); }
+
 int64_t stat(vitals::testing::Host &host, vitals::testing::Instance &storage, const std::string &name) {
   return query(host, storage, R"({"op":"stats"})")[name].integer();
 }
@@ -38,7 +44,7 @@ int64_t stat(vitals::testing::Host &host, vitals::testing::Instance &storage, co
 TEST_CASE("v3: recent samples come from the head, and survive a restart through the head rows") {
   vitals::testing::Host host;
   auto id = host.intern("m");
-  const int64_t t0 = now_ns() - 10 * second;
+  const int64_t t0 = in_open_window(now_ns() - 10 * second);
   {
     auto storage = host.create_started(vitals_plugin(), kV3);
     REQUIRE(consume(storage, {{id, t0, 1.5}, {id, t0 + second, 2.5}, {id, t0 + 2 * second, NAN}}, 1) == VITALS_PENDING);
@@ -111,7 +117,7 @@ TEST_CASE("v3: a rollup query sees samples still in the head") {
   vitals::testing::Host host;
   auto id = host.intern("m");
   auto storage = host.create_started(vitals_plugin(), kV3);
-  const int64_t t0 = now_ns() / minute * minute - 5 * minute;
+  const int64_t t0 = in_open_window(now_ns() / minute * minute - 5 * minute);
   std::vector<Row> rows;
   for (int i = 0; i < 30; ++i) rows.push_back({id, t0 + i * 10 * second, 2.0});
   REQUIRE(consume(storage, rows, 1) == VITALS_PENDING);
@@ -169,7 +175,7 @@ TEST_CASE("v3: retention drops whole chunks and keeps their minutes") {
 TEST_CASE("v3: read_only opens a v3 file with its head") {
   vitals::testing::Host host;
   auto id = host.intern("m");
-  const int64_t recent = now_ns() - second, old = (now_ns() - day) / hour * hour;
+  const int64_t recent = in_open_window(now_ns() - second), old = (now_ns() - day) / hour * hour;
   {
     auto storage = host.create_started(vitals_plugin(), kV3);
     REQUIRE(consume(storage, {{id, old, 1.0}, {id, recent, 2.0}}, 1) == VITALS_PENDING);
