@@ -153,7 +153,10 @@ void load_newest_v3(Database &db, HeadIndex &head, const v3::Options &options, S
     out.latest.emplace(id, l);
     latest.emplace_back(id, l);
   }
-  out.sample_count = db.query_int("SELECT coalesce(sum(n), 0) FROM chunks").value_or(0) + head.size_locked() +
+  // A sample written again over a sealed one counts twice until its window
+  // is finalized, as while the agent runs.
+  out.sample_count = db.query_int("SELECT coalesce(sum(n), 0) FROM chunks").value_or(0) +
+                     db.query_int("SELECT coalesce(sum(n), 0) FROM partial_chunks").value_or(0) + head.size_locked() +
                      db.query_int("SELECT value FROM meta WHERE key = 'sample_count'").value_or(0);
 }
 

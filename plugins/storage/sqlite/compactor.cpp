@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "tier.hpp"
 
@@ -10,10 +13,22 @@ namespace vitals::sqlite {
 
 namespace {
 
-// Where `window` ends: when it may be finalized at the earliest.
-int64_t window_end(v3::Window window, const v3::Options &options) {
-  return window.start > std::numeric_limits<int64_t>::max() - options.span_ns ? std::numeric_limits<int64_t>::max()
-                                                                              : window.start + options.span_ns;
+// A window that could not be finalized is tried again this much later.
+constexpr int64_t kFinalizeRetryNs = 60'000'000'000;
+
+// When a pending window may be finalized at the earliest: once it has
+// ended (its chunk then takes no more in-order writes), and `quiet_until`.
+// A window further ahead than future_ns (a device whose clock is wrong)
+// does not wait for its end: its partial chunks, and the seals holding
+// them, would pile up until then.
+int64_t ready_at(v3::Window window, int64_t now_ns, int64_t quiet_until, const v3::Options &options) {
+  const int64_t end = window.start > std::numeric_limits<int64_t>::max() - options.span_ns
+                          ? std::numeric_limits<int64_t>::max()
+                          : window.start + options.span_ns;
+  const int64_t too_far = now_ns > std::numeric_limits<int64_t>::max() - options.future_ns
+                              ? std::numeric_limits<int64_t>::max()
+                              : now_ns + options.future_ns;
+  return end > too_far ? quiet_until : std::max(end, quiet_until);
 }
 
 }  // namespace
@@ -33,7 +48,9 @@ void Compactor::queue_pending(v3::Window window, int64_t ready_ns) {
   counters_.windows_pending.store(pending_.size(), std::memory_order_relaxed);
 }
 
-void Compactor::track_pending(v3::Window window) { queue_pending(window, window_end(window, options_)); }
+void Compactor::track_pending(v3::Window window, int64_t now_ns) {
+  queue_pending(window, ready_at(window, now_ns, now_ns, options_));
+}
 
 std::optional<std::chrono::steady_clock::time_point> Compactor::next_due(int64_t now_ns) const {
   std::optional<std::chrono::steady_clock::time_point> finalizing;
@@ -76,7 +93,7 @@ bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
     // A window is finalized once it has ended and seal_after passed
     // without a write to it.
     const int64_t quiet_until = now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(seal_after).count();
-    for (const v3::Window &w : sealed.pending) queue_pending(w, std::max(quiet_until, window_end(w, options_)));
+    for (const v3::Window &w : sealed.pending) queue_pending(w, ready_at(w, now_ns, quiet_until, options_));
     if (std::chrono::steady_clock::now() >= deadline && head_.size() <= head_limit_samples) return worked;
   }
   return finalize_ready(now_ns, deadline) || worked;
@@ -90,18 +107,36 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
     worked = true;
     Transaction tx(db_);
     size_t done = 0;
+    std::vector<v3::Window> failed;
     int64_t stored_delta = 0;
+    std::string error;
     for (int64_t samples = 0; done < ready.size() && samples < samples_per_transaction; ++done) {
-      const v3::Finalized f = v3::finalize(db_, ready[done], options_);
-      samples += f.samples;
-      stored_delta += f.stored_delta;
+      // Each window on its own: one that cannot be finalized (a corrupt
+      // chunk, a full disk) stays as it is and is tried again later, while
+      // the others go on.
+      db_.exec("SAVEPOINT finalize");
+      try {
+        const v3::Finalized f = v3::finalize(db_, ready[done], options_);
+        db_.exec("RELEASE finalize");
+        samples += f.samples;
+        stored_delta += f.stored_delta;
+      } catch (const std::exception &e) {
+        db_.exec("ROLLBACK TO finalize");
+        db_.exec("RELEASE finalize");
+        if (failed.empty()) error = e.what();
+        failed.push_back(ready[done]);
+      }
     }
     v3::forget_finalized_seals(db_);
     tx.commit();
     counters_.samples_stored.fetch_add(stored_delta, std::memory_order_relaxed);
     for (size_t i = 0; i < done; ++i) pending_.finalized(ready[i]);
+    for (const v3::Window &w : failed) queue_pending(w, now_ns + kFinalizeRetryNs);
     counters_.windows_pending.store(pending_.size(), std::memory_order_relaxed);
-    counters_.windows_finalized.fetch_add(done, std::memory_order_relaxed);
+    counters_.windows_finalized.fetch_add(done - failed.size(), std::memory_order_relaxed);
+    if (!failed.empty())
+      throw std::runtime_error("finalizing " + std::to_string(failed.size()) +
+                               " window(s) failed, tried again in a minute; the first: " + error);
   }
   return worked;
 }

@@ -28,7 +28,7 @@ class Compactor {
   // A head row found at open: it waited across the restart already.
   void track_found(v3::HeadRow row) { rows_.push_back({row, std::chrono::steady_clock::time_point{}}); }
   // A pending window found at open: it waited across the restart already.
-  void track_pending(v3::Window window);
+  void track_pending(v3::Window window, int64_t now_ns);
   // When sealing or finalizing is due if no commit comes first (the oldest
   // row's seal_after, after its window closes; a pending window's seal_after
   // after its last write, after it ends), for a timer: once writes stop,
@@ -36,15 +36,16 @@ class Compactor {
   std::optional<std::chrono::steady_clock::time_point> next_due(int64_t now_ns) const;
   // Whether to seal now: the oldest head row can be sealed at now_ns, and
   // the head holds seal_after_samples or that row waited seal_after. Each
-  // seal rewrites the chunks of every window it touches, so sealing a
-  // backlog in large steps writes each chunk fewer times.
+  // seal writes a partial chunk for every window it touches, so sealing a
+  // backlog in large steps writes fewer, larger ones.
   bool due(int64_t now_ns) const;
   // Seals while due, until `budget` is spent, and past it while the head
   // holds more than head_limit_samples: the writer (and so the batches
   // waiting for it, and the clients behind them) waits until the head is
   // back under its bound. Then finalizes the windows ready, while the
   // budget lasts. Not inside a transaction. Returns whether it sealed or
-  // finalized anything.
+  // finalized anything; throws (after committing the rest) when a window
+  // could not be finalized.
   bool run(int64_t now_ns, std::chrono::nanoseconds budget);
 
   // Called under the seal's lock once a seal committed (the plugin drops its

@@ -71,11 +71,12 @@ inline constexpr auto schema = vitals::settings<Options>(
                 "how samples are stored: \"v3\" (compressed chunks; a v2 file moves its rows to it on open) or "
                 "\"v2\" (a row per sample: a new file so, or a v2 file kept as it is); a v3 file stays v3",
                 vitals::one_of(kLayouts)),
-    vitals::key("seal_after", &Options::seal_after, "\"30s\"",
-                "layout v3: how long samples that could be sealed into chunks wait in the head for more to seal "
-                "with them, and how long an ended window goes without writes before its chunks become one with "
-                "its rollups; 0 seals at once",
-                vitals::at_most("\"1h\"")));
+    vitals::key(
+        "seal_after", &Options::seal_after, "\"30s\"",
+        "layout v3: how long samples that could be sealed into chunks wait in the head for more to seal "
+        "with them, and how long an ended window goes without writes before its chunks become one with "
+        "its rollups; 0 seals and finalizes at once (a late write then rewrites its window's chunk at every seal)",
+        vitals::at_most("\"1h\"")));
 
 // What the rest of the plugin uses, derived from Options: the path made
 // absolute, durations and sizes as plain integers.

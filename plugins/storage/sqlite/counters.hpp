@@ -22,7 +22,7 @@ struct Counters {
   std::atomic<uint64_t> series_removed{0};     // layout v3: series retention left with no data
   std::atomic<uint64_t> pages_vacuumed{0};     // free pages given back to the file system
   std::atomic<uint64_t> head_rows_sealed{0};   // layout v3: head rows sealed into chunks
-  std::atomic<uint64_t> chunks_written{0};     // layout v3: chunks written by sealing (new or rewritten)
+  std::atomic<uint64_t> chunks_written{0};     // layout v3: partial chunks written by sealing
   std::atomic<uint64_t> windows_pending{0};    // layout v3: chunk windows written since last finalized
   std::atomic<uint64_t> windows_finalized{0};  // layout v3: windows merged into one chunk with their rollups
   std::atomic<uint64_t> queries{0};

@@ -182,7 +182,7 @@ bool LayoutMigration::move_rollups(Database &db, const char *table, v3::RollupTi
                     std::memcmp(stored.data(), meant.data(), meant.size() * sizeof(compaction::Bucket)) == 0;
     existing.reset();
     if (!ok) throw std::runtime_error("a rollup chunk of series " + std::to_string(series) + " did not read back");
-    drop.bind(1, series).bind(2, start).bind(3, start + (options_.span_ns - 1)).run();
+    drop.bind(1, series).bind(2, start).bind(3, v3::window_last(start, options_)).run();
     if (db.changes() != static_cast<int64_t>(n))
       throw std::runtime_error(std::string(table) + ": deleted " + std::to_string(db.changes()) + " rows of series " +
                                std::to_string(series) + " for " + std::to_string(n) + " moved");
@@ -220,7 +220,7 @@ bool LayoutMigration::move_samples(Database &db) {
       rows = {};
       auto &window =
           db.cached("SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts");
-      window.bind(1, *series).bind(2, head).bind(3, head + (options_.span_ns - 1));
+      window.bind(1, *series).bind(2, head).bind(3, v3::window_last(head, options_));
       read(window);
     }
   }
@@ -233,7 +233,7 @@ bool LayoutMigration::move_samples(Database &db) {
   int64_t stored_delta = 0;
   for (const auto &[start, older] : compaction::split(rows, options_.span_ns)) {
     chunk::Samples newer;
-    sealed.bind(1, *series).bind(2, start).bind(3, start + (options_.span_ns - 1));
+    sealed.bind(1, *series).bind(2, start).bind(3, v3::window_last(start, options_));
     std::vector<int64_t> ids;
     while (sealed.step()) {
       const chunk::Samples part = v3::decode_chunk(sealed.column_blob(2), *series, sealed.column_int(1));

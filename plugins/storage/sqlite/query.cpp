@@ -112,9 +112,7 @@ void QueryEngine::take_snapshot(const std::vector<SeriesPtr> &matched, int64_t f
   head_copy_.clear();
   const int64_t span = v3_options_->span_ns;
   const int64_t lo = bucket_start(from, span);
-  const int64_t window_of_to = bucket_start(to, span);
-  const int64_t hi = window_of_to > std::numeric_limits<int64_t>::max() - span ? std::numeric_limits<int64_t>::max()
-                                                                               : window_of_to + (span - 1);
+  const int64_t hi = v3::window_last(bucket_start(to, span), *v3_options_);
   if (follow_head_) {
     snapshot_.step();
     snapshot_.reset();
@@ -174,10 +172,7 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
   auto in = [](const std::vector<int64_t> &sorted, int64_t start) {
     return std::binary_search(sorted.begin(), sorted.end(), start);
   };
-  auto window_end = [&](int64_t start) {
-    return start > std::numeric_limits<int64_t>::max() - span ? std::numeric_limits<int64_t>::max()
-                                                              : start + (span - 1);
-  };
+  auto window_end = [&](int64_t start) { return v3::window_last(start, *v3_options_); };
   const auto stored_tier = tier == Tier::minute ? v3::RollupTier::minute : v3::RollupTier::hour;
   std::set<int64_t> answered;
   std::vector<compaction::Bucket> buckets;

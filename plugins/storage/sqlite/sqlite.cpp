@@ -252,7 +252,8 @@ class SqliteStorage final : public TypedStorage {
     counters_.series = stored.series_ids.size();
     if (compactor_) {
       for (const auto &row : stored.head_rows) compactor_->track_found(row);
-      for (const auto &window : v3::pending_windows(writer_db_)) compactor_->track_pending(window);
+      for (const auto &window : v3::pending_windows(writer_db_))
+        compactor_->track_pending(window, storage::wall_clock_ns());
     }
     writer_->adopt(std::move(stored));
     retention_ = std::make_unique<Retention>(writer_db_, settings_, compactor_ ? &v3_options_ : nullptr);

@@ -2,6 +2,7 @@
 #include "v3_store.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <map>
@@ -97,12 +98,12 @@ std::optional<std::vector<compaction::Bucket>> stored_rollup(Database &db, Rollu
 
 constexpr std::pair<RollupTier, int64_t> kTiers[] = {{RollupTier::minute, minute_ns}, {RollupTier::hour, hour_ns}};
 
+}  // namespace
+
 int64_t window_last(int64_t start, const Options &options) {
   return start > std::numeric_limits<int64_t>::max() - options.span_ns ? std::numeric_limits<int64_t>::max()
                                                                        : start + (options.span_ns - 1);
 }
-
-}  // namespace
 
 void write_rollups(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options) {
   auto &drop_rollup = db.cached("DELETE FROM rollup_chunks WHERE tier = ? AND series = ? AND start = ?");
@@ -122,7 +123,7 @@ int64_t append_head(Database &db, const head::Rows &rows, const Options &options
   if (rows.size() == 0) return 0;
   const auto [lo, hi] = std::minmax_element(rows.ts.begin(), rows.ts.end());
   // Past every seq used before, also once sealing emptied the table (a
-  // reader following the head relies on it: LayoutMigration, query --db).
+  // reader following the head relies on it: `vitals query --db`).
   auto &insert = db.cached(
       "INSERT INTO head(seq, min_ts, max_ts, rows) VALUES(max(coalesce((SELECT max(seq) FROM head), 0), "
       "coalesce((SELECT value FROM meta WHERE key = 'head_sealed_through'), 0)) + 1, ?, ?, ?)");
@@ -272,7 +273,31 @@ Finalized finalize(Database &db, Window window, const Options &options) {
   auto &drop_part = db.cached("DELETE FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start = ?3");
   for (int64_t seal : over) drop_part.bind(1, seal).bind(2, window.series).bind(3, window.start).run();
   write_chunk(db, window.series, window.start, all, options);
-  write_rollups(db, window.series, window.start, all, options);
+  // Its rollups from all of its samples, exact, unless they hold more than
+  // its chunk did: samples whose raw rows retention dropped (before
+  // `retention` was raised, or the clock stepped back) or a v2 retention cut
+  // part way. Those stay, with what is new added (approximately: a sample
+  // written again over a dropped one counts twice in them).
+  const auto hours = stored_rollup(db, RollupTier::hour, window.series, window.start);
+  int64_t in_rollups = 0, in_chunk = 0;
+  if (hours)
+    for (const auto &b : *hours) in_rollups += b.count;
+  for (double v : sealed.values) in_chunk += std::isnan(v) ? 0 : 1;
+  if (in_rollups > in_chunk) {
+    chunk::Samples added;
+    const chunk::Samples newer = compaction::overlay({}, in_time_order(arrival));  // the last write of each
+    for (size_t i = 0; i < newer.ts.size(); ++i)
+      if (!std::binary_search(sealed.ts.begin(), sealed.ts.end(), newer.ts[i])) {
+        added.ts.push_back(newer.ts[i]);
+        added.values.push_back(newer.values[i]);
+      }
+    for (auto [tier, width] : kTiers)
+      if (const auto held = stored_rollup(db, tier, window.series, window.start))
+        put_rollup(db, tier, window.series, window.start, compaction::merge(*held, compaction::rollup(added, width)),
+                   options);
+  } else {
+    write_rollups(db, window.series, window.start, all, options);
+  }
   out.samples = static_cast<int64_t>(all.ts.size());
   out.stored_delta = out.samples - static_cast<int64_t>(sealed.ts.size() + arrival.ts.size());
   return out;

@@ -93,6 +93,9 @@ struct Window {
   auto operator<=>(const Window &) const = default;
 };
 
+// The last instant of the window starting at `start` (the latest time for
+// the window holding it).
+int64_t window_last(int64_t start, const Options &options);
 // Chunks and windows starting before this ended at or before cutoff_ns.
 int64_t expired_before(int64_t cutoff_ns, const Options &options);
 
@@ -106,7 +109,7 @@ bool sealable(int64_t max_ts, int64_t now_ns, const Options &options);
 struct SealStats {
   int64_t head_rows = 0;        // sealed and deleted
   int64_t samples = 0;          // in them
-  int64_t chunks = 0;           // written (new or rewritten)
+  int64_t chunks = 0;           // written (partial chunks)
   int64_t last_seq = 0;         // the newest head row sealed (0: none)
   int64_t stored_delta = 0;     // raw samples the chunks hold now less before
   std::vector<Window> pending;  // windows given a partial chunk (now pending)

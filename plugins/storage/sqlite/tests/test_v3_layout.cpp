@@ -15,7 +15,9 @@
 #include <string>
 #include <thread>
 
+#include "../db.hpp"
 #include "../schema.hpp"
+#include "../v3_store.hpp"
 #include "support.hpp"
 
 using namespace test;
@@ -146,11 +148,14 @@ TEST_CASE("v3: retention drops whole chunks and keeps their minutes") {
   }
   // Kept a day from now on: the next commit's maintenance drops that chunk.
   auto storage = host.create_started(vitals_plugin(), std::string(kV3) + "retention = \"1d\"\n");
-  REQUIRE(consume(storage, {{id, now_ns(), 1.0}}, 1) == VITALS_PENDING);
+  // Three hours ago: a closed window, sealed at once (a sample in the open
+  // window would hold back every later head row).
+  REQUIRE(consume(storage, {{id, now_ns() - 3 * hour, 1.0}}, 1) == VITALS_PENDING);
   REQUIRE(storage.flush() == VITALS_OK);
   Db db(host.data_dir() + "/metrics.db");
-  CHECK(db.integer("SELECT count(*) FROM chunks") == 0);
-  CHECK(stat(host, storage, "samples") == 1);  // the new sample, in the head
+  const std::string old_chunks = "SELECT count(*) FROM chunks WHERE start < " + std::to_string(now_ns() - day);
+  CHECK(db.integer(old_chunks) == 0);
+  CHECK(stat(host, storage, "samples") == 1);  // the new sample
   CHECK(stat(host, storage, "retention_deleted") > 0);
   CHECK(query(host, storage, raw_query(t0, t0 + hour))["series"].size() == 0);  // series without points are left out
   auto minutes = query(host, storage,
@@ -163,7 +168,8 @@ TEST_CASE("v3: retention drops whole chunks and keeps their minutes") {
   // window's rollups, beside what they held: its raw sample is not kept.
   REQUIRE(consume(storage, {{id, t0 + 5 * second, 100.0}}, 2) == VITALS_PENDING);
   REQUIRE(storage.flush() == VITALS_OK);
-  CHECK(db.integer("SELECT count(*) FROM chunks") == 0);
+  CHECK(stat(host, storage, "head_samples") == 0);  // sealed: into the rollups
+  CHECK(db.integer(old_chunks) == 0);
   minutes = query(host, storage,
                   R"({"op":"query","match":"m","method":"avg","tier":"1m","points":10,"from":)" + std::to_string(t0) +
                       R"(,"to":)" + std::to_string(t0 + 10 * minute - 1) + "}");
@@ -452,4 +458,41 @@ TEST_CASE("v3: what writes leave in the head is sealed after seal_after even whe
   CHECK(stat(host, storage, "chunks_written") == 1);
   CHECK(stat(host, storage, "head_samples") == 0);
   CHECK(query(host, storage, raw_query(t0, t0 + second))["series"][0]["points"].size() == 2);
+  // And its window, quiet for seal_after, is finalized by the same timer.
+  for (int i = 0; i < 300 && stat(host, storage, "windows_finalized") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(stat(host, storage, "windows_finalized") == 1);
+  CHECK(stat(host, storage, "windows_pending") == 0);
+  CHECK(stat(host, storage, "samples") == 2);
+  Db db(host.data_dir() + "/metrics.db");
+  CHECK(db.integer("SELECT count(*) FROM partial_chunks") == 0);
+  CHECK(db.integer("SELECT sum(n) FROM chunks") == 2);
+}
+
+TEST_CASE("v3: partial chunks found at open count as stored and are finalized") {
+  vitals::testing::Host host;
+  auto id = host.intern("m");
+  const int64_t t0 = (now_ns() - day) / hour * hour;
+  const char *config = "layout = \"v3\"\nseal_after = \"1h\"\n";  // nothing sealed on its own here
+  {
+    auto storage = host.create_started(vitals_plugin(), config);
+    REQUIRE(consume(storage, {{id, t0, 1.0}, {id, t0 + second, 2.0}, {id, t0 + 2 * second, 3.0}}, 1) == VITALS_PENDING);
+    REQUIRE(storage.flush() == VITALS_OK);
+    CHECK(stat(host, storage, "head_samples") == 3);
+  }
+  {
+    // Sealed by hand: what an agent stopped between a seal and finalizing leaves.
+    vitals::sqlite::Database db(host.data_dir() + "/metrics.db", vitals::sqlite::Database::Open::read_write);
+    CHECK(vitals::sqlite::v3::seal(db, now_ns(), vitals::sqlite::v3::Options{}).head_rows == 1);
+    CHECK(db.query_int("SELECT count(*) FROM partial_chunks") == 1);
+  }
+  auto storage = host.create_started(vitals_plugin(), config);
+  CHECK(stat(host, storage, "samples") == 3);
+  CHECK(query(host, storage, raw_query(t0, t0 + 2 * second))["series"][0]["points"].size() == 3);
+  // Found pending, its window long over: finalized by the timer at once.
+  for (int i = 0; i < 300 && stat(host, storage, "windows_finalized") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(stat(host, storage, "windows_finalized") == 1);
+  CHECK(stat(host, storage, "samples") == 3);
+  CHECK(query(host, storage, raw_query(t0, t0 + 2 * second))["series"][0]["points"].size() == 3);
 }

@@ -433,6 +433,30 @@ TEST_CASE("v3 store: a write into a window retention emptied of raw samples adds
   CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 0);  // raw past retention is not kept
   CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 0);
   check_rollups(t.db, model, options);
+
+  // Retention raised since (or the clock stepped back): a late write there
+  // is kept raw again, and finalizing adds it to the rollups instead of
+  // recomputing them from the one sample the window's chunk now holds.
+  v3::Options longer = options;
+  longer.raw_retention_ns = 0;
+  head::Rows again;
+  again.add(1, kT0 + 70 * kSecond + 1, -50.0);
+  model[1][kT0 + 70 * kSecond + 1] = -50.0;
+  v3::append_head(t.db, again, longer);
+  v3::seal(t.db, later, longer);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 1);
+  finalize_all(t.db, longer);
+  CHECK(*t.db.query_int("SELECT sum(n) FROM chunks") == 1);
+  for (auto [tier, width] : {std::pair<int64_t, int64_t>{1, minute_ns}, std::pair<int64_t, int64_t>{2, hour_ns}}) {
+    INFO("tier " << tier);
+    auto stored = t.db.prepare("SELECT data FROM rollup_chunks WHERE tier = ?1 AND series = 1");
+    stored.bind(1, tier);
+    REQUIRE(stored.step());
+    std::vector<compaction::Bucket> buckets;
+    std::string error;
+    REQUIRE_MESSAGE(rollup_chunk::decode(stored.column_blob(0), buckets, error), error);
+    CHECK(buckets == compaction::rollup(model_range(model, 1, kT0, kT0 + options.span_ns - 1), width));
+  }
 }
 
 TEST_CASE("v3 compactor: pending windows are finalized once ended and quiet, also after a restart") {
@@ -472,7 +496,7 @@ TEST_CASE("v3 compactor: pending windows are finalized once ended and quiet, als
   // the restart, the next run finalizes it.
   compactor = std::make_unique<Compactor>(t.db, head, options, counters);
   counters.windows_pending = 0;
-  for (const auto &w : v3::pending_windows(t.db)) compactor->track_pending(w);
+  for (const auto &w : v3::pending_windows(t.db)) compactor->track_pending(w, now);
   CHECK(counters.windows_pending.load() == 1);
   compactor->run(now, std::chrono::seconds(1));
   CHECK(counters.windows_finalized.load() == 1);
@@ -496,4 +520,34 @@ TEST_CASE("v3 store: head seqs keep increasing once sealing emptied the head") {
   CHECK(v3::seal(t.db, kT0 + 30 * kHour, options).head_rows == 2);
   CHECK(head_rows(t.db) == 0);
   CHECK(v3::append_head(t.db, rows, options) > second);
+}
+
+TEST_CASE("v3 compactor: a window that cannot be finalized does not hold back the others") {
+  TempDb t;
+  v3::Options options;
+  HeadIndex head;
+  Counters counters;
+  Compactor compactor(t.db, head, options, counters);
+  const int64_t now = kT0 + 30 * kHour;
+  head::Rows rows;
+  for (int64_t series : {1, 2})
+    for (int64_t i = 0; i < 10; ++i) rows.add(series, kT0 + i * kSecond, static_cast<double>(i));
+  v3::append_head(t.db, rows, options);
+  // Sealed, then one of the two partial chunks damaged before finalizing.
+  v3::seal(t.db, now, options);
+  t.db.exec("UPDATE partial_chunks SET data = x'00' WHERE series = 1");
+  for (const auto &w : v3::pending_windows(t.db)) compactor.track_pending(w, now);
+  std::string error;
+  try {
+    compactor.run(now, std::chrono::seconds(1));
+  } catch (const std::exception &e) {
+    error = e.what();
+  }
+  CHECK(error.find("finalizing 1 window(s) failed") != std::string::npos);
+  CHECK(error.find("series 1") != std::string::npos);
+  CHECK(counters.windows_finalized.load() == 1);
+  CHECK(counters.windows_pending.load() == 1);  // tried again later
+  CHECK(*t.db.query_int("SELECT count(*) FROM chunks WHERE series = 2") == 1);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks WHERE series = 1") == 1);
+  CHECK_FALSE(compactor.run(now, std::chrono::seconds(1)));  // not before its retry
 }
