@@ -254,13 +254,20 @@ Finalized finalize(Database &db, Window window, const Options &options) {
   chunks.bind(1, window.series).bind(2, window.start).bind(3, window_last(window.start, options));
   chunk::Samples sealed;
   std::vector<int64_t> ids;
-  while (chunks.step()) {
-    const chunk::Samples part = decode_chunk(chunks.column_blob(2), window.series, chunks.column_int(1));
-    sealed.ts.insert(sealed.ts.end(), part.ts.begin(), part.ts.end());
-    sealed.values.insert(sealed.values.end(), part.values.begin(), part.values.end());
-    ids.push_back(chunks.column_int(0));
+  {
+    // Reset also when a chunk does not decode: the caller rolls this
+    // window back and goes on with others.
+    struct Reset {
+      Statement &s;
+      ~Reset() { s.reset(); }
+    } reset{chunks};
+    while (chunks.step()) {
+      const chunk::Samples part = decode_chunk(chunks.column_blob(2), window.series, chunks.column_int(1));
+      sealed.ts.insert(sealed.ts.end(), part.ts.begin(), part.ts.end());
+      sealed.values.insert(sealed.values.end(), part.values.begin(), part.values.end());
+      ids.push_back(chunks.column_int(0));
+    }
   }
-  chunks.reset();
   chunk::Samples arrival;
   auto &seals = db.cached(kSealsOver);
   const std::vector<int64_t> over = seals_over(seals, window.start, window.start);

@@ -536,6 +536,18 @@ TEST_CASE("v3 compactor: a window that cannot be finalized does not hold back th
   // Sealed, then one of the two partial chunks damaged before finalizing.
   v3::seal(t.db, now, options);
   t.db.exec("UPDATE partial_chunks SET data = x'00' WHERE series = 1");
+  SUBCASE("a damaged partial chunk") {}
+  SUBCASE("a damaged chunk") {
+    // Series 1's window finalized first (from its partial, repaired), then
+    // given a later write and its chunk damaged.
+    t.db.exec("DELETE FROM partial_chunks WHERE series = 1");
+    head::Rows later;
+    later.add(1, kT0 + 20 * kSecond, 1.0);
+    v3::append_head(t.db, later, options);
+    v3::seal(t.db, now, options);
+    t.db.exec("INSERT INTO chunks(series, start, n, data) VALUES(1, " +
+              std::to_string(bucket_start(kT0, options.span_ns)) + ", 1, x'00')");
+  }
   for (const auto &w : v3::pending_windows(t.db)) compactor.track_pending(w, now);
   std::string error;
   try {
