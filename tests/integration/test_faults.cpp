@@ -77,6 +77,24 @@ int64_t sql_integer(const fs::path &db, const char *sql) {
   return value;
 }
 
+// Starts the agent `kills` times, each time killing it (SIGKILL) under 4
+// writers after a random 20 to max_ms milliseconds.
+void kill_under_writers(AgentProcess &agent, const std::string &name, int kills, unsigned seed, int max_ms,
+                        int64_t base, std::vector<std::atomic<int64_t>> &next, AckLedger &ledger) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> run_ms(20, max_ms);
+  for (int kill = 0; kill < kills; ++kill) {
+    agent.start();
+    uint16_t port = agent.http_port();
+    REQUIRE_MESSAGE(port != 0, agent.err());
+    with_writers(port, name, base, next, ledger, [&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(run_ms(rng)));
+      agent.signal(SIGKILL);
+      REQUIRE(agent.wait_exit() == 128 + SIGKILL);
+    });
+  }
+}
+
 }  // namespace
 
 TEST_CASE("100 SIGKILLs at random moments under 4 writers: every 204 sample stored exactly once") {
@@ -85,18 +103,7 @@ TEST_CASE("100 SIGKILLs at random moments under 4 writers: every 204 sample stor
   AckLedger ledger;
   std::vector<std::atomic<int64_t>> next(4);
   int64_t base = (wall_now_ns() / 1'000'000'000 - 3600) * 1'000'000'000;
-  std::mt19937 rng(20261206);
-  std::uniform_int_distribution<int> run_ms(20, 120);
-  for (int kill = 0; kill < 100; ++kill) {
-    agent.start();
-    uint16_t port = agent.http_port();
-    REQUIRE_MESSAGE(port != 0, agent.err());
-    with_writers(port, "kill_test", base, next, ledger, [&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(run_ms(rng)));
-      agent.signal(SIGKILL);
-      REQUIRE(agent.wait_exit() == 128 + SIGKILL);
-    });
-  }
+  kill_under_writers(agent, "kill_test", 100, 20261206, 120, base, next, ledger);
   // A clean start and stop after the last kill, as a user would.
   agent.start();
   REQUIRE(agent.http_port() != 0);
@@ -118,18 +125,7 @@ TEST_CASE("SIGKILLs between commit, seal and finalize (layout v3): nothing ackno
   AckLedger ledger;
   std::vector<std::atomic<int64_t>> next(4);
   const int64_t base = (wall_now_ns() / 1'000'000'000 - 3 * 86'400) * 1'000'000'000;
-  std::mt19937 rng(20261207);
-  std::uniform_int_distribution<int> run_ms(20, 150);
-  for (int kill = 0; kill < 30; ++kill) {
-    agent.start();
-    uint16_t port = agent.http_port();
-    REQUIRE_MESSAGE(port != 0, agent.err());
-    with_writers(port, "seal_kill", base, next, ledger, [&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(run_ms(rng)));
-      agent.signal(SIGKILL);
-      REQUIRE(agent.wait_exit() == 128 + SIGKILL);
-    });
-  }
+  kill_under_writers(agent, "seal_kill", 30, 20261207, 150, base, next, ledger);
   // A clean run seals and finalizes what the last kill left.
   agent.start();
   REQUIRE(agent.http_port() != 0);

@@ -22,9 +22,8 @@ constexpr int64_t kFinalizeRetryNs = 60'000'000'000;
 // does not wait for its end: its partial chunks, and the seals holding
 // them, would pile up until then.
 int64_t ready_at(v3::Window window, int64_t now_ns, int64_t quiet_until, const v3::Options &options) {
-  const int64_t end = window.start > std::numeric_limits<int64_t>::max() - options.span_ns
-                          ? std::numeric_limits<int64_t>::max()
-                          : window.start + options.span_ns;
+  const int64_t last = v3::window_last(window.start, options);
+  const int64_t end = last == std::numeric_limits<int64_t>::max() ? last : last + 1;
   const int64_t too_far = now_ns > std::numeric_limits<int64_t>::max() - options.future_ns
                               ? std::numeric_limits<int64_t>::max()
                               : now_ns + options.future_ns;

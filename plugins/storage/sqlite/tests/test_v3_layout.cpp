@@ -41,6 +41,13 @@ int64_t stat(vitals::testing::Host &host, vitals::testing::Instance &storage, co
   return query(host, storage, R"({"op":"stats"})")[name].integer();
 }
 
+// Waits up to 3 s for a counter the writer's timer moves to leave 0 (the
+// counters follow the commit they count).
+void wait_for_stat(vitals::testing::Host &host, vitals::testing::Instance &storage, const std::string &name) {
+  for (int i = 0; i < 300 && stat(host, storage, name) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
 }  // namespace
 
 TEST_CASE("v3: recent samples come from the head, and survive a restart through the head rows") {
@@ -453,14 +460,12 @@ TEST_CASE("v3: what writes leave in the head is sealed after seal_after even whe
   REQUIRE(storage.flush() == VITALS_OK);
   CHECK(stat(host, storage, "head_samples") == 2);  // not yet: it waits for more to seal with
   // The counters follow the seal's commit: wait for the last of them.
-  for (int i = 0; i < 300 && stat(host, storage, "chunks_written") == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  wait_for_stat(host, storage, "chunks_written");
   CHECK(stat(host, storage, "chunks_written") == 1);
   CHECK(stat(host, storage, "head_samples") == 0);
   CHECK(query(host, storage, raw_query(t0, t0 + second))["series"][0]["points"].size() == 2);
   // And its window, quiet for seal_after, is finalized by the same timer.
-  for (int i = 0; i < 300 && stat(host, storage, "windows_finalized") == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  wait_for_stat(host, storage, "windows_finalized");
   CHECK(stat(host, storage, "windows_finalized") == 1);
   CHECK(stat(host, storage, "windows_pending") == 0);
   CHECK(stat(host, storage, "samples") == 2);
@@ -490,8 +495,7 @@ TEST_CASE("v3: partial chunks found at open count as stored and are finalized") 
   CHECK(stat(host, storage, "samples") == 3);
   CHECK(query(host, storage, raw_query(t0, t0 + 2 * second))["series"][0]["points"].size() == 3);
   // Found pending, its window long over: finalized by the timer at once.
-  for (int i = 0; i < 300 && stat(host, storage, "windows_finalized") == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  wait_for_stat(host, storage, "windows_finalized");
   CHECK(stat(host, storage, "windows_finalized") == 1);
   CHECK(stat(host, storage, "samples") == 3);
   CHECK(query(host, storage, raw_query(t0, t0 + 2 * second))["series"][0]["points"].size() == 3);
