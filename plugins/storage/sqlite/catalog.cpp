@@ -133,15 +133,15 @@ namespace vitals::sqlite {
 
 namespace {
 
-void load_newest_v3(Database &db, HeadIndex &head, const v3::Options &options, Stored &out,
-                    std::vector<std::pair<int64_t, Latest>> &latest) {
+void load_newest_v3(Database &db, HeadIndex &head, Stored &out, std::vector<std::pair<int64_t, Latest>> &latest) {
   out.head_rows = v3::load_head(db, [&](const head::Rows &rows, int64_t seq) { head.add(rows, seq); });
-  v3::ChunkReader chunks(db, options);
+  const auto sealed = v3::newest_sealed(db, out.series_ids.size());
   // Rows a migration has not moved yet (migration.hpp) count too.
   Statement v2_newest = db.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 ORDER BY ts DESC LIMIT 1");
   auto view = head.view();
   for (int64_t id : out.series_ids) {
-    auto newest = chunks.newest(id);
+    std::optional<std::pair<int64_t, double>> newest;
+    if (auto it = sealed.find(id); it != sealed.end()) newest = it->second;
     v2_newest.bind(1, id);
     if (v2_newest.step() && (!newest || v2_newest.column_int(0) > newest->first))
       newest = std::pair{v2_newest.column_int(0), v2_newest.column_is_null(1) ? NAN : v2_newest.column_double(1)};
@@ -162,7 +162,7 @@ void load_newest_v3(Database &db, HeadIndex &head, const v3::Options &options, S
 
 }  // namespace
 
-Stored load_stored(Database &db, Catalog &catalog, HeadIndex *head, const v3::Options *options) {
+Stored load_stored(Database &db, Catalog &catalog, HeadIndex *head) {
   Stored out;
   std::vector<SeriesPtr> infos;
   Statement series = db.prepare("SELECT id, text, name, labels FROM series ORDER BY id");
@@ -182,7 +182,7 @@ Stored load_stored(Database &db, Catalog &catalog, HeadIndex *head, const v3::Op
   }
   std::vector<std::pair<int64_t, Latest>> latest;
   if (head) {
-    load_newest_v3(db, *head, *options, out, latest);
+    load_newest_v3(db, *head, out, latest);
     catalog.add(std::move(infos));
     catalog.set_latest(latest);
     return out;

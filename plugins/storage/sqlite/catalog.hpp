@@ -58,7 +58,7 @@ struct Stored {
 // series) into catalog; returns the same for the writer. Layout v3 (head
 // given): the head rows go into `head`, and the newest samples come from it
 // and the last chunk of each series.
-Stored load_stored(Database &db, Catalog &catalog, HeadIndex *head = nullptr, const v3::Options *options = nullptr);
+Stored load_stored(Database &db, Catalog &catalog, HeadIndex *head = nullptr);
 
 class Catalog {
  public:

@@ -225,15 +225,13 @@ bool LayoutMigration::move_samples(Database &db) {
     }
   }
   // A window's chunk, finalized from what was sealed from the head meanwhile.
-  auto &sealed = db.cached(
-      "SELECT id, start, data FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 "
-      "ORDER BY start");
+  auto &sealed = db.cached("SELECT id, start, data FROM chunks WHERE start = ?1 AND series = ?2");
   auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
-  auto &written = db.cached("SELECT data FROM chunks WHERE series = ?1 AND start = ?2");
+  auto &written = db.cached("SELECT data FROM chunks WHERE start = ?1 AND series = ?2");
   int64_t stored_delta = 0;
   for (const auto &[start, older] : compaction::split(rows, options_.span_ns)) {
     chunk::Samples newer;
-    sealed.bind(1, *series).bind(2, start).bind(3, v3::window_last(start, options_));
+    sealed.bind(1, start).bind(2, *series);
     std::vector<int64_t> ids;
     while (sealed.step()) {
       const chunk::Samples part = v3::decode_chunk(sealed.column_blob(2), *series, sealed.column_int(1));
@@ -252,7 +250,7 @@ bool LayoutMigration::move_samples(Database &db) {
     // the sealed samples' alone: they are written again from all of them.
     if (!ids.empty()) v3::write_rollups(db, *series, start, meant, options_);
     stored_delta += static_cast<int64_t>(meant.ts.size() - newer.ts.size());
-    written.bind(1, *series).bind(2, start);
+    written.bind(1, start).bind(2, *series);
     const bool ok = written.step() && [&] {
       const chunk::Samples back = v3::decode_chunk(written.column_blob(0), *series, start);
       return back.ts.size() == meant.ts.size() && checksum(back) == checksum(meant);

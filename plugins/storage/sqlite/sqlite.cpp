@@ -76,7 +76,7 @@ class SqliteStorage final : public TypedStorage {
         head_ = std::make_unique<HeadIndex>();
         migrating_read_only_ = LayoutMigration::pending(reader_db_);
       }
-      Stored stored = load_stored(reader_db_, catalog_, head_.get(), &v3_options_);
+      Stored stored = load_stored(reader_db_, catalog_, head_.get());
       counters_.samples_stored = stored.sample_count;
       counters_.series = stored.series_ids.size();
       engine_ =
@@ -247,7 +247,7 @@ class SqliteStorage final : public TypedStorage {
       if (LayoutMigration::pending(writer_db_))
         migration_ = std::make_unique<LayoutMigration>(settings_, v3_options_, host, counters_);
     }
-    Stored stored = load_stored(writer_db_, catalog_, head_.get(), &v3_options_);
+    Stored stored = load_stored(writer_db_, catalog_, head_.get());
     counters_.samples_stored = stored.sample_count;
     counters_.series = stored.series_ids.size();
     if (compactor_) {

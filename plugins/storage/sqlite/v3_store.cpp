@@ -9,6 +9,7 @@
 #include <numeric>
 #include <optional>
 #include <stdexcept>
+#include <unordered_set>
 #include <vector>
 
 #include "compaction.hpp"
@@ -165,6 +166,20 @@ constexpr const char *kSealsOver =
 constexpr const char *kPartsOf =
     "SELECT start, data FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start BETWEEN ?3 AND ?4 ORDER BY start";
 
+// A series' rows of `table`, keyed by window first, in the windows starting
+// in [?2, ?3], oldest first (?1: the series; ?4: the tier where `tiered`):
+// its rows are not adjacent, so the windows any series has are walked, one
+// b-tree seek each (gaps cost nothing), and its row looked up in each. No
+// ORDER BY: SQLite would copy every blob through a sorter to restate the
+// order the walk makes (callers check it: in_window_order()).
+std::string per_window(const std::string &columns, const std::string &table, bool tiered) {
+  const std::string tier = tiered ? "tier = ?4 AND " : "";
+  return "WITH RECURSIVE w(s) AS (SELECT (SELECT min(start) FROM " + table + " WHERE " + tier +
+         "start >= ?2) UNION ALL SELECT (SELECT min(start) FROM " + table + " WHERE " + tier +
+         "start > w.s) FROM w WHERE w.s <= ?3) SELECT " + columns + " FROM w JOIN " + table + " c ON " +
+         (tiered ? "c.tier = ?4 AND " : "") + "c.start = w.s AND c.series = ?1 WHERE w.s <= ?3";
+}
+
 // Appends the partial chunks of `series` in windows [lo, hi] to `arrival`
 // if given, oldest seal first (overlay()'s `newer` once in_time_order), and
 // the windows they are in to `windows` if given.
@@ -186,6 +201,12 @@ void gather_partials(Statement &seals, Statement &parts, int64_t series, int64_t
   }
 }
 
+// Each row's start after the one before (per_window()'s order).
+void in_window_order(int64_t &last, int64_t start) {
+  if (start <= last) throw std::logic_error("v3: windows read out of order");
+  last = start;
+}
+
 }  // namespace
 
 bool has_partials(Database &db, Window window) {
@@ -201,9 +222,9 @@ bool has_partials(Database &db, Window window) {
 
 namespace {
 
-bool holds_raw(Database &db, Window window, const Options &options) {
-  auto &probe = db.cached("SELECT 1 FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 LIMIT 1");
-  probe.bind(1, window.series).bind(2, window.start).bind(3, window_last(window.start, options));
+bool holds_raw(Database &db, Window window) {
+  auto &probe = db.cached("SELECT 1 FROM chunks WHERE start = ?1 AND series = ?2");
+  probe.bind(1, window.start).bind(2, window.series);
   const bool found = probe.step();
   probe.reset();
   return found || has_partials(db, window);
@@ -215,7 +236,7 @@ bool holds_raw(Database &db, Window window, const Options &options) {
 void seal_window(Database &db, int64_t seal, Window window, const chunk::Samples &newer, int64_t now_ns,
                  const Options &options, SealStats &stats) {
   const chunk::Samples samples = compaction::overlay({}, newer);  // the last write of each timestamp
-  if (raw_expired(window.start, now_ns, options) && !holds_raw(db, window, options)) {
+  if (raw_expired(window.start, now_ns, options) && !holds_raw(db, window)) {
     // Retention dropped this window's raw samples and kept its rollups:
     // these go there too (rewriting its rollups from these alone would
     // lose the rest).
@@ -248,10 +269,9 @@ std::vector<Window> pending_windows(Database &db) {
 }
 
 Finalized finalize(Database &db, Window window, const Options &options) {
-  auto &chunks = db.cached(
-      "SELECT id, start, data FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 "
-      "ORDER BY start");
-  chunks.bind(1, window.series).bind(2, window.start).bind(3, window_last(window.start, options));
+  // A window's chunk starts at the window's start (every writer's invariant).
+  auto &chunks = db.cached("SELECT id, start, data FROM chunks WHERE start = ?1 AND series = ?2");
+  chunks.bind(1, window.start).bind(2, window.series);
   chunk::Samples sealed;
   std::vector<int64_t> ids;
   {
@@ -372,9 +392,11 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options) {
   chunk::Samples sealed;
   if (from > to) return sealed;
-  auto &chunks = db.cached("SELECT start, data FROM chunks WHERE series = ? AND start BETWEEN ? AND ? ORDER BY start");
+  auto &chunks = db.cached(per_window("c.start, c.data", "chunks", false));
   chunks.bind(1, series).bind(2, bucket_start(from, options.span_ns)).bind(3, to);
+  int64_t last = std::numeric_limits<int64_t>::min();
   while (chunks.step()) {
+    in_window_order(last, chunks.column_int(0));
     const chunk::Samples part = decode_chunk(chunks.column_blob(1), series, chunks.column_int(0));
     for (size_t i = 0; i < part.ts.size(); ++i)
       if (part.ts[i] >= from && part.ts[i] <= to) {
@@ -408,10 +430,10 @@ chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, cons
 
 Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Options &options) {
   Expired out;
-  // By window (series, then start, as the unique index holds them), each
-  // whole. A pending window waits to be finalized first: its rollups come
-  // from its chunk and its partial chunks together.
-  auto &due = db.cached("SELECT id, series, start, n, data FROM chunks WHERE start < ?1 ORDER BY series, start");
+  // Window by window, as the unique index holds them. A pending window
+  // waits to be finalized first: its rollups come from its chunk and its
+  // partial chunks together.
+  auto &due = db.cached("SELECT id, series, start, n, data FROM chunks WHERE start < ?1 ORDER BY start, series");
   auto &drop = db.cached("DELETE FROM chunks WHERE id = ?1");
   std::optional<Window> window;
   bool skip = false;
@@ -454,7 +476,7 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
 
 int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options) {
   auto &drop = db.cached(
-      "DELETE FROM rollup_chunks WHERE (tier, series, start) IN (SELECT tier, series, start FROM rollup_chunks "
+      "DELETE FROM rollup_chunks WHERE (tier, start, series) IN (SELECT tier, start, series FROM rollup_chunks "
       "WHERE tier = ?1 AND start < ?2 LIMIT ?3)");
   drop.bind(1, static_cast<int64_t>(tier)).bind(2, expired_before(cutoff_ns, options)).bind(3, limit).run();
   return db.changes();
@@ -462,8 +484,9 @@ int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t
 
 std::vector<int64_t> remove_empty_series(Database &db, const std::function<bool(int64_t)> &in_head) {
   std::vector<int64_t> empty;
+  // Each table read once (series is not first in any of their keys).
   auto &candidates = db.cached(
-      "SELECT id FROM series WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.series = series.id) "
+      "SELECT id FROM series WHERE id NOT IN (SELECT series FROM chunks) "
       "AND id NOT IN (SELECT series FROM rollup_chunks) AND id NOT IN (SELECT series FROM partial_chunks)");
   while (candidates.step())
     if (!in_head(candidates.column_int(0))) empty.push_back(candidates.column_int(0));
@@ -486,12 +509,9 @@ std::vector<HeadRow> load_head(Database &db, const std::function<void(const head
 
 ChunkReader::ChunkReader(Database &db, const Options &options)
     : options_(options),
-      chunks_(
-          db.prepare("SELECT start, data FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 ORDER BY start")),
-      windows_(db.prepare("SELECT start FROM chunks WHERE series = ?1 AND start BETWEEN ?2 AND ?3 ORDER BY start")),
-      rollups_(db.prepare("SELECT start, data FROM rollup_chunks WHERE tier = ?1 AND series = ?2 AND start BETWEEN ?3 "
-                          "AND ?4 ORDER BY start")),
-      newest_(db.prepare("SELECT start, data FROM chunks WHERE series = ?1 ORDER BY start DESC LIMIT 1")),
+      chunks_(db.prepare(per_window("c.start, c.data", "chunks", false))),
+      windows_(db.prepare(per_window("c.start", "chunks", false))),
+      rollups_(db.prepare(per_window("c.start, c.data", "rollup_chunks", true))),
       seals_(db.prepare(kSealsOver)),
       parts_(db.prepare(kPartsOf)) {}
 
@@ -512,7 +532,11 @@ void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Sampl
     into.values.insert(into.values.end(), samples.values.begin() + a, samples.values.begin() + b);
   };
   const size_t base = out.ts.size();
-  while (chunks_.step()) keep(decode_chunk(chunks_.column_blob(1), series, chunks_.column_int(0)), out);
+  int64_t last = std::numeric_limits<int64_t>::min();
+  while (chunks_.step()) {
+    in_window_order(last, chunks_.column_int(0));
+    keep(decode_chunk(chunks_.column_blob(1), series, chunks_.column_int(0)), out);
+  }
   chunk::Samples arrival;
   gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), &arrival, nullptr);
   if (arrival.ts.empty()) return;
@@ -551,10 +575,10 @@ std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> ChunkReader::ro
                                                                                       int64_t from, int64_t to) {
   std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> out;
   if (from > to) return out;
-  rollups_.bind(1, static_cast<int64_t>(tier))
-      .bind(2, series)
-      .bind(3, bucket_start(from, options_.span_ns))
-      .bind(4, to);
+  rollups_.bind(1, series)
+      .bind(2, bucket_start(from, options_.span_ns))
+      .bind(3, to)
+      .bind(4, static_cast<int64_t>(tier));
   struct Reset {
     Statement &s;
     ~Reset() { s.reset(); }
@@ -570,22 +594,35 @@ std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> ChunkReader::ro
   return out;
 }
 
-std::optional<std::pair<int64_t, double>> ChunkReader::newest(int64_t series) {
-  newest_.bind(1, series);
-  std::optional<std::pair<int64_t, double>> out;
-  if (newest_.step()) {
-    const chunk::Samples part = decode_chunk(newest_.column_blob(1), series, newest_.column_int(0));
-    if (!part.ts.empty()) out = std::pair{part.ts.back(), part.values.back()};
+std::unordered_map<int64_t, std::pair<int64_t, double>> newest_sealed(Database &db, size_t series_count) {
+  std::unordered_map<int64_t, std::pair<int64_t, double>> out;
+  // From the newest window back: a series' first chunk met is its newest.
+  auto &windows = db.cached("SELECT start, series FROM chunks ORDER BY start DESC");
+  auto &chunk = db.cached("SELECT data FROM chunks WHERE start = ?1 AND series = ?2");
+  std::unordered_set<int64_t> seen;
+  while (seen.size() < series_count && windows.step()) {
+    const int64_t start = windows.column_int(0), series = windows.column_int(1);
+    if (!seen.insert(series).second) continue;
+    chunk.bind(1, start).bind(2, series);
+    if (chunk.step()) {
+      const chunk::Samples samples = decode_chunk(chunk.column_blob(0), series, start);
+      if (!samples.ts.empty()) out[series] = {samples.ts.back(), samples.values.back()};
+    }
+    chunk.reset();
   }
-  newest_.reset();
-  // A partial chunk may hold later samples, or a later write of the newest.
-  chunk::Samples arrival;
-  gather_partials(seals_, parts_, series, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
-                  &arrival, nullptr);
-  if (!arrival.ts.empty()) {
-    const chunk::Samples newer = in_time_order(arrival);
-    if (!out || newer.ts.back() >= out->first) out = std::pair{newer.ts.back(), newer.values.back()};
+  windows.reset();
+  // A partial chunk may hold later samples, or a later write of the newest;
+  // later seals are newer.
+  auto &parts = db.cached("SELECT series, start, data FROM partial_chunks ORDER BY seal");
+  while (parts.step()) {
+    const int64_t series = parts.column_int(0);
+    const chunk::Samples samples = decode_chunk(parts.column_blob(2), series, parts.column_int(1));
+    if (samples.ts.empty()) continue;
+    auto it = out.find(series);
+    if (it == out.end() || samples.ts.back() >= it->second.first)
+      out[series] = {samples.ts.back(), samples.values.back()};
   }
+  parts.reset();
   return out;
 }
 

@@ -6,22 +6,31 @@
 //
 //   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
 //   chunks(id, series, start, n, data) a series' samples in the window
-//                                      [start, start + span) (chunk_codec.hpp)
+//                                      [start, start + span) (chunk_codec.hpp),
+//                                      found by (start, series)
 //   partial_chunks(seal, series, start, n, data)
 //                                      what one seal added to that window
 //   seals(seal, first_window, last_window)
 //                                      the seals with partial chunks left
 //   rollup_chunks(tier, series, start, data)
 //                                      a window's 1 h buckets, and its 1 min
-//                                      ones where they pay (rollup_codec.hpp)
+//                                      ones where they pay (rollup_codec.hpp),
+//                                      keyed by (tier, start, series)
 //
-// Chunks are a rowid table found through a unique (series, start) index,
+// Chunks are a rowid table found through a unique (start, series) index,
 // not a WITHOUT ROWID table keyed by it: rows are written in rowid order,
 // and SQLite fills a table's pages when rows are appended (an index
 // b-tree's splits leave them about half empty: 2.09 bytes a sample of
 // chunks measured that way against 0.82 of blobs). Rollup chunks are small
-// and read by the hundred for a long range: a WITHOUT ROWID table keyed by
-// (tier, series, start) finds each in one b-tree instead of two.
+// and read by the hundred for a long range: a WITHOUT ROWID table finds
+// each in one b-tree instead of two.
+//
+// Both are keyed by window first (schema version 5): finalizing a window
+// of every series writes its rows side by side, where keyed by series
+// first it wrote into one page per series once the b-tree held more pages
+// than series (bench/RESULTS.md). A chunk's start is its window's start.
+// A read of one series walks the windows any series has in its range, a
+// b-tree seek each, and looks its row up in each.
 //
 // Head rows are sealed whole and oldest first: each once every sample in it
 // is before the open window, or when it holds a sample too far in the
@@ -51,6 +60,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -192,12 +202,15 @@ class ChunkReader {
   // [from, to]: each window's start and its buckets.
   std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> rollups(RollupTier tier, int64_t series,
                                                                            int64_t from, int64_t to);
-  // The newest sealed sample of `series`.
-  std::optional<std::pair<int64_t, double>> newest(int64_t series);
 
  private:
   const Options &options_;
-  Statement chunks_, windows_, rollups_, newest_, seals_, parts_;
+  Statement chunks_, windows_, rollups_, seals_, parts_;
 };
+
+// The newest sealed sample (chunks and partial chunks) of every series that
+// has one, in one pass (at open): the chunks from the newest window back,
+// until `series_count` series are met or none is left.
+std::unordered_map<int64_t, std::pair<int64_t, double>> newest_sealed(Database &db, size_t series_count);
 
 }  // namespace vitals::sqlite::v3

@@ -1,7 +1,11 @@
 // Schema versions: a v1 file (written here by hand, as v1 wrote it) is
 // migrated forward with its data; a newer or foreign file is refused.
+#include <algorithm>
 #include <filesystem>
 
+#include "../chunk_codec.hpp"
+#include "../compaction.hpp"
+#include "../rollup_codec.hpp"
 #include "../schema.hpp"
 #include "support.hpp"
 
@@ -27,7 +31,82 @@ void write_v1_file(const std::string &path, int64_t start, int rows) {
   db.exec("COMMIT");
 }
 
+std::string hex(const std::string &bytes) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out = "X'";
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out + "'";
+}
+
 }  // namespace
+
+TEST_CASE("a version 4 file keeps its chunks and rollups when they are keyed by window first (version 5)") {
+  vitals::testing::Host host;
+  const std::string path = host.data_dir() + "/v4.db";
+  constexpr int64_t span = 2 * hour;
+  const int64_t first = (now_ns() / span - 5) * span;  // three finished windows, 10 hours back
+  std::vector<int64_t> all_ts;
+  {
+    Db db(path);
+    for (const auto &m : vitals::sqlite::migrations())
+      if (m.version <= 4) db.exec(m.sql);
+    db.exec("PRAGMA user_version = 4; PRAGMA application_id = " + std::to_string(vitals::sqlite::application_id));
+    db.exec(
+        "INSERT INTO meta(key, value) VALUES('layout', 3); INSERT INTO series VALUES(7, 'temp', 'temp', '{}');"
+        "INSERT INTO series VALUES(9, 'load', 'load', '{}')");
+    // Inserted series first, as version 4 kept them.
+    for (int64_t series : {7, 9})
+      for (int w = 0; w < 3; ++w) {
+        vitals::sqlite::chunk::Samples samples;
+        const int64_t start = first + w * span;
+        for (int i = 0; i < 90; ++i) {
+          samples.ts.push_back(start + i * minute + series);
+          samples.values.push_back(static_cast<double>(series * 1000 + w * 100 + i) / 4);
+        }
+        if (series == 7) all_ts.insert(all_ts.end(), samples.ts.begin(), samples.ts.end());
+        db.exec("INSERT INTO chunks(series, start, n, data) VALUES(" + std::to_string(series) + ", " +
+                std::to_string(start) + ", 90, " + hex(vitals::sqlite::chunk::encode(samples.ts, samples.values)) +
+                ")");
+        db.exec("INSERT INTO rollup_chunks VALUES(2, " + std::to_string(series) + ", " + std::to_string(start) + ", " +
+                hex(vitals::sqlite::rollup_chunk::encode(vitals::sqlite::compaction::rollup(samples, hour))) + ")");
+      }
+  }
+  auto storage = host.create_started(vitals_plugin(), "path = \"v4.db\"");
+  {
+    Db db(path);
+    CHECK(db.integer("PRAGMA user_version") == vitals::sqlite::schema_version);
+    CHECK(db.rows("SELECT sql LIKE '%UNIQUE(start, series)%' FROM sqlite_schema WHERE name = 'chunks'")[0][0] == "1");
+    CHECK(db.rows("SELECT sql LIKE '%PRIMARY KEY(tier, start, series)%' FROM sqlite_schema WHERE name = "
+                  "'rollup_chunks'")[0][0] == "1");
+    CHECK(db.integer("SELECT count(*) FROM chunks") == 6);
+    CHECK(db.integer("SELECT count(*) FROM rollup_chunks") == 6);
+  }
+  const std::string range = R"(,"from":0,"to":)" + std::to_string(now_ns()) + "}";
+  auto raw = query(host, storage, R"({"op":"query","match":"temp","method":"raw")" + range);
+  REQUIRE(raw["series"].size() == 1);
+  const Json &points = raw["series"][0]["points"];
+  REQUIRE(points.size() == all_ts.size());
+  for (size_t i = 0; i < all_ts.size(); ++i) CHECK(points[i][0].integer() == all_ts[i]);
+  CHECK(points[all_ts.size() - 1][1].number() == (7 * 1000 + 200 + 89) / 4.0);
+  CHECK(query(host, storage, R"({"op":"latest","match":"load"})")["series"][0]["value"].number() ==
+        (9 * 1000 + 200 + 89) / 4.0);
+  // A month at the hourly tier: the stored rollups, window after window.
+  auto hourly = query(host, storage,
+                      R"({"op":"query","match":"load","method":"minmax","points":10,"from":)" +
+                          std::to_string(first - 20 * day) + R"(,"to":)" + std::to_string(now_ns()) + "}");
+  const Json &extremes = hourly["series"][0]["points"];
+  REQUIRE(extremes.size() >= 2);
+  double lo = extremes[0][1].number(), hi = lo;
+  for (size_t i = 0; i < extremes.size(); ++i) {
+    lo = std::min(lo, extremes[i][1].number());
+    hi = std::max(hi, extremes[i][1].number());
+  }
+  CHECK(lo == 9000 / 4.0);
+  CHECK(hi == (9 * 1000 + 200 + 89) / 4.0);
+}
 
 TEST_CASE("a version 1 file is migrated to the current version and keeps its data") {
   vitals::testing::Host host;
