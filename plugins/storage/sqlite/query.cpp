@@ -168,10 +168,16 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
     for (int64_t ts : it->second.ts)  // sorted: a window's samples are one run
       if (ts <= to && ts >= bucket_start(lo, span) && (in_head.empty() || *in_head.rbegin() != bucket_start(ts, span)))
         in_head.insert(bucket_start(ts, span));
-  const v3::ChunkReader::Windows held = chunks_->windows(series, lo, to);
+  // Every finalized window has its hourly rollups: a long range at that
+  // tier needs its pending windows only, and which windows the head
+  // touches have raw samples; minutes not worth storing are computed from
+  // every window's raw samples.
+  const bool hours = tier == Tier::hour;
+  const v3::ChunkReader::Windows held = chunks_->windows(series, lo, to, !hours);
   auto in = [](const std::vector<int64_t> &sorted, int64_t start) {
     return std::binary_search(sorted.begin(), sorted.end(), start);
   };
+  auto holds_raw = [&](int64_t start) { return in(held.raw, start) || (hours && chunks_->has_chunk(series, start)); };
   auto window_end = [&](int64_t start) { return v3::window_last(start, *v3_options_); };
   const auto stored_tier = tier == Tier::minute ? v3::RollupTier::minute : v3::RollupTier::hour;
   std::set<int64_t> answered;
@@ -184,7 +190,7 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
     if (in(held.pending, start)) continue;  // its stored rollups miss its partial chunks
     if (!in_head.count(start)) {
       keep(window);
-    } else if (!in(held.raw, start)) {
+    } else if (!holds_raw(start)) {
       // Retention dropped its raw samples: what the head holds adds to its
       // rollups, as sealing will store them.
       keep(compaction::merge(window, compaction::rollup(samples_v3(series, start, window_end(start)), width)));

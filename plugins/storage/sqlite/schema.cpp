@@ -111,11 +111,13 @@ CREATE TABLE seals(
 );
 )sql";
 
-// v5: chunks and rollup chunks keyed by window first, then series. Keyed
-// by series first, finalizing a window of 10,000 series inserted into
-// 10,000 places of those b-trees, one page written each once they held
-// more pages than series (growing with the file: bench/RESULTS.md); now
-// one window's rows land together. The rows are copied in the new order.
+// v5: chunks and rollup chunks keyed by time first, then series. Keyed by
+// series first, finalizing a window of 10,000 series inserted into 10,000
+// places of those b-trees, one page written each once they held more
+// pages than series (growing with the file: bench/RESULTS.md). Chunks and
+// minute rollups are keyed by window, hourly rollups by day (`part`: the
+// start of the day, or of the window for minutes; v3_store.hpp). The rows
+// are copied in the new order.
 constexpr const char *v5_sql = R"sql(
 CREATE TABLE chunks_by_window(
   id INTEGER PRIMARY KEY,
@@ -130,12 +132,20 @@ DROP TABLE chunks;
 ALTER TABLE chunks_by_window RENAME TO chunks;
 CREATE TABLE rollup_chunks_by_window(
   tier INTEGER NOT NULL,
+  part INTEGER NOT NULL,
   series INTEGER NOT NULL,
   start INTEGER NOT NULL,
   data BLOB NOT NULL,
-  PRIMARY KEY(tier, start, series)
+  PRIMARY KEY(tier, part, series, start)
 ) WITHOUT ROWID;
-INSERT INTO rollup_chunks_by_window SELECT tier, series, start, data FROM rollup_chunks;
+INSERT INTO rollup_chunks_by_window(tier, part, series, start, data)
+  SELECT tier, CASE WHEN tier <> 2 THEN start
+                    WHEN start % 86400000000000 >= 0 THEN start - start % 86400000000000
+                    WHEN start - start % 86400000000000 < -9223372036854775807 - 1 + 86400000000000
+                      THEN -9223372036854775807 - 1
+                    ELSE start - start % 86400000000000 - 86400000000000 END,
+         series, start, data
+  FROM rollup_chunks ORDER BY 1, 2, 3, 4;
 DROP TABLE rollup_chunks;
 ALTER TABLE rollup_chunks_by_window RENAME TO rollup_chunks;
 )sql";

@@ -74,16 +74,17 @@ namespace {
 
 void put_rollup(Database &db, RollupTier tier, int64_t series, int64_t start,
                 const std::vector<compaction::Bucket> &buckets, const Options &options) {
-  auto &put = db.cached("INSERT OR REPLACE INTO rollup_chunks(tier, series, start, data) VALUES(?, ?, ?, ?)");
-  put.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start);
-  put.bind_blob(4, rollup_chunk::encode(buckets, options.zstd_level));
+  auto &put =
+      db.cached("INSERT OR REPLACE INTO rollup_chunks(tier, part, series, start, data) VALUES(?1, ?2, ?3, ?4, ?5)");
+  put.bind(1, static_cast<int64_t>(tier)).bind(2, rollup_part(tier, start)).bind(3, series).bind(4, start);
+  put.bind_blob(5, rollup_chunk::encode(buckets, options.zstd_level));
   put.run();
 }
 
 std::optional<std::vector<compaction::Bucket>> stored_rollup(Database &db, RollupTier tier, int64_t series,
                                                              int64_t start) {
-  auto &get = db.cached("SELECT data FROM rollup_chunks WHERE tier = ? AND series = ? AND start = ?");
-  get.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start);
+  auto &get = db.cached("SELECT data FROM rollup_chunks WHERE tier = ?1 AND part = ?2 AND series = ?3 AND start = ?4");
+  get.bind(1, static_cast<int64_t>(tier)).bind(2, rollup_part(tier, start)).bind(3, series).bind(4, start);
   struct Reset {
     Statement &s;
     ~Reset() { s.reset(); }
@@ -101,17 +102,23 @@ constexpr std::pair<RollupTier, int64_t> kTiers[] = {{RollupTier::minute, minute
 
 }  // namespace
 
+int64_t rollup_part(RollupTier tier, int64_t start) {
+  return tier == RollupTier::hour ? bucket_start(start, kHourPartNs) : start;
+}
+
 int64_t window_last(int64_t start, const Options &options) {
   return start > std::numeric_limits<int64_t>::max() - options.span_ns ? std::numeric_limits<int64_t>::max()
                                                                        : start + (options.span_ns - 1);
 }
 
 void write_rollups(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options) {
-  auto &drop_rollup = db.cached("DELETE FROM rollup_chunks WHERE tier = ? AND series = ? AND start = ?");
+  auto &drop_rollup =
+      db.cached("DELETE FROM rollup_chunks WHERE tier = ?1 AND part = ?2 AND series = ?3 AND start = ?4");
   for (auto [tier, width] : kTiers) {
     const auto buckets = compaction::rollup(samples, width);
     if (tier == RollupTier::minute && !minute_rollup_pays(samples.ts.size(), buckets.size())) {
-      drop_rollup.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start).run();
+      drop_rollup.bind(1, static_cast<int64_t>(tier)).bind(2, rollup_part(tier, start)).bind(3, series);
+      drop_rollup.bind(4, start).run();
       continue;
     }
     put_rollup(db, tier, series, start, buckets, options);
@@ -166,18 +173,21 @@ constexpr const char *kSealsOver =
 constexpr const char *kPartsOf =
     "SELECT start, data FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start BETWEEN ?3 AND ?4 ORDER BY start";
 
-// A series' rows of `table`, keyed by window first, in the windows starting
-// in [?2, ?3], oldest first (?1: the series; ?4: the tier where `tiered`):
-// its rows are not adjacent, so the windows any series has are walked, one
-// b-tree seek each (gaps cost nothing), and its row looked up in each. No
-// ORDER BY: SQLite would copy every blob through a sorter to restate the
-// order the walk makes (callers check it: in_window_order()).
-std::string per_window(const std::string &columns, const std::string &table, bool tiered) {
+// A series' rows of `table`, keyed by time first (`key`: the window start
+// of a chunk, the part of a rollup chunk), whose key is in [?2, ?3] and
+// start in [?5, ?3], oldest first (?1: the series; ?4: the tier where
+// `tiered`; a key is never after its row's start): its rows are not
+// adjacent, so the keys any series has are walked, one b-tree seek each
+// (gaps cost nothing), and its rows looked up under each. No ORDER BY:
+// SQLite would copy every blob through a sorter to restate the order the
+// walk makes (callers check it: in_window_order()).
+std::string per_window(const std::string &columns, const std::string &table, const std::string &key, bool tiered) {
   const std::string tier = tiered ? "tier = ?4 AND " : "";
-  return "WITH RECURSIVE w(s) AS (SELECT (SELECT min(start) FROM " + table + " WHERE " + tier +
-         "start >= ?2) UNION ALL SELECT (SELECT min(start) FROM " + table + " WHERE " + tier +
-         "start > w.s) FROM w WHERE w.s <= ?3) SELECT " + columns + " FROM w JOIN " + table + " c ON " +
-         (tiered ? "c.tier = ?4 AND " : "") + "c.start = w.s AND c.series = ?1 WHERE w.s <= ?3";
+  return "WITH RECURSIVE w(s) AS (SELECT (SELECT min(" + key + ") FROM " + table + " WHERE " + tier + key +
+         " >= ?2) UNION ALL SELECT (SELECT min(" + key + ") FROM " + table + " WHERE " + tier + key +
+         " > w.s) FROM w WHERE w.s <= ?3) SELECT " + columns + " FROM w JOIN " + table + " c ON " +
+         (tiered ? "c.tier = ?4 AND " : "") + "c." + key +
+         " = w.s AND c.series = ?1 AND c.start BETWEEN ?5 AND ?3 WHERE w.s <= ?3";
 }
 
 // Appends the partial chunks of `series` in windows [lo, hi] to `arrival`
@@ -392,8 +402,9 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options) {
   chunk::Samples sealed;
   if (from > to) return sealed;
-  auto &chunks = db.cached(per_window("c.start, c.data", "chunks", false));
+  auto &chunks = db.cached(per_window("c.start, c.data", "chunks", "start", false));
   chunks.bind(1, series).bind(2, bucket_start(from, options.span_ns)).bind(3, to);
+  chunks.bind(5, bucket_start(from, options.span_ns));
   int64_t last = std::numeric_limits<int64_t>::min();
   while (chunks.step()) {
     in_window_order(last, chunks.column_int(0));
@@ -476,9 +487,11 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
 
 int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options) {
   auto &drop = db.cached(
-      "DELETE FROM rollup_chunks WHERE (tier, start, series) IN (SELECT tier, start, series FROM rollup_chunks "
-      "WHERE tier = ?1 AND start < ?2 LIMIT ?3)");
-  drop.bind(1, static_cast<int64_t>(tier)).bind(2, expired_before(cutoff_ns, options)).bind(3, limit).run();
+      "DELETE FROM rollup_chunks WHERE (tier, part, series, start) IN (SELECT tier, part, series, start FROM "
+      "rollup_chunks "
+      "WHERE tier = ?1 AND part <= ?4 AND start < ?2 LIMIT ?3)");
+  const int64_t before = expired_before(cutoff_ns, options);
+  drop.bind(1, static_cast<int64_t>(tier)).bind(2, before).bind(3, limit).bind(4, rollup_part(tier, before)).run();
   return db.changes();
 }
 
@@ -509,16 +522,17 @@ std::vector<HeadRow> load_head(Database &db, const std::function<void(const head
 
 ChunkReader::ChunkReader(Database &db, const Options &options)
     : options_(options),
-      chunks_(db.prepare(per_window("c.start, c.data", "chunks", false))),
-      windows_(db.prepare(per_window("c.start", "chunks", false))),
-      rollups_(db.prepare(per_window("c.start, c.data", "rollup_chunks", true))),
+      chunks_(db.prepare(per_window("c.start, c.data", "chunks", "start", false))),
+      windows_(db.prepare(per_window("c.start", "chunks", "start", false))),
+      rollups_(db.prepare(per_window("c.start, c.data", "rollup_chunks", "part", true))),
+      chunk_at_(db.prepare("SELECT 1 FROM chunks WHERE start = ?1 AND series = ?2")),
       seals_(db.prepare(kSealsOver)),
       parts_(db.prepare(kPartsOf)) {}
 
 void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Samples &out) {
   if (from > to) return;
   const int64_t lo = bucket_start(from, options_.span_ns);
-  chunks_.bind(1, series).bind(2, lo).bind(3, to);
+  chunks_.bind(1, series).bind(2, lo).bind(3, to).bind(5, lo);
   struct Reset {
     Statement &s;
     ~Reset() { s.reset(); }
@@ -553,13 +567,22 @@ void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Sampl
   out.values.insert(out.values.end(), all.values.begin(), all.values.end());
 }
 
-ChunkReader::Windows ChunkReader::windows(int64_t series, int64_t from, int64_t to) {
+bool ChunkReader::has_chunk(int64_t series, int64_t start) {
+  chunk_at_.bind(1, start).bind(2, series);
+  const bool found = chunk_at_.step();
+  chunk_at_.reset();
+  return found;
+}
+
+ChunkReader::Windows ChunkReader::windows(int64_t series, int64_t from, int64_t to, bool chunks) {
   Windows out;
   if (from > to) return out;
   const int64_t lo = bucket_start(from, options_.span_ns);
-  windows_.bind(1, series).bind(2, lo).bind(3, to);
-  while (windows_.step()) out.raw.push_back(bucket_start(windows_.column_int(0), options_.span_ns));
-  windows_.reset();
+  if (chunks) {
+    windows_.bind(1, series).bind(2, lo).bind(3, to).bind(5, lo);
+    while (windows_.step()) out.raw.push_back(windows_.column_int(0));
+    windows_.reset();
+  }
   gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), nullptr, &out.pending);
   auto sorted_unique = [](std::vector<int64_t> &v) {
     std::sort(v.begin(), v.end());
@@ -575,10 +598,9 @@ std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> ChunkReader::ro
                                                                                       int64_t from, int64_t to) {
   std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> out;
   if (from > to) return out;
-  rollups_.bind(1, series)
-      .bind(2, bucket_start(from, options_.span_ns))
-      .bind(3, to)
-      .bind(4, static_cast<int64_t>(tier));
+  // Windows starting in [lo, to]: rollup parts from lo's on.
+  const int64_t lo = bucket_start(from, options_.span_ns);
+  rollups_.bind(1, series).bind(2, rollup_part(tier, lo)).bind(3, to).bind(4, static_cast<int64_t>(tier)).bind(5, lo);
   struct Reset {
     Statement &s;
     ~Reset() { s.reset(); }

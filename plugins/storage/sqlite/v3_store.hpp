@@ -12,10 +12,10 @@
 //                                      what one seal added to that window
 //   seals(seal, first_window, last_window)
 //                                      the seals with partial chunks left
-//   rollup_chunks(tier, series, start, data)
+//   rollup_chunks(tier, part, series, start, data)
 //                                      a window's 1 h buckets, and its 1 min
 //                                      ones where they pay (rollup_codec.hpp),
-//                                      keyed by (tier, start, series)
+//                                      keyed by (tier, part, series, start)
 //
 // Chunks are a rowid table found through a unique (start, series) index,
 // not a WITHOUT ROWID table keyed by it: rows are written in rowid order,
@@ -25,12 +25,16 @@
 // and read by the hundred for a long range: a WITHOUT ROWID table finds
 // each in one b-tree instead of two.
 //
-// Both are keyed by window first (schema version 5): finalizing a window
-// of every series writes its rows side by side, where keyed by series
-// first it wrote into one page per series once the b-tree held more pages
-// than series (bench/RESULTS.md). A chunk's start is its window's start.
-// A read of one series walks the windows any series has in its range, a
-// b-tree seek each, and looks its row up in each.
+// Both are keyed by time first (schema version 5): finalizing a window of
+// every series writes its rows side by side, where keyed by series first
+// it wrote into one page per series once the b-tree held more pages than
+// series (bench/RESULTS.md). A chunk's start is its window's start. A read
+// of one series walks the windows any series has in its range, a b-tree
+// seek each, and looks its row up in each. Hourly rollups, which long
+// ranges read, are keyed by the day their window starts in (`part`), then
+// series: a month is 30 seeks a series, not 360, for a day's rows written
+// into that day's part of the b-tree only; minute rollups by window
+// (`part` is their start), as chunks.
 //
 // Head rows are sealed whole and oldest first: each once every sample in it
 // is before the open window, or when it holds a sample too far in the
@@ -102,6 +106,11 @@ struct Window {
   int64_t start = 0;
   auto operator<=>(const Window &) const = default;
 };
+
+// The days hourly rollups are keyed by (v3_store.hpp), and the key
+// (`part`) of the rollup chunk of `tier` for the window at `start`.
+inline constexpr int64_t kHourPartNs = 24 * 3'600'000'000'000;
+int64_t rollup_part(RollupTier tier, int64_t start);
 
 // The last instant of the window starting at `start` (the latest time for
 // the window holding it).
@@ -193,11 +202,15 @@ class ChunkReader {
   // Appends the sealed samples of `series` in [from, to] to out, in order.
   void samples(int64_t series, int64_t from, int64_t to, chunk::Samples &out);
   // The windows of `series` holding raw samples in [from, to] (a chunk or
-  // partial chunks), and which of them are pending (partial chunks), sorted.
+  // partial chunks), and which of them are pending (partial chunks), sorted;
+  // without `chunks`, only the pending ones (in both lists): a long range
+  // is not walked for them.
   struct Windows {
     std::vector<int64_t> raw, pending;
   };
-  Windows windows(int64_t series, int64_t from, int64_t to);
+  Windows windows(int64_t series, int64_t from, int64_t to, bool chunks = true);
+  // Whether `series` has a chunk in the window at `start`.
+  bool has_chunk(int64_t series, int64_t start);
   // The stored rollup chunks of `tier` for `series` whose window starts in
   // [from, to]: each window's start and its buckets.
   std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> rollups(RollupTier tier, int64_t series,
@@ -205,7 +218,7 @@ class ChunkReader {
 
  private:
   const Options &options_;
-  Statement chunks_, windows_, rollups_, seals_, parts_;
+  Statement chunks_, windows_, rollups_, chunk_at_, seals_, parts_;
 };
 
 // The newest sealed sample (chunks and partial chunks) of every series that
