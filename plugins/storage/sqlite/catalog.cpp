@@ -155,9 +155,8 @@ void load_newest_v3(Database &db, HeadIndex &head, Stored &out, std::vector<std:
   }
   // A sample written again over a sealed one counts twice until its window
   // is finalized, as while the agent runs.
-  out.sample_count = db.query_int("SELECT coalesce(sum(n), 0) FROM chunks").value_or(0) +
-                     db.query_int("SELECT coalesce(sum(n), 0) FROM partial_chunks").value_or(0) + head.size_locked() +
-                     db.query_int("SELECT value FROM meta WHERE key = 'sample_count'").value_or(0);
+  out.sample_count = db.query_int("SELECT coalesce(sum(n), 0) FROM chunks").value_or(0) + v3::unmerged_samples(db) +
+                     head.size_locked() + db.query_int("SELECT value FROM meta WHERE key = 'sample_count'").value_or(0);
 }
 
 }  // namespace

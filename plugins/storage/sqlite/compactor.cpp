@@ -89,6 +89,7 @@ bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
     counters_.samples_stored.fetch_add(sealed.stored_delta - dropped, std::memory_order_relaxed);
     counters_.head_rows_sealed.fetch_add(static_cast<uint64_t>(sealed.head_rows), std::memory_order_relaxed);
     counters_.chunks_written.fetch_add(static_cast<uint64_t>(sealed.chunks), std::memory_order_relaxed);
+    if (!sealed.pending.empty()) unmerged_[sealed.seal] += static_cast<int64_t>(sealed.pending.size());
     // A window is finalized once it has ended and seal_after passed
     // without a write to it.
     const int64_t quiet_until = now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(seal_after).count();
@@ -107,6 +108,7 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
     Transaction tx(db_);
     size_t done = 0;
     std::vector<v3::Window> failed;
+    std::map<int64_t, int64_t> merged;  // partial chunks merged, per seal
     int64_t stored_delta = 0;
     std::string error;
     for (int64_t samples = 0; done < ready.size() && samples < samples_per_transaction; ++done) {
@@ -119,6 +121,7 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
         db_.exec("RELEASE finalize");
         samples += f.samples;
         stored_delta += f.stored_delta;
+        for (int64_t seal : f.seals) ++merged[seal];
       } catch (const std::exception &e) {
         db_.exec("ROLLBACK TO finalize");
         db_.exec("RELEASE finalize");
@@ -126,8 +129,17 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
         failed.push_back(ready[done]);
       }
     }
-    v3::forget_finalized_seals(db_);
+    // Seals whose partial chunks are all merged now go whole.
+    std::vector<int64_t> retired;
+    for (const auto &[seal, n] : merged)
+      if (auto it = unmerged_.find(seal); it == unmerged_.end() || it->second <= n) {
+        v3::retire_seal(db_, seal);
+        retired.push_back(seal);
+      }
     tx.commit();
+    for (const auto &[seal, n] : merged)
+      if (auto it = unmerged_.find(seal); it != unmerged_.end()) it->second -= n;
+    for (int64_t seal : retired) unmerged_.erase(seal);
     counters_.samples_stored.fetch_add(stored_delta, std::memory_order_relaxed);
     for (size_t i = 0; i < done; ++i) pending_.finalized(ready[i]);
     for (const v3::Window &w : failed) queue_pending(w, now_ns + kFinalizeRetryNs);

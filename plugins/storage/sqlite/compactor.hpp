@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 
 #include "counters.hpp"
@@ -29,6 +30,8 @@ class Compactor {
   void track_found(v3::HeadRow row) { rows_.push_back({row, std::chrono::steady_clock::time_point{}}); }
   // A pending window found at open: it waited across the restart already.
   void track_pending(v3::Window window, int64_t now_ns);
+  // A seal found at open with `rows` partial chunks not merged yet.
+  void track_seal(int64_t seal, int64_t rows) { unmerged_[seal] += rows; }
   // When sealing or finalizing is due if no commit comes first (the oldest
   // row's seal_after, after its window closes; a pending window's seal_after
   // after its last write, after it ends), for a timer: once writes stop,
@@ -74,6 +77,9 @@ class Compactor {
   };
   std::deque<Tracked> rows_;  // in the head table, oldest first
   PendingQueue pending_;
+  // Per seal, its partial chunks not merged into a chunk yet: at 0 it is
+  // retired (v3::retire_seal()).
+  std::map<int64_t, int64_t> unmerged_;
 
   bool finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline);
   void queue_pending(v3::Window window, int64_t ready_ns);

@@ -229,7 +229,7 @@ bool LayoutMigration::move_samples(Database &db) {
     }
   }
   // A window's chunk, finalized from what was sealed from the head meanwhile.
-  auto &sealed = db.cached("SELECT id, start, data FROM chunks WHERE start = ?1 AND series = ?2");
+  auto &sealed = db.cached("SELECT id, start, data, merged_seal FROM chunks WHERE start = ?1 AND series = ?2");
   auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
   auto &written = db.cached("SELECT data FROM chunks WHERE start = ?1 AND series = ?2");
   int64_t stored_delta = 0;
@@ -237,11 +237,13 @@ bool LayoutMigration::move_samples(Database &db) {
     chunk::Samples newer;
     sealed.bind(1, start).bind(2, *series);
     std::vector<int64_t> ids;
+    int64_t merged = 0;  // the partial chunks it holds stay held
     while (sealed.step()) {
       const chunk::Samples part = v3::decode_chunk(sealed.column_blob(2), *series, sealed.column_int(1));
       newer.ts.insert(newer.ts.end(), part.ts.begin(), part.ts.end());
       newer.values.insert(newer.values.end(), part.values.begin(), part.values.end());
       ids.push_back(sealed.column_int(0));
+      merged = std::max(merged, sealed.column_int(3));
     }
     sealed.reset();
     for (int64_t id : ids) drop_chunk.bind(1, id).run();
@@ -249,7 +251,7 @@ bool LayoutMigration::move_samples(Database &db) {
     // (partial chunks not finalized yet are laid over this one when read,
     // and go into it when finalized).
     const chunk::Samples meant = ids.empty() ? older : compaction::overlay(older, newer);
-    v3::write_chunk(db, *series, start, meant, options_);
+    v3::write_chunk(db, *series, start, meant, options_, merged);
     // Finalizing replaced the window's rollups moved with the v2 ones by
     // the sealed samples' alone: they are written again from all of them.
     if (!ids.empty()) v3::write_rollups(db, *series, start, meant, options_);

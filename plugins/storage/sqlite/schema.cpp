@@ -117,7 +117,8 @@ CREATE TABLE seals(
 // pages than series (growing with the file: bench/RESULTS.md). Chunks and
 // minute rollups are keyed by window, hourly rollups by day (`part`: the
 // start of the day, or of the window for minutes; v3_store.hpp). The rows
-// are copied in the new order.
+// are copied in the new order. A chunk records the newest seal whose
+// partial chunks it holds (they are deleted a seal at a time).
 constexpr const char *v5_sql = R"sql(
 CREATE TABLE chunks_by_window(
   id INTEGER PRIMARY KEY,
@@ -125,6 +126,7 @@ CREATE TABLE chunks_by_window(
   start INTEGER NOT NULL,
   n INTEGER NOT NULL,
   data BLOB NOT NULL,
+  merged_seal INTEGER NOT NULL DEFAULT 0,
   UNIQUE(start, series)
 );
 INSERT INTO chunks_by_window(series, start, n, data) SELECT series, start, n, data FROM chunks ORDER BY start, series;

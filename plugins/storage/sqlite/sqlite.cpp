@@ -254,6 +254,11 @@ class SqliteStorage final : public TypedStorage {
       for (const auto &row : stored.head_rows) compactor_->track_found(row);
       for (const auto &window : v3::pending_windows(writer_db_))
         compactor_->track_pending(window, storage::wall_clock_ns());
+      // Seals left whole by a stop between finalizing and retiring go now.
+      Transaction tx(writer_db_);
+      v3::forget_finalized_seals(writer_db_);
+      tx.commit();
+      for (const auto &[seal, rows] : v3::unmerged_by_seal(writer_db_)) compactor_->track_seal(seal, rows);
     }
     writer_->adopt(std::move(stored));
     retention_ = std::make_unique<Retention>(writer_db_, settings_, compactor_ ? &v3_options_ : nullptr);

@@ -59,13 +59,13 @@ bool minute_rollup_pays(size_t samples, size_t buckets) {
 }
 
 std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk::Samples &samples,
-                        const Options &options) {
+                        const Options &options, int64_t merged_seal) {
   // A plain INSERT: a chunk in the way is a broken invariant, which must
   // fail the seal or the finalizing rather than replace samples.
-  auto &put_chunk = db.cached("INSERT INTO chunks(series, start, n, data) VALUES(?, ?, ?, ?)");
+  auto &put_chunk = db.cached("INSERT INTO chunks(series, start, n, data, merged_seal) VALUES(?1, ?2, ?3, ?4, ?5)");
   put_chunk.bind(1, series).bind(2, start).bind(3, static_cast<int64_t>(samples.ts.size()));
   std::string blob = chunk::encode(samples.ts, samples.values, {options.zstd_level});
-  put_chunk.bind_blob(4, blob);
+  put_chunk.bind_blob(4, blob).bind(5, merged_seal);
   put_chunk.run();
   return blob;
 }
@@ -190,11 +190,13 @@ std::string per_window(const std::string &columns, const std::string &table, con
          " = w.s AND c.series = ?1 AND c.start BETWEEN ?5 AND ?3 WHERE w.s <= ?3";
 }
 
-// Appends the partial chunks of `series` in windows [lo, hi] to `arrival`
-// if given, oldest seal first (overlay()'s `newer` once in_time_order), and
-// the windows they are in to `windows` if given.
+// Appends the partial chunks of `series` in windows [lo, hi] that their
+// window's chunk does not hold yet (merged(start) gives the newest seal it
+// holds) to `arrival` if given, oldest seal first (overlay()'s `newer` once
+// in_time_order), and the windows they are in to `windows` if given.
 void gather_partials(Statement &seals, Statement &parts, int64_t series, int64_t lo, int64_t hi,
-                     chunk::Samples *arrival, std::vector<int64_t> *windows) {
+                     const std::function<int64_t(int64_t)> &merged, chunk::Samples *arrival,
+                     std::vector<int64_t> *windows, std::vector<int64_t> *from_seals = nullptr) {
   for (int64_t seal : seals_over(seals, lo, hi)) {
     parts.bind(1, seal).bind(2, series).bind(3, lo).bind(4, hi);
     struct Reset {
@@ -202,7 +204,9 @@ void gather_partials(Statement &seals, Statement &parts, int64_t series, int64_t
       ~Reset() { s.reset(); }
     } reset{parts};
     while (parts.step()) {
+      if (seal <= merged(parts.column_int(0))) continue;
       if (windows) windows->push_back(parts.column_int(0));
+      if (from_seals) from_seals->push_back(seal);
       if (!arrival) continue;
       const chunk::Samples part = decode_chunk(parts.column_blob(1), series, parts.column_int(0));
       arrival->ts.insert(arrival->ts.end(), part.ts.begin(), part.ts.end());
@@ -217,7 +221,54 @@ void in_window_order(int64_t &last, int64_t start) {
   last = start;
 }
 
+// The merged seal of each chunk read, by window start (added in order):
+// gather_partials()' `merged` for the windows of one read.
+struct MergedSeals {
+  std::vector<std::pair<int64_t, int64_t>> by_start;
+  void add(int64_t start, int64_t seal) {
+    in_window_order(last, start);
+    by_start.emplace_back(start, seal);
+  }
+  int64_t operator()(int64_t start) const {
+    auto it = std::lower_bound(by_start.begin(), by_start.end(), std::pair{start, std::numeric_limits<int64_t>::min()});
+    return it != by_start.end() && it->first == start ? it->second : 0;
+  }
+  int64_t last = std::numeric_limits<int64_t>::min();
+};
+
 }  // namespace
+
+namespace {
+
+// The newest seal whose partial chunks the window's chunk holds (0: none,
+// or no chunk).
+int64_t merged_seal(Database &db, Window window) {
+  auto &probe = db.cached("SELECT merged_seal FROM chunks WHERE start = ?1 AND series = ?2");
+  probe.bind(1, window.start).bind(2, window.series);
+  const int64_t out = probe.step() ? probe.column_int(0) : 0;
+  probe.reset();
+  return out;
+}
+
+// Partial chunks a window's chunk does not hold yet.
+constexpr const char *kUnmerged =
+    "FROM partial_chunks p LEFT JOIN chunks c ON c.start = p.start AND c.series = p.series "
+    "WHERE p.seal > coalesce(c.merged_seal, 0)";
+
+}  // namespace
+
+bool is_pending(Database &db, Window window) {
+  const int64_t merged = merged_seal(db, window);
+  auto &probe = db.cached("SELECT 1 FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start = ?3");
+  for (int64_t seal : seals_over(db.cached(kSealsOver), window.start, window.start)) {
+    if (seal <= merged) continue;
+    probe.bind(1, seal).bind(2, window.series).bind(3, window.start);
+    const bool found = probe.step();
+    probe.reset();
+    if (found) return true;
+  }
+  return false;
+}
 
 bool has_partials(Database &db, Window window) {
   auto &probe = db.cached("SELECT 1 FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start = ?3");
@@ -272,7 +323,7 @@ void seal_window(Database &db, int64_t seal, Window window, const chunk::Samples
 
 std::vector<Window> pending_windows(Database &db) {
   std::vector<Window> out;
-  auto &all = db.cached("SELECT DISTINCT series, start FROM partial_chunks ORDER BY series, start");
+  auto &all = db.cached(std::string("SELECT DISTINCT p.series, p.start ") + kUnmerged + " ORDER BY 1, 2");
   while (all.step()) out.push_back({all.column_int(0), all.column_int(1)});
   all.reset();
   return out;
@@ -280,10 +331,11 @@ std::vector<Window> pending_windows(Database &db) {
 
 Finalized finalize(Database &db, Window window, const Options &options) {
   // A window's chunk starts at the window's start (every writer's invariant).
-  auto &chunks = db.cached("SELECT id, start, data FROM chunks WHERE start = ?1 AND series = ?2");
+  auto &chunks = db.cached("SELECT id, start, data, merged_seal FROM chunks WHERE start = ?1 AND series = ?2");
   chunks.bind(1, window.start).bind(2, window.series);
   chunk::Samples sealed;
   std::vector<int64_t> ids;
+  int64_t merged = 0;
   {
     // Reset also when a chunk does not decode: the caller rolls this
     // window back and goes on with others.
@@ -296,20 +348,23 @@ Finalized finalize(Database &db, Window window, const Options &options) {
       sealed.ts.insert(sealed.ts.end(), part.ts.begin(), part.ts.end());
       sealed.values.insert(sealed.values.end(), part.values.begin(), part.values.end());
       ids.push_back(chunks.column_int(0));
+      merged = std::max(merged, chunks.column_int(3));
     }
   }
   chunk::Samples arrival;
-  auto &seals = db.cached(kSealsOver);
-  const std::vector<int64_t> over = seals_over(seals, window.start, window.start);
-  gather_partials(seals, db.cached(kPartsOf), window.series, window.start, window.start, &arrival, nullptr);
   Finalized out;
+  gather_partials(
+      db.cached(kSealsOver), db.cached(kPartsOf), window.series, window.start, window.start,
+      [merged](int64_t) { return merged; }, &arrival, nullptr, &out.seals);
   if (ids.empty() && arrival.ts.empty()) return out;
   const chunk::Samples all = compaction::overlay(sealed, in_time_order(arrival));
   auto &drop_chunk = db.cached("DELETE FROM chunks WHERE id = ?1");
   for (int64_t id : ids) drop_chunk.bind(1, id).run();
-  auto &drop_part = db.cached("DELETE FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start = ?3");
-  for (int64_t seal : over) drop_part.bind(1, seal).bind(2, window.series).bind(3, window.start).run();
-  write_chunk(db, window.series, window.start, all, options);
+  // The partial chunks stay (deleting them row by row rewrote each seal's
+  // pages at every finalizing that touched it): the chunk says it holds
+  // them, and a seal goes whole once every chunk of its windows does.
+  for (int64_t seal : out.seals) merged = std::max(merged, seal);
+  write_chunk(db, window.series, window.start, all, options, merged);
   // Its rollups from all of its samples, exact, unless they hold more than
   // its chunk did: samples whose raw rows retention dropped (before
   // `retention` was raised, or the clock stepped back) or a v2 retention cut
@@ -340,9 +395,38 @@ Finalized finalize(Database &db, Window window, const Options &options) {
   return out;
 }
 
+bool retire_seal(Database &db, int64_t seal) {
+  // Checked here, not only by the caller's count: a partial chunk deleted
+  // before its window's chunk holds it would be a sample lost.
+  auto &drop = db.cached(std::string("DELETE FROM partial_chunks WHERE seal = ?1 AND NOT EXISTS (SELECT 1 ") +
+                         kUnmerged + " AND p.seal = ?1)");
+  drop.bind(1, seal).run();
+  auto &forget =
+      db.cached("DELETE FROM seals WHERE seal = ?1 AND NOT EXISTS (SELECT 1 FROM partial_chunks WHERE seal = ?1)");
+  forget.bind(1, seal).run();
+  return db.changes() > 0;
+}
+
+std::map<int64_t, int64_t> unmerged_by_seal(Database &db) {
+  std::map<int64_t, int64_t> out;
+  auto &count = db.cached(std::string("SELECT p.seal, count(*) ") + kUnmerged + " GROUP BY p.seal");
+  while (count.step()) out[count.column_int(0)] = count.column_int(1);
+  count.reset();
+  return out;
+}
+
+int64_t unmerged_samples(Database &db) {
+  return db.query_int(std::string("SELECT coalesce(sum(p.n), 0) ") + kUnmerged).value_or(0);
+}
+
 void forget_finalized_seals(Database &db) {
-  db.cached("DELETE FROM seals WHERE NOT EXISTS (SELECT 1 FROM partial_chunks WHERE partial_chunks.seal = seals.seal)")
-      .run();
+  auto &seals = db.cached("SELECT seal FROM seals ORDER BY seal");
+  std::vector<int64_t> all;
+  while (seals.step()) all.push_back(seals.column_int(0));
+  seals.reset();
+  const auto unmerged = unmerged_by_seal(db);
+  for (int64_t seal : all)
+    if (!unmerged.count(seal)) retire_seal(db, seal);
 }
 
 SealStats seal(Database &db, int64_t now_ns, const Options &options) {
@@ -378,11 +462,17 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
   }
   rows.reset();
 
-  // Later seals are newer: a reader lays their partial chunks over older ones.
-  const int64_t seal = db.query_int("SELECT coalesce(max(seal), 0) + 1 FROM seals").value_or(1);
+  // Later seals are newer: a reader lays their partial chunks over older
+  // ones, and skips those of seals up to its chunk's merged_seal, so a
+  // number is never used again, also once its seal is retired.
+  const int64_t seal = db.query_int(
+                             "SELECT max(coalesce((SELECT max(seal) FROM seals), 0), coalesce((SELECT value "
+                             "FROM meta WHERE key = 'last_seal'), 0)) + 1")
+                           .value_or(1);
   for (const auto &[series, arrival] : arrivals)
     for (const auto &[start, newer] : compaction::split(in_time_order(arrival), options.span_ns))
       seal_window(db, seal, {series, start}, newer, now_ns, options, stats);
+  stats.seal = seal;
   if (!stats.pending.empty()) {
     const auto [lo, hi] = std::minmax_element(stats.pending.begin(), stats.pending.end(),
                                               [](const Window &a, const Window &b) { return a.start < b.start; });
@@ -395,6 +485,10 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
     auto &mark = db.cached("INSERT OR REPLACE INTO meta(key, value) VALUES('head_sealed_through', ?1)");
     mark.bind(1, stats.last_seq).run();
   }
+  if (!stats.pending.empty()) {
+    auto &numbered = db.cached("INSERT OR REPLACE INTO meta(key, value) VALUES('last_seal', ?1)");
+    numbered.bind(1, seal).run();
+  }
   stats.head_rows = static_cast<int64_t>(sealed.size());
   return stats;
 }
@@ -402,12 +496,12 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options) {
   chunk::Samples sealed;
   if (from > to) return sealed;
-  auto &chunks = db.cached(per_window("c.start, c.data", "chunks", "start", false));
+  auto &chunks = db.cached(per_window("c.start, c.data, c.merged_seal", "chunks", "start", false));
   chunks.bind(1, series).bind(2, bucket_start(from, options.span_ns)).bind(3, to);
   chunks.bind(5, bucket_start(from, options.span_ns));
-  int64_t last = std::numeric_limits<int64_t>::min();
+  MergedSeals merged;
   while (chunks.step()) {
-    in_window_order(last, chunks.column_int(0));
+    merged.add(chunks.column_int(0), chunks.column_int(2));
     const chunk::Samples part = decode_chunk(chunks.column_blob(1), series, chunks.column_int(0));
     for (size_t i = 0; i < part.ts.size(); ++i)
       if (part.ts[i] >= from && part.ts[i] <= to) {
@@ -417,7 +511,7 @@ chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, cons
   }
   chunk::Samples arrival;
   gather_partials(db.cached(kSealsOver), db.cached(kPartsOf), series, bucket_start(from, options.span_ns),
-                  bucket_start(to, options.span_ns), &arrival, nullptr);
+                  bucket_start(to, options.span_ns), merged, &arrival, nullptr);
   auto &head_rows = db.cached("SELECT seq, rows FROM head WHERE max_ts >= ? AND min_ts <= ? ORDER BY seq");
   head_rows.bind(1, from).bind(2, to);
   while (head_rows.step()) {
@@ -522,10 +616,10 @@ std::vector<HeadRow> load_head(Database &db, const std::function<void(const head
 
 ChunkReader::ChunkReader(Database &db, const Options &options)
     : options_(options),
-      chunks_(db.prepare(per_window("c.start, c.data", "chunks", "start", false))),
-      windows_(db.prepare(per_window("c.start", "chunks", "start", false))),
+      chunks_(db.prepare(per_window("c.start, c.data, c.merged_seal", "chunks", "start", false))),
+      windows_(db.prepare(per_window("c.start, c.merged_seal", "chunks", "start", false))),
       rollups_(db.prepare(per_window("c.start, c.data", "rollup_chunks", "part", true))),
-      chunk_at_(db.prepare("SELECT 1 FROM chunks WHERE start = ?1 AND series = ?2")),
+      chunk_at_(db.prepare("SELECT merged_seal FROM chunks WHERE start = ?1 AND series = ?2")),
       seals_(db.prepare(kSealsOver)),
       parts_(db.prepare(kPartsOf)) {}
 
@@ -546,13 +640,13 @@ void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Sampl
     into.values.insert(into.values.end(), samples.values.begin() + a, samples.values.begin() + b);
   };
   const size_t base = out.ts.size();
-  int64_t last = std::numeric_limits<int64_t>::min();
+  MergedSeals merged;
   while (chunks_.step()) {
-    in_window_order(last, chunks_.column_int(0));
+    merged.add(chunks_.column_int(0), chunks_.column_int(2));
     keep(decode_chunk(chunks_.column_blob(1), series, chunks_.column_int(0)), out);
   }
   chunk::Samples arrival;
-  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), &arrival, nullptr);
+  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), merged, &arrival, nullptr);
   if (arrival.ts.empty()) return;
   // Partial chunks are newer than the windows' chunks, and later seals
   // newer than earlier ones.
@@ -567,23 +661,33 @@ void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Sampl
   out.values.insert(out.values.end(), all.values.begin(), all.values.end());
 }
 
-bool ChunkReader::has_chunk(int64_t series, int64_t start) {
+std::optional<int64_t> ChunkReader::chunk_at(int64_t series, int64_t start) {
   chunk_at_.bind(1, start).bind(2, series);
-  const bool found = chunk_at_.step();
+  std::optional<int64_t> merged;
+  if (chunk_at_.step()) merged = chunk_at_.column_int(0);
   chunk_at_.reset();
-  return found;
+  return merged;
 }
+
+bool ChunkReader::has_chunk(int64_t series, int64_t start) { return chunk_at(series, start).has_value(); }
 
 ChunkReader::Windows ChunkReader::windows(int64_t series, int64_t from, int64_t to, bool chunks) {
   Windows out;
   if (from > to) return out;
   const int64_t lo = bucket_start(from, options_.span_ns);
+  MergedSeals merged;
   if (chunks) {
     windows_.bind(1, series).bind(2, lo).bind(3, to).bind(5, lo);
-    while (windows_.step()) out.raw.push_back(windows_.column_int(0));
+    while (windows_.step()) {
+      out.raw.push_back(windows_.column_int(0));
+      merged.add(windows_.column_int(0), windows_.column_int(1));
+    }
     windows_.reset();
   }
-  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), nullptr, &out.pending);
+  // Without the chunks walked, a window's chunk is looked up when it has
+  // partial chunks.
+  auto merged_of = [&](int64_t start) { return chunks ? merged(start) : chunk_at(series, start).value_or(0); };
+  gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), merged_of, nullptr, &out.pending);
   auto sorted_unique = [](std::vector<int64_t> &v) {
     std::sort(v.begin(), v.end());
     v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -633,9 +737,9 @@ std::unordered_map<int64_t, std::pair<int64_t, double>> newest_sealed(Database &
     chunk.reset();
   }
   windows.reset();
-  // A partial chunk may hold later samples, or a later write of the newest;
-  // later seals are newer.
-  auto &parts = db.cached("SELECT series, start, data FROM partial_chunks ORDER BY seal");
+  // A partial chunk its chunk does not hold yet may hold later samples, or
+  // a later write of the newest; later seals are newer.
+  auto &parts = db.cached(std::string("SELECT p.series, p.start, p.data ") + kUnmerged + " ORDER BY p.seal");
   while (parts.step()) {
     const int64_t series = parts.column_int(0);
     const chunk::Samples samples = decode_chunk(parts.column_blob(2), series, parts.column_int(1));

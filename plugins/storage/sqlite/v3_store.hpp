@@ -5,9 +5,11 @@
 // call them (with `layout = "v3"`).
 //
 //   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
-//   chunks(id, series, start, n, data) a series' samples in the window
+//   chunks(id, series, start, n, data, merged_seal)
+//                                      a series' samples in the window
 //                                      [start, start + span) (chunk_codec.hpp),
-//                                      found by (start, series)
+//                                      found by (start, series), and the
+//                                      newest seal whose partial chunks it holds
 //   partial_chunks(seal, series, start, n, data)
 //                                      what one seal added to that window
 //   seals(seal, first_window, last_window)
@@ -53,6 +55,10 @@
 // rollups from the result. Once the window has ended and had no write for
 // a while, the compactor finalizes it: one chunk (the best compression)
 // and its rollups, from all of its samples, so exact under late writes.
+// The partial chunks it merged stay until every window of their seal is
+// finalized, then go in one range delete (retire_seal()): the chunk's
+// merged_seal tells readers which are in it already. Deleted window by
+// window, they rewrote each seal's pages once per finalizing transaction.
 // A write into a window whose raw samples retention already dropped goes
 // into its stored rollups instead.
 #pragma once
@@ -61,6 +67,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -130,6 +137,7 @@ struct SealStats {
   int64_t samples = 0;          // in them
   int64_t chunks = 0;           // written (partial chunks)
   int64_t last_seq = 0;         // the newest head row sealed (0: none)
+  int64_t seal = 0;             // this seal's number
   int64_t stored_delta = 0;     // raw samples the chunks hold now less before
   std::vector<Window> pending;  // windows given a partial chunk (now pending)
 };
@@ -148,24 +156,36 @@ SealStats seal(Database &db, int64_t now_ns, const Options &options);
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options);
 
 // Writes the chunk of `series` for the window at `start` (none must be
-// there), holding `samples` (sorted, one per timestamp); returns its blob.
+// there), holding `samples` (sorted, one per timestamp) and the partial
+// chunks of seals up to `merged_seal`; returns its blob.
 std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk::Samples &samples,
-                        const Options &options);
+                        const Options &options, int64_t merged_seal = 0);
 // Writes the rollup chunks of the window at `start` computed from all of
 // its samples.
 void write_rollups(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options);
 
-// The windows with partial chunks, in (series, start) order.
+// The windows with partial chunks their chunk does not hold (pending), in
+// (series, start) order.
 std::vector<Window> pending_windows(Database &db);
+bool is_pending(Database &db, Window window);
+// Whether the window has partial chunks, held by its chunk or not.
 bool has_partials(Database &db, Window window);
 // Finalizes a window: its chunk and partial chunks become one chunk, its
 // rollups are written from it, and it is pending no more.
 struct Finalized {
-  int64_t samples = 0;       // the window holds now
-  int64_t stored_delta = 0;  // less than its chunks held: samples written again
+  int64_t samples = 0;         // the window holds now
+  int64_t stored_delta = 0;    // less than its chunks held: samples written again
+  std::vector<int64_t> seals;  // whose partial chunks of it the chunk now holds
 };
 Finalized finalize(Database &db, Window window, const Options &options);
-// Forgets the seals whose partial chunks are all finalized.
+// Deletes a seal's partial chunks and its row if every one of them is held
+// by its window's chunk; returns whether it did.
+bool retire_seal(Database &db, int64_t seal);
+// How many partial chunks of each seal their window's chunk does not hold.
+std::map<int64_t, int64_t> unmerged_by_seal(Database &db);
+// The samples in partial chunks their chunk does not hold.
+int64_t unmerged_samples(Database &db);
+// Retires every seal whose partial chunks are all held by chunks.
 void forget_finalized_seals(Database &db);
 // A stored chunk decoded; throws std::runtime_error naming it when corrupt.
 chunk::Samples decode_chunk(std::string_view blob, int64_t series, int64_t start);
@@ -218,6 +238,9 @@ class ChunkReader {
 
  private:
   const Options &options_;
+  // The merged seal of the chunk of `series` at `start`, if it has one.
+  std::optional<int64_t> chunk_at(int64_t series, int64_t start);
+
   Statement chunks_, windows_, rollups_, chunk_at_, seals_, parts_;
 };
 

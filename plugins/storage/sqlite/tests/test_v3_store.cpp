@@ -15,6 +15,8 @@
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "../compaction.hpp"
 #include "../compactor.hpp"
@@ -79,11 +81,13 @@ void check_reads(Database &db, const Model &model, std::mt19937_64 &rng, const v
   }
 }
 
-// Finalizes every pending window, as the compactor does once they are quiet.
-void finalize_all(Database &db, const v3::Options &options) {
+// Finalizes every pending window, as the compactor does once they are
+// quiet, and retires the seals it merged unless told not to (their partial
+// chunks then stay, held by the chunks, for reads to skip).
+void finalize_all(Database &db, const v3::Options &options, bool retire = true) {
   Transaction tx(db);
   for (const v3::Window &w : v3::pending_windows(db)) v3::finalize(db, w, options);
-  v3::forget_finalized_seals(db);
+  if (retire) v3::forget_finalized_seals(db);
   tx.commit();
 }
 
@@ -113,7 +117,7 @@ void check_chunks(Database &db, const v3::Options &options) {
 // minute_rollup_pays.
 void check_rollups(Database &db, const Model &model, const v3::Options &options) {
   auto rollups = db.prepare("SELECT tier, series, start, data FROM rollup_chunks");
-  auto is_pending = [&](int64_t series, int64_t start) { return v3::has_partials(db, {series, start}); };
+  auto is_pending = [&](int64_t series, int64_t start) { return v3::is_pending(db, {series, start}); };
   while (rollups.step()) {
     const auto tier = static_cast<v3::RollupTier>(rollups.column_int(0));
     const int64_t series = rollups.column_int(1), start = rollups.column_int(2);
@@ -168,7 +172,10 @@ TEST_CASE("v3 store: random commits and seals read back as the model, with exact
       sealed_rows += v3::seal(t.db, now, options).head_rows;
       check_reads(t.db, model, rng, options);
       check_chunks(t.db, options);
-      if (step % 30 == 29) finalize_all(t.db, options);  // and then written again
+      if (step % 30 == 29) {  // and then written again
+        finalize_all(t.db, options, step % 60 == 59);
+        check_reads(t.db, model, rng, options);
+      }
     }
     now += static_cast<int64_t>(rng() % (5 * kMinute));
   }
@@ -370,6 +377,64 @@ TEST_CASE("v3 store: seals append partial chunks; finalizing makes a window's on
   check_reads(t.db, model, rng, options);
   finalize_all(t.db, options);
   check_rollups(t.db, model, options);
+  check_reads(t.db, model, rng, options);
+}
+
+TEST_CASE("v3 store: merged partial chunks stay until their seal is all merged, and reads skip them") {
+  TempDb t;
+  v3::Options options;
+  Model model;
+  const int64_t now = kT0 + 30 * kHour, x = kT0 + 10 * kSecond, z = kT0 + 20 * kSecond;
+  auto seal_rows = [&](std::vector<std::tuple<int64_t, int64_t, double>> samples) {
+    head::Rows rows;
+    for (auto [series, ts, value] : samples) {
+      rows.add(series, ts, value);
+      model[series][ts] = value;
+    }
+    v3::append_head(t.db, rows, options);
+    return v3::seal(t.db, now, options).seal;
+  };
+  auto finalize = [&](int64_t series) {
+    Transaction tx(t.db);
+    const v3::Finalized f = v3::finalize(t.db, {series, kT0}, options);
+    tx.commit();
+    return f.seals;
+  };
+  const int64_t first = seal_rows({{1, x, 1.0}, {2, z, 5.0}});
+  CHECK(finalize(1) == std::vector<int64_t>{first});
+  const int64_t second = seal_rows({{1, x, 2.0}});
+  CHECK(finalize(1) == std::vector<int64_t>{second});  // the first seal's is in the chunk already
+  {
+    Transaction tx(t.db);
+    CHECK(v3::retire_seal(t.db, second));
+    CHECK_FALSE(v3::retire_seal(t.db, first));  // series 2 is not merged
+    tx.commit();
+  }
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 2);  // the first seal's, both
+  // The chunk holds x = 2; the first seal's x = 1, still stored, is not laid over it.
+  std::mt19937_64 rng(5);
+  check_reads(t.db, model, rng, options);
+  v3::ChunkReader reader(t.db, options);
+  chunk::Samples read;
+  reader.samples(1, kT0, kT0 + kHour, read);
+  CHECK(test::same_samples(read, model_range(model, 1, kT0, kT0 + kHour)));
+  CHECK(reader.windows(1, kT0, kT0 + kHour).pending.empty());
+  CHECK(reader.windows(1, kT0, kT0 + kHour, false).pending.empty());
+  CHECK(reader.windows(2, kT0, kT0 + kHour, false).pending == std::vector<int64_t>{kT0});
+  CHECK(v3::pending_windows(t.db) == std::vector<v3::Window>{{2, kT0}});
+  CHECK_FALSE(v3::is_pending(t.db, {1, kT0}));
+  CHECK(v3::has_partials(t.db, {1, kT0}));  // retention waits for the seal to go
+  CHECK(v3::unmerged_samples(t.db) == 1);
+  CHECK(v3::unmerged_by_seal(t.db) == std::map<int64_t, int64_t>{{first, 1}});
+  CHECK(v3::newest_sealed(t.db, 2).at(1) == std::pair<int64_t, double>{x, 2.0});
+  CHECK(finalize(2) == std::vector<int64_t>{first});
+  {
+    Transaction tx(t.db);
+    CHECK(v3::retire_seal(t.db, first));
+    tx.commit();
+  }
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM seals") == 0);
   check_reads(t.db, model, rng, options);
 }
 
