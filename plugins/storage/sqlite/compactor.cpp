@@ -72,6 +72,7 @@ bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
   bool worked = false;
   while (due(now_ns)) {
     const bool over = head_.size() > head_limit_samples;
+    const int64_t pages_before = db_.pages_written();
     Transaction tx(db_);
     const v3::SealStats sealed = v3::seal_into(db_, now_ns, options_, samples_per_transaction, over);
     if (sealed.head_rows == 0) break;
@@ -82,6 +83,8 @@ bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
       // shared side: they see these samples in chunks or in the head.
       auto guard = head_.seal_guard();
       tx.commit();
+      counters_.pages_written_sealing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),
+                                                std::memory_order_relaxed);
       dropped = head_.drop_through_locked(sealed.last_seq);
       if (on_sealed) on_sealed();
     }
@@ -105,6 +108,7 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
     const std::vector<v3::Window> ready = pending_.ready(now_ns, 4096);
     if (ready.empty()) break;
     worked = true;
+    const int64_t pages_before = db_.pages_written();
     Transaction tx(db_);
     size_t done = 0;
     std::vector<v3::Window> failed;
@@ -137,6 +141,8 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
         retired.push_back(seal);
       }
     tx.commit();
+    counters_.pages_written_finalizing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),
+                                                 std::memory_order_relaxed);
     for (const auto &[seal, n] : merged)
       if (auto it = unmerged_.find(seal); it != unmerged_.end()) it->second -= n;
     for (int64_t seal : retired) unmerged_.erase(seal);

@@ -25,6 +25,12 @@ struct Counters {
   std::atomic<uint64_t> chunks_written{0};     // layout v3: partial chunks written by sealing
   std::atomic<uint64_t> windows_pending{0};    // layout v3: chunk windows written since last finalized
   std::atomic<uint64_t> windows_finalized{0};  // layout v3: windows merged into one chunk with their rollups
+  // Pages the writer's connection wrote to the WAL (or the file): all of
+  // them, and those of sealing and of finalizing (layout v3): where an SD
+  // card's writes go. Checkpoints copy them into the file once more.
+  std::atomic<uint64_t> pages_written{0};
+  std::atomic<uint64_t> pages_written_sealing{0};
+  std::atomic<uint64_t> pages_written_finalizing{0};
   std::atomic<uint64_t> queries{0};
   std::atomic<uint64_t> query_errors{0};
 };

@@ -56,6 +56,13 @@ class Database {
   // same sql at once.
   Statement &cached(std::string_view sql);
   int64_t changes() const { return sqlite3_changes64(db_); }
+  // Pages this connection has written to the file or its WAL since it
+  // opened (SQLITE_DBSTATUS_CACHE_WRITE).
+  int64_t pages_written() const {
+    int now = 0, highest = 0;
+    sqlite3_db_status(db_, SQLITE_DBSTATUS_CACHE_WRITE, &now, &highest, 0);
+    return now;
+  }
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   bool in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
   // Opened read-only (Open::read_only), as opposed to writable.

@@ -191,7 +191,10 @@ class SqliteStorage final : public TypedStorage {
       v("chunks_written", static_cast<double>(counters_.chunks_written.load()));
       v("windows_pending", static_cast<double>(counters_.windows_pending.load()));
       v("windows_finalized", static_cast<double>(counters_.windows_finalized.load()));
+      v("pages_written_sealing", static_cast<double>(counters_.pages_written_sealing.load()));
+      v("pages_written_finalizing", static_cast<double>(counters_.pages_written_finalizing.load()));
     }
+    v("pages_written", static_cast<double>(counters_.pages_written.load()));
     v("queries", static_cast<double>(counters_.queries.load()));
     v("query_errors", static_cast<double>(counters_.query_errors.load()));
     v("query_cache_hits", static_cast<double>(caches_.replies.hits()));
@@ -420,7 +423,10 @@ class SqliteStorage final : public TypedStorage {
       count("chunks_written", counters_.chunks_written.load());
       count("windows_pending", counters_.windows_pending.load());
       count("windows_finalized", counters_.windows_finalized.load());
+      count("pages_written_sealing", counters_.pages_written_sealing.load());
+      count("pages_written_finalizing", counters_.pages_written_finalizing.load());
     }
+    count("pages_written", counters_.pages_written.load());
     count("query_cache_entries", caches_.replies.entries());
     count("query_cache_bytes", caches_.replies.bytes());
     count("raw_block_cache_bytes", caches_.blocks.bytes());

@@ -329,6 +329,7 @@ bool Writer::commit() {
   counters_.samples_stored.fetch_add(tx_.added_rows, std::memory_order_relaxed);
   counters_.series = series_ids_.size();
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
+  counters_.pages_written = static_cast<uint64_t>(db_.pages_written());
   counters_.last_commit_ns = elapsed.count();
   counters_.last_commit_samples = tx_.samples;
   tx_ = Staging{};

@@ -95,6 +95,12 @@ TEST_CASE("v3: old samples are sealed into chunks; a late write over them wins, 
   Db db(host.data_dir() + "/metrics.db");
   CHECK(db.integer("SELECT count(*) FROM head") == 0);
   CHECK(db.integer("SELECT sum(n) FROM chunks") == 360);
+  // Where the pages went: a head row committed, then sealed and finalized.
+  const int64_t sealing = stat(host, storage, "pages_written_sealing"),
+                finalizing = stat(host, storage, "pages_written_finalizing");
+  CHECK(sealing > 0);
+  CHECK(finalizing > 0);
+  CHECK(stat(host, storage, "pages_written") > sealing + finalizing);
 
   // The same timestamp again, and a new one, late: the value written last wins.
   REQUIRE(consume(storage, {{id, t0 + 10 * second, 100.0}, {id, t0 + 5 * second, 50.0}}, 2) == VITALS_PENDING);
