@@ -173,23 +173,6 @@ constexpr const char *kSealsOver =
 constexpr const char *kPartsOf =
     "SELECT start, data FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start BETWEEN ?3 AND ?4 ORDER BY start";
 
-// A series' rows of `table`, keyed by time first (`key`: the window start
-// of a chunk, the part of a rollup chunk), whose key is in [?2, ?3] and
-// start in [?5, ?3], oldest first (?1: the series; ?4: the tier where
-// `tiered`; a key is never after its row's start): its rows are not
-// adjacent, so the keys any series has are walked, one b-tree seek each
-// (gaps cost nothing), and its rows looked up under each. No ORDER BY:
-// SQLite would copy every blob through a sorter to restate the order the
-// walk makes (callers check it: in_window_order()).
-std::string per_window(const std::string &columns, const std::string &table, const std::string &key, bool tiered) {
-  const std::string tier = tiered ? "tier = ?4 AND " : "";
-  return "WITH RECURSIVE w(s) AS (SELECT (SELECT min(" + key + ") FROM " + table + " WHERE " + tier + key +
-         " >= ?2) UNION ALL SELECT (SELECT min(" + key + ") FROM " + table + " WHERE " + tier + key +
-         " > w.s) FROM w WHERE w.s <= ?3) SELECT " + columns + " FROM w JOIN " + table + " c ON " +
-         (tiered ? "c.tier = ?4 AND " : "") + "c." + key +
-         " = w.s AND c.series = ?1 AND c.start BETWEEN ?5 AND ?3 WHERE w.s <= ?3";
-}
-
 // Appends the partial chunks of `series` in windows [lo, hi] that their
 // window's chunk does not hold yet (merged(start) gives the newest seal it
 // holds) to `arrival` if given, oldest seal first (overlay()'s `newer` once
@@ -215,7 +198,7 @@ void gather_partials(Statement &seals, Statement &parts, int64_t series, int64_t
   }
 }
 
-// Each row's start after the one before (per_window()'s order).
+// Each row's start after the one before (KeyWalk's order).
 void in_window_order(int64_t &last, int64_t start) {
   if (start <= last) throw std::logic_error("v3: windows read out of order");
   last = start;
@@ -496,19 +479,18 @@ SealStats seal_into(Database &db, int64_t now_ns, const Options &options, int64_
 chunk::Samples read(Database &db, int64_t series, int64_t from, int64_t to, const Options &options) {
   chunk::Samples sealed;
   if (from > to) return sealed;
-  auto &chunks = db.cached(per_window("c.start, c.data, c.merged_seal", "chunks", "start", false));
-  chunks.bind(1, series).bind(2, bucket_start(from, options.span_ns)).bind(3, to);
-  chunks.bind(5, bucket_start(from, options.span_ns));
+  KeyWalk chunks(db, "start, data, merged_seal", "chunks", "start", false);
+  const int64_t lo = bucket_start(from, options.span_ns);
   MergedSeals merged;
-  while (chunks.step()) {
-    merged.add(chunks.column_int(0), chunks.column_int(2));
-    const chunk::Samples part = decode_chunk(chunks.column_blob(1), series, chunks.column_int(0));
+  chunks.run(series, lo, to, lo, to, 0, [&](Statement &chunk) {
+    merged.add(chunk.column_int(0), chunk.column_int(2));
+    const chunk::Samples part = decode_chunk(chunk.column_blob(1), series, chunk.column_int(0));
     for (size_t i = 0; i < part.ts.size(); ++i)
       if (part.ts[i] >= from && part.ts[i] <= to) {
         sealed.ts.push_back(part.ts[i]);
         sealed.values.push_back(part.values[i]);
       }
-  }
+  });
   chunk::Samples arrival;
   gather_partials(db.cached(kSealsOver), db.cached(kPartsOf), series, bucket_start(from, options.span_ns),
                   bucket_start(to, options.span_ns), merged, &arrival, nullptr);
@@ -614,11 +596,45 @@ std::vector<HeadRow> load_head(Database &db, const std::function<void(const head
   return out;
 }
 
+KeyWalk::KeyWalk(Database &db, const std::string &columns, const std::string &table, const std::string &key,
+                 bool tiered)
+    : next_(db.prepare("SELECT " + key + " FROM " + table + " WHERE " + (tiered ? "tier = ?3 AND " : "") + key +
+                       " BETWEEN ?1 AND ?2 ORDER BY " + key + " LIMIT 1")),
+      rows_(db.prepare("SELECT " + columns + " FROM " + table + " WHERE " + (tiered ? "tier = ?5 AND " : "") + key +
+                       " = ?1 AND series = ?2 AND start BETWEEN ?3 AND ?4")),
+      tiered_(tiered) {}
+
+void KeyWalk::run(int64_t series, int64_t key_lo, int64_t key_hi, int64_t start_lo, int64_t start_hi, int64_t tier,
+                  const std::function<void(Statement &)> &row) {
+  struct Reset {
+    Statement &s;
+    ~Reset() { s.reset(); }
+  };
+  for (int64_t from = key_lo; from <= key_hi;) {
+    next_.bind(1, from).bind(2, key_hi);
+    if (tiered_) next_.bind(3, tier);
+    int64_t key;
+    {
+      Reset reset{next_};
+      if (!next_.step()) return;
+      key = next_.column_int(0);
+    }
+    rows_.bind(1, key).bind(2, series).bind(3, start_lo).bind(4, start_hi);
+    if (tiered_) rows_.bind(5, tier);
+    {
+      Reset reset{rows_};
+      while (rows_.step()) row(rows_);
+    }
+    if (key == std::numeric_limits<int64_t>::max()) return;
+    from = key + 1;
+  }
+}
+
 ChunkReader::ChunkReader(Database &db, const Options &options)
     : options_(options),
-      chunks_(db.prepare(per_window("c.start, c.data, c.merged_seal", "chunks", "start", false))),
-      windows_(db.prepare(per_window("c.start, c.merged_seal", "chunks", "start", false))),
-      rollups_(db.prepare(per_window("c.start, c.data", "rollup_chunks", "part", true))),
+      chunks_(db, "start, data, merged_seal", "chunks", "start", false),
+      windows_(db, "start, merged_seal", "chunks", "start", false),
+      rollups_(db, "start, data", "rollup_chunks", "part", true),
       chunk_at_(db.prepare("SELECT merged_seal FROM chunks WHERE start = ?1 AND series = ?2")),
       seals_(db.prepare(kSealsOver)),
       parts_(db.prepare(kPartsOf)) {}
@@ -626,11 +642,6 @@ ChunkReader::ChunkReader(Database &db, const Options &options)
 void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Samples &out) {
   if (from > to) return;
   const int64_t lo = bucket_start(from, options_.span_ns);
-  chunks_.bind(1, series).bind(2, lo).bind(3, to).bind(5, lo);
-  struct Reset {
-    Statement &s;
-    ~Reset() { s.reset(); }
-  } reset{chunks_};
   chunk::Samples part;
   auto keep = [&](const chunk::Samples &samples, chunk::Samples &into) {
     auto first = std::lower_bound(samples.ts.begin(), samples.ts.end(), from);
@@ -641,10 +652,10 @@ void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Sampl
   };
   const size_t base = out.ts.size();
   MergedSeals merged;
-  while (chunks_.step()) {
-    merged.add(chunks_.column_int(0), chunks_.column_int(2));
-    keep(decode_chunk(chunks_.column_blob(1), series, chunks_.column_int(0)), out);
-  }
+  chunks_.run(series, lo, to, lo, to, 0, [&](Statement &chunk) {
+    merged.add(chunk.column_int(0), chunk.column_int(2));
+    keep(decode_chunk(chunk.column_blob(1), series, chunk.column_int(0)), out);
+  });
   chunk::Samples arrival;
   gather_partials(seals_, parts_, series, lo, bucket_start(to, options_.span_ns), merged, &arrival, nullptr);
   if (arrival.ts.empty()) return;
@@ -677,12 +688,10 @@ ChunkReader::Windows ChunkReader::windows(int64_t series, int64_t from, int64_t 
   const int64_t lo = bucket_start(from, options_.span_ns);
   MergedSeals merged;
   if (chunks) {
-    windows_.bind(1, series).bind(2, lo).bind(3, to).bind(5, lo);
-    while (windows_.step()) {
-      out.raw.push_back(windows_.column_int(0));
-      merged.add(windows_.column_int(0), windows_.column_int(1));
-    }
-    windows_.reset();
+    windows_.run(series, lo, to, lo, to, 0, [&](Statement &chunk) {
+      out.raw.push_back(chunk.column_int(0));
+      merged.add(chunk.column_int(0), chunk.column_int(1));
+    });
   }
   // Without the chunks walked, a window's chunk is looked up when it has
   // partial chunks.
@@ -704,19 +713,14 @@ std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> ChunkReader::ro
   if (from > to) return out;
   // Windows starting in [lo, to]: rollup parts from lo's on.
   const int64_t lo = bucket_start(from, options_.span_ns);
-  rollups_.bind(1, series).bind(2, rollup_part(tier, lo)).bind(3, to).bind(4, static_cast<int64_t>(tier)).bind(5, lo);
-  struct Reset {
-    Statement &s;
-    ~Reset() { s.reset(); }
-  } reset{rollups_};
-  while (rollups_.step()) {
+  rollups_.run(series, rollup_part(tier, lo), to, lo, to, static_cast<int64_t>(tier), [&](Statement &rollup) {
     std::vector<compaction::Bucket> buckets;
     std::string error;
-    if (!rollup_chunk::decode(rollups_.column_blob(1), buckets, error))
+    if (!rollup_chunk::decode(rollup.column_blob(1), buckets, error))
       throw std::runtime_error("rollup chunk of series " + std::to_string(series) + " at " +
-                               std::to_string(rollups_.column_int(0)) + ": " + error);
-    out.emplace_back(rollups_.column_int(0), std::move(buckets));
-  }
+                               std::to_string(rollup.column_int(0)) + ": " + error);
+    out.emplace_back(rollup.column_int(0), std::move(buckets));
+  });
   return out;
 }
 

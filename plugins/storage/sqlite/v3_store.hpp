@@ -214,6 +214,26 @@ struct HeadRow {
 // Calls add(rows, seq) for every head row, oldest first, and returns them.
 std::vector<HeadRow> load_head(Database &db, const std::function<void(const head::Rows &, int64_t)> &add);
 
+// A series' rows of a table keyed by time first (`key`: a chunk's window
+// start, a rollup chunk's part, then series), whose key is in [key_lo,
+// key_hi] and start in [start_lo, start_hi], oldest first: its rows are not
+// adjacent, so the keys any series has are walked, a b-tree seek each (gaps
+// cost nothing), and its rows looked up under each. Walked from here, not
+// in one recursive SQL statement: SQLite's planner put a Bloom filter on
+// the join, built by reading the whole table at every query (1.6 ms for 13
+// windows of 7,200 rows).
+class KeyWalk {
+ public:
+  KeyWalk(Database &db, const std::string &columns, const std::string &table, const std::string &key, bool tiered);
+  // Calls row() with the statement on each row (columns as given).
+  void run(int64_t series, int64_t key_lo, int64_t key_hi, int64_t start_lo, int64_t start_hi, int64_t tier,
+           const std::function<void(Statement &)> &row);
+
+ private:
+  Statement next_, rows_;
+  bool tiered_;
+};
+
 // The sealed side of queries, on a connection of the caller's (the query
 // engine's), with its statements prepared once.
 class ChunkReader {
@@ -241,7 +261,8 @@ class ChunkReader {
   // The merged seal of the chunk of `series` at `start`, if it has one.
   std::optional<int64_t> chunk_at(int64_t series, int64_t start);
 
-  Statement chunks_, windows_, rollups_, chunk_at_, seals_, parts_;
+  KeyWalk chunks_, windows_, rollups_;
+  Statement chunk_at_, seals_, parts_;
 };
 
 // The newest sealed sample (chunks and partial chunks) of every series that
