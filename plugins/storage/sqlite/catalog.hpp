@@ -57,7 +57,7 @@ struct Stored {
 // Reads every series and the newest sample of each (one index seek per
 // series) into catalog; returns the same for the writer. Layout v3 (head
 // given): the head rows go into `head`, and the newest samples come from it
-// and the last chunk of each series.
+// and the chunks, read newest window first in one pass (v3::newest_sealed).
 Stored load_stored(Database &db, Catalog &catalog, HeadIndex *head = nullptr);
 
 class Catalog {

@@ -85,6 +85,7 @@ bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
       tx.commit();
       counters_.pages_written_sealing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),
                                                 std::memory_order_relaxed);
+      counters_.pages_written = static_cast<uint64_t>(db_.pages_written());
       dropped = head_.drop_through_locked(sealed.last_seq);
       if (on_sealed) on_sealed();
     }
@@ -143,6 +144,7 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
     tx.commit();
     counters_.pages_written_finalizing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),
                                                  std::memory_order_relaxed);
+    counters_.pages_written = static_cast<uint64_t>(db_.pages_written());
     for (const auto &[seal, n] : merged)
       if (auto it = unmerged_.find(seal); it != unmerged_.end()) it->second -= n;
     for (int64_t seal : retired) unmerged_.erase(seal);

@@ -257,7 +257,8 @@ class SqliteStorage final : public TypedStorage {
       for (const auto &row : stored.head_rows) compactor_->track_found(row);
       for (const auto &window : v3::pending_windows(writer_db_))
         compactor_->track_pending(window, storage::wall_clock_ns());
-      // Seals left whole by a stop between finalizing and retiring go now.
+      // The compactor retires a seal in the transaction that merges its
+      // last partial chunk; one left whole anyway (its count lost) goes now.
       Transaction tx(writer_db_);
       v3::forget_finalized_seals(writer_db_);
       tx.commit();
