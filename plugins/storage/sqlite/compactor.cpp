@@ -138,8 +138,9 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
     std::vector<int64_t> retired;
     for (const auto &[seal, n] : merged)
       if (auto it = unmerged_.find(seal); it == unmerged_.end() || it->second <= n) {
-        v3::retire_seal(db_, seal);
-        retired.push_back(seal);
+        // Refused only if the count went wrong: the seal stays, counted
+        // afresh at the next open.
+        if (v3::retire_seal(db_, seal)) retired.push_back(seal);
       }
     tx.commit();
     counters_.pages_written_finalizing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),

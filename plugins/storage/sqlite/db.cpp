@@ -22,6 +22,7 @@ Database::Database(Database &&other) noexcept {
   other.cached_.clear();
   db_ = std::exchange(other.db_, nullptr);
   path_ = std::move(other.path_);
+  pages_written_ = std::exchange(other.pages_written_, 0);
 }
 
 Database &Database::operator=(Database &&other) noexcept {
@@ -31,6 +32,7 @@ Database &Database::operator=(Database &&other) noexcept {
     sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
     path_ = std::move(other.path_);
+    pages_written_ = std::exchange(other.pages_written_, 0);
   }
   return *this;
 }

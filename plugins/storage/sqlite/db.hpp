@@ -57,11 +57,13 @@ class Database {
   Statement &cached(std::string_view sql);
   int64_t changes() const { return sqlite3_changes64(db_); }
   // Pages this connection has written to the file or its WAL since it
-  // opened (SQLITE_DBSTATUS_CACHE_WRITE).
-  int64_t pages_written() const {
-    int now = 0, highest = 0;
-    sqlite3_db_status(db_, SQLITE_DBSTATUS_CACHE_WRITE, &now, &highest, 0);
-    return now;
+  // opened (SQLITE_DBSTATUS_CACHE_WRITE, an int: read and reset into 64
+  // bits, so that it never wraps). The connection's thread only.
+  int64_t pages_written() {
+    int since = 0, highest = 0;
+    sqlite3_db_status(db_, SQLITE_DBSTATUS_CACHE_WRITE, &since, &highest, 1);
+    pages_written_ += since;
+    return pages_written_;
   }
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   bool in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
@@ -74,6 +76,7 @@ class Database {
  private:
   sqlite3 *db_ = nullptr;
   std::string path_;
+  int64_t pages_written_ = 0;
   // Finalized before the connection moves or closes (a statement refers
   // to the Database it came from).
   std::unordered_map<std::string, std::unique_ptr<Statement>> cached_;

@@ -519,17 +519,21 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
   Expired out;
   // Window by window, as the unique index holds them. A pending window
   // waits to be finalized first: its rollups come from its chunk and its
-  // partial chunks together.
+  // partial chunks together. Partial chunks its chunk merged go with it
+  // (their seal may wait for another window): left behind, they would read
+  // as pending once the chunk holding them is gone.
   auto &due = db.cached("SELECT id, series, start, n, data FROM chunks WHERE start < ?1 ORDER BY start, series");
   auto &drop = db.cached("DELETE FROM chunks WHERE id = ?1");
   std::optional<Window> window;
   bool skip = false;
   chunk::Samples all;  // the window's samples so far
   std::vector<int64_t> ids;
+  std::vector<Window> dropped;
   // Before its chunks go, the window's tiers it has no rollup of (minutes
   // that did not pay) are stored from all of them.
   auto close_window = [&] {
     if (!window || skip) return;
+    dropped.push_back(*window);
     for (auto [tier, width] : kTiers) {
       if (stored_rollup(db, tier, window->series, window->start)) continue;
       const auto buckets = compaction::rollup(all, width);
@@ -545,7 +549,7 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
       if (out.chunks >= limit) break;
       close_window();
       window = at;
-      skip = has_partials(db, at);
+      skip = is_pending(db, at);
     }
     if (skip) continue;
     const chunk::Samples part = decode_chunk(due.column_blob(4), series, start);
@@ -558,6 +562,10 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
   due.reset();
   close_window();
   for (int64_t id : ids) drop.bind(1, id).run();
+  auto &drop_merged = db.cached("DELETE FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start = ?3");
+  for (const Window &w : dropped)
+    for (int64_t seal : seals_over(db.cached(kSealsOver), w.start, w.start))
+      drop_merged.bind(1, seal).bind(2, w.series).bind(3, w.start).run();
   return out;
 }
 

@@ -438,6 +438,35 @@ TEST_CASE("v3 store: merged partial chunks stay until their seal is all merged, 
   check_reads(t.db, model, rng, options);
 }
 
+TEST_CASE("v3 store: retention drops a finalized window and its merged partial chunks while its seal waits") {
+  TempDb t;
+  v3::Options options;
+  const int64_t window = bucket_start(kT0, options.span_ns);
+  head::Rows rows;
+  for (int64_t series : {1, 2})
+    for (int i = 0; i < 10; ++i) rows.add(series, kT0 + i * kSecond, static_cast<double>(series * 10 + i));
+  v3::append_head(t.db, rows, options);
+  v3::seal(t.db, kT0 + 30 * kHour, options);
+  {
+    // Series 1's window is finalized; series 2's is not (as if it could not
+    // be), so the seal keeps its rows.
+    Transaction tx(t.db);
+    v3::finalize(t.db, {1, window}, options);
+    tx.commit();
+  }
+  Transaction tx(t.db);
+  const v3::Expired expired = v3::expire_chunks(t.db, kT0 + 3 * options.span_ns, 100, options);
+  tx.commit();
+  CHECK(expired.chunks == 1);  // series 1's, not kept back by the seal
+  CHECK(expired.samples == 10);
+  CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks WHERE series = 1") == 0);
+  // Nothing of series 1 comes back from the partial chunk its chunk held.
+  CHECK(v3::read(t.db, 1, kT0, kT0 + kHour, options).ts.empty());
+  CHECK(v3::pending_windows(t.db) == std::vector<v3::Window>{{2, window}});
+  CHECK(v3::unmerged_samples(t.db) == 10);
+  CHECK(v3::read(t.db, 2, kT0, kT0 + kHour, options).ts.size() == 10);
+}
+
 TEST_CASE("v3 store: a seal never rewrites a chunk; later seals win over earlier ones and over the chunk") {
   TempDb t;
   v3::Options options;
