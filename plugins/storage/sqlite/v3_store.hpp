@@ -114,8 +114,9 @@ struct Window {
   auto operator<=>(const Window &) const = default;
 };
 
-// The days hourly rollups are keyed by (v3_store.hpp), and the key
-// (`part`) of the rollup chunk of `tier` for the window at `start`.
+// The width of the parts hourly rollups are keyed by (a day: see the top
+// of this file), and the key (`part`) of the rollup chunk of `tier` for the
+// window at `start`.
 inline constexpr int64_t kHourPartNs = 24 * 3'600'000'000'000;
 int64_t rollup_part(RollupTier tier, int64_t start);
 
