@@ -169,4 +169,11 @@ class Transaction {
   bool done_ = false;
 };
 
+// Resets a statement when the scope ends, also when reading its rows
+// throws (a corrupt blob): a statement left active would hold its read.
+struct ResetOnExit {
+  Statement &statement;
+  ~ResetOnExit() { statement.reset(); }
+};
+
 }  // namespace vitals::sqlite

@@ -34,10 +34,7 @@ QueryEngine::QueryEngine(Database &reader, Catalog &catalog, Caches &caches, con
   } else {
     source_ = [this](int64_t series, int64_t lo, int64_t hi, RowSink &sink) {
       raw_.bind(1, series).bind(2, lo).bind(3, hi);
-      struct Reset {
-        Statement &s;
-        ~Reset() { s.reset(); }
-      } reset{raw_};
+      ResetOnExit reset{raw_};
       sqlite3_stmt *s = raw_.get();
       while (raw_.step()) {
         const bool is_null = sqlite3_column_type(s, 1) == SQLITE_NULL;

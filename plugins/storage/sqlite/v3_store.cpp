@@ -85,10 +85,7 @@ std::optional<std::vector<compaction::Bucket>> stored_rollup(Database &db, Rollu
                                                              int64_t start) {
   auto &get = db.cached("SELECT data FROM rollup_chunks WHERE tier = ?1 AND part = ?2 AND series = ?3 AND start = ?4");
   get.bind(1, static_cast<int64_t>(tier)).bind(2, rollup_part(tier, start)).bind(3, series).bind(4, start);
-  struct Reset {
-    Statement &s;
-    ~Reset() { s.reset(); }
-  } reset{get};
+  ResetOnExit reset{get};
   if (!get.step()) return std::nullopt;
   std::vector<compaction::Bucket> buckets;
   std::string error;
@@ -182,10 +179,7 @@ void gather_partials(Statement &seals, Statement &parts, int64_t series, int64_t
                      std::vector<int64_t> *windows, std::vector<int64_t> *from_seals = nullptr) {
   for (int64_t seal : seals_over(seals, lo, hi)) {
     parts.bind(1, seal).bind(2, series).bind(3, lo).bind(4, hi);
-    struct Reset {
-      Statement &s;
-      ~Reset() { s.reset(); }
-    } reset{parts};
+    ResetOnExit reset{parts};
     while (parts.step()) {
       if (seal <= merged(parts.column_int(0))) continue;
       if (windows) windows->push_back(parts.column_int(0));
@@ -240,11 +234,13 @@ constexpr const char *kUnmerged =
 
 }  // namespace
 
-bool is_pending(Database &db, Window window) {
-  const int64_t merged = merged_seal(db, window);
+namespace {
+
+// Whether the window has a partial chunk of a seal after `after`.
+bool partials_after(Database &db, Window window, int64_t after) {
   auto &probe = db.cached("SELECT 1 FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start = ?3");
   for (int64_t seal : seals_over(db.cached(kSealsOver), window.start, window.start)) {
-    if (seal <= merged) continue;
+    if (seal <= after) continue;
     probe.bind(1, seal).bind(2, window.series).bind(3, window.start);
     const bool found = probe.step();
     probe.reset();
@@ -253,16 +249,11 @@ bool is_pending(Database &db, Window window) {
   return false;
 }
 
-bool has_partials(Database &db, Window window) {
-  auto &probe = db.cached("SELECT 1 FROM partial_chunks WHERE seal = ?1 AND series = ?2 AND start = ?3");
-  for (int64_t seal : seals_over(db.cached(kSealsOver), window.start, window.start)) {
-    probe.bind(1, seal).bind(2, window.series).bind(3, window.start);
-    const bool found = probe.step();
-    probe.reset();
-    if (found) return true;
-  }
-  return false;
-}
+}  // namespace
+
+bool is_pending(Database &db, Window window) { return partials_after(db, window, merged_seal(db, window)); }
+
+bool has_partials(Database &db, Window window) { return partials_after(db, window, 0); }
 
 namespace {
 
@@ -322,10 +313,7 @@ Finalized finalize(Database &db, Window window, const Options &options) {
   {
     // Reset also when a chunk does not decode: the caller rolls this
     // window back and goes on with others.
-    struct Reset {
-      Statement &s;
-      ~Reset() { s.reset(); }
-    } reset{chunks};
+    ResetOnExit reset{chunks};
     while (chunks.step()) {
       const chunk::Samples part = decode_chunk(chunks.column_blob(2), window.series, chunks.column_int(1));
       sealed.ts.insert(sealed.ts.end(), part.ts.begin(), part.ts.end());
@@ -614,23 +602,19 @@ KeyWalk::KeyWalk(Database &db, const std::string &columns, const std::string &ta
 
 void KeyWalk::run(int64_t series, int64_t key_lo, int64_t key_hi, int64_t start_lo, int64_t start_hi, int64_t tier,
                   const std::function<void(Statement &)> &row) {
-  struct Reset {
-    Statement &s;
-    ~Reset() { s.reset(); }
-  };
   for (int64_t from = key_lo; from <= key_hi;) {
     next_.bind(1, from).bind(2, key_hi);
     if (tiered_) next_.bind(3, tier);
     int64_t key;
     {
-      Reset reset{next_};
+      ResetOnExit reset{next_};
       if (!next_.step()) return;
       key = next_.column_int(0);
     }
     rows_.bind(1, key).bind(2, series).bind(3, start_lo).bind(4, start_hi);
     if (tiered_) rows_.bind(5, tier);
     {
-      Reset reset{rows_};
+      ResetOnExit reset{rows_};
       while (rows_.step()) row(rows_);
     }
     if (key == std::numeric_limits<int64_t>::max()) return;
