@@ -52,6 +52,7 @@ void Compactor::track_pending(v3::Window window, int64_t now_ns) {
 }
 
 std::optional<std::chrono::steady_clock::time_point> Compactor::next_due(int64_t now_ns) const {
+  if (gather_due_) return std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> finalizing;
   if (auto ready = pending_.next_ready_ns())
     finalizing = std::chrono::steady_clock::now() + std::chrono::nanoseconds(std::max<int64_t>(0, *ready - now_ns));
@@ -100,7 +101,38 @@ bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
     for (const v3::Window &w : sealed.pending) queue_pending(w, ready_at(w, now_ns, quiet_until, options_));
     if (std::chrono::steady_clock::now() >= deadline && head_.size() <= head_limit_samples) return worked;
   }
-  return finalize_ready(now_ns, deadline) || worked;
+  worked = finalize_ready(now_ns, deadline) || worked;
+  return (gather_due_ && gather_days(now_ns, deadline)) || worked;
+}
+
+bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_point deadline) {
+  // Days that ended on the wall clock; one with a pending window waits for
+  // it (its finalizing writes that window's row again). A late write
+  // finalized after its day was gathered makes the day gathered again.
+  const int64_t before = v3::day_of(now_ns);
+  bool worked = false;
+  std::optional<int64_t> day = v3::next_day_to_gather(db_, std::numeric_limits<int64_t>::min(), before);
+  while (day && std::chrono::steady_clock::now() < deadline) {
+    const int64_t last = v3::day_last(*day);
+    if (!pending_.any_starting(*day, last)) {
+      std::optional<int64_t> next_series = std::numeric_limits<int64_t>::min();
+      while (next_series && std::chrono::steady_clock::now() < deadline) {
+        const int64_t pages_before = db_.pages_written();
+        Transaction tx(db_);
+        next_series = v3::compact_day(db_, *day, *next_series, series_per_gathering, options_);
+        tx.commit();
+        // Counted with finalizing, whose rows it rewrites.
+        counters_.pages_written_finalizing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),
+                                                     std::memory_order_relaxed);
+        counters_.pages_written = static_cast<uint64_t>(db_.pages_written());
+        worked = true;
+      }
+      if (next_series) break;  // out of time: the rest of the day next turn
+    }
+    day = last == std::numeric_limits<int64_t>::max() ? std::nullopt : v3::next_day_to_gather(db_, last + 1, before);
+  }
+  if (!day) gather_due_ = false;
+  return worked;
 }
 
 bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline) {
@@ -151,6 +183,7 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
     for (int64_t seal : retired) unmerged_.erase(seal);
     counters_.samples_stored.fetch_add(stored_delta, std::memory_order_relaxed);
     for (size_t i = 0; i < done; ++i) pending_.finalized(ready[i]);
+    if (done > failed.size()) gather_due_ = true;
     for (const v3::Window &w : failed) queue_pending(w, now_ns + kFinalizeRetryNs);
     counters_.windows_pending.store(pending_.size(), std::memory_order_relaxed);
     counters_.windows_finalized.fetch_add(done - failed.size(), std::memory_order_relaxed);

@@ -34,8 +34,9 @@ class Compactor {
   void track_seal(int64_t seal, int64_t rows) { unmerged_[seal] += rows; }
   // When sealing or finalizing is due if no commit comes first (the oldest
   // row's seal_after, after its window closes; a pending window's seal_after
-  // after its last write, after it ends), for a timer: once writes stop,
-  // nothing else seals what they left in the head.
+  // after its last write, after it ends; now while days of hourly rollups
+  // may wait to be gathered), for a timer: once writes stop, nothing else
+  // seals what they left in the head.
   std::optional<std::chrono::steady_clock::time_point> next_due(int64_t now_ns) const;
   // Whether to seal now: the oldest head row can be sealed at now_ns, and
   // the head holds seal_after_samples or that row waited seal_after. Each
@@ -45,10 +46,11 @@ class Compactor {
   // Seals while due, until `budget` is spent, and past it while the head
   // holds more than head_limit_samples: the writer (and so the batches
   // waiting for it, and the clients behind them) waits until the head is
-  // back under its bound. Then finalizes the windows ready, while the
-  // budget lasts. Not inside a transaction. Returns whether it sealed or
-  // finalized anything; throws (after committing the rest) when a window
-  // could not be finalized.
+  // back under its bound. Then finalizes the windows ready, and gathers
+  // the hourly rollups of past days with no pending window into day rows
+  // (v3::compact_day()), while the budget lasts. Not inside a transaction.
+  // Returns whether it sealed, finalized or gathered anything; throws
+  // (after committing the rest) when a window could not be finalized.
   bool run(int64_t now_ns, std::chrono::nanoseconds budget);
 
   // Called under the seal's lock once a seal committed (the plugin drops its
@@ -57,6 +59,8 @@ class Compactor {
 
   // Samples gathered per sealing transaction; exposed for tests.
   int64_t samples_per_transaction = 500'000;
+  // Series whose hourly rollups of a day are gathered per transaction.
+  int64_t series_per_gathering = 2000;
   // When sealing starts (see due()).
   int64_t seal_after_samples = 500'000;
   std::chrono::steady_clock::duration seal_after = std::chrono::seconds(30);
@@ -80,8 +84,14 @@ class Compactor {
   // Per seal, its partial chunks not merged into a chunk yet: at 0 it is
   // retired (v3::retire_seal()).
   std::map<int64_t, int64_t> unmerged_;
+  // Days of hourly rollups may wait to be gathered: at the start (a file
+  // from before gathering, or a stop in the middle of it) and after
+  // finalizing, until a pass finds none left but those held by a pending
+  // window (whose finalizing sets it again).
+  bool gather_due_ = true;
 
   bool finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline);
+  bool gather_days(int64_t now_ns, std::chrono::steady_clock::time_point deadline);
   void queue_pending(v3::Window window, int64_t ready_ns);
 };
 

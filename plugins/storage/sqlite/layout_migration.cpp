@@ -146,11 +146,6 @@ bool LayoutMigration::move_rollups(Database &db, const char *table, v3::RollupTi
     while (!rows.empty() && window_of(rows.back()) == last) rows.pop_back();
     if (rows.empty()) throw std::runtime_error(std::string(table) + ": a window holds more rows than a step");
   }
-  auto &existing =
-      db.cached("SELECT data FROM rollup_chunks WHERE tier = ?1 AND part = ?4 AND series = ?2 AND start = ?3");
-  auto &put =
-      db.cached("INSERT OR REPLACE INTO rollup_chunks(tier, part, series, start, data) VALUES(?1, ?5, ?2, ?3, ?4)");
-  const auto part_of = [tier](int64_t start) { return v3::rollup_part(tier, start); };
   auto &drop =
       db.cached(std::string("DELETE FROM ") + table + " WHERE series_id = ?1 AND bucket_ts >= ?2 AND bucket_ts <= ?3");
   for (size_t i = 0; i < rows.size();) {
@@ -160,31 +155,18 @@ bool LayoutMigration::move_rollups(Database &db, const char *table, v3::RollupTi
     for (; i < rows.size() && window_of(rows[i]) == std::pair{series, start}; ++i, ++n)
       buckets[rows[i].second.start] = rows[i].second;
     // Buckets sealed from new samples meanwhile are combined with the old.
-    existing.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start).bind(4, part_of(start));
-    if (existing.step()) {
-      std::vector<compaction::Bucket> newer;
-      std::string error;
-      if (!rollup_chunk::decode(existing.column_blob(0), newer, error))
-        throw std::runtime_error("rollup chunk of series " + std::to_string(series) + ": " + error);
-      for (const auto &b : newer) {
+    if (const auto newer = v3::stored_rollup(db, tier, series, start, options_))
+      for (const auto &b : *newer) {
         auto [it, fresh] = buckets.emplace(b.start, b);
         if (!fresh) it->second = merged(it->second, b);
       }
-    }
-    existing.reset();
     std::vector<compaction::Bucket> meant;
     for (const auto &[s, b] : buckets) meant.push_back(b);
-    const std::string blob = rollup_chunk::encode(meant, options_.zstd_level);
-    put.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start).bind_blob(4, blob);
-    put.bind(5, part_of(start)).run();
+    v3::put_rollup(db, tier, series, start, meant, options_);
     // Read back what was stored: the same buckets, bit for bit.
-    existing.bind(1, static_cast<int64_t>(tier)).bind(2, series).bind(3, start).bind(4, part_of(start));
-    std::vector<compaction::Bucket> stored;
-    std::string error;
-    const bool ok = existing.step() && rollup_chunk::decode(existing.column_blob(0), stored, error) &&
-                    stored.size() == meant.size() &&
-                    std::memcmp(stored.data(), meant.data(), meant.size() * sizeof(compaction::Bucket)) == 0;
-    existing.reset();
+    const auto stored = v3::stored_rollup(db, tier, series, start, options_);
+    const bool ok = stored && stored->size() == meant.size() &&
+                    std::memcmp(stored->data(), meant.data(), meant.size() * sizeof(compaction::Bucket)) == 0;
     if (!ok) throw std::runtime_error("a rollup chunk of series " + std::to_string(series) + " did not read back");
     drop.bind(1, series).bind(2, start).bind(3, v3::window_last(start, options_)).run();
     if (db.changes() != static_cast<int64_t>(n))

@@ -26,6 +26,7 @@ class PendingQueue {
       it->second = ready_ns;
     } else {
       ready_at_.emplace(window, ready_ns);
+      ++starts_[window.start];
     }
     by_time_.insert({ready_ns, window});
   }
@@ -40,7 +41,13 @@ class PendingQueue {
     if (auto it = ready_at_.find(window); it != ready_at_.end()) {
       by_time_.erase({it->second, window});
       ready_at_.erase(it);
+      if (auto s = starts_.find(window.start); --s->second == 0) starts_.erase(s);
     }
+  }
+  // Whether a window starting in [lo, hi] is pending.
+  bool any_starting(int64_t lo, int64_t hi) const {
+    auto it = starts_.lower_bound(lo);
+    return it != starts_.end() && it->first <= hi;
   }
   // When the first window is ready (wall clock), if any is pending.
   std::optional<int64_t> next_ready_ns() const {
@@ -52,6 +59,7 @@ class PendingQueue {
  private:
   std::map<v3::Window, int64_t> ready_at_;
   std::set<std::pair<int64_t, v3::Window>> by_time_;
+  std::map<int64_t, size_t> starts_;  // windows pending per start
 };
 
 }  // namespace vitals::sqlite

@@ -118,15 +118,17 @@ CREATE TABLE seals(
 // minute rollups are keyed by window, hourly rollups by day (`part`: the
 // start of the day, or of the window for minutes; v3_store.hpp). The rows
 // are copied in the new order. A chunk records the newest seal whose
-// partial chunks it holds (they are deleted a seal at a time).
+// partial chunks it holds (they are deleted a seal at a time), before its
+// data: a reader asking for that number alone does not follow the
+// overflow pages of a chunk larger than a page to reach it.
 constexpr const char *v5_sql = R"sql(
 CREATE TABLE chunks_by_window(
   id INTEGER PRIMARY KEY,
   series INTEGER NOT NULL,
   start INTEGER NOT NULL,
   n INTEGER NOT NULL,
-  data BLOB NOT NULL,
   merged_seal INTEGER NOT NULL DEFAULT 0,
+  data BLOB NOT NULL,
   UNIQUE(start, series)
 );
 INSERT INTO chunks_by_window(series, start, n, data) SELECT series, start, n, data FROM chunks ORDER BY start, series;
@@ -152,7 +154,27 @@ DROP TABLE rollup_chunks;
 ALTER TABLE rollup_chunks_by_window RENAME TO rollup_chunks;
 )sql";
 
-constexpr Migration all_migrations[] = {{1, v1_sql}, {2, v2_sql}, {3, v3_sql}, {4, v4_sql}, {5, v5_sql}};
+// v6: rollup chunks keyed by (tier, start, series). Hourly rollups are
+// written by window, as minute ones, and gathered into a row per series
+// and day (tier 3) once their day has no pending window (v3_store.hpp):
+// keyed by day as version 5 did, finalizing a window of every series
+// wrote one page per series of that day's rows. The rows are copied; a
+// version 5 hourly row becomes its window's row, gathered later.
+constexpr const char *v6_sql = R"sql(
+CREATE TABLE rollup_chunks_v6(
+  tier INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  series INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY(tier, start, series)
+) WITHOUT ROWID;
+INSERT INTO rollup_chunks_v6(tier, start, series, data)
+  SELECT tier, start, series, data FROM rollup_chunks ORDER BY 1, 2, 3;
+DROP TABLE rollup_chunks;
+ALTER TABLE rollup_chunks_v6 RENAME TO rollup_chunks;
+)sql";
+
+constexpr Migration all_migrations[] = {{1, v1_sql}, {2, v2_sql}, {3, v3_sql}, {4, v4_sql}, {5, v5_sql}, {6, v6_sql}};
 static_assert(std::size(all_migrations) == schema_version);
 
 }  // namespace

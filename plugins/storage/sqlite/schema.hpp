@@ -11,7 +11,7 @@
 namespace vitals::sqlite {
 
 // The version this build writes; files from a newer one are refused.
-inline constexpr int schema_version = 5;
+inline constexpr int schema_version = 6;
 // PRAGMA application_id of a Vitals database ("VTLS").
 inline constexpr int application_id = 0x56544C53;
 

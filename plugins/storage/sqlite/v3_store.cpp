@@ -70,37 +70,68 @@ std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk
   return blob;
 }
 
-namespace {
-
 void put_rollup(Database &db, RollupTier tier, int64_t series, int64_t start,
                 const std::vector<compaction::Bucket> &buckets, const Options &options) {
-  auto &put =
-      db.cached("INSERT OR REPLACE INTO rollup_chunks(tier, part, series, start, data) VALUES(?1, ?2, ?3, ?4, ?5)");
-  put.bind(1, static_cast<int64_t>(tier)).bind(2, rollup_part(tier, start)).bind(3, series).bind(4, start);
-  put.bind_blob(5, rollup_chunk::encode(buckets, options.zstd_level));
+  auto &put = db.cached("INSERT OR REPLACE INTO rollup_chunks(tier, start, series, data) VALUES(?1, ?2, ?3, ?4)");
+  put.bind(1, static_cast<int64_t>(tier)).bind(2, start).bind(3, series);
+  put.bind_blob(4, rollup_chunk::encode(buckets, options.zstd_level));
   put.run();
 }
 
-std::optional<std::vector<compaction::Bucket>> stored_rollup(Database &db, RollupTier tier, int64_t series,
-                                                             int64_t start) {
-  auto &get = db.cached("SELECT data FROM rollup_chunks WHERE tier = ?1 AND part = ?2 AND series = ?3 AND start = ?4");
-  get.bind(1, static_cast<int64_t>(tier)).bind(2, rollup_part(tier, start)).bind(3, series).bind(4, start);
-  ResetOnExit reset{get};
-  if (!get.step()) return std::nullopt;
+namespace {
+
+std::vector<compaction::Bucket> decode_rollup(std::string_view blob, int64_t series, int64_t start) {
   std::vector<compaction::Bucket> buckets;
   std::string error;
-  if (!rollup_chunk::decode(get.column_blob(0), buckets, error))
+  if (!rollup_chunk::decode(blob, buckets, error))
     throw std::runtime_error("rollup chunk of series " + std::to_string(series) + " at " + std::to_string(start) +
                              ": " + error);
   return buckets;
+}
+
+// The stored row of `tier` keyed by `start`, decoded, if there is one.
+std::optional<std::vector<compaction::Bucket>> rollup_row(Database &db, RollupTier tier, int64_t series,
+                                                          int64_t start) {
+  auto &get = db.cached("SELECT data FROM rollup_chunks WHERE tier = ?1 AND start = ?2 AND series = ?3");
+  get.bind(1, static_cast<int64_t>(tier)).bind(2, start).bind(3, series);
+  ResetOnExit reset{get};
+  if (!get.step()) return std::nullopt;
+  return decode_rollup(get.column_blob(0), series, start);
+}
+
+// Appends to `out` each window's hours held in a day row (sorted by start),
+// as (window start, buckets), for the windows starting in [lo, hi].
+void split_day(const std::vector<compaction::Bucket> &day, int64_t lo, int64_t hi, const Options &options,
+               std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> &out) {
+  for (const compaction::Bucket &b : day) {
+    const int64_t window = bucket_start(b.start, options.span_ns);
+    if (window < lo || window > hi) continue;
+    if (out.empty() || out.back().first != window) out.emplace_back(window, std::vector<compaction::Bucket>{});
+    out.back().second.push_back(b);
+  }
 }
 
 constexpr std::pair<RollupTier, int64_t> kTiers[] = {{RollupTier::minute, minute_ns}, {RollupTier::hour, hour_ns}};
 
 }  // namespace
 
-int64_t rollup_part(RollupTier tier, int64_t start) {
-  return tier == RollupTier::hour ? bucket_start(start, kHourPartNs) : start;
+std::optional<std::vector<compaction::Bucket>> stored_rollup(Database &db, RollupTier tier, int64_t series,
+                                                             int64_t start, const Options &options) {
+  if (auto row = rollup_row(db, tier, series, start)) return row;
+  if (tier != RollupTier::hour) return std::nullopt;
+  const auto day = rollup_row(db, RollupTier::day, series, day_of(start));
+  if (!day) return std::nullopt;
+  std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> windows;
+  split_day(*day, start, start, options, windows);
+  if (windows.empty()) return std::nullopt;
+  return std::move(windows.front().second);
+}
+
+int64_t day_of(int64_t start) { return bucket_start(start, kDayNs); }
+
+int64_t day_last(int64_t day) {
+  return day > std::numeric_limits<int64_t>::max() - (kDayNs - 1) ? std::numeric_limits<int64_t>::max()
+                                                                  : day + (kDayNs - 1);
 }
 
 int64_t window_last(int64_t start, const Options &options) {
@@ -109,13 +140,11 @@ int64_t window_last(int64_t start, const Options &options) {
 }
 
 void write_rollups(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options) {
-  auto &drop_rollup =
-      db.cached("DELETE FROM rollup_chunks WHERE tier = ?1 AND part = ?2 AND series = ?3 AND start = ?4");
+  auto &drop_rollup = db.cached("DELETE FROM rollup_chunks WHERE tier = ?1 AND start = ?2 AND series = ?3");
   for (auto [tier, width] : kTiers) {
     const auto buckets = compaction::rollup(samples, width);
     if (tier == RollupTier::minute && !minute_rollup_pays(samples.ts.size(), buckets.size())) {
-      drop_rollup.bind(1, static_cast<int64_t>(tier)).bind(2, rollup_part(tier, start)).bind(3, series);
-      drop_rollup.bind(4, start).run();
+      drop_rollup.bind(1, static_cast<int64_t>(tier)).bind(2, start).bind(3, series).run();
       continue;
     }
     put_rollup(db, tier, series, start, buckets, options);
@@ -276,7 +305,7 @@ void seal_window(Database &db, int64_t seal, Window window, const chunk::Samples
     // these go there too (rewriting its rollups from these alone would
     // lose the rest).
     for (auto [tier, width] : kTiers) {
-      const auto held = stored_rollup(db, tier, window.series, window.start);
+      const auto held = stored_rollup(db, tier, window.series, window.start, options);
       put_rollup(
           db, tier, window.series, window.start,
           compaction::merge(held ? *held : std::vector<compaction::Bucket>{}, compaction::rollup(samples, width)),
@@ -341,7 +370,7 @@ Finalized finalize(Database &db, Window window, const Options &options) {
   // `retention` was raised, or the clock stepped back) or a v2 retention cut
   // part way. Those stay, with what is new added (approximately: a sample
   // written again over a dropped one counts twice in them).
-  const auto hours = stored_rollup(db, RollupTier::hour, window.series, window.start);
+  const auto hours = stored_rollup(db, RollupTier::hour, window.series, window.start, options);
   int64_t in_rollups = 0, in_chunk = 0;
   if (hours)
     for (const auto &b : *hours) in_rollups += b.count;
@@ -355,7 +384,7 @@ Finalized finalize(Database &db, Window window, const Options &options) {
         added.values.push_back(newer.values[i]);
       }
     for (auto [tier, width] : kTiers)
-      if (const auto held = stored_rollup(db, tier, window.series, window.start))
+      if (const auto held = stored_rollup(db, tier, window.series, window.start, options))
         put_rollup(db, tier, window.series, window.start, compaction::merge(*held, compaction::rollup(added, width)),
                    options);
   } else {
@@ -523,7 +552,7 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
     if (!window || skip) return;
     dropped.push_back(*window);
     for (auto [tier, width] : kTiers) {
-      if (stored_rollup(db, tier, window->series, window->start)) continue;
+      if (stored_rollup(db, tier, window->series, window->start, options)) continue;
       const auto buckets = compaction::rollup(all, width);
       if (!buckets.empty()) put_rollup(db, tier, window->series, window->start, buckets, options);
     }
@@ -559,12 +588,91 @@ Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Opti
 
 int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options) {
   auto &drop = db.cached(
-      "DELETE FROM rollup_chunks WHERE (tier, part, series, start) IN (SELECT tier, part, series, start FROM "
-      "rollup_chunks "
-      "WHERE tier = ?1 AND part <= ?4 AND start < ?2 LIMIT ?3)");
+      "DELETE FROM rollup_chunks WHERE (tier, start, series) IN (SELECT tier, start, series FROM rollup_chunks "
+      "WHERE tier = ?1 AND start < ?2 LIMIT ?3)");
   const int64_t before = expired_before(cutoff_ns, options);
-  drop.bind(1, static_cast<int64_t>(tier)).bind(2, before).bind(3, limit).bind(4, rollup_part(tier, before)).run();
-  return db.changes();
+  drop.bind(1, static_cast<int64_t>(tier)).bind(2, before).bind(3, limit).run();
+  int64_t dropped = db.changes();
+  // A day row goes once every window starting that day started before
+  // `before` (and so ended by cutoff_ns).
+  if (tier == RollupTier::hour && dropped < limit && before > std::numeric_limits<int64_t>::min() + kDayNs) {
+    drop.bind(1, static_cast<int64_t>(RollupTier::day)).bind(2, before - kDayNs + 1).bind(3, limit - dropped).run();
+    dropped += db.changes();
+  }
+  return dropped;
+}
+
+std::optional<int64_t> next_day_to_gather(Database &db, int64_t from, int64_t before) {
+  auto &next = db.cached(
+      "SELECT start FROM rollup_chunks WHERE tier = ?1 AND start >= ?2 AND start < ?3 ORDER BY start LIMIT 1");
+  next.bind(1, static_cast<int64_t>(RollupTier::hour)).bind(2, from).bind(3, before);
+  ResetOnExit reset{next};
+  if (!next.step()) return std::nullopt;
+  return day_of(next.column_int(0));
+}
+
+std::optional<int64_t> compact_day(Database &db, int64_t day, int64_t from_series, int64_t limit,
+                                   const Options &options) {
+  const auto hour = static_cast<int64_t>(RollupTier::hour);
+  auto &next_window =
+      db.cached("SELECT start FROM rollup_chunks WHERE tier = ?1 AND start BETWEEN ?2 AND ?3 ORDER BY start LIMIT 1");
+  auto &first_series = db.cached(
+      "SELECT series FROM rollup_chunks WHERE tier = ?1 AND start = ?2 AND series >= ?3 ORDER BY series LIMIT 1");
+  auto &rows =
+      db.cached("SELECT series, data FROM rollup_chunks WHERE tier = ?1 AND start = ?2 AND series BETWEEN ?3 AND ?4");
+  // The day's windows with rows, a seek each (the key's order).
+  std::vector<int64_t> windows;
+  for (int64_t from = day, last = day_last(day); from <= last;) {
+    next_window.bind(1, hour).bind(2, from).bind(3, last);
+    ResetOnExit reset{next_window};
+    if (!next_window.step()) break;
+    windows.push_back(next_window.column_int(0));
+    if (windows.back() == std::numeric_limits<int64_t>::max()) break;
+    from = windows.back() + 1;
+  }
+  // The first series at or after `from` with a row in any of them.
+  auto first_from = [&](int64_t from) {
+    std::optional<int64_t> first;
+    for (int64_t window : windows) {
+      first_series.bind(1, hour).bind(2, window).bind(3, from);
+      ResetOnExit reset{first_series};
+      if (first_series.step())
+        first = std::min(first.value_or(std::numeric_limits<int64_t>::max()), first_series.column_int(0));
+    }
+    return first;
+  };
+  const std::optional<int64_t> lo = first_from(from_series);
+  if (!lo) return std::nullopt;
+  const int64_t hi =
+      *lo > std::numeric_limits<int64_t>::max() - (limit - 1) ? std::numeric_limits<int64_t>::max() : *lo + (limit - 1);
+  std::map<int64_t, std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>>> by_series;
+  for (int64_t window : windows) {
+    rows.bind(1, hour).bind(2, window).bind(3, *lo).bind(4, hi);
+    ResetOnExit reset{rows};
+    while (rows.step()) {
+      const int64_t series = rows.column_int(0);
+      by_series[series].emplace_back(window, decode_rollup(rows.column_blob(1), series, window));
+    }
+  }
+  auto &drop = db.cached("DELETE FROM rollup_chunks WHERE tier = ?1 AND start = ?2 AND series = ?3");
+  for (const auto &[series, own] : by_series) {
+    // The day row's hours of the windows without a row of their own, and
+    // the rows of the others.
+    std::vector<compaction::Bucket> merged;
+    if (const auto held = rollup_row(db, RollupTier::day, series, day))
+      for (const compaction::Bucket &b : *held) {
+        const int64_t window = bucket_start(b.start, options.span_ns);
+        if (std::none_of(own.begin(), own.end(), [&](const auto &w) { return w.first == window; })) merged.push_back(b);
+      }
+    for (const auto &[window, buckets] : own) {
+      merged.insert(merged.end(), buckets.begin(), buckets.end());
+      drop.bind(1, hour).bind(2, window).bind(3, series).run();
+    }
+    std::sort(merged.begin(), merged.end(), [](const auto &a, const auto &b) { return a.start < b.start; });
+    put_rollup(db, RollupTier::day, series, day, merged, options);
+  }
+  if (hi == std::numeric_limits<int64_t>::max()) return std::nullopt;
+  return first_from(hi + 1);
 }
 
 std::vector<int64_t> remove_empty_series(Database &db, const std::function<bool(int64_t)> &in_head) {
@@ -626,7 +734,7 @@ ChunkReader::ChunkReader(Database &db, const Options &options)
     : options_(options),
       chunks_(db, "start, data, merged_seal", "chunks", "start", false),
       windows_(db, "start, merged_seal", "chunks", "start", false),
-      rollups_(db, "start, data", "rollup_chunks", "part", true),
+      rollups_(db, "start, data", "rollup_chunks", "start", true),
       chunk_at_(db.prepare("SELECT merged_seal FROM chunks WHERE start = ?1 AND series = ?2")),
       seals_(db.prepare(kSealsOver)),
       parts_(db.prepare(kPartsOf)) {}
@@ -703,17 +811,32 @@ std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> ChunkReader::ro
                                                                                       int64_t from, int64_t to) {
   std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> out;
   if (from > to) return out;
-  // Windows starting in [lo, to]: rollup parts from lo's on.
+  // Windows starting in [lo, to].
   const int64_t lo = bucket_start(from, options_.span_ns);
-  rollups_.run(series, rollup_part(tier, lo), to, lo, to, static_cast<int64_t>(tier), [&](Statement &rollup) {
-    std::vector<compaction::Bucket> buckets;
-    std::string error;
-    if (!rollup_chunk::decode(rollup.column_blob(1), buckets, error))
-      throw std::runtime_error("rollup chunk of series " + std::to_string(series) + " at " +
-                               std::to_string(rollup.column_int(0)) + ": " + error);
-    out.emplace_back(rollup.column_int(0), std::move(buckets));
+  auto window_row = [&](Statement &rollup) {
+    out.emplace_back(rollup.column_int(0), decode_rollup(rollup.column_blob(1), series, rollup.column_int(0)));
+  };
+  if (tier != RollupTier::hour) {
+    rollups_.run(series, lo, to, lo, to, static_cast<int64_t>(tier), window_row);
+    return out;
+  }
+  // The days' rows, then the windows' rows, which override their hours.
+  rollups_.run(series, day_of(lo), to, day_of(lo), to, static_cast<int64_t>(RollupTier::day), [&](Statement &day) {
+    split_day(decode_rollup(day.column_blob(1), series, day.column_int(0)), lo, to, options_, out);
   });
-  return out;
+  const size_t from_days = out.size();
+  rollups_.run(series, lo, to, lo, to, static_cast<int64_t>(RollupTier::hour), window_row);
+  if (from_days == 0 || from_days == out.size()) return out;
+  // Equal starts: the day row's first, the window row's after it (stable).
+  std::stable_sort(out.begin(), out.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+  std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> unique;
+  for (auto &w : out) {
+    if (!unique.empty() && unique.back().first == w.first)
+      unique.back() = std::move(w);
+    else
+      unique.push_back(std::move(w));
+  }
+  return unique;
 }
 
 std::unordered_map<int64_t, std::pair<int64_t, double>> newest_sealed(Database &db, size_t series_count) {

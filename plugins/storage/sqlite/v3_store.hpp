@@ -5,7 +5,7 @@
 // call them (with `layout = "v3"`).
 //
 //   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
-//   chunks(id, series, start, n, data, merged_seal)
+//   chunks(id, series, start, n, merged_seal, data)
 //                                      a series' samples in the window
 //                                      [start, start + span) (chunk_codec.hpp),
 //                                      found by (start, series), and the
@@ -14,10 +14,13 @@
 //                                      what one seal added to that window
 //   seals(seal, first_window, last_window)
 //                                      the seals with partial chunks left
-//   rollup_chunks(tier, part, series, start, data)
-//                                      a window's 1 h buckets, and its 1 min
-//                                      ones where they pay (rollup_codec.hpp),
-//                                      keyed by (tier, part, series, start)
+//   rollup_chunks(tier, start, series, data)
+//                                      a window's 1 h buckets (tier 2), and
+//                                      its 1 min ones where they pay (tier
+//                                      1), keyed by the window's start; or
+//                                      a day's 1 h buckets (tier 3: those
+//                                      of the windows starting that day),
+//                                      keyed by the day (rollup_codec.hpp)
 //
 // Chunks are a rowid table found through a unique (start, series) index,
 // not a WITHOUT ROWID table keyed by it: rows are written in rowid order,
@@ -32,11 +35,15 @@
 // it wrote into one page per series once the b-tree held more pages than
 // series (bench/RESULTS.md). A chunk's start is its window's start. A read
 // of one series walks the windows any series has in its range, a b-tree
-// seek each, and looks its row up in each. Hourly rollups, which long
-// ranges read, are keyed by the day their window starts in (`part`), then
-// series: a month is 30 seeks a series, not 360, for a day's rows written
-// into that day's part of the b-tree only; minute rollups by window
-// (`part` is their start), as chunks.
+// seek each, and looks its row up in each.
+//
+// Hourly rollups, which long ranges read, are written by window as well,
+// then gathered into one row per series and day once no window of that
+// day is pending (compact_day(), schema version 6): a month is 30 rows a
+// series, not 360, and finalizing appends its rows side by side instead
+// of writing into one page per series of the day's rows. A window's row
+// overrides the day row's hours of that window: a late write finalized
+// after its day was gathered writes a window row again, gathered in turn.
 //
 // Head rows are sealed whole and oldest first: each once every sample in it
 // is before the open window, or when it holds a sample too far in the
@@ -84,8 +91,10 @@ namespace vitals::sqlite::v3 {
 
 // The tables are created by schema version 3 (schema.cpp).
 
-// The rollup tiers stored per window: bucket widths of 1 min and 1 h.
-enum class RollupTier : int { minute = 1, hour = 2 };
+// The rollup tiers stored per window: bucket widths of 1 min and 1 h. The
+// hours of a day's windows gathered are stored as tier 3 (`day`), read as
+// `hour`.
+enum class RollupTier : int { minute = 1, hour = 2, day = 3 };
 
 // A window's 1-minute rollup is stored only where its minutes hold this many
 // samples on average: a bucket's four aggregates cost about what two or
@@ -114,11 +123,12 @@ struct Window {
   auto operator<=>(const Window &) const = default;
 };
 
-// The width of the parts hourly rollups are keyed by (a day: see the top
-// of this file), and the key (`part`) of the rollup chunk of `tier` for the
-// window at `start`.
-inline constexpr int64_t kHourPartNs = 24 * 3'600'000'000'000;
-int64_t rollup_part(RollupTier tier, int64_t start);
+// Hourly rollups gathered a day at a time (see the top of this file): the
+// day a window starting at `start` belongs to, and the last window start
+// of the day starting at `day`.
+inline constexpr int64_t kDayNs = 24 * 3'600'000'000'000;
+int64_t day_of(int64_t start);
+int64_t day_last(int64_t day);
 
 // The last instant of the window starting at `start` (the latest time for
 // the window holding it).
@@ -164,6 +174,24 @@ std::string write_chunk(Database &db, int64_t series, int64_t start, const chunk
 // Writes the rollup chunks of the window at `start` computed from all of
 // its samples.
 void write_rollups(Database &db, int64_t series, int64_t start, const chunk::Samples &samples, const Options &options);
+// The stored buckets of `tier` (minute or hour) of the window at `start`:
+// for hours, its window row, else its hours in its day's row; none when
+// neither holds it. Throws std::runtime_error naming a corrupt one.
+std::optional<std::vector<compaction::Bucket>> stored_rollup(Database &db, RollupTier tier, int64_t series,
+                                                             int64_t start, const Options &options);
+// Stores them as the window's row of `tier` (minute or hour).
+void put_rollup(Database &db, RollupTier tier, int64_t series, int64_t start,
+                const std::vector<compaction::Bucket> &buckets, const Options &options);
+
+// The first day from `from` on, and before `before`, holding hourly window
+// rows (not gathered into its day row yet), if any.
+std::optional<int64_t> next_day_to_gather(Database &db, int64_t from, int64_t before);
+// Gathers the hourly window rows of the day starting at `day` into one day
+// row per series, for the series ids in [first, first + limit), `first`
+// being the first at or after `from_series` that has one; returns where the
+// next call starts (none: the day is done).
+std::optional<int64_t> compact_day(Database &db, int64_t day, int64_t from_series, int64_t limit,
+                                   const Options &options);
 
 // The windows with partial chunks their chunk does not hold (pending), in
 // (series, start) order.
@@ -200,7 +228,9 @@ struct Expired {
 };
 Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Options &options);
 // Deletes up to `limit` rollup chunks of `tier` whose window ends at or
-// before cutoff_ns; returns how many.
+// before cutoff_ns; returns how many. For `hour`, day rows go once every
+// window of their day has ended by then: a day's hours are dropped
+// together.
 int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options);
 
 // Deletes the series rows that hold nothing any more: no chunk, no rollup

@@ -114,17 +114,23 @@ void check_chunks(Database &db, const v3::Options &options) {
 
 // Every stored rollup of a window not pending is the buckets of the model's
 // samples in it, and a window not pending has a minute rollup exactly when
-// minute_rollup_pays.
+// minute_rollup_pays, and its hours stored (in its own row or its day's).
+// A day row holds the hours of windows starting that day only.
 void check_rollups(Database &db, const Model &model, const v3::Options &options) {
   auto rollups = db.prepare("SELECT tier, series, start, data FROM rollup_chunks");
   auto is_pending = [&](int64_t series, int64_t start) { return v3::is_pending(db, {series, start}); };
   while (rollups.step()) {
     const auto tier = static_cast<v3::RollupTier>(rollups.column_int(0));
     const int64_t series = rollups.column_int(1), start = rollups.column_int(2);
-    if (is_pending(series, start)) continue;  // stored before the partial chunks: read past
     std::vector<compaction::Bucket> buckets;
     std::string error;
     REQUIRE_MESSAGE(rollup_chunk::decode(rollups.column_blob(3), buckets, error), error);
+    if (tier == v3::RollupTier::day) {
+      CHECK(v3::day_of(start) == start);
+      for (const auto &b : buckets) CHECK(v3::day_of(bucket_start(b.start, options.span_ns)) == start);
+      continue;  // its windows' hours are checked below, as read
+    }
+    if (is_pending(series, start)) continue;  // stored before the partial chunks: read past
     const auto want = compaction::rollup(model_range(model, series, start, start + options.span_ns - 1),
                                          tier == v3::RollupTier::minute ? minute_ns : hour_ns);
     CHECK(buckets == want);
@@ -141,6 +147,9 @@ void check_rollups(Database &db, const Model &model, const v3::Options &options)
     CHECK(minute.column_int(0) ==
           (v3::minute_rollup_pays(samples.ts.size(), compaction::rollup(samples, minute_ns).size()) ? 1 : 0));
     minute.reset();
+    const auto hours = v3::stored_rollup(db, v3::RollupTier::hour, series, start, options);
+    REQUIRE(hours.has_value());
+    CHECK(*hours == compaction::rollup(samples, hour_ns));
   }
 }
 
@@ -589,6 +598,10 @@ TEST_CASE("v3 compactor: pending windows are finalized once ended and quiet, als
   // A restart: the pending window is found again, and as it waited across
   // the restart, the next run finalizes it.
   compactor = std::make_unique<Compactor>(t.db, head, options, counters);
+  // At the start, days of hourly rollups may wait to be gathered: due now.
+  const auto gathering_due = compactor->next_due(now);
+  REQUIRE(gathering_due.has_value());
+  CHECK(*gathering_due <= std::chrono::steady_clock::now());
   counters.windows_pending = 0;
   for (const auto &w : v3::pending_windows(t.db)) compactor->track_pending(w, now);
   CHECK(counters.windows_pending.load() == 1);
@@ -597,8 +610,107 @@ TEST_CASE("v3 compactor: pending windows are finalized once ended and quiet, als
   CHECK(counters.windows_pending.load() == 0);
   CHECK(*t.db.query_int("SELECT count(*) FROM chunks") == 1);
   CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks") == 0);
+  // Its day ended (and has no pending window now): its hours are gathered.
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3") == 1);
   check_rollups(t.db, model, options);
   CHECK_FALSE(compactor->next_due(now).has_value());
+}
+
+TEST_CASE("v3 store: a day's hourly rollups are gathered into a day row, read as before; a late write reads over it") {
+  TempDb t;
+  v3::Options options;
+  Model model;
+  const int64_t day = v3::day_of(kT0);
+  const int64_t first = (day - kT0) / kSecond;  // the day's first second, from kT0
+  // Two series over the whole day and into the next, a sample a minute.
+  for (int64_t series : {4, 5}) {
+    head::Rows rows;
+    for (int64_t s = first; s < first + (24 + 3) * 3600; s += 60) {
+      const double value = static_cast<double>((s / 60 + series) % 89) / 8;
+      rows.add(series, kT0 + s * kSecond, value);
+      model[series][kT0 + s * kSecond] = value;
+    }
+    v3::append_head(t.db, rows, options);
+  }
+  const int64_t now = day + 3 * v3::kDayNs;
+  v3::seal(t.db, now, options);
+  finalize_all(t.db, options);
+  const int64_t windows_per_day = v3::kDayNs / options.span_ns;
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2") == 2 * (windows_per_day + 2));
+  check_rollups(t.db, model, options);
+  v3::ChunkReader reader(t.db, options);
+  auto hours_of = [&](int64_t series) { return reader.rollups(v3::RollupTier::hour, series, day - kHour, now); };
+  auto model_hours = [&](int64_t series) {
+    std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> out;
+    for (int64_t w = day; w < now; w += options.span_ns) {
+      const auto buckets = compaction::rollup(model_range(model, series, w, w + options.span_ns - 1), hour_ns);
+      if (!buckets.empty()) out.emplace_back(w, buckets);
+    }
+    return out;
+  };
+  CHECK(hours_of(4) == model_hours(4));
+
+  // The day is due (the next one too, but not the day `now` is in). One
+  // series a turn here: two turns.
+  REQUIRE(v3::next_day_to_gather(t.db, std::numeric_limits<int64_t>::min(), v3::day_of(now)) == day);
+  {
+    Transaction tx(t.db);
+    std::vector<int64_t> turns;
+    for (std::optional<int64_t> next = std::numeric_limits<int64_t>::min(); next;) {
+      next = v3::compact_day(t.db, day, *next, 1, options);
+      turns.push_back(next.value_or(0));
+    }
+    CHECK(turns == std::vector<int64_t>{5, 0});
+    tx.commit();
+  }
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3") == 2);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2") == 2 * 2);  // the next day's
+  CHECK(v3::next_day_to_gather(t.db, std::numeric_limits<int64_t>::min(), v3::day_of(now)) == day + v3::kDayNs);
+  check_rollups(t.db, model, options);
+  CHECK(hours_of(4) == model_hours(4));
+  CHECK(hours_of(5) == model_hours(5));
+  // A range starting inside the day reads from its first window on.
+  CHECK(reader.rollups(v3::RollupTier::hour, 4, day + 5 * kHour, day + 9 * kHour).size() == 3);
+
+  // A late write into the gathered day: its window's row again, read over
+  // the day row's hours, until the day is gathered again.
+  const int64_t late = day + 7 * kHour + 30 * kSecond;
+  {
+    head::Rows rows;
+    rows.add(4, late, 1000.0);
+    rows.add(4, day + 7 * kHour, -1000.0);  // over a sample stored
+    for (int64_t ts : {late, day + 7 * kHour}) model[4][ts] = ts == late ? 1000.0 : -1000.0;
+    v3::append_head(t.db, rows, options);
+    v3::seal(t.db, now, options);
+    finalize_all(t.db, options);
+  }
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2 AND start < " +
+                        std::to_string(day + v3::kDayNs)) == 1);
+  CHECK(hours_of(4) == model_hours(4));
+  check_rollups(t.db, model, options);
+  {
+    Transaction tx(t.db);
+    CHECK_FALSE(v3::compact_day(t.db, day, std::numeric_limits<int64_t>::min(), 100, options).has_value());
+    tx.commit();
+  }
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2 AND start < " +
+                        std::to_string(day + v3::kDayNs)) == 0);
+  CHECK(hours_of(4) == model_hours(4));
+  CHECK(hours_of(5) == model_hours(5));
+  check_rollups(t.db, model, options);
+
+  // Retention: a day row stays while a window of its day is younger than
+  // the cutoff, and goes once they all ended.
+  {
+    Transaction tx(t.db);
+    CHECK(v3::expire_rollups(t.db, v3::RollupTier::hour, day + v3::kDayNs - kHour, 1000, options) == 0);
+    CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3") == 2);
+    CHECK(v3::expire_rollups(t.db, v3::RollupTier::hour, day + v3::kDayNs, 1000, options) == 2);
+    tx.commit();
+  }
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3") == 0);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2") == 2 * 2);
 }
 
 TEST_CASE("v3 store: head seqs keep increasing once sealing emptied the head") {
