@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "raw_blocks.hpp"
+#include "window_rollups.hpp"
 
 namespace vitals::sqlite {
 
@@ -106,11 +107,12 @@ class QueryCache {
   std::atomic<size_t> entries_{0};
 };
 
-// Everything kept about closed time ranges: whole replies and raw blocks.
-// The writer and retention drop both together.
+// Everything kept about what was read: whole replies and raw blocks of
+// closed time ranges, which the writer and retention drop together, and the
+// sealed rollups of windows (layout v3), which seals and retention drop.
 struct Caches {
-  Caches(size_t reply_entries, size_t reply_bytes, size_t block_bytes)
-      : replies(reply_entries, reply_bytes), blocks(block_bytes) {}
+  Caches(size_t reply_entries, size_t reply_bytes, size_t block_bytes, size_t window_bytes)
+      : replies(reply_entries, reply_bytes), blocks(block_bytes), windows(window_bytes) {}
   void invalidate_from(int64_t from_ns) {
     replies.invalidate_from(from_ns);
     blocks.invalidate_from(from_ns);
@@ -118,9 +120,17 @@ struct Caches {
   void clear() {
     replies.clear();
     blocks.clear();
+    windows.clear();
+  }
+  // A seal committed: sealed samples changed, not what the head and the
+  // sealed samples show together.
+  void sealed() {
+    replies.clear();
+    windows.clear();
   }
   QueryCache replies;
   RawBlocks blocks;
+  WindowRollups windows;
 };
 
 }  // namespace vitals::sqlite

@@ -16,6 +16,7 @@ QueryEngine::QueryEngine(Database &reader, Catalog &catalog, Caches &caches, con
       catalog_(catalog),
       cache_(caches.replies),
       blocks_(caches.blocks),
+      windows_(caches.windows),
       settings_(settings),
       counters_(counters),
       head_(head),
@@ -156,6 +157,51 @@ chunk::Samples QueryEngine::samples_v3(int64_t series, int64_t from, int64_t to)
   return compaction::overlay(sealed, newer);
 }
 
+std::vector<compaction::Bucket> QueryEngine::window_rollup(Tier tier, int64_t series, int64_t start) {
+  const int64_t width = tier_resolution_ns(tier), last = v3::window_last(start, *v3_options_);
+  std::shared_ptr<const SealedRollup> sealed = windows_.get(series, static_cast<int>(tier), start);
+  if (!sealed) {
+    chunk::Samples samples;
+    chunks_->samples(series, start, last, samples);
+    auto made = std::make_shared<SealedRollup>();
+    made->buckets = compaction::rollup(samples, width);
+    if (!samples.ts.empty()) {
+      made->last_ts = samples.ts.back();
+      const auto tail = std::lower_bound(samples.ts.begin(), samples.ts.end(), bucket_start(made->last_ts, width));
+      const auto from = static_cast<size_t>(tail - samples.ts.begin());
+      made->tail.ts.assign(samples.ts.begin() + static_cast<std::ptrdiff_t>(from), samples.ts.end());
+      made->tail.values.assign(samples.values.begin() + static_cast<std::ptrdiff_t>(from), samples.values.end());
+    }
+    windows_.put(series, static_cast<int>(tier), start, made, windows_generation_);
+    sealed = std::move(made);
+  }
+  chunk::Samples head;
+  if (auto it = head_copy_.find(series); it != head_copy_.end()) {
+    const chunk::Samples &copy = it->second;
+    auto first = std::lower_bound(copy.ts.begin(), copy.ts.end(), start);
+    auto end = std::upper_bound(first, copy.ts.end(), last);
+    const auto lo = first - copy.ts.begin(), hi = end - copy.ts.begin();
+    head.ts.assign(first, end);
+    head.values.assign(copy.values.begin() + lo, copy.values.begin() + hi);
+  }
+  if (head.ts.empty()) return sealed->buckets;
+  // A head sample at or before the newest sealed one may be a later write of
+  // a sealed timestamp (which wins): the window is read whole.
+  if (head.ts.front() <= sealed->last_ts) return compaction::rollup(samples_v3(series, start, last), width);
+  // The sealed samples of the last bucket, then the head's: the buckets from
+  // there on are what a read of all samples in time order gives.
+  chunk::Samples joined = sealed->tail;
+  joined.ts.insert(joined.ts.end(), head.ts.begin(), head.ts.end());
+  joined.values.insert(joined.values.end(), head.values.begin(), head.values.end());
+  std::vector<compaction::Bucket> out = sealed->buckets;
+  // (The tail's bucket is missing when all its samples are NaN.)
+  if (!sealed->tail.ts.empty() && !out.empty() && out.back().start == bucket_start(sealed->last_ts, width))
+    out.pop_back();
+  const auto added = compaction::rollup(joined, width);
+  out.insert(out.end(), added.begin(), added.end());
+  return out;
+}
+
 void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out) {
   const int64_t width = tier_resolution_ns(tier), span = v3_options_->span_ns;
   const int64_t lo = bucket_start(from, width);
@@ -201,7 +247,7 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
   std::set<int64_t> computed(in_head);
   computed.insert(held.raw.begin(), held.raw.end());
   for (int64_t start : computed)
-    if (!answered.count(start)) keep(compaction::rollup(samples_v3(series, start, window_end(start)), width));
+    if (!answered.count(start)) keep(window_rollup(tier, series, start));
   std::sort(buckets.begin(), buckets.end(), [](const auto &a, const auto &b) { return a.start < b.start; });
   for (const auto &b : buckets) out.push_back({b.start, b.min, b.max, b.sum, b.count});
 }
@@ -253,6 +299,7 @@ Answer QueryEngine::run(const storage::RangeQuery &q, Tier tier, int64_t now_ns)
   // nothing read here is cached as current (layout v3 takes its snapshot
   // right below; v2's BEGIN takes it at the first read).
   const uint64_t blocks_generation = blocks_.generation();
+  windows_generation_ = windows_.generation();
   // One snapshot for every series of the reply.
   begin_.run();
   struct EndRead {

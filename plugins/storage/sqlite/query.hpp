@@ -72,12 +72,18 @@ class QueryEngine {
   void take_snapshot(const std::vector<SeriesPtr> &matched, int64_t from, int64_t to);
   // Layout v3: the samples of `series` in [from, to], chunks and head as one.
   chunk::Samples samples_v3(int64_t series, int64_t from, int64_t to);
+  // Layout v3: the buckets of `tier` of the window at `start` from its raw
+  // samples: its sealed ones' rollup (cached: window_rollups.hpp) with the
+  // head's added.
+  std::vector<compaction::Bucket> window_rollup(Tier tier, int64_t series, int64_t start);
 
   std::mutex mutex_;  // the read connection and its statements
   Database &db_;
   Catalog &catalog_;
   QueryCache &cache_;
   RawBlocks &blocks_;
+  WindowRollups &windows_;
+  uint64_t windows_generation_ = 0;  // this query's, taken before its snapshot
   const Settings &settings_;
   Counters &counters_;
   Statement begin_, end_, raw_, minute_, hour_, snapshot_;

@@ -12,14 +12,12 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "generation_lru.hpp"
 
 namespace vitals::sqlite {
 
@@ -50,88 +48,32 @@ class RawBlocks {
   // 8 KiB of text), and an hour's query looks up 13 blocks a series.
   static constexpr int64_t width_ns = 300'000'000'000;
 
-  explicit RawBlocks(size_t max_bytes) : max_bytes_(max_bytes) {}
+  explicit RawBlocks(size_t max_bytes) : lru_(max_bytes) {}
 
-  bool enabled() const { return max_bytes_ > 0; }
+  bool enabled() const { return lru_.enabled(); }
   // Taken before reading: put() refuses a block when a write that could
   // change it (invalidate_from(), clear()) happened since.
-  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  uint64_t generation() const { return lru_.generation(); }
 
-  std::shared_ptr<const BlockText> get(int64_t series, int64_t start) {
-    std::lock_guard lock(mutex_);
-    auto it = index_.find(Key{series, start});
-    if (it == index_.end()) return nullptr;
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return it->second->block;
-  }
+  std::shared_ptr<const BlockText> get(int64_t series, int64_t start) { return lru_.get({series, start}); }
 
   void put(int64_t series, int64_t start, std::shared_ptr<const BlockText> block, uint64_t generation_at_read) {
-    size_t size = block->bytes();
-    if (!enabled() || size > max_bytes_ / 8) return;
-    std::lock_guard lock(mutex_);
-    if (generation_at_read != generation_.load(std::memory_order_relaxed)) return;
-    Key key{series, start};
-    if (auto it = index_.find(key); it != index_.end()) erase(it->second);
-    lru_.push_front(Entry{key, std::move(block), size});
-    index_.emplace(key, lru_.begin());
-    bytes_ += size;
-    while (bytes_ > max_bytes_) erase(std::prev(lru_.end()));
+    lru_.put({series, start}, std::move(block), generation_at_read);
   }
 
   // Data at or after from_ns changed: drops every block ending after it.
   void invalidate_from(int64_t from_ns) {
-    std::lock_guard lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
-    for (auto it = lru_.begin(); it != lru_.end();) {
-      auto next = std::next(it);
+    lru_.erase_if([from_ns](const SeriesTimeKey &key) {
       // The block holds [start, start + width): does it reach from_ns? (Unsigned: no overflow.)
-      int64_t start = it->key.start;
-      if (from_ns <= start || static_cast<uint64_t>(from_ns) - static_cast<uint64_t>(start) < width_ns) erase(it);
-      it = next;
-    }
+      return from_ns <= key.start || static_cast<uint64_t>(from_ns) - static_cast<uint64_t>(key.start) < width_ns;
+    });
   }
 
-  void clear() {
-    std::lock_guard lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
-    lru_.clear();
-    index_.clear();
-    bytes_ = 0;
-  }
-
-  size_t bytes() {
-    std::lock_guard lock(mutex_);
-    return bytes_;
-  }
+  void clear() { lru_.clear(); }
+  size_t bytes() { return lru_.bytes(); }
 
  private:
-  struct Key {
-    int64_t series, start;
-    bool operator==(const Key &) const = default;
-  };
-  struct KeyHash {
-    size_t operator()(const Key &k) const {
-      return std::hash<uint64_t>()(static_cast<uint64_t>(k.series) * 0x9E3779B97F4A7C15ull ^
-                                   static_cast<uint64_t>(k.start));
-    }
-  };
-  struct Entry {
-    Key key;
-    std::shared_ptr<const BlockText> block;
-    size_t size;
-  };
-  void erase(std::list<Entry>::iterator it) {
-    bytes_ -= it->size;
-    index_.erase(it->key);
-    lru_.erase(it);
-  }
-
-  const size_t max_bytes_;
-  std::mutex mutex_;
-  std::list<Entry> lru_;
-  std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> index_;
-  size_t bytes_ = 0;
-  std::atomic<uint64_t> generation_{0};
+  GenerationLru<SeriesTimeKey, SeriesTimeKeyHash, BlockText> lru_;
 };
 
 }  // namespace vitals::sqlite

@@ -45,6 +45,10 @@ constexpr size_t query_cache_max_bytes = 32u << 20;
 // Total size of cached raw blocks (raw_blocks.hpp): 16 MiB holds about 40
 // series-hours of 1 Hz samples.
 constexpr size_t raw_block_cache_max_bytes = 16u << 20;
+// Total size of cached sealed window rollups (window_rollups.hpp): a 2-hour
+// window's 120 minutes take about 5 KiB, so 8 MiB covers the open windows of
+// 1,600 series at that tier.
+constexpr size_t window_rollup_cache_max_bytes = 8u << 20;
 
 uint64_t file_size_or_zero(const std::string &path) {
   std::error_code ec;
@@ -65,7 +69,8 @@ class SqliteStorage final : public TypedStorage {
         settings_(parse_settings(config, host.data_dir())),
         // Nothing would tell a read-only instance that another process wrote: no cache.
         caches_(settings_.read_only ? 0 : static_cast<size_t>(settings_.query_cache_entries), query_cache_max_bytes,
-                settings_.read_only || settings_.query_cache_entries == 0 ? 0 : raw_block_cache_max_bytes) {
+                settings_.read_only || settings_.query_cache_entries == 0 ? 0 : raw_block_cache_max_bytes,
+                settings_.read_only || settings_.query_cache_entries == 0 ? 0 : window_rollup_cache_max_bytes) {
     v3_options_.raw_retention_ns = settings_.retention_ns;
     if (settings_.read_only) {
       reader_db_ = Database(settings_.path, Database::Open::read_only);
@@ -244,7 +249,7 @@ class SqliteStorage final : public TypedStorage {
       // A sealed sample moves from the head to a chunk: a reply cached
       // across that move was seen to miss the last batch sealed (1 in ~100
       // runs of the sealing race test, not yet explained), so replies go.
-      compactor_->on_sealed = [this] { caches_.replies.clear(); };
+      compactor_->on_sealed = [this] { caches_.sealed(); };
       writer_->use_v3(*head_, *compactor_, v3_options_);
       host.info(settings_.path + ": samples in layout v3 (head rows and compressed chunks)");
       if (LayoutMigration::pending(writer_db_))
@@ -431,6 +436,7 @@ class SqliteStorage final : public TypedStorage {
     count("query_cache_entries", caches_.replies.entries());
     count("query_cache_bytes", caches_.replies.bytes());
     count("raw_block_cache_bytes", caches_.blocks.bytes());
+    count("window_rollup_cache_bytes", caches_.windows.bytes());
     count("query_cache_hits", caches_.replies.hits());
     count("query_cache_misses", caches_.replies.misses());
     return out.finish();

@@ -146,6 +146,63 @@ TEST_CASE("v3: a rollup query sees samples still in the head") {
   for (size_t i = 0; i < points.size(); ++i) CHECK(points[i][1].number() == 2.0);
 }
 
+TEST_CASE(
+    "v3: a window's sealed buckets are kept, the head added to them exactly; a later write of a sealed sample wins") {
+  vitals::testing::Host host;
+  auto id = host.intern("m");
+  auto storage = host.create_started(vitals_plugin(), kV3);
+  const int64_t w = now_ns() / (2 * hour) * (2 * hour);  // the open window
+  std::map<int64_t, double> model;
+  auto write = [&](const std::vector<std::pair<int64_t, double>> &samples, uintptr_t token) {
+    std::vector<Row> rows;
+    for (auto [ts, v] : samples) {
+      rows.push_back({id, ts, v});
+      if (ts < w + 2 * hour) model[ts] = v;
+    }
+    REQUIRE(consume(storage, rows, token) == VITALS_PENDING);
+    REQUIRE(storage.flush() == VITALS_OK);
+  };
+  // A row holding a sample far ahead (past now + 1 h) is sealed at once, so
+  // the open window's first samples go to a partial chunk...
+  std::vector<std::pair<int64_t, double>> sealed, in_head;
+  for (int i = 0; i < 45; ++i) sealed.push_back({w + i * 7 * second, 0.1 * i});
+  sealed.push_back({now_ns() + 3 * hour, 1.0});
+  write(sealed, 1);
+  CHECK(stat(host, storage, "head_samples") == 0);
+  // ...while the next ones stay in the head; minute 5 holds both.
+  for (int i = 45; i < 90; ++i) in_head.push_back({w + i * 7 * second, 0.1 * i});
+  write(in_head, 2);
+  CHECK(stat(host, storage, "head_samples") == 45);
+
+  // Each minute's average, its sum taken in time order as a rollup does.
+  auto expected = [&] {
+    std::map<int64_t, std::pair<double, int>> minutes;
+    for (auto [ts, v] : model) {
+      auto &m = minutes[(ts - w) / minute];
+      m.first += v;
+      ++m.second;
+    }
+    std::vector<double> out;
+    for (auto [m, sum_count] : minutes) out.push_back(sum_count.first / sum_count.second);
+    return out;
+  };
+  auto averages = [&] {
+    auto reply = query(host, storage,
+                       R"({"op":"query","match":"m","method":"avg","tier":"1m","points":120,"from":)" +
+                           std::to_string(w) + R"(,"to":)" + std::to_string(w + 2 * hour - 1) + "}");
+    std::vector<double> out;
+    const Json &points = reply["series"][0]["points"];
+    for (size_t i = 0; i < points.size(); ++i) out.push_back(points[i][1].number());
+    return out;
+  };
+  CHECK(averages() == expected());
+  CHECK(stat(host, storage, "window_rollup_cache_bytes") > 0);
+  CHECK(averages() == expected());  // the sealed part from the cache
+  // A later write of a sealed timestamp, and of a new one: the last write wins.
+  write({{w + 7 * second, 100.0}, {w + 630 * second, 5.0}}, 3);
+  CHECK(averages() == expected());
+}
+
 TEST_CASE("v3: retention drops whole chunks and keeps their minutes") {
   vitals::testing::Host host;
   auto id = host.intern("m");
