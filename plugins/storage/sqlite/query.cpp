@@ -175,24 +175,22 @@ std::vector<compaction::Bucket> QueryEngine::window_rollup(Tier tier, int64_t se
     windows_.put(series, static_cast<int>(tier), start, made, windows_generation_);
     sealed = std::move(made);
   }
-  chunk::Samples head;
-  if (auto it = head_copy_.find(series); it != head_copy_.end()) {
-    const chunk::Samples &copy = it->second;
-    auto first = std::lower_bound(copy.ts.begin(), copy.ts.end(), start);
-    auto end = std::upper_bound(first, copy.ts.end(), last);
-    const auto lo = first - copy.ts.begin(), hi = end - copy.ts.begin();
-    head.ts.assign(first, end);
-    head.values.assign(copy.values.begin() + lo, copy.values.begin() + hi);
-  }
-  if (head.ts.empty()) return sealed->buckets;
+  // The head's samples in the window: [first, end) of its copy.
+  auto it = head_copy_.find(series);
+  if (it == head_copy_.end()) return sealed->buckets;
+  const chunk::Samples &copy = it->second;
+  const auto first = std::lower_bound(copy.ts.begin(), copy.ts.end(), start);
+  const auto end = std::upper_bound(first, copy.ts.end(), last);
+  if (first == end) return sealed->buckets;
   // A head sample at or before the newest sealed one may be a later write of
   // a sealed timestamp (which wins): the window is read whole.
-  if (head.ts.front() <= sealed->last_ts) return compaction::rollup(samples_v3(series, start, last), width);
+  if (*first <= sealed->last_ts) return compaction::rollup(samples_v3(series, start, last), width);
   // The sealed samples of the last bucket, then the head's: the buckets from
   // there on are what a read of all samples in time order gives.
   chunk::Samples joined = sealed->tail;
-  joined.ts.insert(joined.ts.end(), head.ts.begin(), head.ts.end());
-  joined.values.insert(joined.values.end(), head.values.begin(), head.values.end());
+  joined.ts.insert(joined.ts.end(), first, end);
+  joined.values.insert(joined.values.end(), copy.values.begin() + (first - copy.ts.begin()),
+                       copy.values.begin() + (end - copy.ts.begin()));
   std::vector<compaction::Bucket> out = sealed->buckets;
   // (The tail's bucket is missing when all its samples are NaN.)
   if (!sealed->tail.ts.empty() && !out.empty() && out.back().start == bucket_start(sealed->last_ts, width))
@@ -207,10 +205,15 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
   const int64_t lo = bucket_start(from, width);
   // Windows the head touches: their stored rollups (if any) miss it.
   std::set<int64_t> in_head;
-  if (auto it = head_copy_.find(series); it != head_copy_.end())
-    for (int64_t ts : it->second.ts)  // sorted: a window's samples are one run
-      if (ts <= to && ts >= bucket_start(lo, span) && (in_head.empty() || *in_head.rbegin() != bucket_start(ts, span)))
-        in_head.insert(bucket_start(ts, span));
+  if (auto it = head_copy_.find(series); it != head_copy_.end()) {
+    // Sorted: a window's samples are one run, skipped in one search.
+    const std::vector<int64_t> &ts = it->second.ts;
+    for (auto at = std::lower_bound(ts.begin(), ts.end(), bucket_start(lo, span)); at != ts.end() && *at <= to;) {
+      const int64_t window = bucket_start(*at, span), last = v3::window_last(window, *v3_options_);
+      in_head.insert(window);
+      at = last == std::numeric_limits<int64_t>::max() ? ts.end() : std::upper_bound(at, ts.end(), last);
+    }
+  }
   // Every finalized window has its hourly rollups: a long range at that
   // tier needs its pending windows only, and which windows the head
   // touches have raw samples; minutes not worth storing are computed from
@@ -248,7 +251,8 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
   computed.insert(held.raw.begin(), held.raw.end());
   for (int64_t start : computed)
     if (!answered.count(start)) keep(window_rollup(tier, series, start));
-  std::sort(buckets.begin(), buckets.end(), [](const auto &a, const auto &b) { return a.start < b.start; });
+  const auto by_start = [](const auto &a, const auto &b) { return a.start < b.start; };
+  if (!std::is_sorted(buckets.begin(), buckets.end(), by_start)) std::sort(buckets.begin(), buckets.end(), by_start);
   for (const auto &b : buckets) out.push_back({b.start, b.min, b.max, b.sum, b.count});
 }
 
