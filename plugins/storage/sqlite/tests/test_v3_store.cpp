@@ -769,3 +769,68 @@ TEST_CASE("v3 compactor: a window that cannot be finalized does not hold back th
   CHECK(*t.db.query_int("SELECT count(*) FROM partial_chunks WHERE series = 1") == 1);
   CHECK_FALSE(compactor.run(now, std::chrono::seconds(1)));  // not before its retry
 }
+
+TEST_CASE("v3 head index: writes in any order read back as the model, new samples counted exactly, drops by seq") {
+  // Each series' map from timestamp to (value, seq of its last write).
+  std::map<int64_t, std::map<int64_t, std::pair<double, int64_t>>> model;
+  HeadIndex head;
+  std::mt19937_64 rng(11);
+  int64_t seq = 0, dropped_through = 0, size = 0;
+  for (int round = 0; round < 400; ++round) {
+    head::Rows rows;
+    ++seq;
+    int64_t fresh = 0;
+    // Mostly appends, a third of them late (up to 2,000 steps back) or
+    // rewrites, as interleaved writers make them.
+    for (int i = 0; i < 50; ++i) {
+      const int64_t series = static_cast<int64_t>(rng() % 3);
+      auto &m = model[series];
+      const int64_t newest = m.empty() ? 0 : m.rbegin()->first;
+      const int64_t ts = rng() % 3 == 0 ? newest - static_cast<int64_t>(rng() % 2000) : newest + 1 + rng() % 3;
+      const double value = static_cast<double>(rng() % 1000);
+      rows.add(series, ts, value);
+      fresh += m.count(ts) ? 0 : 1;
+      m[ts] = {value, seq};
+    }
+    CHECK(head.add(rows, seq) == fresh);
+    size += fresh;
+    if (round % 37 == 36) {
+      // The oldest head rows sealed.
+      dropped_through = seq - static_cast<int64_t>(rng() % 5);
+      int64_t gone = 0;
+      for (auto &[series, m] : model)
+        for (auto it = m.begin(); it != m.end();)
+          if (it->second.second <= dropped_through) {
+            it = m.erase(it);
+            ++gone;
+          } else {
+            ++it;
+          }
+      auto guard = head.seal_guard();
+      CHECK(head.drop_through_locked(dropped_through) == gone);
+      size -= gone;
+    }
+    CHECK(head.size() == size);
+    if (round % 10 != 0) continue;
+    auto view = head.view();
+    for (const auto &[series, m] : model) {
+      for (int q = 0; q < 3; ++q) {
+        const int64_t from = m.empty() ? 0 : m.begin()->first + static_cast<int64_t>(rng() % 500);
+        const int64_t to = from + static_cast<int64_t>(rng() % 3000);
+        chunk::Samples got, want;
+        head.read_locked(series, from, to, got);
+        for (auto it = m.lower_bound(from); it != m.end() && it->first <= to; ++it) {
+          want.ts.push_back(it->first);
+          want.values.push_back(it->second.first);
+        }
+        CHECK(test::same_samples(got, want));
+      }
+      const auto newest = head.newest_locked(series);
+      CHECK(newest.has_value() == !m.empty());
+      if (newest && !m.empty()) {
+        CHECK(newest->first == m.rbegin()->first);
+        CHECK(newest->second == m.rbegin()->second.first);
+      }
+    }
+  }
+}
