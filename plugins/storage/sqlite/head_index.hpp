@@ -21,7 +21,6 @@
 #include <optional>
 #include <shared_mutex>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "chunk_codec.hpp"
@@ -62,11 +61,11 @@ class HeadIndex {
   };
   struct Series {
     std::vector<Sample> sorted;  // by timestamp, one per timestamp
-    // Written out of order, in arrival order: each before sorted's newest
-    // (also after a drop: drops merge them first) and not in `sorted`.
+    // Written out of order, unsorted, one per timestamp: each before
+    // sorted's newest (also after a drop: drops merge them first) and not
+    // in `sorted`. At most about the square root of sorted's size, so that
+    // finding a timestamp among them costs what merging them in does.
     std::vector<Sample> late;
-    std::unordered_set<int64_t> late_ts;  // the timestamps in `late`
-    // Merges `late` into `sorted` (the last write of a timestamp wins).
     void merge_late();
   };
   mutable std::shared_mutex mutex_;
