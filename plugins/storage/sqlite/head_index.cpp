@@ -11,7 +11,7 @@ namespace {
 // (sorted + this): a late write then costs a scan of that many and its share
 // of a merge, each about the square root of the series' samples, where an
 // insertion moved every sample after it.
-constexpr size_t kLateFloor = 256;
+constexpr size_t kLateFloor = 16;
 
 bool by_ts(const auto &a, const auto &b) { return a.ts < b.ts; }
 
