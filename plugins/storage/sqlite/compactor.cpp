@@ -111,20 +111,32 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
   // finalized after its day was gathered makes the day gathered again.
   const int64_t before = v3::day_of(now_ns);
   bool worked = false;
+  std::string error;
   std::optional<int64_t> day = v3::next_day_to_gather(db_, std::numeric_limits<int64_t>::min(), before);
   while (day && std::chrono::steady_clock::now() < deadline) {
     const int64_t last = v3::day_last(*day);
-    if (!pending_.any_starting(*day, last)) {
+    auto failed = gather_failed_.find(*day);
+    const bool waiting = failed != gather_failed_.end() && std::chrono::steady_clock::now() < failed->second;
+    if (!waiting && !pending_.any_starting(*day, last)) {
       std::optional<int64_t> next_series = std::numeric_limits<int64_t>::min();
       while (next_series && std::chrono::steady_clock::now() < deadline) {
         const int64_t pages_before = db_.pages_written();
         Transaction tx(db_);
-        next_series = v3::compact_day(db_, *day, *next_series, series_per_gathering, options_);
+        try {
+          next_series = v3::compact_day(db_, *day, *next_series, series_per_gathering, options_);
+        } catch (const std::exception &e) {
+          // The day waits (rolled back); the others go on.
+          if (error.empty()) error = "gathering the hourly rollups of day " + std::to_string(*day) + ": " + e.what();
+          gather_failed_[*day] = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kFinalizeRetryNs);
+          next_series.reset();
+          break;
+        }
         tx.commit();
         // Counted with finalizing, whose rows it rewrites.
         counters_.pages_written_finalizing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),
                                                      std::memory_order_relaxed);
         counters_.pages_written = static_cast<uint64_t>(db_.pages_written());
+        gather_failed_.erase(*day);
         worked = true;
       }
       if (next_series) break;  // out of time: the rest of the day next turn
@@ -132,6 +144,7 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
     day = last == std::numeric_limits<int64_t>::max() ? std::nullopt : v3::next_day_to_gather(db_, last + 1, before);
   }
   if (!day) gather_due_ = false;
+  if (!error.empty()) throw std::runtime_error(error + " (tried again a minute later at the earliest)");
   return worked;
 }
 

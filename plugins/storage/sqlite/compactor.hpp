@@ -59,8 +59,9 @@ class Compactor {
 
   // Samples gathered per sealing transaction; exposed for tests.
   int64_t samples_per_transaction = 500'000;
-  // Series whose hourly rollups of a day are gathered per transaction.
-  int64_t series_per_gathering = 2000;
+  // Series whose hourly rollups of a day are gathered per transaction
+  // (twelve rows each read, one written: a few milliseconds).
+  int64_t series_per_gathering = 200;
   // When sealing starts (see due()).
   int64_t seal_after_samples = 500'000;
   std::chrono::steady_clock::duration seal_after = std::chrono::seconds(30);
@@ -84,6 +85,9 @@ class Compactor {
   // Per seal, its partial chunks not merged into a chunk yet: at 0 it is
   // retired (v3::retire_seal()).
   std::map<int64_t, int64_t> unmerged_;
+  // Days whose gathering failed (a corrupt rollup chunk), and when they are
+  // tried again; the others go on meanwhile.
+  std::map<int64_t, std::chrono::steady_clock::time_point> gather_failed_;
   // Days of hourly rollups may wait to be gathered: at the start (a file
   // from before gathering, or a stop in the middle of it) and after
   // finalizing, until a pass finds none left but those held by a pending

@@ -116,19 +116,18 @@ CREATE TABLE seals(
 // places of those b-trees, one page written each once they held more
 // pages than series (growing with the file: bench/RESULTS.md). Chunks and
 // minute rollups are keyed by window, hourly rollups by day (`part`: the
-// start of the day, or of the window for minutes; v3_store.hpp). The rows
-// are copied in the new order. A chunk records the newest seal whose
-// partial chunks it holds (they are deleted a seal at a time), before its
-// data: a reader asking for that number alone does not follow the
-// overflow pages of a chunk larger than a page to reach it.
+// start of the day, or of the window for minutes; version 6 keys them by
+// window again). The rows are copied in the new order. A chunk records the
+// newest seal whose partial chunks it holds (they are deleted a seal at a
+// time).
 constexpr const char *v5_sql = R"sql(
 CREATE TABLE chunks_by_window(
   id INTEGER PRIMARY KEY,
   series INTEGER NOT NULL,
   start INTEGER NOT NULL,
   n INTEGER NOT NULL,
-  merged_seal INTEGER NOT NULL DEFAULT 0,
   data BLOB NOT NULL,
+  merged_seal INTEGER NOT NULL DEFAULT 0,
   UNIQUE(start, series)
 );
 INSERT INTO chunks_by_window(series, start, n, data) SELECT series, start, n, data FROM chunks ORDER BY start, series;

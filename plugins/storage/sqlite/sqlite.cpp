@@ -46,8 +46,10 @@ constexpr size_t query_cache_max_bytes = 32u << 20;
 // series-hours of 1 Hz samples.
 constexpr size_t raw_block_cache_max_bytes = 16u << 20;
 // Total size of cached sealed window rollups (window_rollups.hpp): a 2-hour
-// window's 120 minutes take about 5 KiB, so 8 MiB covers the open windows of
-// 1,600 series at that tier.
+// window's 120 minutes take about 5 KiB with the samples of their last
+// minute (60 at 1 Hz), so 8 MiB covers the open windows of 1,500 series at
+// that tier; at the hourly tier the last hour's samples come along (57 KiB
+// at 1 Hz: 140 series).
 constexpr size_t window_rollup_cache_max_bytes = 8u << 20;
 
 uint64_t file_size_or_zero(const std::string &path) {
@@ -341,7 +343,7 @@ class SqliteStorage final : public TypedStorage {
         compacted_ = compactor_->run(storage::wall_clock_ns(), maintenance_budget);
       } catch (const std::exception &e) {
         // The head rows (or partial chunks) stay; the next turn tries again.
-        host().warn(std::string("sealing the head: ") + e.what());
+        host().warn(std::string("compacting (sealing, finalizing, gathering days): ") + e.what());
       }
     if (now < next_maintenance_) return;
     try {

@@ -130,6 +130,9 @@ std::optional<std::vector<compaction::Bucket>> stored_rollup(Database &db, Rollu
 int64_t day_of(int64_t start) { return bucket_start(start, kDayNs); }
 
 int64_t day_last(int64_t day) {
+  // The earliest day is cut short at the int64 limit: it ends where the
+  // first whole one starts.
+  if (day == std::numeric_limits<int64_t>::min()) return day_of(day + kDayNs) - 1;
   return day > std::numeric_limits<int64_t>::max() - (kDayNs - 1) ? std::numeric_limits<int64_t>::max()
                                                                   : day + (kDayNs - 1);
 }
@@ -591,12 +594,19 @@ int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t
       "DELETE FROM rollup_chunks WHERE (tier, start, series) IN (SELECT tier, start, series FROM rollup_chunks "
       "WHERE tier = ?1 AND start < ?2 LIMIT ?3)");
   const int64_t before = expired_before(cutoff_ns, options);
-  drop.bind(1, static_cast<int64_t>(tier)).bind(2, before).bind(3, limit).run();
+  if (tier != RollupTier::hour) {
+    drop.bind(1, static_cast<int64_t>(tier)).bind(2, before).bind(3, limit).run();
+    return db.changes();
+  }
+  // Hours go a day at a time, the windows' rows with their day's row: a
+  // window's row deleted first would let the older hours of that window in
+  // the day row show again. A day goes once every window starting in it
+  // started before `before` (and so ended by cutoff_ns).
+  const int64_t whole_days = day_of(before);
+  drop.bind(1, static_cast<int64_t>(RollupTier::hour)).bind(2, whole_days).bind(3, limit).run();
   int64_t dropped = db.changes();
-  // A day row goes once every window starting that day started before
-  // `before` (and so ended by cutoff_ns).
-  if (tier == RollupTier::hour && dropped < limit && before > std::numeric_limits<int64_t>::min() + kDayNs) {
-    drop.bind(1, static_cast<int64_t>(RollupTier::day)).bind(2, before - kDayNs + 1).bind(3, limit - dropped).run();
+  if (dropped < limit) {
+    drop.bind(1, static_cast<int64_t>(RollupTier::day)).bind(2, whole_days).bind(3, limit - dropped).run();
     dropped += db.changes();
   }
   return dropped;
@@ -613,6 +623,7 @@ std::optional<int64_t> next_day_to_gather(Database &db, int64_t from, int64_t be
 
 std::optional<int64_t> compact_day(Database &db, int64_t day, int64_t from_series, int64_t limit,
                                    const Options &options) {
+  if (limit <= 0) throw std::invalid_argument("v3: gathering needs a positive number of series");
   const auto hour = static_cast<int64_t>(RollupTier::hour);
   auto &next_window =
       db.cached("SELECT start FROM rollup_chunks WHERE tier = ?1 AND start BETWEEN ?2 AND ?3 ORDER BY start LIMIT 1");

@@ -5,7 +5,7 @@
 // call them (with `layout = "v3"`).
 //
 //   head(seq, min_ts, max_ts, rows)    one row per commit (head_codec.hpp)
-//   chunks(id, series, start, n, merged_seal, data)
+//   chunks(id, series, start, n, data, merged_seal)
 //                                      a series' samples in the window
 //                                      [start, start + span) (chunk_codec.hpp),
 //                                      found by (start, series), and the
@@ -179,7 +179,8 @@ void write_rollups(Database &db, int64_t series, int64_t start, const chunk::Sam
 // neither holds it. Throws std::runtime_error naming a corrupt one.
 std::optional<std::vector<compaction::Bucket>> stored_rollup(Database &db, RollupTier tier, int64_t series,
                                                              int64_t start, const Options &options);
-// Stores them as the window's row of `tier` (minute or hour).
+// Stores them as the row of `tier` keyed by `start` (a window's, or for
+// `day` a day's).
 void put_rollup(Database &db, RollupTier tier, int64_t series, int64_t start,
                 const std::vector<compaction::Bucket> &buckets, const Options &options);
 
@@ -228,9 +229,8 @@ struct Expired {
 };
 Expired expire_chunks(Database &db, int64_t cutoff_ns, int64_t limit, const Options &options);
 // Deletes up to `limit` rollup chunks of `tier` whose window ends at or
-// before cutoff_ns; returns how many. For `hour`, day rows go once every
-// window of their day has ended by then: a day's hours are dropped
-// together.
+// before cutoff_ns; returns how many. Hours go a day at a time (windows'
+// rows and day rows), once every window of the day has ended by then.
 int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t limit, const Options &options);
 
 // Deletes the series rows that hold nothing any more: no chunk, no rollup

@@ -834,3 +834,28 @@ TEST_CASE("v3 head index: writes in any order read back as the model, new sample
     }
   }
 }
+
+TEST_CASE("v3 compactor: a day whose hourly rollups cannot be gathered waits; the other days are gathered") {
+  TempDb t;
+  v3::Options options;
+  HeadIndex head;
+  Counters counters;
+  Compactor compactor(t.db, head, options, counters);
+  const int64_t day = v3::day_of(kT0) - 3 * v3::kDayNs;
+  {
+    Transaction tx(t.db);
+    for (int64_t d : {day, day + v3::kDayNs})
+      for (int64_t w = d; w < d + v3::kDayNs; w += options.span_ns)
+        v3::put_rollup(t.db, v3::RollupTier::hour, 1, w, {{w, 1.0, 2.0, 3.0, 2}, {w + kHour, 0.5, 0.5, 0.5, 1}},
+                       options);
+    tx.commit();
+  }
+  t.db.exec("UPDATE rollup_chunks SET data = x'00' WHERE tier = 2 AND start = " + std::to_string(day + kHour * 4));
+  CHECK_THROWS_WITH_AS(compactor.run(kT0, std::chrono::seconds(5)), doctest::Contains("gathering the hourly rollups"),
+                       std::runtime_error);
+  // The second day is one row now; the first is as it was, none of it lost.
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3") == 1);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3 AND start = " +
+                        std::to_string(day + v3::kDayNs)) == 1);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2") == v3::kDayNs / options.span_ns);
+}
