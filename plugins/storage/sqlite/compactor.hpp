@@ -50,7 +50,8 @@ class Compactor {
   // the hourly rollups of past days with no pending window into day rows
   // (v3::compact_day()), while the budget lasts. Not inside a transaction.
   // Returns whether it sealed, finalized or gathered anything; throws
-  // (after committing the rest) when a window could not be finalized.
+  // (after committing the rest) when a window could not be finalized or a
+  // day gathered.
   bool run(int64_t now_ns, std::chrono::nanoseconds budget);
 
   // Called under the seal's lock once a seal committed (the plugin drops its

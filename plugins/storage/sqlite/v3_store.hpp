@@ -124,8 +124,8 @@ struct Window {
 };
 
 // Hourly rollups gathered a day at a time (see the top of this file): the
-// day a window starting at `start` belongs to, and the last window start
-// of the day starting at `day`.
+// day a window starting at `start` belongs to, and the last instant of the
+// day starting at `day` (the windows starting in between belong to it).
 inline constexpr int64_t kDayNs = 24 * 3'600'000'000'000;
 int64_t day_of(int64_t start);
 int64_t day_last(int64_t day);
