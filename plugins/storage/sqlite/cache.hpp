@@ -4,12 +4,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
+#include "generation_lru.hpp"
 #include "raw_blocks.hpp"
 #include "window_rollups.hpp"
 
@@ -17,22 +15,16 @@ namespace vitals::sqlite {
 
 class QueryCache {
  public:
-  QueryCache(size_t max_entries, size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
+  QueryCache(size_t max_entries, size_t max_bytes) : lru_(max_bytes, max_entries) {}
 
   // A token taken before reading: put() refuses a result when a write that
-  // could change it (invalidate()) happened since.
-  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // could change it (invalidate_from(), clear()) happened since.
+  uint64_t generation() const { return lru_.generation(); }
 
   std::shared_ptr<const std::string> get(const std::string &key) {
-    std::lock_guard lock(mutex_);
-    auto it = index_.find(key);
-    if (it == index_.end()) {
-      misses_.fetch_add(1, std::memory_order_relaxed);
-      return nullptr;
-    }
-    lru_.splice(lru_.begin(), lru_, it->second);
-    hits_.fetch_add(1, std::memory_order_relaxed);
-    return it->second->body;
+    auto reply = lru_.get(key);
+    (reply ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
+    return reply ? reply->body : nullptr;
   }
 
   // Stores body for key, whose range ends at to_ns, unless too large or stale.
@@ -42,69 +34,33 @@ class QueryCache {
   // The same, sharing the body with the reply being sent (a raw reply may be a megabyte: no copy).
   void put(const std::string &key, std::shared_ptr<const std::string> body, int64_t to_ns,
            uint64_t generation_at_read) {
-    if (max_entries_ == 0 || body->size() + key.size() > max_bytes_ / 8) return;
-    std::lock_guard lock(mutex_);
-    if (generation_at_read != generation_.load(std::memory_order_relaxed)) return;
-    if (auto it = index_.find(key); it != index_.end()) erase(it->second);
-    size_t size = body->size() + key.size();
-    lru_.push_front(Entry{key, std::move(body), to_ns, size});
-    index_.emplace(key, lru_.begin());
-    bytes_ += size;
-    while (lru_.size() > max_entries_ || bytes_ > max_bytes_) erase(std::prev(lru_.end()));
-    entries_.store(lru_.size(), std::memory_order_relaxed);
+    if (!lru_.enabled()) return;
+    lru_.put(key, std::make_shared<const Reply>(Reply{std::move(body), to_ns, key.size()}), generation_at_read);
   }
 
   // Data at or after from_ns changed (a write with ts >= from_ns, committed):
   // drops every entry whose range ends at or after it.
   void invalidate_from(int64_t from_ns) {
-    std::lock_guard lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
-    for (auto it = lru_.begin(); it != lru_.end();) {
-      auto next = std::next(it);
-      if (it->to_ns >= from_ns) erase(it);
-      it = next;
-    }
-    entries_.store(lru_.size(), std::memory_order_relaxed);
+    lru_.erase_if([from_ns](const std::string &, const Reply &reply) { return reply.to_ns >= from_ns; });
   }
 
   // Drops everything: retention deleted old data, which any entry may cover.
-  void clear() {
-    std::lock_guard lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
-    lru_.clear();
-    index_.clear();
-    bytes_ = 0;
-    entries_.store(0, std::memory_order_relaxed);
-  }
+  void clear() { lru_.clear(); }
 
   uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
-  size_t entries() const { return entries_.load(std::memory_order_relaxed); }
-  size_t bytes() {
-    std::lock_guard lock(mutex_);
-    return bytes_;
-  }
+  size_t entries() const { return lru_.entries(); }
+  size_t bytes() { return lru_.bytes(); }
 
  private:
-  struct Entry {
-    std::string key;
+  struct Reply {
     std::shared_ptr<const std::string> body;
     int64_t to_ns;
-    size_t size;
+    size_t key_bytes;
+    size_t bytes() const { return body->size() + key_bytes; }
   };
-  void erase(std::list<Entry>::iterator it) {
-    bytes_ -= it->size;
-    index_.erase(it->key);
-    lru_.erase(it);
-  }
-
-  const size_t max_entries_, max_bytes_;
-  std::mutex mutex_;
-  std::list<Entry> lru_;
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
-  size_t bytes_ = 0;
-  std::atomic<uint64_t> generation_{0}, hits_{0}, misses_{0};
-  std::atomic<size_t> entries_{0};
+  GenerationLru<std::string, std::hash<std::string>, Reply> lru_;
+  std::atomic<uint64_t> hits_{0}, misses_{0};
 };
 
 // Everything kept about what was read: whole replies and raw blocks of

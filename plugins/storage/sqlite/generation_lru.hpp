@@ -1,5 +1,6 @@
-// A byte-bounded LRU of immutable values read from the file, shared by the
-// caches below the reply cache (raw_blocks.hpp, window_rollups.hpp). Each
+// A byte-bounded (and optionally entry-bounded) LRU of immutable values read
+// from the file, shared by the reply cache (cache.hpp) and the caches below
+// it (raw_blocks.hpp, window_rollups.hpp). Each
 // change to the data drops the entries it touches and moves a generation
 // on: a reader takes the generation before its read snapshot, and put()
 // refuses what it read if a change happened since, so that nothing older
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -20,9 +22,10 @@ namespace vitals::sqlite {
 template <typename Key, typename Hash, typename Value>
 class GenerationLru {
  public:
-  explicit GenerationLru(size_t max_bytes) : max_bytes_(max_bytes) {}
+  explicit GenerationLru(size_t max_bytes, size_t max_entries = std::numeric_limits<size_t>::max())
+      : max_bytes_(max_bytes), max_entries_(max_entries) {}
 
-  bool enabled() const { return max_bytes_ > 0; }
+  bool enabled() const { return max_bytes_ > 0 && max_entries_ > 0; }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   std::shared_ptr<const Value> get(const Key &key) {
@@ -44,19 +47,21 @@ class GenerationLru {
     lru_.push_front(Entry{key, std::move(value), size});
     index_.emplace(key, lru_.begin());
     bytes_ += size;
-    while (bytes_ > max_bytes_) erase(std::prev(lru_.end()));
+    while (bytes_ > max_bytes_ || lru_.size() > max_entries_) erase(std::prev(lru_.end()));
+    entries_.store(lru_.size(), std::memory_order_relaxed);
   }
 
-  // A change: drops the entries for which touched(key) holds.
+  // A change: drops the entries for which touched(key, value) holds.
   template <typename Touched>
   void erase_if(Touched &&touched) {
     std::lock_guard lock(mutex_);
     generation_.fetch_add(1, std::memory_order_release);
     for (auto it = lru_.begin(); it != lru_.end();) {
       auto next = std::next(it);
-      if (touched(it->key)) erase(it);
+      if (touched(it->key, *it->value)) erase(it);
       it = next;
     }
+    entries_.store(lru_.size(), std::memory_order_relaxed);
   }
 
   void clear() {
@@ -65,7 +70,10 @@ class GenerationLru {
     lru_.clear();
     index_.clear();
     bytes_ = 0;
+    entries_.store(0, std::memory_order_relaxed);
   }
+
+  size_t entries() const { return entries_.load(std::memory_order_relaxed); }
 
   size_t bytes() {
     std::lock_guard lock(mutex_);
@@ -84,12 +92,13 @@ class GenerationLru {
     lru_.erase(it);
   }
 
-  const size_t max_bytes_;
+  const size_t max_bytes_, max_entries_;
   std::mutex mutex_;
   std::list<Entry> lru_;
   std::unordered_map<Key, typename std::list<Entry>::iterator, Hash> index_;
   size_t bytes_ = 0;
   std::atomic<uint64_t> generation_{0};
+  std::atomic<size_t> entries_{0};  // lru_.size(), read without the lock
 };
 
 // The key of a series' entry at a time: (series, start), with a tag (a

@@ -63,7 +63,7 @@ class RawBlocks {
 
   // Data at or after from_ns changed: drops every block ending after it.
   void invalidate_from(int64_t from_ns) {
-    lru_.erase_if([from_ns](const SeriesTimeKey &key) {
+    lru_.erase_if([from_ns](const SeriesTimeKey &key, const BlockText &) {
       // The block holds [start, start + width): does it reach from_ns? (Unsigned: no overflow.)
       return from_ns <= key.start || static_cast<uint64_t>(from_ns) - static_cast<uint64_t>(key.start) < width_ns;
     });
