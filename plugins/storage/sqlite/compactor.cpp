@@ -42,6 +42,12 @@ bool Compactor::due(int64_t now_ns) const {
   return head_.size() >= seal_after_samples || std::chrono::steady_clock::now() - rows_.front().since >= seal_after;
 }
 
+void Compactor::count_pages(std::atomic<uint64_t> &counter, int64_t pages_before) {
+  const int64_t pages = db_.pages_written();
+  counter.fetch_add(static_cast<uint64_t>(pages - pages_before), std::memory_order_relaxed);
+  counters_.pages_written = static_cast<uint64_t>(pages);
+}
+
 void Compactor::queue_pending(v3::Window window, int64_t ready_ns) {
   pending_.queue(window, ready_ns);
   counters_.windows_pending.store(pending_.size(), std::memory_order_relaxed);
@@ -52,11 +58,16 @@ void Compactor::track_pending(v3::Window window, int64_t now_ns) {
 }
 
 std::optional<std::chrono::steady_clock::time_point> Compactor::next_due(int64_t now_ns) const {
-  if (gather_due_) return std::chrono::steady_clock::now();
-  std::optional<std::chrono::steady_clock::time_point> finalizing;
+  if (gather_due_ns_ <= now_ns) return std::chrono::steady_clock::now();
+  // Wall times from now_ns on the steady clock (none is far enough ahead
+  // to overflow it: a pending window's readiness or the day's end).
+  auto at_wall = [&](int64_t wall_ns) {
+    return std::chrono::steady_clock::now() + std::chrono::nanoseconds(wall_ns - now_ns);
+  };
+  auto gathering_or_finalizing = at_wall(gather_due_ns_);
   if (auto ready = pending_.next_ready_ns())
-    finalizing = std::chrono::steady_clock::now() + std::chrono::nanoseconds(std::max<int64_t>(0, *ready - now_ns));
-  if (rows_.empty()) return finalizing;
+    gathering_or_finalizing = std::min(gathering_or_finalizing, at_wall(std::max(*ready, now_ns)));
+  if (rows_.empty()) return gathering_or_finalizing;
   auto due = rows_.front().since + seal_after;
   const int64_t max_ts = rows_.front().row.max_ts;
   if (!v3::sealable(max_ts, now_ns, options_)) {
@@ -65,7 +76,7 @@ std::optional<std::chrono::steady_clock::time_point> Compactor::next_due(int64_t
     const int64_t wait_ns = window - now_ns + options_.span_ns;  // the window holds now_ns: no overflow
     due = std::max(due, std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns) + seal_after);
   }
-  return finalizing ? std::min(due, *finalizing) : due;
+  return std::min(due, gathering_or_finalizing);
 }
 
 bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
@@ -84,9 +95,7 @@ bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
       // shared side: they see these samples in chunks or in the head.
       auto guard = head_.seal_guard();
       tx.commit();
-      counters_.pages_written_sealing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),
-                                                std::memory_order_relaxed);
-      counters_.pages_written = static_cast<uint64_t>(db_.pages_written());
+      count_pages(counters_.pages_written_sealing, pages_before);
       dropped = head_.drop_through_locked(sealed.last_seq);
       if (on_sealed) on_sealed();
     }
@@ -102,7 +111,7 @@ bool Compactor::run(int64_t now_ns, std::chrono::nanoseconds budget) {
     if (std::chrono::steady_clock::now() >= deadline && head_.size() <= head_limit_samples) return worked;
   }
   worked = finalize_ready(now_ns, deadline) || worked;
-  return (gather_due_ && gather_days(now_ns, deadline)) || worked;
+  return (gather_due_ns_ <= now_ns && gather_days(now_ns, deadline)) || worked;
 }
 
 bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_point deadline) {
@@ -133,9 +142,7 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
         }
         tx.commit();
         // Counted with finalizing, whose rows it rewrites.
-        counters_.pages_written_finalizing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),
-                                                     std::memory_order_relaxed);
-        counters_.pages_written = static_cast<uint64_t>(db_.pages_written());
+        count_pages(counters_.pages_written_finalizing, pages_before);
         gather_failed_.erase(*day);
         worked = true;
       }
@@ -143,7 +150,9 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
     }
     day = last == std::numeric_limits<int64_t>::max() ? std::nullopt : v3::next_day_to_gather(db_, last + 1, before);
   }
-  if (!day) gather_due_ = false;
+  // None left but those a pending window holds (its finalizing makes
+  // gathering due again): the next day to end is due when it does.
+  if (!day) gather_due_ns_ = before + v3::kDayNs;
   if (!error.empty()) throw std::runtime_error(error + " (tried again a minute later at the earliest)");
   return worked;
 }
@@ -188,15 +197,13 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
         if (v3::retire_seal(db_, seal)) retired.push_back(seal);
       }
     tx.commit();
-    counters_.pages_written_finalizing.fetch_add(static_cast<uint64_t>(db_.pages_written() - pages_before),
-                                                 std::memory_order_relaxed);
-    counters_.pages_written = static_cast<uint64_t>(db_.pages_written());
+    count_pages(counters_.pages_written_finalizing, pages_before);
     for (const auto &[seal, n] : merged)
       if (auto it = unmerged_.find(seal); it != unmerged_.end()) it->second -= n;
     for (int64_t seal : retired) unmerged_.erase(seal);
     counters_.samples_stored.fetch_add(stored_delta, std::memory_order_relaxed);
     for (size_t i = 0; i < done; ++i) pending_.finalized(ready[i]);
-    if (done > failed.size()) gather_due_ = true;
+    if (done > failed.size()) gather_due_ns_ = std::numeric_limits<int64_t>::min();
     for (const v3::Window &w : failed) queue_pending(w, now_ns + kFinalizeRetryNs);
     counters_.windows_pending.store(pending_.size(), std::memory_order_relaxed);
     counters_.windows_finalized.fetch_add(done - failed.size(), std::memory_order_relaxed);

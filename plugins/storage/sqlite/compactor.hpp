@@ -5,10 +5,12 @@
 // old data) never stalls writes for long nor holds much in memory.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -32,11 +34,12 @@ class Compactor {
   void track_pending(v3::Window window, int64_t now_ns);
   // A seal found at open with `rows` partial chunks not merged yet.
   void track_seal(int64_t seal, int64_t rows) { unmerged_[seal] += rows; }
-  // When sealing or finalizing is due if no commit comes first (the oldest
-  // row's seal_after, after its window closes; a pending window's seal_after
-  // after its last write, after it ends; now while days of hourly rollups
-  // may wait to be gathered), for a timer: once writes stop, nothing else
-  // seals what they left in the head.
+  // When sealing, finalizing or gathering is due if no commit comes first
+  // (the oldest row's seal_after, after its window closes; a pending
+  // window's seal_after after its last write, after it ends; now while
+  // days of hourly rollups may wait to be gathered, else when the day in
+  // progress ends), for a timer: once writes stop, nothing else seals what
+  // they left in the head.
   std::optional<std::chrono::steady_clock::time_point> next_due(int64_t now_ns) const;
   // Whether to seal now: the oldest head row can be sealed at now_ns, and
   // the head holds seal_after_samples or that row waited seal_after. Each
@@ -89,15 +92,18 @@ class Compactor {
   // Days whose gathering failed (a corrupt rollup chunk), and when they are
   // tried again; the others go on meanwhile.
   std::map<int64_t, std::chrono::steady_clock::time_point> gather_failed_;
-  // Days of hourly rollups may wait to be gathered: at the start (a file
-  // from before gathering, or a stop in the middle of it) and after
-  // finalizing, until a pass finds none left but those held by a pending
-  // window (whose finalizing sets it again).
-  bool gather_due_ = true;
+  // When days of hourly rollups may wait to be gathered (wall clock): at
+  // the start (a file from before gathering, or a stop in the middle of
+  // it) and after finalizing, until a pass finds none left but those held
+  // by a pending window; then when the day in progress ends.
+  int64_t gather_due_ns_ = std::numeric_limits<int64_t>::min();
 
   bool finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_point deadline);
   bool gather_days(int64_t now_ns, std::chrono::steady_clock::time_point deadline);
   void queue_pending(v3::Window window, int64_t ready_ns);
+  // Adds the pages written since pages_before (a transaction just
+  // committed) to counter, one of the per-task page counters.
+  void count_pages(std::atomic<uint64_t> &counter, int64_t pages_before);
 };
 
 }  // namespace vitals::sqlite

@@ -614,7 +614,11 @@ TEST_CASE("v3 compactor: pending windows are finalized once ended and quiet, als
   CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2") == 0);
   CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3") == 1);
   check_rollups(t.db, model, options);
-  CHECK_FALSE(compactor->next_due(now).has_value());
+  // Nothing left to do but gather the day in progress once it ends.
+  const auto next = compactor->next_due(now);
+  REQUIRE(next.has_value());
+  CHECK(*next - std::chrono::steady_clock::now() >
+        std::chrono::nanoseconds(v3::day_of(now) + v3::kDayNs - now) - std::chrono::seconds(5));
 }
 
 TEST_CASE("v3 store: a day's hourly rollups are gathered into a day row, read as before; a late write reads over it") {
@@ -858,4 +862,36 @@ TEST_CASE("v3 compactor: a day whose hourly rollups cannot be gathered waits; th
   CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3 AND start = " +
                         std::to_string(day + v3::kDayNs)) == 1);
   CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2") == v3::kDayNs / options.span_ns);
+}
+
+TEST_CASE("v3 compactor: a day whose windows were all finalized before it ended is gathered once it ends") {
+  // Writes stop in the morning: the day's one window is finalized that
+  // afternoon, a pass then finds no ended day, and no finalizing follows.
+  TempDb t;
+  v3::Options options;
+  HeadIndex head;
+  Counters counters;
+  Compactor compactor(t.db, head, options, counters);
+  compactor.seal_after = std::chrono::seconds(0);
+  const int64_t day = v3::day_of(kT0);
+  REQUIRE(kT0 - day < 12 * kHour);
+  head::Rows rows;
+  for (int64_t i = 0; i < 50; ++i) rows.add(3, kT0 + i * kSecond, static_cast<double>(i));
+  const int64_t seq = v3::append_head(t.db, rows, options);
+  head.add(rows, seq);
+  compactor.track({seq, rows.ts.back()});
+  const int64_t afternoon = day + 15 * kHour;
+  compactor.run(afternoon, std::chrono::seconds(5));
+  REQUIRE(counters.windows_finalized.load() == 1);
+  compactor.run(afternoon, std::chrono::seconds(5));
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3") == 0);
+  // Due again when the day ends, for a timer to wake the writer then.
+  const auto due = compactor.next_due(afternoon);
+  REQUIRE(due.has_value());
+  const auto wait = *due - std::chrono::steady_clock::now();
+  CHECK(wait > std::chrono::hours(8));
+  CHECK(wait <= std::chrono::hours(9));
+  compactor.run(day + v3::kDayNs + kMinute, std::chrono::seconds(5));
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 3") == 1);
+  CHECK(*t.db.query_int("SELECT count(*) FROM rollup_chunks WHERE tier = 2") == 0);
 }
