@@ -15,10 +15,13 @@
 //   body: varint n | timestamps (order 2) | doubles
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vitals::sqlite::chunk {
@@ -28,6 +31,19 @@ inline constexpr uint8_t kFormatVersion = 1;
 struct Samples {
   std::vector<int64_t> ts;
   std::vector<double> values;
+
+  // The samples with from <= ts <= to, ts sorted: indexes [first, last).
+  std::pair<size_t, size_t> range(int64_t from, int64_t to) const {
+    const auto first = std::lower_bound(ts.begin(), ts.end(), from);
+    const auto last = std::upper_bound(first, ts.end(), to);
+    return {static_cast<size_t>(first - ts.begin()), static_cast<size_t>(last - ts.begin())};
+  }
+  // Appends samples [first, last) of `from`.
+  void append(const Samples &from, size_t first, size_t last) {
+    const auto a = static_cast<std::ptrdiff_t>(first), b = static_cast<std::ptrdiff_t>(last);
+    ts.insert(ts.end(), from.ts.begin() + a, from.ts.begin() + b);
+    values.insert(values.end(), from.values.begin() + a, from.values.begin() + b);
+  }
 };
 
 struct EncodeOptions {

@@ -146,14 +146,10 @@ chunk::Samples QueryEngine::samples_v3(int64_t series, int64_t from, int64_t to)
   chunks_->samples(series, from, to, sealed);
   auto it = head_copy_.find(series);
   if (it == head_copy_.end()) return sealed;
-  const chunk::Samples &head = it->second;
-  auto first = std::lower_bound(head.ts.begin(), head.ts.end(), from);
-  auto last = std::upper_bound(first, head.ts.end(), to);
+  const auto [first, last] = it->second.range(from, to);
   if (first == last) return sealed;
   chunk::Samples newer;
-  const auto lo = static_cast<size_t>(first - head.ts.begin()), hi = static_cast<size_t>(last - head.ts.begin());
-  newer.ts.assign(head.ts.begin() + lo, head.ts.begin() + hi);
-  newer.values.assign(head.values.begin() + lo, head.values.begin() + hi);
+  newer.append(it->second, first, last);
   return compaction::overlay(sealed, newer);
 }
 
@@ -167,10 +163,8 @@ std::vector<compaction::Bucket> QueryEngine::window_rollup(Tier tier, int64_t se
     made->buckets = compaction::rollup(samples, width);
     if (!samples.ts.empty()) {
       made->last_ts = samples.ts.back();
-      const auto tail = std::lower_bound(samples.ts.begin(), samples.ts.end(), bucket_start(made->last_ts, width));
-      const auto from = static_cast<size_t>(tail - samples.ts.begin());
-      made->tail.ts.assign(samples.ts.begin() + static_cast<std::ptrdiff_t>(from), samples.ts.end());
-      made->tail.values.assign(samples.values.begin() + static_cast<std::ptrdiff_t>(from), samples.values.end());
+      const auto [tail, end] = samples.range(bucket_start(made->last_ts, width), made->last_ts);
+      made->tail.append(samples, tail, end);
     }
     windows_.put(series, static_cast<int>(tier), start, made, windows_generation_);
     sealed = std::move(made);
@@ -179,18 +173,15 @@ std::vector<compaction::Bucket> QueryEngine::window_rollup(Tier tier, int64_t se
   auto it = head_copy_.find(series);
   if (it == head_copy_.end()) return sealed->buckets;
   const chunk::Samples &copy = it->second;
-  const auto first = std::lower_bound(copy.ts.begin(), copy.ts.end(), start);
-  const auto end = std::upper_bound(first, copy.ts.end(), last);
+  const auto [first, end] = copy.range(start, last);
   if (first == end) return sealed->buckets;
   // A head sample at or before the newest sealed one may be a later write of
   // a sealed timestamp (which wins): the window is read whole.
-  if (*first <= sealed->last_ts) return compaction::rollup(samples_v3(series, start, last), width);
+  if (copy.ts[first] <= sealed->last_ts) return compaction::rollup(samples_v3(series, start, last), width);
   // The sealed samples of the last bucket, then the head's: the buckets from
   // there on are what a read of all samples in time order gives.
   chunk::Samples joined = sealed->tail;
-  joined.ts.insert(joined.ts.end(), first, end);
-  joined.values.insert(joined.values.end(), copy.values.begin() + (first - copy.ts.begin()),
-                       copy.values.begin() + (end - copy.ts.begin()));
+  joined.append(copy, first, end);
   std::vector<compaction::Bucket> out = sealed->buckets;
   // (The tail's bucket is missing when all its samples are NaN.)
   if (!sealed->tail.ts.empty() && !out.empty() && out.back().start == bucket_start(sealed->last_ts, width))
