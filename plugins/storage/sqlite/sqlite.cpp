@@ -439,6 +439,7 @@ class SqliteStorage final : public TypedStorage {
     count("query_cache_bytes", caches_.replies.bytes());
     count("raw_block_cache_bytes", caches_.blocks.bytes());
     count("window_rollup_cache_bytes", caches_.windows.bytes());
+    count("window_rollup_cache_hits", caches_.windows.hits());
     count("query_cache_hits", caches_.replies.hits());
     count("query_cache_misses", caches_.replies.misses());
     return out.finish();

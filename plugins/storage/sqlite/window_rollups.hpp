@@ -15,6 +15,7 @@
 // of the same samples.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -50,7 +51,9 @@ class WindowRollups {
 
   // `tier`: the bucket width's tag (storage::Tier).
   std::shared_ptr<const SealedRollup> get(int64_t series, int tier, int64_t window) {
-    return lru_.get({series, window, tier});
+    auto rollup = lru_.get({series, window, tier});
+    if (rollup) hits_.fetch_add(1, std::memory_order_relaxed);
+    return rollup;
   }
   void put(int64_t series, int tier, int64_t window, std::shared_ptr<const SealedRollup> rollup,
            uint64_t generation_at_read) {
@@ -59,9 +62,11 @@ class WindowRollups {
 
   void clear() { lru_.clear(); }
   size_t bytes() { return lru_.bytes(); }
+  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
 
  private:
   GenerationLru<SeriesTimeKey, SeriesTimeKeyHash, SealedRollup> lru_;
+  std::atomic<uint64_t> hits_{0};
 };
 
 }  // namespace vitals::sqlite

@@ -197,7 +197,9 @@ TEST_CASE(
   };
   CHECK(averages() == expected());
   CHECK(stat(host, storage, "window_rollup_cache_bytes") > 0);
+  const double hits = stat(host, storage, "window_rollup_cache_hits");
   CHECK(averages() == expected());  // the sealed part from the cache
+  CHECK(stat(host, storage, "window_rollup_cache_hits") == hits + 1);
   // A later write of a sealed timestamp, and of a new one: the last write wins.
   write({{w + 7 * second, 100.0}, {w + 630 * second, 5.0}}, 3);
   CHECK(averages() == expected());
