@@ -613,34 +613,25 @@ int64_t expire_rollups(Database &db, RollupTier tier, int64_t cutoff_ns, int64_t
 }
 
 std::optional<int64_t> next_day_to_gather(Database &db, int64_t from, int64_t before) {
-  auto &next = db.cached(
-      "SELECT start FROM rollup_chunks WHERE tier = ?1 AND start >= ?2 AND start < ?3 ORDER BY start LIMIT 1");
-  next.bind(1, static_cast<int64_t>(RollupTier::hour)).bind(2, from).bind(3, before);
-  ResetOnExit reset{next};
-  if (!next.step()) return std::nullopt;
-  return day_of(next.column_int(0));
+  if (before == std::numeric_limits<int64_t>::min()) return std::nullopt;
+  KeyWalk hours(db, "", "rollup_chunks", "start", true);
+  const std::optional<int64_t> window = hours.next_key(from, before - 1, static_cast<int64_t>(RollupTier::hour));
+  return window ? std::optional<int64_t>(day_of(*window)) : std::nullopt;
 }
 
 std::optional<int64_t> compact_day(Database &db, int64_t day, int64_t from_series, int64_t limit,
                                    const Options &options) {
   if (limit <= 0) throw std::invalid_argument("v3: gathering needs a positive number of series");
   const auto hour = static_cast<int64_t>(RollupTier::hour);
-  auto &next_window =
-      db.cached("SELECT start FROM rollup_chunks WHERE tier = ?1 AND start BETWEEN ?2 AND ?3 ORDER BY start LIMIT 1");
   auto &first_series = db.cached(
       "SELECT series FROM rollup_chunks WHERE tier = ?1 AND start = ?2 AND series >= ?3 ORDER BY series LIMIT 1");
   auto &rows =
       db.cached("SELECT series, data FROM rollup_chunks WHERE tier = ?1 AND start = ?2 AND series BETWEEN ?3 AND ?4");
   // The day's windows with rows, a seek each (the key's order).
   std::vector<int64_t> windows;
-  for (int64_t from = day, last = day_last(day); from <= last;) {
-    next_window.bind(1, hour).bind(2, from).bind(3, last);
-    ResetOnExit reset{next_window};
-    if (!next_window.step()) break;
-    windows.push_back(next_window.column_int(0));
-    if (windows.back() == std::numeric_limits<int64_t>::max()) break;
-    from = windows.back() + 1;
-  }
+  KeyWalk(db, "", "rollup_chunks", "start", true).keys(day, day_last(day), hour, [&](int64_t window) {
+    windows.push_back(window);
+  });
   // The first series at or after `from` with a row in any of them.
   auto first_from = [&](int64_t from) {
     std::optional<int64_t> first;
@@ -715,30 +706,38 @@ KeyWalk::KeyWalk(Database &db, const std::string &columns, const std::string &ta
                  bool tiered)
     : next_(db.prepare("SELECT " + key + " FROM " + table + " WHERE " + (tiered ? "tier = ?3 AND " : "") + key +
                        " BETWEEN ?1 AND ?2 ORDER BY " + key + " LIMIT 1")),
-      rows_(db.prepare("SELECT " + columns + " FROM " + table + " WHERE " + (tiered ? "tier = ?5 AND " : "") + key +
-                       " = ?1 AND series = ?2 AND start BETWEEN ?3 AND ?4")),
+      rows_(columns.empty()
+                ? Statement()
+                : db.prepare("SELECT " + columns + " FROM " + table + " WHERE " + (tiered ? "tier = ?5 AND " : "") +
+                             key + " = ?1 AND series = ?2 AND start BETWEEN ?3 AND ?4")),
       tiered_(tiered) {}
+
+std::optional<int64_t> KeyWalk::next_key(int64_t from, int64_t to, int64_t tier) {
+  next_.bind(1, from).bind(2, to);
+  if (tiered_) next_.bind(3, tier);
+  ResetOnExit reset{next_};
+  if (!next_.step()) return std::nullopt;
+  return next_.column_int(0);
+}
+
+void KeyWalk::keys(int64_t key_lo, int64_t key_hi, int64_t tier, const std::function<void(int64_t)> &key) {
+  for (int64_t from = key_lo; from <= key_hi;) {
+    const std::optional<int64_t> next = next_key(from, key_hi, tier);
+    if (!next) return;
+    key(*next);
+    if (*next == std::numeric_limits<int64_t>::max()) return;
+    from = *next + 1;
+  }
+}
 
 void KeyWalk::run(int64_t series, int64_t key_lo, int64_t key_hi, int64_t start_lo, int64_t start_hi, int64_t tier,
                   const std::function<void(Statement &)> &row) {
-  for (int64_t from = key_lo; from <= key_hi;) {
-    next_.bind(1, from).bind(2, key_hi);
-    if (tiered_) next_.bind(3, tier);
-    int64_t key;
-    {
-      ResetOnExit reset{next_};
-      if (!next_.step()) return;
-      key = next_.column_int(0);
-    }
+  keys(key_lo, key_hi, tier, [&](int64_t key) {
     rows_.bind(1, key).bind(2, series).bind(3, start_lo).bind(4, start_hi);
     if (tiered_) rows_.bind(5, tier);
-    {
-      ResetOnExit reset{rows_};
-      while (rows_.step()) row(rows_);
-    }
-    if (key == std::numeric_limits<int64_t>::max()) return;
-    from = key + 1;
-  }
+    ResetOnExit reset{rows_};
+    while (rows_.step()) row(rows_);
+  });
 }
 
 ChunkReader::ChunkReader(Database &db, const Options &options)
@@ -755,11 +754,8 @@ void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Sampl
   const int64_t lo = bucket_start(from, options_.span_ns);
   chunk::Samples part;
   auto keep = [&](const chunk::Samples &samples, chunk::Samples &into) {
-    auto first = std::lower_bound(samples.ts.begin(), samples.ts.end(), from);
-    auto last = std::upper_bound(first, samples.ts.end(), to);
-    const auto a = static_cast<size_t>(first - samples.ts.begin()), b = static_cast<size_t>(last - samples.ts.begin());
-    into.ts.insert(into.ts.end(), samples.ts.begin() + a, samples.ts.begin() + b);
-    into.values.insert(into.values.end(), samples.values.begin() + a, samples.values.begin() + b);
+    const auto [first, last] = samples.range(from, to);
+    into.append(samples, first, last);
   };
   const size_t base = out.ts.size();
   MergedSeals merged;

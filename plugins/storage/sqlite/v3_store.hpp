@@ -255,7 +255,12 @@ std::vector<HeadRow> load_head(Database &db, const std::function<void(const head
 // windows of 7,200 rows).
 class KeyWalk {
  public:
+  // `columns` empty: keys only (run() is not for it).
   KeyWalk(Database &db, const std::string &columns, const std::string &table, const std::string &key, bool tiered);
+  // The first key in [from, to] (of `tier`, if tiered), a seek.
+  std::optional<int64_t> next_key(int64_t from, int64_t to, int64_t tier = 0);
+  // Calls key() with each key in [key_lo, key_hi], in order.
+  void keys(int64_t key_lo, int64_t key_hi, int64_t tier, const std::function<void(int64_t)> &key);
   // Calls row() with the statement on each row (columns as given).
   void run(int64_t series, int64_t key_lo, int64_t key_hi, int64_t start_lo, int64_t start_hi, int64_t tier,
            const std::function<void(Statement &)> &row);
