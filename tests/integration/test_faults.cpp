@@ -130,9 +130,9 @@ TEST_CASE("SIGKILLs between commit, seal and finalize (layout v3): nothing ackno
   agent.start();
   REQUIRE(agent.http_port() != 0);
   const fs::path db = agent.data_dir() / "metrics.db";
-  // Seen once in the sanitizer run (not reproduced since): the clean run
-  // had not sealed everything in 20 s and exited 1 at SIGTERM. Its log
-  // says why if it happens again.
+  // This test's reads below once made the clean run refuse to start ("database
+  // is locked": its first check of the file had no busy timeout); its log
+  // says why if anything like it happens again.
   INFO("the clean run's stderr:\n" << agent.err());
   CHECK(wait_for(
       [&] {

@@ -101,8 +101,12 @@ bool Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
+  // The statement in the message: "database is locked" alone does not say
+  // what waited (long statements cut short).
+  std::string sql = sqlite3_sql(stmt_) ? sqlite3_sql(stmt_) : "";
+  if (sql.size() > 100) sql = sql.substr(0, 97) + "...";
   sqlite3_reset(stmt_);
-  db_->fail(rc, "step");
+  db_->fail(rc, "step (" + sql + ")");
 }
 
 }  // namespace vitals::sqlite

@@ -180,8 +180,12 @@ static_assert(std::size(all_migrations) == schema_version);
 
 std::span<const Migration> migrations() { return all_migrations; }
 
-void apply_pragmas(Database &db, const Settings &s, bool writer) {
+void set_busy_timeout(Database &db, const Settings &s) {
   sqlite3_busy_timeout(db.get(), static_cast<int>(s.busy_timeout_ns / 1'000'000));
+}
+
+void apply_pragmas(Database &db, const Settings &s, bool writer) {
+  set_busy_timeout(db, s);
   // Negative cache_size is in KiB.
   db.exec("PRAGMA cache_size = -" + std::to_string(s.cache_size_bytes / 1024));
   db.exec("PRAGMA mmap_size = " + std::to_string(s.mmap_size_bytes));

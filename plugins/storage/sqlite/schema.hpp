@@ -22,8 +22,14 @@ struct Migration {
 };
 std::span<const Migration> migrations();
 
+// How long a statement on db waits for a lock another connection or
+// process holds (settings.busy_timeout): set before the first statement of
+// every connection, as without it a reader recovering the WAL after a crash
+// fails the open with "database is locked".
+void set_busy_timeout(Database &db, const Settings &settings);
+
 // Sets the pragmas of the writer connection (journal mode, synchronous, ...)
-// or of a reader (query_only, caches). Throws DbError.
+// or of a reader (query_only, caches), the busy timeout first. Throws DbError.
 void apply_pragmas(Database &db, const Settings &settings, bool writer);
 
 // Brings the file to schema_version, one step per transaction; returns the

@@ -76,6 +76,7 @@ class SqliteStorage final : public TypedStorage {
     v3_options_.raw_retention_ns = settings_.retention_ns;
     if (settings_.read_only) {
       reader_db_ = Database(settings_.path, Database::Open::read_only);
+      set_busy_timeout(reader_db_, settings_);
       check_current(reader_db_);
       apply_pragmas(reader_db_, settings_, false);
       // v3: the head as it is now; chunks are read as they are at each query.
@@ -104,6 +105,7 @@ class SqliteStorage final : public TypedStorage {
     // refuses the config now, so a reload keeps the running storage.
     if (std::filesystem::exists(path, ec)) try {
         Database probe(settings_.path, Database::Open::read_only);
+        set_busy_timeout(probe, settings_);
         check_writable(probe);
       } catch (const DbError &e) {
         // A hot journal (an agent killed while it created the file, before

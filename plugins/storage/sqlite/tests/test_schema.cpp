@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <thread>
 
 #include "../chunk_codec.hpp"
@@ -295,4 +296,27 @@ TEST_CASE("a file left with a hot journal (an agent killed while writing it, bef
   }
   auto storage = host.create_started(vitals_plugin(), "path = \"hot.db\"\njournal_mode = \"delete\"");
   CHECK(query(host, storage, R"({"op":"series","match":"s*"})")["series"].size() == 0);
+}
+
+TEST_CASE("opening waits for a lock another process holds a moment (busy_timeout), read-write and read_only") {
+  // A reader running WAL recovery after a crash, or a checkpoint, holds a
+  // lock for a moment: an agent starting then must wait for it, not fail
+  // with "database is locked" (seen in the SIGKILL test: its check of the
+  // file ran before the busy timeout was set).
+  vitals::testing::Host host;
+  host.create_started(vitals_plugin());  // creates the file
+  for (const std::string config : {"", "read_only = true"}) {
+    CAPTURE(config);
+    // In WAL mode, an exclusive locking mode holds the file until closed.
+    auto blocker = std::make_unique<Db>(host.data_dir() + "/metrics.db");
+    blocker->exec("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE");
+    std::thread release([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      blocker.reset();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_NOTHROW(host.create_started(vitals_plugin(), config));
+    release.join();
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(250));
+  }
 }
