@@ -146,8 +146,8 @@ TEST_CASE("SIGKILLs between commit, seal and finalize (layout v3): nothing ackno
   MESSAGE(ledger.ok.load() << " requests acknowledged, " << ledger.failed.load() << " cut by a kill");
   CHECK(ledger.ok > 30);
   CHECK(count_missing(ledger.acked, stored) == 0);
-  // Each stored sample once in its window's one chunk (the primary key
-  // allows one per window): a seal or a finalizing cut short and done
+  // Each stored sample once in its window's one chunk (UNIQUE(start,
+  // series) allows one per window): a seal or a finalizing cut short and done
   // again must not have added a copy.
   CHECK(sql_integer(db, "SELECT coalesce(sum(n), 0) FROM chunks") == static_cast<int64_t>(stored.keys.size()));
 }

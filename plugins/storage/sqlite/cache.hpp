@@ -64,11 +64,13 @@ class QueryCache {
 };
 
 // Everything kept about what was read: whole replies and raw blocks of
-// closed time ranges, which the writer and retention drop together, and the
-// sealed rollups of windows (layout v3), which seals and retention drop.
+// closed time ranges, which the writer and retention drop together, and
+// the rollups of windows (layout v3): of their sealed samples, which seals
+// and retention drop, and as stored, which the compactor's commits and
+// retention drop.
 struct Caches {
   Caches(size_t reply_entries, size_t reply_bytes, size_t block_bytes, size_t window_bytes)
-      : replies(reply_entries, reply_bytes), blocks(block_bytes), windows(window_bytes) {}
+      : replies(reply_entries, reply_bytes), blocks(block_bytes), windows(window_bytes), stored(window_bytes) {}
   void invalidate_from(int64_t from_ns) {
     replies.invalidate_from(from_ns);
     blocks.invalidate_from(from_ns);
@@ -77,16 +79,23 @@ struct Caches {
     replies.clear();
     blocks.clear();
     windows.clear();
+    stored.clear();
   }
   // A seal committed: sealed samples changed, not what the head and the
-  // sealed samples show together.
+  // sealed samples show together (a seal into a window retention emptied
+  // of raw samples adds to its stored rollups).
   void sealed() {
     replies.clear();
     windows.clear();
+    stored.clear();
   }
+  // Windows were finalized or days gathered: stored rollups changed, not
+  // what a query shows.
+  void rollups_stored() { stored.clear(); }
   QueryCache replies;
   RawBlocks blocks;
   WindowRollups windows;
+  StoredRollups stored;
 };
 
 }  // namespace vitals::sqlite

@@ -1,6 +1,8 @@
 // The background checkpoint thread of checkpointer.hpp.
 #include "checkpointer.hpp"
 
+#include "schema.hpp"
+
 namespace vitals::sqlite {
 
 Checkpointer::Checkpointer(const Settings &settings, int64_t pages)
@@ -8,7 +10,7 @@ Checkpointer::Checkpointer(const Settings &settings, int64_t pages)
       pages_(pages),
       rest_(pages / 10 > 0 ? pages / 10 : 1),
       hard_limit_(4 * pages) {
-  sqlite3_busy_timeout(db_.get(), static_cast<int>(settings.busy_timeout_ns / 1'000'000));
+  set_busy_timeout(db_, settings);
   // It reads WAL frames and writes them into the file: no page cache needed.
   db_.exec("PRAGMA cache_size = -256");
   db_.exec("PRAGMA mmap_size = 0");

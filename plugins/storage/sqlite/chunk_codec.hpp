@@ -38,7 +38,8 @@ struct Samples {
     const auto last = std::upper_bound(first, ts.end(), to);
     return {static_cast<size_t>(first - ts.begin()), static_cast<size_t>(last - ts.begin())};
   }
-  // Appends samples [first, last) of `from`.
+  // Appends samples [first, last) of `from` (another Samples: inserting a
+  // vector's own range may reallocate under it).
   void append(const Samples &from, size_t first, size_t last) {
     const auto a = static_cast<std::ptrdiff_t>(first), b = static_cast<std::ptrdiff_t>(last);
     ts.insert(ts.end(), from.ts.begin() + a, from.ts.begin() + b);

@@ -59,14 +59,17 @@ void Compactor::track_pending(v3::Window window, int64_t now_ns) {
 
 std::optional<std::chrono::steady_clock::time_point> Compactor::next_due(int64_t now_ns) const {
   if (gather_due_ns_ <= now_ns) return std::chrono::steady_clock::now();
-  // Wall times from now_ns on the steady clock (none is far enough ahead
-  // to overflow it: a pending window's readiness or the day's end).
+  // Wall times from now_ns on the steady clock, at most a day ahead (the
+  // timer asks again when it fires; a wall clock stepped far back must not
+  // overflow the steady one).
   auto at_wall = [&](int64_t wall_ns) {
-    return std::chrono::steady_clock::now() + std::chrono::nanoseconds(wall_ns - now_ns);
+    const uint64_t ahead = wall_ns <= now_ns ? 0 : static_cast<uint64_t>(wall_ns) - static_cast<uint64_t>(now_ns);
+    const auto wait_ns = static_cast<int64_t>(std::min<uint64_t>(ahead, v3::kDayNs));
+    return std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns);
   };
   auto gathering_or_finalizing = at_wall(gather_due_ns_);
   if (auto ready = pending_.next_ready_ns())
-    gathering_or_finalizing = std::min(gathering_or_finalizing, at_wall(std::max(*ready, now_ns)));
+    gathering_or_finalizing = std::min(gathering_or_finalizing, at_wall(*ready));
   if (rows_.empty()) return gathering_or_finalizing;
   auto due = rows_.front().since + seal_after;
   const int64_t max_ts = rows_.front().row.max_ts;
@@ -141,6 +144,7 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
           break;
         }
         tx.commit();
+        if (on_rollups_stored) on_rollups_stored();
         // Counted with finalizing, whose rows it rewrites.
         count_pages(counters_.pages_written_finalizing, pages_before);
         gather_failed_.erase(*day);
@@ -150,9 +154,15 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
     }
     day = last == std::numeric_limits<int64_t>::max() ? std::nullopt : v3::next_day_to_gather(db_, last + 1, before);
   }
-  // None left but those a pending window holds (its finalizing makes
-  // gathering due again): the next day to end is due when it does.
-  if (!day) gather_due_ns_ = before + v3::kDayNs;
+  if (!day) {
+    // None left but those a pending window holds (its finalizing makes
+    // gathering due again) and those that failed (due again when their
+    // minute is up): the next day to end is due when it does.
+    gather_due_ns_ = before > std::numeric_limits<int64_t>::max() - v3::kDayNs ? std::numeric_limits<int64_t>::max()
+                                                                               : before + v3::kDayNs;
+    if (!gather_failed_.empty() && now_ns < gather_due_ns_ - kFinalizeRetryNs)
+      gather_due_ns_ = now_ns + kFinalizeRetryNs;
+  }
   if (!error.empty()) throw std::runtime_error(error + " (tried again a minute later at the earliest)");
   return worked;
 }
@@ -197,6 +207,7 @@ bool Compactor::finalize_ready(int64_t now_ns, std::chrono::steady_clock::time_p
         if (v3::retire_seal(db_, seal)) retired.push_back(seal);
       }
     tx.commit();
+    if (on_rollups_stored) on_rollups_stored();
     count_pages(counters_.pages_written_finalizing, pages_before);
     for (const auto &[seal, n] : merged)
       if (auto it = unmerged_.find(seal); it != unmerged_.end()) it->second -= n;

@@ -60,6 +60,8 @@ class Compactor {
   // Called under the seal's lock once a seal committed (the plugin drops its
   // cached replies there).
   std::function<void()> on_sealed;
+  // Called once finalizing or gathering committed: stored rollups changed.
+  std::function<void()> on_rollups_stored;
 
   // Samples gathered per sealing transaction; exposed for tests.
   int64_t samples_per_transaction = 500'000;

@@ -37,7 +37,8 @@ class GenerationLru {
   }
 
   // Keeps value unless a change happened since generation_at_read, or it
-  // would take more than an eighth of the bound.
+  // would take more than an eighth of the byte bound; the least recently
+  // used go while over either bound.
   void put(const Key &key, std::shared_ptr<const Value> value, uint64_t generation_at_read) {
     const size_t size = value->bytes();
     if (!enabled() || size > max_bytes_ / 8) return;

@@ -17,6 +17,7 @@ QueryEngine::QueryEngine(Database &reader, Catalog &catalog, Caches &caches, con
       cache_(caches.replies),
       blocks_(caches.blocks),
       windows_(caches.windows),
+      stored_(caches.stored),
       settings_(settings),
       counters_(counters),
       head_(head),
@@ -191,6 +192,55 @@ std::vector<compaction::Bucket> QueryEngine::window_rollup(Tier tier, int64_t se
   return out;
 }
 
+std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> QueryEngine::stored_rollups(v3::RollupTier tier,
+                                                                                             int64_t series,
+                                                                                             int64_t from, int64_t to) {
+  // Past this many windows (a year at the hourly tier is 4,380) the range
+  // is read straight: one walk, and no entries for windows seen once.
+  constexpr uint64_t max_windows = 1024;
+  const int64_t span = v3_options_->span_ns;
+  const int64_t first = bucket_start(from, span);
+  // (Unsigned differences: no overflow at the ends of the int64 range.)
+  auto another_after = [&](int64_t window) {
+    return static_cast<uint64_t>(to) - static_cast<uint64_t>(window) >= static_cast<uint64_t>(span);
+  };
+  if (from > to || !stored_.enabled() ||
+      (static_cast<uint64_t>(to) - static_cast<uint64_t>(first)) / static_cast<uint64_t>(span) >= max_windows)
+    return chunks_->rollups(tier, series, from, to);
+  const int tag = static_cast<int>(tier);
+  std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> out;
+  std::shared_ptr<const StoredRollup> next = stored_.get(series, tag, first);
+  for (int64_t window = first;;) {
+    if (next) {
+      if (next->stored) out.emplace_back(window, next->buckets);
+      if (!another_after(window)) break;
+      window += span;
+      next = stored_.get(series, tag, window);
+      continue;
+    }
+    // The windows up to the next one cached (or the last), read at once;
+    // those without a row are kept as such too.
+    int64_t last = window;
+    while (another_after(last) && !(next = stored_.get(series, tag, last + span))) last += span;
+    auto read = chunks_->rollups(tier, series, window, last);
+    auto row = read.begin();
+    for (int64_t at = window;; at += span) {
+      auto kept = std::make_shared<StoredRollup>();
+      if (row != read.end() && row->first == at) {
+        kept->buckets = std::move(row->second);
+        kept->stored = true;
+        ++row;
+        out.emplace_back(at, kept->buckets);
+      }
+      stored_.put(series, tag, at, std::move(kept), stored_generation_);
+      if (at == last) break;
+    }
+    if (!next) break;  // the last window read
+    window = last + span;
+  }
+  return out;
+}
+
 void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out) {
   const int64_t width = tier_resolution_ns(tier), span = v3_options_->span_ns;
   const int64_t lo = bucket_start(from, width);
@@ -223,7 +273,7 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
     for (const auto &b : window)
       if (b.start >= lo && b.start <= to) buckets.push_back(b);
   };
-  for (auto &[start, window] : chunks_->rollups(stored_tier, series, lo, to)) {
+  for (auto &[start, window] : stored_rollups(stored_tier, series, lo, to)) {
     if (in(held.pending, start)) continue;  // its stored rollups miss its partial chunks
     if (!in_head.count(start)) {
       keep(window);
@@ -295,6 +345,7 @@ Answer QueryEngine::run(const storage::RangeQuery &q, Tier tier, int64_t now_ns)
   // right below; v2's BEGIN takes it at the first read).
   const uint64_t blocks_generation = blocks_.generation();
   windows_generation_ = windows_.generation();
+  stored_generation_ = stored_.generation();
   // One snapshot for every series of the reply.
   begin_.run();
   struct EndRead {

@@ -76,6 +76,10 @@ class QueryEngine {
   // samples: its sealed ones' rollup (cached: window_rollups.hpp) with the
   // head's added.
   std::vector<compaction::Bucket> window_rollup(Tier tier, int64_t series, int64_t start);
+  // Layout v3: ChunkReader::rollups(), the windows seen before taken from
+  // the cache of stored rollups (window_rollups.hpp).
+  std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> stored_rollups(v3::RollupTier tier, int64_t series,
+                                                                                  int64_t from, int64_t to);
 
   std::mutex mutex_;  // the read connection and its statements
   Database &db_;
@@ -83,7 +87,8 @@ class QueryEngine {
   QueryCache &cache_;
   RawBlocks &blocks_;
   WindowRollups &windows_;
-  uint64_t windows_generation_ = 0;  // this query's, taken before its snapshot
+  StoredRollups &stored_;
+  uint64_t windows_generation_ = 0, stored_generation_ = 0;  // this query's, taken before its snapshot
   const Settings &settings_;
   Counters &counters_;
   Statement begin_, end_, raw_, minute_, hour_, snapshot_;

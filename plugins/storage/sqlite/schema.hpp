@@ -24,7 +24,7 @@ std::span<const Migration> migrations();
 
 // How long a statement on db waits for a lock another connection or
 // process holds (settings.busy_timeout): set before the first statement of
-// every connection, as without it a reader recovering the WAL after a crash
+// every connection to the database file, as without it a reader recovering the WAL after a crash
 // fails the open with "database is locked".
 void set_busy_timeout(Database &db, const Settings &settings);
 

@@ -45,7 +45,8 @@ constexpr size_t query_cache_max_bytes = 32u << 20;
 // Total size of cached raw blocks (raw_blocks.hpp): 16 MiB holds about 40
 // series-hours of 1 Hz samples.
 constexpr size_t raw_block_cache_max_bytes = 16u << 20;
-// Total size of cached sealed window rollups (window_rollups.hpp): a 2-hour
+// Total size of cached sealed window rollups (window_rollups.hpp), and again
+// of cached stored ones (the same size, without samples): a 2-hour
 // window's 120 minutes take about 5 KiB with the samples of their last
 // minute (60 at 1 Hz), so 8 MiB covers the open windows of 1,500 series at
 // that tier; at the hourly tier the last hour's samples come along (57 KiB
@@ -254,6 +255,7 @@ class SqliteStorage final : public TypedStorage {
       // across that move was seen to miss the last batch sealed (1 in ~100
       // runs of the sealing race test, not yet explained), so replies go.
       compactor_->on_sealed = [this] { caches_.sealed(); };
+      compactor_->on_rollups_stored = [this] { caches_.rollups_stored(); };
       writer_->use_v3(*head_, *compactor_, v3_options_);
       host.info(settings_.path + ": samples in layout v3 (head rows and compressed chunks)");
       if (LayoutMigration::pending(writer_db_))
@@ -442,6 +444,8 @@ class SqliteStorage final : public TypedStorage {
     count("raw_block_cache_bytes", caches_.blocks.bytes());
     count("window_rollup_cache_bytes", caches_.windows.bytes());
     count("window_rollup_cache_hits", caches_.windows.hits());
+    count("stored_rollup_cache_bytes", caches_.stored.bytes());
+    count("stored_rollup_cache_hits", caches_.stored.hits());
     count("query_cache_hits", caches_.replies.hits());
     count("query_cache_misses", caches_.replies.misses());
     return out.finish();
@@ -478,7 +482,9 @@ class SqliteStorage final : public TypedStorage {
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<Alarm> commit_alarm_;  // commit_interval > 0 only
-  std::unique_ptr<Alarm> seal_alarm_;    // layout v3: seals what writes left in the head once they stop
+  // Layout v3: seals and finalizes what writes left once they stop, and
+  // gathers each day's hourly rollups after it ends.
+  std::unique_ptr<Alarm> seal_alarm_;
   std::unique_ptr<QueryEngine> engine_;
   std::chrono::steady_clock::time_point next_maintenance_{};  // due at the first commit
 

@@ -732,6 +732,7 @@ void KeyWalk::keys(int64_t key_lo, int64_t key_hi, int64_t tier, const std::func
 
 void KeyWalk::run(int64_t series, int64_t key_lo, int64_t key_hi, int64_t start_lo, int64_t start_hi, int64_t tier,
                   const std::function<void(Statement &)> &row) {
+  if (!rows_) throw std::logic_error("KeyWalk: made for keys only, without columns");
   keys(key_lo, key_hi, tier, [&](int64_t key) {
     rows_.bind(1, key).bind(2, series).bind(3, start_lo).bind(4, start_hi);
     if (tiered_) rows_.bind(5, tier);
@@ -770,8 +771,7 @@ void ChunkReader::samples(int64_t series, int64_t from, int64_t to, chunk::Sampl
   // newer than earlier ones.
   chunk::Samples newer, sealed;
   keep(in_time_order(arrival), newer);
-  sealed.ts.assign(out.ts.begin() + static_cast<std::ptrdiff_t>(base), out.ts.end());
-  sealed.values.assign(out.values.begin() + static_cast<std::ptrdiff_t>(base), out.values.end());
+  sealed.append(out, base, out.ts.size());
   chunk::Samples all = compaction::overlay(sealed, newer);
   out.ts.resize(base);
   out.values.resize(base);

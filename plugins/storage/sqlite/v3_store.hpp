@@ -245,8 +245,8 @@ struct HeadRow {
 // Calls add(rows, seq) for every head row, oldest first, and returns them.
 std::vector<HeadRow> load_head(Database &db, const std::function<void(const head::Rows &, int64_t)> &add);
 
-// A series' rows of a table keyed by time first (`key`: a chunk's window
-// start, a rollup chunk's part, then series), whose key is in [key_lo,
+// A series' rows of a table keyed by time first (`key`: a chunk's or a
+// rollup chunk's window start, then series), whose key is in [key_lo,
 // key_hi] and start in [start_lo, start_hi], oldest first: its rows are not
 // adjacent, so the keys any series has are walked, a b-tree seek each (gaps
 // cost nothing), and its rows looked up under each. Walked from here, not
@@ -255,7 +255,9 @@ std::vector<HeadRow> load_head(Database &db, const std::function<void(const head
 // windows of 7,200 rows).
 class KeyWalk {
  public:
-  // `columns` empty: keys only (run() is not for it).
+  // `columns` empty: keys only (run() throws std::logic_error). Prepares
+  // its statements: made once for many walks (a reader's), or for a walk
+  // made now and then (gathering a day).
   KeyWalk(Database &db, const std::string &columns, const std::string &table, const std::string &key, bool tiered);
   // The first key in [from, to] (of `tier`, if tiered), a seek.
   std::optional<int64_t> next_key(int64_t from, int64_t to, int64_t tier = 0);

@@ -1,18 +1,27 @@
-// Layout v3: the rollup buckets of a window's sealed samples (its chunk and
+// Layout v3: rollup buckets kept per series and window, so that a rollup
+// query decodes and reads from SQLite only the windows it has not seen.
+//
+// WindowRollups: the buckets of a window's sealed samples (its chunk and
 // partial chunks), for the windows a rollup query computes from raw samples:
 // the windows the head touches and the pending ones. Sealed samples change
 // only when a seal commits, while the head part changes at every commit;
 // so a query keeps what it computed from the sealed part and adds the head
 // to it (QueryEngine::window_rollup()). Why: a dashboard refreshing a day
 // decoded, sorted and rolled up the open window's partial chunks, about
-// half of its CPU, at every request (bench/RESULTS.md).
+// half of its CPU, at every request (bench/RESULTS.md). Entries go when a
+// seal commits and when retention deletes (cleared). A write does not
+// touch the sealed samples: what it adds is in the head, which a query adds
+// to an entry only when all of it is newer than the entry's samples (else
+// it reads the window whole: the last write of a timestamp wins).
+// Finalizing a window makes its partial chunks one chunk of the same
+// samples.
 //
-// Entries go when a seal commits and when retention deletes (cleared).
-// A write does not touch the sealed samples: what it adds is in the head,
-// which a query adds to an entry only when all of it is newer than the
-// entry's samples (else it reads the window whole: the last write of a
-// timestamp wins). Finalizing a window makes its partial chunks one chunk
-// of the same samples.
+// StoredRollups: the stored rollup rows of windows (rollup_chunks, a
+// window's own row or its part of a day row), or that it has none. Only
+// the compactor and retention write them: entries go when a seal, a
+// finalizing or a day's gathering commits, and when retention deletes.
+// Why: a day's query at the minute tier read and decoded 13 rollup chunks
+// a series at every request, most of them the same as the last request's.
 #pragma once
 
 #include <atomic>
@@ -42,22 +51,33 @@ struct SealedRollup {
   }
 };
 
-class WindowRollups {
+// A window's stored rollup buckets, or none stored (`stored` false).
+struct StoredRollup {
+  std::vector<compaction::Bucket> buckets;
+  bool stored = false;
+
+  size_t bytes() const { return sizeof(*this) + buckets.capacity() * sizeof(compaction::Bucket); }
+};
+
+// Entries of Value per series, tier tag and window start, bounded in bytes.
+template <typename Value>
+class WindowCache {
  public:
-  explicit WindowRollups(size_t max_bytes) : lru_(max_bytes) {}
+  explicit WindowCache(size_t max_bytes) : lru_(max_bytes) {}
 
   bool enabled() const { return lru_.enabled(); }
+  // Taken before the read snapshot: put() refuses what was read if the
+  // cache was cleared since.
   uint64_t generation() const { return lru_.generation(); }
 
-  // `tier`: the bucket width's tag (storage::Tier).
-  std::shared_ptr<const SealedRollup> get(int64_t series, int tier, int64_t window) {
-    auto rollup = lru_.get({series, window, tier});
-    if (rollup) hits_.fetch_add(1, std::memory_order_relaxed);
-    return rollup;
+  // `tier`: the bucket width's tag (storage::Tier, or v3::RollupTier).
+  std::shared_ptr<const Value> get(int64_t series, int tier, int64_t window) {
+    auto value = lru_.get({series, window, tier});
+    if (value) hits_.fetch_add(1, std::memory_order_relaxed);
+    return value;
   }
-  void put(int64_t series, int tier, int64_t window, std::shared_ptr<const SealedRollup> rollup,
-           uint64_t generation_at_read) {
-    lru_.put({series, window, tier}, std::move(rollup), generation_at_read);
+  void put(int64_t series, int tier, int64_t window, std::shared_ptr<const Value> value, uint64_t generation_at_read) {
+    lru_.put({series, window, tier}, std::move(value), generation_at_read);
   }
 
   void clear() { lru_.clear(); }
@@ -65,8 +85,11 @@ class WindowRollups {
   uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
 
  private:
-  GenerationLru<SeriesTimeKey, SeriesTimeKeyHash, SealedRollup> lru_;
+  GenerationLru<SeriesTimeKey, SeriesTimeKeyHash, Value> lru_;
   std::atomic<uint64_t> hits_{0};
 };
+
+using WindowRollups = WindowCache<SealedRollup>;
+using StoredRollups = WindowCache<StoredRollup>;
 
 }  // namespace vitals::sqlite

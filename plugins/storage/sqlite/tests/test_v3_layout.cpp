@@ -565,3 +565,66 @@ TEST_CASE("v3: partial chunks found at open count as stored and are finalized") 
   CHECK(stat(host, storage, "samples") == 3);
   CHECK(query(host, storage, raw_query(t0, t0 + 2 * second))["series"][0]["points"].size() == 3);
 }
+
+TEST_CASE("v3: stored rollups are kept per window, equal to reading them, and dropped when finalizing rewrites them") {
+  vitals::testing::Host host;
+  auto id = host.intern("m");
+  // Sealed a second after a commit, finalized a second after that: a
+  // query between them reads the window's old stored rollups, which
+  // finalizing replaces.
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v3\"\nseal_after = \"1s\"\n");
+  // Eight hours in four closed windows, 10 s apart, ending hours ago.
+  const int64_t t0 = (now_ns() - 14 * hour) / (2 * hour) * (2 * hour);
+  std::vector<Row> rows;
+  for (int64_t ts = t0; ts < t0 + 8 * hour; ts += 10 * second)
+    rows.push_back({id, ts, static_cast<double>((ts - t0) / second % 97) / 4});
+  REQUIRE(consume(storage, rows, 1) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);
+  for (int i = 0; i < 1000 && stat(host, storage, "windows_finalized") < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(stat(host, storage, "windows_finalized") == 4);
+  auto reference = host.create_started(vitals_plugin(), "read_only = true");
+  auto rollup_query = [&](const char *tier, int64_t from, int64_t to) {
+    return R"({"op":"query","match":"m","method":"minmax","points":200,"tier":")" + std::string(tier) + R"(","from":)" +
+           std::to_string(from) + R"(,"to":)" + std::to_string(to) + "}";
+  };
+  // Ranges moving as a refreshing chart's, each a new reply.
+  auto check_ranges = [&](int first_shift) {
+    for (int shift = first_shift; shift < first_shift + 4; ++shift)
+      for (const char *tier : {"1m", "1h"}) {
+        const std::string q = rollup_query(tier, t0 - hour + shift * 7 * minute, t0 + 7 * hour + shift * 7 * minute);
+        auto [code, body] = host.query(storage, q);
+        auto [ref_code, ref_body] = host.query(reference, q);
+        INFO(q);
+        REQUIRE(code == 200);
+        REQUIRE(ref_code == 200);
+        CHECK(body == ref_body);
+      }
+  };
+  check_ranges(0);
+  CHECK(stat(host, storage, "stored_rollup_cache_bytes") > 0);
+  CHECK(stat(host, storage, "stored_rollup_cache_hits") > 0);
+  const int64_t hits = stat(host, storage, "stored_rollup_cache_hits");
+  check_ranges(4);
+  CHECK(stat(host, storage, "stored_rollup_cache_hits") > hits);
+
+  // A late write over a sample of the third window: sealed, queried while
+  // the window waits (its old rollups kept again), then finalized with new
+  // rollups, which the next replies show.
+  const int64_t sealed = stat(host, storage, "head_rows_sealed");
+  REQUIRE(consume(storage, {{id, t0 + 5 * hour, 1000.0}}, 2) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);
+  for (int i = 0; i < 1000 && stat(host, storage, "head_rows_sealed") == sealed; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(stat(host, storage, "head_rows_sealed") > sealed);
+  check_ranges(8);
+  for (int i = 0; i < 1000 && stat(host, storage, "windows_finalized") < 5; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(stat(host, storage, "windows_finalized") == 5);
+  check_ranges(12);
+  const auto reply = query(host, storage, rollup_query("1m", t0, t0 + 8 * hour - 1));
+  bool seen = false;
+  const auto &points = reply["series"][0]["points"];
+  for (size_t i = 0; i < points.size(); ++i) seen = seen || points[i][1].number() == 1000.0;
+  CHECK(seen);
+}
