@@ -93,6 +93,9 @@ void HeadIndex::read_locked(int64_t series, int64_t from, int64_t to, chunk::Sam
     if (x.ts >= from && x.ts <= to) late.push_back(x);
   std::sort(late.begin(), late.end(), by_ts<Sample, Sample>);
   // Two sorted runs with no timestamp in both.
+  const size_t n = static_cast<size_t>(end - it) + late.size();
+  out.ts.reserve(out.ts.size() + n);
+  out.values.reserve(out.values.size() + n);
   auto l = late.begin();
   auto put = [&](const Sample &x) {
     out.ts.push_back(x.ts);
