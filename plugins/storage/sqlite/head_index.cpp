@@ -15,6 +15,15 @@ constexpr size_t kLateFloor = 16;
 
 bool by_ts(const auto &a, const auto &b) { return a.ts < b.ts; }
 
+// Room for `needed` samples, growing by a quarter rather than doubling: with
+// 10,000 series of about a hundred head samples each, doubling left a third
+// of the head's memory unused on average (bench/ingest's peak RSS), while a
+// quarter costs a few more copies of a small vector.
+template <typename Sample>
+void reserve_for(std::vector<Sample> &v, size_t needed) {
+  if (needed > v.capacity()) v.reserve(std::max(needed, v.capacity() + v.capacity() / 4 + 8));
+}
+
 }  // namespace
 
 void HeadIndex::Series::merge_late() {
@@ -22,6 +31,7 @@ void HeadIndex::Series::merge_late() {
   std::sort(late.begin(), late.end(), by_ts<Sample, Sample>);
   // In place, from the back: no second vector.
   size_t i = sorted.size(), j = late.size(), k = i + j;
+  reserve_for(sorted, k);
   sorted.resize(k);
   while (j > 0) sorted[--k] = i > 0 && sorted[i - 1].ts > late[j - 1].ts ? sorted[--i] : late[--j];
   // Its memory goes too: kept by each of 10,000 series, it raised the
@@ -41,6 +51,7 @@ int64_t HeadIndex::add_locked(const head::Rows &rows, int64_t seq) {
     const Sample sample{rows.ts[i], rows.values[i], seq};
     // Most writes are in order: an append (late samples are all earlier).
     if (s.sorted.empty() || s.sorted.back().ts < sample.ts) {
+      reserve_for(s.sorted, s.sorted.size() + 1);
       s.sorted.push_back(sample);
       ++fresh;
       continue;
@@ -72,10 +83,14 @@ int64_t HeadIndex::drop_through_locked(int64_t seq) {
     auto kept = std::remove_if(s.sorted.begin(), s.sorted.end(), [&](const Sample &x) { return x.seq <= seq; });
     dropped += s.sorted.end() - kept;
     s.sorted.erase(kept, s.sorted.end());
-    if (s.sorted.empty())
+    if (s.sorted.empty()) {
       it = series_.erase(it);
-    else
-      ++it;
+      continue;
+    }
+    // A seal took most of it: the room it left goes (the series grows
+    // again from what it holds).
+    if (s.sorted.capacity() > 2 * s.sorted.size() + 16) s.sorted.shrink_to_fit();
+    ++it;
   }
   size_ -= dropped;
   return dropped;
