@@ -192,9 +192,8 @@ std::vector<compaction::Bucket> QueryEngine::window_rollup(Tier tier, int64_t se
   return out;
 }
 
-std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> QueryEngine::stored_rollups(v3::RollupTier tier,
-                                                                                             int64_t series,
-                                                                                             int64_t from, int64_t to) {
+void QueryEngine::stored_rollups(v3::RollupTier tier, int64_t series, int64_t from, int64_t to,
+                                 const StoredVisit &visit) {
   // Past this many windows (a year at the hourly tier is 4,380) the range
   // is read straight: one walk, and no entries for windows seen once.
   constexpr uint64_t max_windows = 1024;
@@ -205,14 +204,15 @@ std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> QueryEngine::st
     return static_cast<uint64_t>(to) - static_cast<uint64_t>(window) >= static_cast<uint64_t>(span);
   };
   if (from > to || !stored_.enabled() ||
-      (static_cast<uint64_t>(to) - static_cast<uint64_t>(first)) / static_cast<uint64_t>(span) >= max_windows)
-    return chunks_->rollups(tier, series, from, to);
+      (static_cast<uint64_t>(to) - static_cast<uint64_t>(first)) / static_cast<uint64_t>(span) >= max_windows) {
+    for (const auto &[start, buckets] : chunks_->rollups(tier, series, from, to)) visit(start, buckets);
+    return;
+  }
   const int tag = static_cast<int>(tier);
-  std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> out;
   std::shared_ptr<const StoredRollup> next = stored_.get(series, tag, first);
   for (int64_t window = first;;) {
     if (next) {
-      if (next->stored) out.emplace_back(window, next->buckets);
+      if (next->stored) visit(window, next->buckets);
       if (!another_after(window)) break;
       window += span;
       next = stored_.get(series, tag, window);
@@ -230,7 +230,7 @@ std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> QueryEngine::st
         kept->buckets = std::move(row->second);
         kept->stored = true;
         ++row;
-        out.emplace_back(at, kept->buckets);
+        visit(at, kept->buckets);
       }
       stored_.put(series, tag, at, std::move(kept), stored_generation_);
       if (at == last) break;
@@ -238,7 +238,6 @@ std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> QueryEngine::st
     if (!next) break;  // the last window read
     window = last + span;
   }
-  return out;
 }
 
 void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out) {
@@ -273,8 +272,8 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
     for (const auto &b : window)
       if (b.start >= lo && b.start <= to) buckets.push_back(b);
   };
-  for (auto &[start, window] : stored_rollups(stored_tier, series, lo, to)) {
-    if (in(held.pending, start)) continue;  // its stored rollups miss its partial chunks
+  stored_rollups(stored_tier, series, lo, to, [&](int64_t start, const std::vector<compaction::Bucket> &window) {
+    if (in(held.pending, start)) return;  // its stored rollups miss its partial chunks
     if (!in_head.count(start)) {
       keep(window);
     } else if (!holds_raw(start)) {
@@ -282,10 +281,10 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
       // rollups, as sealing will store them.
       keep(compaction::merge(window, compaction::rollup(samples_v3(series, start, window_end(start)), width)));
     } else {
-      continue;  // computed from its chunk and the head below
+      return;  // computed from its chunk and the head below
     }
     answered.insert(start);
-  }
+  });
   // The rest from raw samples: windows the head touches, pending ones, and
   // for minutes those stored without them (not worth it at a low rate).
   std::set<int64_t> computed(in_head);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -76,10 +77,11 @@ class QueryEngine {
   // samples: its sealed ones' rollup (cached: window_rollups.hpp) with the
   // head's added.
   std::vector<compaction::Bucket> window_rollup(Tier tier, int64_t series, int64_t start);
-  // Layout v3: ChunkReader::rollups(), the windows seen before taken from
-  // the cache of stored rollups (window_rollups.hpp).
-  std::vector<std::pair<int64_t, std::vector<compaction::Bucket>>> stored_rollups(v3::RollupTier tier, int64_t series,
-                                                                                  int64_t from, int64_t to);
+  // Layout v3: calls visit(start, buckets) with each window's stored rollups
+  // as ChunkReader::rollups() reads them, in window order, those seen
+  // before from the cache of stored rollups (window_rollups.hpp).
+  using StoredVisit = std::function<void(int64_t start, const std::vector<compaction::Bucket> &buckets)>;
+  void stored_rollups(v3::RollupTier tier, int64_t series, int64_t from, int64_t to, const StoredVisit &visit);
 
   std::mutex mutex_;  // the read connection and its statements
   Database &db_;
