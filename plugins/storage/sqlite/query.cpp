@@ -192,52 +192,88 @@ std::vector<compaction::Bucket> QueryEngine::window_rollup(Tier tier, int64_t se
   return out;
 }
 
-void QueryEngine::stored_rollups(v3::RollupTier tier, int64_t series, int64_t from, int64_t to,
-                                 const StoredVisit &visit) {
+QueryEngine::WindowList QueryEngine::stored_rollups(v3::RollupTier tier, int64_t series, int64_t from, int64_t to,
+                                                    bool &raw_exact) {
+  WindowList out;
+  if (from > to) return out;
+  // Windows [first, last] as rows stored and raw samples held tell.
+  auto read = [&](int64_t first, int64_t last, bool chunks, const std::function<void(int64_t, StoredRollup &&)> &each) {
+    auto rows = chunks_->rollups(tier, series, first, last);
+    const v3::ChunkReader::Windows held = chunks_->windows(series, first, last, chunks);
+    auto row = rows.begin();
+    auto raw = held.raw.begin(), pending = held.pending.begin();
+    // Every window start in [first, last] that any of them names, in order.
+    for (int64_t at = first;;) {
+      StoredRollup window;
+      if (row != rows.end() && row->first == at) {
+        window.buckets = std::move(row->second);
+        window.stored = true;
+        ++row;
+      }
+      if (raw != held.raw.end() && *raw == at) window.raw = true, ++raw;
+      if (pending != held.pending.end() && *pending == at) window.pending = true, ++pending;
+      each(at, std::move(window));
+      const int64_t next = std::min({row != rows.end() ? row->first : std::numeric_limits<int64_t>::max(),
+                                     raw != held.raw.end() ? *raw : std::numeric_limits<int64_t>::max(),
+                                     pending != held.pending.end() ? *pending : std::numeric_limits<int64_t>::max()});
+      if (next == std::numeric_limits<int64_t>::max() || next > last) break;
+      at = next;
+    }
+  };
   // Past this many windows (a year at the hourly tier is 4,380) the range
-  // is read straight: one walk, and no entries for windows seen once.
+  // is read straight: one walk, no entries for windows seen once, and at
+  // the hourly tier its chunks are not walked.
   constexpr uint64_t max_windows = 1024;
   const int64_t span = v3_options_->span_ns;
   const int64_t first = bucket_start(from, span);
+  if (!stored_.enabled() ||
+      (static_cast<uint64_t>(to) - static_cast<uint64_t>(first)) / static_cast<uint64_t>(span) >= max_windows) {
+    raw_exact = tier != v3::RollupTier::hour;
+    read(first, to, raw_exact, [&](int64_t at, StoredRollup &&window) {
+      if (window.stored || window.raw) out.emplace_back(at, std::make_shared<StoredRollup>(std::move(window)));
+    });
+    return out;
+  }
+  raw_exact = true;
   // (Unsigned differences: no overflow at the ends of the int64 range.)
   auto another_after = [&](int64_t window) {
     return static_cast<uint64_t>(to) - static_cast<uint64_t>(window) >= static_cast<uint64_t>(span);
   };
-  if (from > to || !stored_.enabled() ||
-      (static_cast<uint64_t>(to) - static_cast<uint64_t>(first)) / static_cast<uint64_t>(span) >= max_windows) {
-    for (const auto &[start, buckets] : chunks_->rollups(tier, series, from, to)) visit(start, buckets);
-    return;
-  }
   const int tag = static_cast<int>(tier);
   std::shared_ptr<const StoredRollup> next = stored_.get(series, tag, first);
   for (int64_t window = first;;) {
     if (next) {
-      if (next->stored) visit(window, next->buckets);
+      if (next->stored || next->raw) out.emplace_back(window, std::move(next));
       if (!another_after(window)) break;
       window += span;
       next = stored_.get(series, tag, window);
       continue;
     }
     // The windows up to the next one cached (or the last), read at once;
-    // those without a row are kept as such too.
+    // those with nothing are kept as such too.
     int64_t last = window;
     while (another_after(last) && !(next = stored_.get(series, tag, last + span))) last += span;
-    auto read = chunks_->rollups(tier, series, window, last);
-    auto row = read.begin();
-    for (int64_t at = window;; at += span) {
-      auto kept = std::make_shared<StoredRollup>();
-      if (row != read.end() && row->first == at) {
-        kept->buckets = std::move(row->second);
-        kept->stored = true;
-        ++row;
-        visit(at, kept->buckets);
-      }
-      stored_.put(series, tag, at, std::move(kept), stored_generation_);
-      if (at == last) break;
-    }
+    auto keep = [&](int64_t start, std::shared_ptr<const StoredRollup> kept) {
+      stored_.put(series, tag, start, kept, stored_generation_);
+      if (kept->stored || kept->raw) out.emplace_back(start, std::move(kept));
+    };
+    // The next window of the run not kept yet (none once `last` is).
+    std::optional<int64_t> at = window;
+    auto advance = [&](int64_t kept) { at = kept == last ? std::nullopt : std::optional<int64_t>(kept + span); };
+    auto keep_empty_before = [&](int64_t end) {
+      for (; at && *at < end; advance(*at)) keep(*at, std::make_shared<StoredRollup>());
+    };
+    read(window, last, true, [&](int64_t start, StoredRollup &&found) {
+      keep_empty_before(start);
+      keep(start, std::make_shared<StoredRollup>(std::move(found)));
+      advance(start);
+    });
+    // The rest of the run (a window start is never the int64 limit itself).
+    keep_empty_before(std::numeric_limits<int64_t>::max());
     if (!next) break;  // the last window read
     window = last + span;
   }
+  return out;
 }
 
 void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_t to, std::vector<RollupRow> &out) {
@@ -259,36 +295,43 @@ void QueryEngine::read_rollup_v3(Tier tier, int64_t series, int64_t from, int64_
   // touches have raw samples; minutes not worth storing are computed from
   // every window's raw samples.
   const bool hours = tier == Tier::hour;
-  const v3::ChunkReader::Windows held = chunks_->windows(series, lo, to, !hours);
+  const auto stored_tier = hours ? v3::RollupTier::hour : v3::RollupTier::minute;
+  bool raw_exact = true;
+  const WindowList windows = stored_rollups(stored_tier, series, lo, to, raw_exact);
+  std::vector<int64_t> raw, pending;  // sorted
+  for (const auto &[start, window] : windows) {
+    if (window->raw) raw.push_back(start);
+    if (window->pending) pending.push_back(start);
+  }
   auto in = [](const std::vector<int64_t> &sorted, int64_t start) {
     return std::binary_search(sorted.begin(), sorted.end(), start);
   };
-  auto holds_raw = [&](int64_t start) { return in(held.raw, start) || (hours && chunks_->has_chunk(series, start)); };
+  auto holds_raw = [&](int64_t start) { return in(raw, start) || (!raw_exact && chunks_->has_chunk(series, start)); };
   auto window_end = [&](int64_t start) { return v3::window_last(start, *v3_options_); };
-  const auto stored_tier = tier == Tier::minute ? v3::RollupTier::minute : v3::RollupTier::hour;
   std::set<int64_t> answered;
   std::vector<compaction::Bucket> buckets;
   auto keep = [&](const std::vector<compaction::Bucket> &window) {
     for (const auto &b : window)
       if (b.start >= lo && b.start <= to) buckets.push_back(b);
   };
-  stored_rollups(stored_tier, series, lo, to, [&](int64_t start, const std::vector<compaction::Bucket> &window) {
-    if (in(held.pending, start)) return;  // its stored rollups miss its partial chunks
+  for (const auto &[start, window] : windows) {
+    if (!window->stored || window->pending) continue;  // a pending one's stored rollups miss its partial chunks
     if (!in_head.count(start)) {
-      keep(window);
+      keep(window->buckets);
     } else if (!holds_raw(start)) {
       // Retention dropped its raw samples: what the head holds adds to its
       // rollups, as sealing will store them.
-      keep(compaction::merge(window, compaction::rollup(samples_v3(series, start, window_end(start)), width)));
+      keep(compaction::merge(window->buckets, compaction::rollup(samples_v3(series, start, window_end(start)), width)));
     } else {
-      return;  // computed from its chunk and the head below
+      continue;  // computed from its chunk and the head below
     }
     answered.insert(start);
-  });
+  }
   // The rest from raw samples: windows the head touches, pending ones, and
   // for minutes those stored without them (not worth it at a low rate).
   std::set<int64_t> computed(in_head);
-  computed.insert(held.raw.begin(), held.raw.end());
+  const std::vector<int64_t> &from_raw = hours ? pending : raw;
+  computed.insert(from_raw.begin(), from_raw.end());
   for (int64_t start : computed)
     if (!answered.count(start)) keep(window_rollup(tier, series, start));
   const auto by_start = [](const auto &a, const auto &b) { return a.start < b.start; };

@@ -77,11 +77,14 @@ class QueryEngine {
   // samples: its sealed ones' rollup (cached: window_rollups.hpp) with the
   // head's added.
   std::vector<compaction::Bucket> window_rollup(Tier tier, int64_t series, int64_t start);
-  // Layout v3: calls visit(start, buckets) with each window's stored rollups
-  // as ChunkReader::rollups() reads them, in window order, those seen
-  // before from the cache of stored rollups (window_rollups.hpp).
-  using StoredVisit = std::function<void(int64_t start, const std::vector<compaction::Bucket> &buckets)>;
-  void stored_rollups(v3::RollupTier tier, int64_t series, int64_t from, int64_t to, const StoredVisit &visit);
+  // Layout v3: the windows starting in [bucket_start(from), to] with stored
+  // rollups of `tier` (as ChunkReader::rollups() reads them) or raw samples
+  // (ChunkReader::windows()), in order, those seen before from the cache of
+  // stored rollups (window_rollups.hpp). `raw_exact` false: a long range at
+  // the hourly tier, read straight, where only pending windows count as
+  // holding raw samples (its chunks are not walked).
+  using WindowList = std::vector<std::pair<int64_t, std::shared_ptr<const StoredRollup>>>;
+  WindowList stored_rollups(v3::RollupTier tier, int64_t series, int64_t from, int64_t to, bool &raw_exact);
 
   std::mutex mutex_;  // the read connection and its statements
   Database &db_;

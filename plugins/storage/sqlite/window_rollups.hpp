@@ -17,11 +17,13 @@
 // samples.
 //
 // StoredRollups: the stored rollup rows of windows (rollup_chunks, a
-// window's own row or its part of a day row), or that it has none. Only
-// the compactor and retention write them: entries go when a seal, a
-// finalizing or a day's gathering commits, and when retention deletes.
-// Why: a day's query at the minute tier read and decoded 13 rollup chunks
-// a series at every request, most of them the same as the last request's.
+// window's own row or its part of a day row), or that it has none, with
+// whether it holds raw samples and is pending. Only the compactor and
+// retention change them: entries go when a seal, a finalizing or a day's
+// gathering commits, and when retention deletes. Why: a day's query at the
+// minute tier read and decoded 13 rollup chunks a series at every request,
+// most of them the same as the last request's, and walked its chunks and
+// partial chunks for which windows hold raw samples.
 #pragma once
 
 #include <atomic>
@@ -51,10 +53,12 @@ struct SealedRollup {
   }
 };
 
-// A window's stored rollup buckets, or none stored (`stored` false).
+// A window's stored rollup buckets, or none stored (`stored` false), and
+// whether it holds raw samples (a chunk or partial chunks) and is pending
+// (partial chunks not merged into its chunk yet).
 struct StoredRollup {
   std::vector<compaction::Bucket> buckets;
-  bool stored = false;
+  bool stored = false, raw = false, pending = false;
 
   size_t bytes() const { return sizeof(*this) + buckets.capacity() * sizeof(compaction::Bucket); }
 };

@@ -589,9 +589,9 @@ TEST_CASE("v3: stored rollups are kept per window, equal to reading them, and dr
            std::to_string(from) + R"(,"to":)" + std::to_string(to) + "}";
   };
   // Ranges moving as a refreshing chart's, each a new reply.
-  auto check_ranges = [&](int first_shift) {
+  auto check_ranges = [&](int first_shift, std::vector<const char *> tiers = {"1m", "1h"}) {
     for (int shift = first_shift; shift < first_shift + 4; ++shift)
-      for (const char *tier : {"1m", "1h"}) {
+      for (const char *tier : tiers) {
         const std::string q = rollup_query(tier, t0 - hour + shift * 7 * minute, t0 + 7 * hour + shift * 7 * minute);
         auto [code, body] = host.query(storage, q);
         auto [ref_code, ref_body] = host.query(reference, q);
@@ -622,6 +622,13 @@ TEST_CASE("v3: stored rollups are kept per window, equal to reading them, and dr
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(stat(host, storage, "windows_finalized") == 5);
   check_ranges(12);
+  // Finalized, its hours are answered from its stored rollups again, not
+  // computed from raw samples (a window still taken as pending would be,
+  // from the window rollups kept while it was). Minutes this sparse are
+  // not stored: always computed.
+  const int64_t from_raw = stat(host, storage, "window_rollup_cache_hits");
+  check_ranges(16, {"1h"});
+  CHECK(stat(host, storage, "window_rollup_cache_hits") == from_raw);
   const auto reply = query(host, storage, rollup_query("1m", t0, t0 + 8 * hour - 1));
   bool seen = false;
   const auto &points = reply["series"][0]["points"];
