@@ -635,3 +635,40 @@ TEST_CASE("v3: stored rollups are kept per window, equal to reading them, and dr
   for (size_t i = 0; i < points.size(); ++i) seen = seen || points[i][1].number() == 1000.0;
   CHECK(seen);
 }
+
+TEST_CASE("v3: an hourly query over a finalized window with a late write in the head adds it, kept or read straight") {
+  vitals::testing::Host host;
+  auto id = host.intern("m");
+  // A window of 1.0 every 10 s, closed hours ago, finalized.
+  const int64_t w = (now_ns() - 10 * hour) / (2 * hour) * (2 * hour);
+  {
+    auto storage = host.create_started(vitals_plugin(), kV3);
+    std::vector<Row> rows;
+    for (int64_t ts = w; ts < w + 2 * hour; ts += 10 * second) rows.push_back({id, ts, 1.0});
+    REQUIRE(consume(storage, rows, 1) == VITALS_PENDING);
+    REQUIRE(storage.flush() == VITALS_OK);
+    wait_for_stat(host, storage, "windows_finalized");
+    REQUIRE(stat(host, storage, "windows_finalized") == 1);
+  }
+  // Sealed an hour after its write: the late write stays in the head.
+  auto storage = host.create_started(vitals_plugin(), "layout = \"v3\"\nseal_after = \"1h\"\n");
+  REQUIRE(consume(storage, {{id, w + 30 * minute, 1000.0}}, 1) == VITALS_PENDING);
+  REQUIRE(storage.flush() == VITALS_OK);
+  REQUIRE(stat(host, storage, "head_samples") == 1);
+  auto reference = host.create_started(vitals_plugin(), "read_only = true");
+  // A range of a few windows (stored rollups kept) and one of more than
+  // 1,024 windows (read straight, its chunks not walked).
+  for (int64_t span : {12 * hour, 100 * day}) {
+    CAPTURE(span);
+    const std::string q = R"({"op":"query","match":"m","method":"avg","tier":"1h","points":100000,"from":)" +
+                          std::to_string(w + 2 * hour - span) + R"(,"to":)" + std::to_string(w + 2 * hour - 1) + "}";
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      auto reply = query(host, storage, q);
+      const auto &points = reply["series"][0]["points"];
+      REQUIRE(points.size() == 2);
+      CHECK(points[0][1].number() == doctest::Approx((359.0 + 1000.0) / 360.0));
+      CHECK(points[1][1].number() == 1.0);
+      CHECK(host.query(storage, q).second == host.query(reference, q).second);
+    }
+  }
+}
