@@ -246,4 +246,16 @@ inline Json query(vitals::testing::Host &host, vitals::testing::Instance &storag
   return Json::parse(body);
 }
 
+// The same request answered alike, byte for byte, by `storage` and by
+// `reference` (a read_only instance on the same file, which caches nothing).
+inline void check_same_reply(vitals::testing::Host &host, vitals::testing::Instance &storage,
+                             vitals::testing::Instance &reference, const std::string &request) {
+  auto [code, body] = host.query(storage, request);
+  auto [ref_code, ref_body] = host.query(reference, request);
+  INFO(request);
+  REQUIRE(code == 200);
+  REQUIRE(ref_code == 200);
+  CHECK(body == ref_body);
+}
+
 }  // namespace test

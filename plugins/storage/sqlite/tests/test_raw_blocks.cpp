@@ -67,15 +67,7 @@ TEST_CASE("raw queries from cached blocks equal reading SQLite, for any range") 
   ranges.push_back({start - day, now_ns() + minute});
   ranges.push_back({start + 10, start + 11});
   for (const char *match : {"blk", R"(blk{k=\"sparse\"})"}) {  // as JSON text
-    for (auto [from, to] : ranges) {
-      std::string q = raw_query(match, from, to);
-      auto [code, body] = host.query(storage, q);
-      auto [ref_code, ref_body] = host.query(reference, q);
-      INFO(q);
-      REQUIRE(code == 200);
-      REQUIRE(ref_code == 200);
-      CHECK(body == ref_body);
-    }
+    for (auto [from, to] : ranges) check_same_reply(host, storage, reference, raw_query(match, from, to));
   }
   CHECK(query(host, storage, R"({"op":"stats"})")["raw_block_cache_bytes"].integer() > 0);
   CHECK(query(host, reference, R"({"op":"stats"})")["raw_block_cache_bytes"].integer() == 0);
