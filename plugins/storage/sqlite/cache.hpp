@@ -82,8 +82,9 @@ struct Caches {
     stored.clear();
   }
   // A seal committed: sealed samples changed, not what the head and the
-  // sealed samples show together (a seal into a window retention emptied
-  // of raw samples adds to its stored rollups).
+  // sealed samples show together; the windows it wrote into hold raw
+  // samples and are pending now (and one retention emptied of raw samples
+  // has its stored rollups added to).
   void sealed() {
     replies.clear();
     windows.clear();

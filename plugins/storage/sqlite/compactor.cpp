@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -122,13 +123,18 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
   // it (its finalizing writes that window's row again). A late write
   // finalized after its day was gathered makes the day gathered again.
   const int64_t before = v3::day_of(now_ns);
+  // A failed day waits from the start of this pass: the timer set for
+  // now_ns plus the wait then finds it due, not a moment short.
+  const auto started = std::chrono::steady_clock::now();
   bool worked = false;
   std::string error;
+  std::set<int64_t> seen;
   std::optional<int64_t> day = v3::next_day_to_gather(db_, std::numeric_limits<int64_t>::min(), before);
   while (day && std::chrono::steady_clock::now() < deadline) {
     const int64_t last = v3::day_last(*day);
+    seen.insert(*day);
     auto failed = gather_failed_.find(*day);
-    const bool waiting = failed != gather_failed_.end() && std::chrono::steady_clock::now() < failed->second;
+    const bool waiting = failed != gather_failed_.end() && started < failed->second;
     if (!waiting && !pending_.any_starting(*day, last)) {
       std::optional<int64_t> next_series = std::numeric_limits<int64_t>::min();
       while (next_series && std::chrono::steady_clock::now() < deadline) {
@@ -139,7 +145,7 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
         } catch (const std::exception &e) {
           // The day waits (rolled back); the others go on.
           if (error.empty()) error = "gathering the hourly rollups of day " + std::to_string(*day) + ": " + e.what();
-          gather_failed_[*day] = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kFinalizeRetryNs);
+          gather_failed_[*day] = started + std::chrono::nanoseconds(kFinalizeRetryNs);
           next_series.reset();
           break;
         }
@@ -155,6 +161,8 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
     day = last == std::numeric_limits<int64_t>::max() ? std::nullopt : v3::next_day_to_gather(db_, last + 1, before);
   }
   if (!day) {
+    // A failed day no longer there (retention) waits no more.
+    std::erase_if(gather_failed_, [&](const auto &failed) { return !seen.count(failed.first); });
     // None left but those a pending window holds (its finalizing makes
     // gathering due again) and those that failed (due again when their
     // minute is up): the next day to end is due when it does.

@@ -58,7 +58,7 @@ class Compactor {
   bool run(int64_t now_ns, std::chrono::nanoseconds budget);
 
   // Called under the seal's lock once a seal committed (the plugin drops its
-  // cached replies there).
+  // cached replies, window rollups and stored rollups there).
   std::function<void()> on_sealed;
   // Called once finalizing or gathering committed: stored rollups changed.
   std::function<void()> on_rollups_stored;

@@ -36,11 +36,16 @@ class GenerationLru {
     return it->second->value;
   }
 
+  // What an entry costs besides its value's bytes(): the shared pointer's
+  // block, the list node and the index node (about 200 bytes with glibc),
+  // so that a bound holds for many small entries too.
+  static constexpr size_t entry_overhead = 256;
+
   // Keeps value unless a change happened since generation_at_read, or it
   // would take more than an eighth of the byte bound; the least recently
   // used go while over either bound.
   void put(const Key &key, std::shared_ptr<const Value> value, uint64_t generation_at_read) {
-    const size_t size = value->bytes();
+    const size_t size = value->bytes() + entry_overhead;
     if (!enabled() || size > max_bytes_ / 8) return;
     std::lock_guard lock(mutex_);
     if (generation_at_read != generation_.load(std::memory_order_relaxed)) return;

@@ -226,7 +226,9 @@ QueryEngine::WindowList QueryEngine::stored_rollups(v3::RollupTier tier, int64_t
   constexpr uint64_t max_windows = 1024;
   const int64_t span = v3_options_->span_ns;
   const int64_t first = bucket_start(from, span);
-  if (!stored_.enabled() ||
+  // The earliest window starts at the int64 limit, off the windows' grid:
+  // stepping by span from it would miss every later start (read straight).
+  if (!stored_.enabled() || first == std::numeric_limits<int64_t>::min() ||
       (static_cast<uint64_t>(to) - static_cast<uint64_t>(first)) / static_cast<uint64_t>(span) >= max_windows) {
     raw_exact = tier != v3::RollupTier::hour;
     read(first, to, raw_exact, [&](int64_t at, StoredRollup &&window) {

@@ -80,9 +80,10 @@ class QueryEngine {
   // Layout v3: the windows starting in [bucket_start(from), to] with stored
   // rollups of `tier` (as ChunkReader::rollups() reads them) or raw samples
   // (ChunkReader::windows()), in order, those seen before from the cache of
-  // stored rollups (window_rollups.hpp). `raw_exact` false: a long range at
-  // the hourly tier, read straight, where only pending windows count as
-  // holding raw samples (its chunks are not walked).
+  // stored rollups (window_rollups.hpp). `raw_exact` false: at the hourly
+  // tier, a range read straight (a long one, the earliest window, or no
+  // cache: read_only, query_cache_entries = 0), where only pending windows
+  // count as holding raw samples (its chunks are not walked).
   using WindowList = std::vector<std::pair<int64_t, std::shared_ptr<const StoredRollup>>>;
   WindowList stored_rollups(v3::RollupTier tier, int64_t series, int64_t from, int64_t to, bool &raw_exact);
 

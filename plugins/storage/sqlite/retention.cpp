@@ -102,6 +102,7 @@ Retention::Result Retention::run(std::span<const int64_t> series_ids, int64_t no
       subtract_count_.run();
     }
     tx.commit();
+    if (in_tx > 0 && on_deleted) on_deleted();
     result.samples_deleted += samples_in_tx;
     result.other_deleted += v3_ ? in_tx : in_tx - samples_in_tx;
     if (std::chrono::steady_clock::now() >= deadline) break;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "config.hpp"
@@ -31,6 +32,9 @@ class Retention {
 
   // Rows per transaction; exposed for tests.
   int64_t rows_per_transaction = 5000;
+  // Called once each transaction that deleted anything committed: what
+  // queries kept of the file may be gone (the plugin drops its caches).
+  std::function<void()> on_deleted;
 
  private:
   enum Step { samples, minutes, hours, events, done };

@@ -277,6 +277,9 @@ class SqliteStorage final : public TypedStorage {
     }
     writer_->adopt(std::move(stored));
     retention_ = std::make_unique<Retention>(writer_db_, settings_, compactor_ ? &v3_options_ : nullptr);
+    // At each commit, not once the budget is spent: a query between two
+    // would take a window whose chunk just went as holding raw samples.
+    retention_->on_deleted = [this] { caches_.clear(); };
     if (settings_.journal_mode == "wal") {
       checkpointer_ = std::make_unique<Checkpointer>(
           settings_, settings_.wal_autocheckpoint_pages > 0 ? settings_.wal_autocheckpoint_pages : 1000);
@@ -359,7 +362,6 @@ class SqliteStorage final : public TypedStorage {
       }
       if (r.samples_deleted + r.other_deleted > 0) {
         counters_.retention_deleted.fetch_add(static_cast<uint64_t>(r.samples_deleted + r.other_deleted));
-        caches_.clear();
         removed_since_pass_ = true;
       }
       if (r.finished && removed_since_pass_) {

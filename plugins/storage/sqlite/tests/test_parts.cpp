@@ -106,7 +106,7 @@ TEST_CASE("query cache: bounded in bytes; disabled with 0 entries") {
   QueryCache cache(100, 8000);
   cache.put("big", std::string(2000, 'x'), 1, cache.generation());  // over an eighth of the budget
   CHECK(cache.entries() == 0);
-  for (int i = 0; i < 20; ++i) cache.put("k" + std::to_string(i), std::string(900, 'x'), 1, cache.generation());
+  for (int i = 0; i < 20; ++i) cache.put("k" + std::to_string(i), std::string(700, 'x'), 1, cache.generation());
   CHECK(cache.bytes() <= 8000);
   CHECK(cache.entries() < 20);
   CHECK(cache.get("k19") != nullptr);
