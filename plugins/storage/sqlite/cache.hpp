@@ -90,8 +90,7 @@ struct Caches {
     windows.clear();
     stored.clear();
   }
-  // Windows were finalized or days gathered: stored rollups changed, not
-  // what a query shows.
+  // Windows were finalized: stored rollups changed, not what a query shows.
   void rollups_stored() { stored.clear(); }
   QueryCache replies;
   RawBlocks blocks;

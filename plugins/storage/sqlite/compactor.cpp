@@ -150,7 +150,6 @@ bool Compactor::gather_days(int64_t now_ns, std::chrono::steady_clock::time_poin
           break;
         }
         tx.commit();
-        if (on_rollups_stored) on_rollups_stored();
         // Counted with finalizing, whose rows it rewrites.
         count_pages(counters_.pages_written_finalizing, pages_before);
         gather_failed_.erase(*day);

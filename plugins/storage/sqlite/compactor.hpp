@@ -60,7 +60,8 @@ class Compactor {
   // Called under the seal's lock once a seal committed (the plugin drops its
   // cached replies, window rollups and stored rollups there).
   std::function<void()> on_sealed;
-  // Called once finalizing or gathering committed: stored rollups changed.
+  // Called once finalizing committed: stored rollups changed. (Gathering
+  // a day moves its windows' hours into one row unchanged: not called.)
   std::function<void()> on_rollups_stored;
 
   // Samples gathered per sealing transaction; exposed for tests.

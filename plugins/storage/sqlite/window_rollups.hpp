@@ -19,8 +19,8 @@
 // StoredRollups: the stored rollup rows of windows (rollup_chunks, a
 // window's own row or its part of a day row), or that it has none, with
 // whether it holds raw samples and is pending. Only the compactor and
-// retention change them: entries go when a seal, a finalizing or a day's
-// gathering commits, and when retention deletes. Why: a day's query at the
+// retention change them: entries go when a seal or a finalizing commits,
+// and when retention deletes (gathering a day keeps each window's hours). Why: a day's query at the
 // minute tier read and decoded 13 rollup chunks a series at every request,
 // most of them the same as the last request's, and walked its chunks and
 // partial chunks for which windows hold raw samples.
